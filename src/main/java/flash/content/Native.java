@@ -1,0 +1,332 @@
+package flash.content;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * Every FFM downcall of Flash, Linux x86-64 only. Symbols are linked once; when that fails (other OS, missing
+ * symbol) {@link #available()} is false and every call returns {@code -ENOSYS} so callers fall back to plain NIO.
+ *
+ * <p>Calls that can fail return {@code -errno} (errno captured by the linker, so the JVM cannot clobber it).
+ * Scratch memory for out-parameters and errno is per thread, so a call allocates nothing on the hot path.
+ *
+ * <p>{@link #fd(FileChannel)} / {@link #fd(SocketChannel)} read JDK internals and need
+ * {@code --add-opens java.base/sun.nio.ch=ALL-UNNAMED} (manifest: {@code Add-Opens: java.base/sun.nio.ch});
+ * without it they return -1 and the rest still works.
+ */
+public final class Native {
+    public static final int EPERM = 1, ENOENT = 2, EINTR = 4, EBADF = 9, EAGAIN = 11, EINVAL = 22, ENOSYS = 38,
+            EOPNOTSUPP = 95;
+    /** preadv2 flag: return EAGAIN instead of blocking on a page-cache miss (Linux 4.14+). */
+    public static final int RWF_NOWAIT = 0x8;
+    static final long SYS_CACHESTAT = 451;
+    static final int O_RDONLY = 0, O_CLOEXEC = 0x80000, POSIX_FADV_DONTNEED = 4;
+    private static final long PAGE = 4096;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final MemoryLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    // Every handle takes the captured-state segment first (except getuid/geteuid/posix_fadvise, which need none).
+    private static final MethodHandle SENDFILE, PREADV2, MINCORE, SYSCALL4, FADVISE, FDATASYNC, OPEN, CLOSE,
+            GETUID, GETEUID;
+    private static final boolean AVAILABLE;
+    private static final Throwable LINK_FAILURE;
+
+    static {
+        MethodHandle[] h = new MethodHandle[10];
+        Throwable failure = null;
+        if (System.getProperty("os.name", "").startsWith("Linux")
+                && System.getProperty("os.arch", "").matches("amd64|x86_64")) {
+            try {
+                SymbolLookup libc = LINKER.defaultLookup();
+                Linker.Option errno = Linker.Option.captureCallState("errno");
+                h[0] = link(libc, "sendfile", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG), errno);
+                h[1] = link(libc, "preadv2",
+                        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT), errno);
+                h[2] = link(libc, "mincore", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS), errno);
+                // long syscall(long nr, ...): pass every variadic argument as a full 64-bit register value.
+                h[3] = link(libc, "syscall",
+                        FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                        errno, Linker.Option.firstVariadicArg(1));
+                // posix_fadvise returns the error number itself and leaves errno alone.
+                h[4] = link(libc, "posix_fadvise", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+                h[5] = link(libc, "fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
+                h[6] = link(libc, "open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+                        errno, Linker.Option.firstVariadicArg(2));
+                h[7] = link(libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
+                h[8] = link(libc, "getuid", FunctionDescriptor.of(JAVA_INT));
+                h[9] = link(libc, "geteuid", FunctionDescriptor.of(JAVA_INT));
+            } catch (Throwable t) { // NoSuchElementException, IllegalCallerException (native access denied), ...
+                failure = t;
+            }
+        } else {
+            failure = new UnsupportedOperationException("not Linux x86-64");
+        }
+        boolean ok = failure == null;
+        SENDFILE = ok ? h[0] : null; PREADV2 = ok ? h[1] : null; MINCORE = ok ? h[2] : null;
+        SYSCALL4 = ok ? h[3] : null; FADVISE = ok ? h[4] : null; FDATASYNC = ok ? h[5] : null;
+        OPEN = ok ? h[6] : null; CLOSE = ok ? h[7] : null; GETUID = ok ? h[8] : null; GETEUID = ok ? h[9] : null;
+        AVAILABLE = ok;
+        LINK_FAILURE = failure;
+    }
+
+    private static MethodHandle link(SymbolLookup lookup, String name, FunctionDescriptor fd, Linker.Option... opts) {
+        return LINKER.downcallHandle(lookup.findOrThrow(name), fd, opts);
+    }
+
+    private Native() {}
+
+    /** True when the native layer linked: Linux x86-64 with native access enabled. */
+    public static boolean available() { return AVAILABLE; }
+
+    /** Why {@link #available()} is false, or null. */
+    public static Throwable linkFailure() { return LINK_FAILURE; }
+
+    /** Per-thread out-parameter memory: errno state, an off_t, one iovec, cachestat range and result. */
+    private static final class Scratch {
+        final MemorySegment state, off, iov, range, cstat;
+
+        Scratch() {
+            Arena arena = Arena.ofAuto(); // freed when the thread (and so this object) is gone
+            state = arena.allocate(CALL_STATE);
+            off = arena.allocate(JAVA_LONG);
+            iov = arena.allocate(16, 8);
+            range = arena.allocate(16, 8);
+            cstat = arena.allocate(40, 8);
+        }
+
+        long errno() { return (int) ERRNO.get(state, 0L); }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * sendfile(2) from {@code inFd} at {@code offset}, without touching the file position.
+     *
+     * @return bytes sent (may be short), or {@code -errno}; {@code -EAGAIN} when the non-blocking socket is full.
+     */
+    public static long sendfile(int outFd, int inFd, long offset, long count) {
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        s.off.set(JAVA_LONG, 0, offset);
+        try {
+            long n = (long) SENDFILE.invokeExact(s.state, outFd, inFd, s.off, count);
+            return n >= 0 ? n : -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * preadv2(2) with RWF_NOWAIT into {@code dst} (one iovec): reads only what is already in the page cache.
+     *
+     * @return bytes read (0 at EOF, possibly short), or {@code -errno}; {@code -EAGAIN} means the first page
+     *         is not cached, {@code -EOPNOTSUPP} that the file system cannot do RWF_NOWAIT.
+     */
+    public static long preadv2Nowait(int fd, MemorySegment dst, long offset) {
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        s.iov.set(ADDRESS, 0, dst);
+        s.iov.set(JAVA_LONG, 8, dst.byteSize());
+        try {
+            long n = (long) PREADV2.invokeExact(s.state, fd, s.iov, 1, offset, RWF_NOWAIT);
+            return n >= 0 ? n : -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * mincore(2): one byte per page into {@code vec} (bit 0 = resident). {@code mapping} must start on a page.
+     *
+     * @return 0 or {@code -errno}
+     */
+    public static int mincore(MemorySegment pageAlignedMapping, long length, MemorySegment vec) {
+        if (!AVAILABLE) return -ENOSYS;
+        if (vec.byteSize() < (length + PAGE - 1) / PAGE) throw new IllegalArgumentException("vec too small");
+        Scratch s = SCRATCH.get();
+        try {
+            int r = (int) MINCORE.invokeExact(s.state, pageAlignedMapping, length, vec);
+            return r == 0 ? 0 : (int) -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * cachestat(2) (syscall 451, Linux 6.5+) over [off, off+len); len 0 means to end of file.
+     *
+     * @return pages of the range in the page cache ({@code nr_cache}), or {@code -errno} ({@code -ENOSYS} on
+     *         older kernels)
+     */
+    public static long cachestat(int fd, long off, long len) {
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        s.range.set(JAVA_LONG, 0, off);
+        s.range.set(JAVA_LONG, 8, len);
+        try {
+            long r = (long) SYSCALL4.invokeExact(s.state, SYS_CACHESTAT, (long) fd, s.range.address(),
+                    s.cstat.address(), 0L);
+            return r == 0 ? s.cstat.get(JAVA_LONG, 0) : -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED): drops clean, unmapped pages. Returns 0 or -errno. */
+    public static int fadviseDontNeed(int fd, long off, long len) {
+        if (!AVAILABLE) return -ENOSYS;
+        try {
+            return -(int) FADVISE.invokeExact(fd, off, len, POSIX_FADV_DONTNEED);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** open(path, O_RDONLY | O_CLOEXEC): a raw fd the caller must {@link #close(int)}, or -errno. */
+    public static int openReadOnly(Path file) {
+        if (!AVAILABLE) return -ENOSYS;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(file.toString()), O_RDONLY | O_CLOEXEC, 0);
+            return fd >= 0 ? fd : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** close(2); returns 0 or -errno. */
+    public static int close(int fd) {
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        try {
+            int r = (int) CLOSE.invokeExact(s.state, fd);
+            return r == 0 ? 0 : (int) -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** fdatasync(2); returns 0 or -errno. */
+    public static int fdatasync(int fd) {
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        try {
+            int r = (int) FDATASYNC.invokeExact(s.state, fd);
+            return r == 0 ? 0 : (int) -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Makes a file cold for tests and benchmarks: flush dirty pages (DONTNEED skips them), then drop the file's
+     * pages. Pages some process has mapped stay. No-op when the native layer is unavailable.
+     */
+    public static void evictFromPageCache(Path file) throws IOException {
+        if (!AVAILABLE) return;
+        int fd = openReadOnly(file);
+        if (fd < 0) throw new IOException("open " + file + ": errno " + -fd);
+        try {
+            int r = fdatasync(fd);
+            if (r < 0) throw new IOException("fdatasync " + file + ": errno " + -r);
+            r = fadviseDontNeed(fd, 0, 0);
+            if (r < 0) throw new IOException("posix_fadvise " + file + ": errno " + -r);
+        } finally {
+            close(fd);
+        }
+    }
+
+    /** Real user id, or -1 when unavailable. */
+    public static int getuid() {
+        if (!AVAILABLE) return -1;
+        try {
+            return (int) GETUID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Effective user id, or -1 when unavailable. */
+    public static int geteuid() {
+        if (!AVAILABLE) return -1;
+        try {
+            return (int) GETEUID.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    // ---- file descriptor numbers of JDK channels -------------------------------------------------------------
+    // No public API exposes them. FileChannelImpl.fd is a private field (needs the package opened); IOUtil.fdVal
+    // and SelChImpl.getFDVal are public members of sun.nio.ch. One flag covers all three.
+
+    private static final MethodHandle FILE_CHANNEL_FD, FD_VAL, SEL_CH_FD_VAL;
+
+    static {
+        MethodHandle fcFd = null, fdVal = null, selFd = null;
+        try {
+            Class<?> fci = Class.forName("sun.nio.ch.FileChannelImpl");
+            fcFd = MethodHandles.privateLookupIn(fci, MethodHandles.lookup())
+                    .findGetter(fci, "fd", java.io.FileDescriptor.class);
+            Class<?> ioUtil = Class.forName("sun.nio.ch.IOUtil");
+            fdVal = MethodHandles.lookup().findStatic(ioUtil, "fdVal",
+                    java.lang.invoke.MethodType.methodType(int.class, java.io.FileDescriptor.class));
+            Class<?> selCh = Class.forName("sun.nio.ch.SelChImpl");
+            selFd = MethodHandles.lookup().findVirtual(selCh, "getFDVal", java.lang.invoke.MethodType.methodType(int.class));
+        } catch (ReflectiveOperationException | RuntimeException e) { // IllegalAccessException without --add-opens
+            fcFd = fdVal = selFd = null;
+        }
+        FILE_CHANNEL_FD = fcFd;
+        FD_VAL = fdVal;
+        SEL_CH_FD_VAL = selFd;
+    }
+
+    /** True when {@link #fd(FileChannel)} and {@link #fd(SocketChannel)} can work (JDK internals opened). */
+    public static boolean fdAccess() { return FILE_CHANNEL_FD != null; }
+
+    /** The fd number behind a JDK file channel, or -1 when it is not a JDK channel or internals are closed. */
+    public static int fd(FileChannel ch) {
+        if (FILE_CHANNEL_FD == null || !ch.getClass().getName().equals("sun.nio.ch.FileChannelImpl")) return -1;
+        try {
+            return (int) FD_VAL.invoke(FILE_CHANNEL_FD.invoke(ch));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The fd number behind a JDK socket channel, or -1 when it is not a JDK channel or internals are closed. */
+    public static int fd(SocketChannel ch) {
+        if (SEL_CH_FD_VAL == null || !SEL_CH_FD_VAL.type().parameterType(0).isInstance(ch)) return -1;
+        try {
+            return (int) SEL_CH_FD_VAL.invoke(ch);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException(t);
+    }
+
+    /** Size of a page on this platform (x86-64: 4 KiB). */
+    public static long pageSize() { return PAGE; }
+}

@@ -1,0 +1,111 @@
+package flash.content;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+
+/**
+ * Tells, without blocking, whether a byte range of an open file is in the page cache (AMPED's residency test).
+ *
+ * <p>Choice, measured on Linux 6.18 (root and {@code nobody}, root-owned 0644 file): mincore lies (all resident)
+ * for a file the caller neither owns nor may write; cachestat refuses it (EPERM) and, worse, counts pages whose read
+ * is still in flight (WILLNEED on a cold file: cachestat 2048 pages, mincore-uptodate 256-512), so it can block.
+ * preadv2(RWF_NOWAIT) is truthful for any reader, in-flight pages included, hence the default. Hot-file cost per
+ * check (FFM, this VM): 1 page 0.8 us, 64 KiB 4 us, 1 MiB 45 us; 1-byte-per-page reads cost 0.75 us per page,
+ * mincore with a temporary mapping 6-27 us, cachestat 0.6-3 us. A miss starts readahead of the probed range.
+ */
+public final class Residency {
+    /** How residency is tested. Every test answers false when it cannot tell: a false "no" only costs a helper trip. */
+    public enum Test {
+        /**
+         * cachestat(2): one syscall, no copy, but NOT sound: it counts pages whose read I/O is still in flight, so a
+         * "yes" can block sendfile. Owner, writer or CAP_FOWNER only (else EPERM). Kept for measurements.
+         */
+        CACHESTAT,
+        /**
+         * mincore(2) on a temporary mapping of the range (mmap+mincore+munmap): checks "uptodate", but for a file the
+         * caller neither owns nor may write (and lacks CAP_FOWNER) the kernel reports every page resident.
+         */
+        MINCORE,
+        /** preadv2(RWF_NOWAIT) of the range into a scratch buffer: truthful for any readable file. */
+        PREADV2_NOWAIT,
+        /** No native layer: never claims residency. */
+        UNAVAILABLE
+    }
+
+    private static final long PAGE = Native.pageSize();
+
+    private final Test test;
+
+    private Residency(Test test) { this.test = test; }
+
+    /** A residency checker that always uses {@code test}. */
+    public static Residency of(Test test) { return new Residency(test); }
+
+    /** The cheapest sound test this process can use: preadv2 RWF_NOWAIT, or UNAVAILABLE without native/fd access. */
+    public static Residency detect() {
+        if (!Native.available() || !Native.fdAccess()) return new Residency(Test.UNAVAILABLE);
+        return new Residency(Test.PREADV2_NOWAIT);
+    }
+
+    public Test test() { return test; }
+
+    /**
+     * Whether every page of [offset, offset+length) is cached. The range must lie within the file (pages past EOF
+     * are never cached). Non-blocking: safe on an event-loop thread.
+     */
+    public boolean isResident(FileChannel ch, long offset, long length) {
+        return isResident(test, ch, offset, length);
+    }
+
+    /** The pure test, no state and no counters. */
+    public static boolean isResident(Test test, FileChannel ch, long offset, long length) {
+        if (length <= 0) return true;
+        return switch (test) {
+            case CACHESTAT -> cachestat(Native.fd(ch), offset, length);
+            case MINCORE -> mincore(ch, offset, length);
+            case PREADV2_NOWAIT -> preadv2(Native.fd(ch), offset, length);
+            case UNAVAILABLE -> false;
+        };
+    }
+
+    static long pages(long offset, long length) { return (offset + length - 1) / PAGE - offset / PAGE + 1; }
+
+    static boolean cachestat(int fd, long offset, long length) {
+        if (fd < 0) return false;
+        return Native.cachestat(fd, offset, length) == pages(offset, length);
+    }
+
+    static boolean mincore(FileChannel ch, long offset, long length) {
+        long start = offset - offset % PAGE, len = offset + length - start;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment map = ch.map(FileChannel.MapMode.READ_ONLY, start, len, arena);
+            int n = (int) pages(offset, length);
+            MemorySegment vec = arena.allocate(n);
+            if (Native.mincore(map, len, vec) != 0) return false;
+            for (int i = 0; i < n; i++) if ((vec.get(ValueLayout.JAVA_BYTE, i) & 1) == 0) return false;
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Per-thread sink for probe reads: 64 KiB stays in L2, where copying beats one syscall per page. */
+    private static final long SCRATCH = 64 * 1024;
+    private static final ThreadLocal<MemorySegment> SINK =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SCRATCH, PAGE));
+
+    /** RWF_NOWAIT reads of the range in 64 KiB pieces; any EAGAIN or short read means not (all) resident. */
+    static boolean preadv2(int fd, long offset, long length) {
+        if (fd < 0) return false;
+        MemorySegment sink = SINK.get();
+        for (long p = offset, end = offset + length; p < end; ) {
+            long n = Math.min(SCRATCH, end - p);
+            if (Native.preadv2Nowait(fd, n == SCRATCH ? sink : sink.asSlice(0, n), p) != n) return false;
+            p += n;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,143 @@
+package flash.content;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NativeTest {
+    @TempDir Path dir;
+
+    @BeforeAll
+    static void linux() {
+        assumeTrue(Native.available(), () -> "native layer unavailable: " + Native.linkFailure());
+    }
+
+    static byte[] writeRandom(Path file, int size) throws IOException {
+        byte[] data = new byte[size];
+        new Random(size).nextBytes(data);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(data));
+            ch.force(true); // DONTNEED skips dirty pages
+        }
+        return data;
+    }
+
+    @Test
+    void fdOfChannels() throws IOException {
+        assertThat(Native.fdAccess()).as("run with --add-opens java.base/sun.nio.ch=ALL-UNNAMED").isTrue();
+        Path f = dir.resolve("a");
+        Files.write(f, new byte[1]);
+        try (FileChannel ch = FileChannel.open(f); SocketChannel s = SocketChannel.open()) {
+            assertThat(Native.fd(ch)).isGreaterThan(2);
+            assertThat(Native.fd(s)).isGreaterThan(2).isNotEqualTo(Native.fd(ch));
+        }
+    }
+
+    @Test
+    void sendfileMovesExactBytesFromOffset() throws Exception {
+        Path f = dir.resolve("send");
+        byte[] data = writeRandom(f, 300_000);
+        int off = 12_345, count = 250_000;
+        try (ServerSocketChannel server = ServerSocketChannel.open();
+             FileChannel file = FileChannel.open(f)) {
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            try (SocketChannel client = SocketChannel.open(server.getLocalAddress());
+                 SocketChannel peer = server.accept()) {
+                CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> readN(client, count));
+                long sent = 0;
+                while (sent < count) { // blocking socket: sendfile may still return short counts
+                    long n = Native.sendfile(Native.fd(peer), Native.fd(file), off + sent, count - sent);
+                    assertThat(n).isPositive();
+                    sent += n;
+                }
+                assertThat(received.get(30, TimeUnit.SECONDS)).isEqualTo(Arrays.copyOfRange(data, off, off + count));
+                assertThat(file.position()).as("offset pointer, file position untouched").isZero();
+            }
+        }
+    }
+
+    @Test
+    void sendfileReportsEagainOnFullNonBlockingSocket() throws Exception {
+        Path f = dir.resolve("big");
+        writeRandom(f, 8 << 20);
+        try (ServerSocketChannel server = ServerSocketChannel.open(); FileChannel file = FileChannel.open(f)) {
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            try (SocketChannel client = SocketChannel.open(server.getLocalAddress());
+                 SocketChannel peer = server.accept()) {
+                peer.configureBlocking(false);
+                long n, off = 0;
+                while ((n = Native.sendfile(Native.fd(peer), Native.fd(file), off, (8 << 20) - off)) > 0) off += n;
+                assertThat(n).isEqualTo(-Native.EAGAIN); // nobody reads: the socket buffers fill up
+                assertThat(off).isPositive().isLessThan(8 << 20);
+            }
+        }
+    }
+
+    private static byte[] readN(SocketChannel ch, int n) {
+        ByteBuffer buf = ByteBuffer.allocate(n);
+        try {
+            while (buf.hasRemaining() && ch.read(buf) >= 0) { }
+        } catch (IOException e) {
+            throw new RuntimeException(e);
+        }
+        return buf.array();
+    }
+
+    @Test
+    void preadv2NowaitReadsHotFile() throws IOException {
+        Path f = dir.resolve("hot");
+        byte[] data = writeRandom(f, 64 * 1024);
+        Files.readAllBytes(f); // make sure it is cached
+        try (FileChannel ch = FileChannel.open(f); Arena arena = Arena.ofConfined()) {
+            MemorySegment dst = arena.allocate(4096);
+            assertThat(Native.preadv2Nowait(Native.fd(ch), dst, 8192)).isEqualTo(4096);
+            assertThat(dst.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(Arrays.copyOfRange(data, 8192, 8192 + 4096));
+            assertThat(Native.preadv2Nowait(Native.fd(ch), dst, data.length)).as("EOF").isZero();
+            assertThat(Native.preadv2Nowait(-1, dst, 0)).isEqualTo(-Native.EBADF);
+        }
+    }
+
+    @Test
+    void evictMakesFileColdAndReadMakesItHot() throws IOException {
+        Path f = dir.resolve("cold");
+        writeRandom(f, 1 << 20);
+        try (FileChannel ch = FileChannel.open(f)) {
+            int fd = Native.fd(ch);
+            assumeTrue(Native.cachestat(fd, 0, 0) >= 0, "cachestat unsupported (Linux < 6.5)");
+            Native.evictFromPageCache(f);
+            assertThat(Native.cachestat(fd, 0, 0)).isZero();
+            ch.read(ByteBuffer.allocate(1 << 20), 0);
+            assertThat(Native.cachestat(fd, 0, 0)).isEqualTo(256);
+            assertThat(Native.cachestat(fd, 4096, 8192)).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void idsAndErrors() {
+        assertThat(Native.getuid()).isGreaterThanOrEqualTo(0);
+        assertThat(Native.geteuid()).isGreaterThanOrEqualTo(0);
+        assertThat(Native.openReadOnly(Path.of("/nonexistent/flash"))).isEqualTo(-Native.ENOENT);
+        assertThat(Native.close(-1)).isEqualTo(-Native.EBADF);
+        assertThat(Native.fadviseDontNeed(-1, 0, 0)).isEqualTo(-Native.EBADF);
+    }
+}
