@@ -1,0 +1,198 @@
+package flash.cli;
+
+import flash.config.Architecture;
+import flash.config.ServerConfig;
+import flash.dispatch.Prefork;
+import flash.dispatch.Server;
+import flash.http.HttpLimits;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code flash serve [DIR]}: serve a directory until SIGTERM or SIGINT, then drain and exit 0. */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Serve the files under DIR over HTTP/1.1.",
+                "Prints 'flash listening on http://ADDR:PORT/ (arch=..., root=...)' when ready.",
+                "SIGTERM or SIGINT: stop accepting, finish responses in flight (up to --drain-timeout), exit 0."})
+public final class ServeCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "Document root (default: the current directory).")
+    Path dir = Path.of(".");
+
+    @Option(names = "--port", paramLabel = "N", description = "TCP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port = 8080;
+
+    @Option(names = "--bind", paramLabel = "ADDR", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String bind = "127.0.0.1";
+
+    @Option(names = "--arch", paramLabel = "ARCH", description = "amped (default), sped, mt, mp or vt.",
+            converter = ArchConverter.class)
+    Architecture arch = Architecture.AMPED;
+
+    @Option(names = "--loops", paramLabel = "N", description = "Event loops for amped/sped (default: number of CPUs).")
+    int loops = ServerConfig.DEFAULT_LOOPS;
+
+    @Option(names = "--helpers", paramLabel = "N", description = "Helper threads for amped (default: ${DEFAULT-VALUE}).")
+    int helpers = ServerConfig.DEFAULT_HELPERS;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Threads for mt (default: ${DEFAULT-VALUE}).")
+    int threads = ServerConfig.DEFAULT_THREADS;
+
+    @Option(names = "--processes", paramLabel = "N", description = "Worker processes for mp (default: ${DEFAULT-VALUE}).")
+    int processes = ServerConfig.DEFAULT_PROCESSES;
+
+    @Option(names = "--list-dirs", description = "Generate listings for directories without index.html.")
+    boolean listDirs;
+
+    @Option(names = "--follow-symlinks", description = "Serve symlinks that resolve outside DIR (off: they are 404).")
+    boolean followSymlinks;
+
+    @Option(names = "--dotfiles", description = "Serve names starting with '.' (off: they are 404).")
+    boolean dotfiles;
+
+    @Option(names = "--path-cache", paramLabel = "N", description = "Pathname-translation cache entries (default: ${DEFAULT-VALUE}).")
+    int pathCache = ServerConfig.DEFAULT_PATH_CACHE;
+
+
+    @Option(names = "--no-path-cache", description = "Disable the pathname-translation cache.")
+    boolean noPathCache;
+
+    @Option(names = "--no-header-cache", description = "Disable the response-header cache.")
+    boolean noHeaderCache;
+
+    @Option(names = "--no-file-cache", description = "Disable the file-data cache (every body is sent from the file).")
+    boolean noFileCache;
+
+    @Option(names = "--cache-mb", paramLabel = "MB", description = "File-data cache budget in MiB (default: ${DEFAULT-VALUE}).")
+    long cacheMb = ServerConfig.DEFAULT_CACHE_BYTES >> 20;
+
+    @Option(names = "--revalidate-ms", paramLabel = "MS", description = "Cached translations older than this are re-checked on disk (default: ${DEFAULT-VALUE}).")
+    long revalidateMs = 1000;
+
+    @Option(names = "--status-path", paramLabel = "PATH", description = "Serve Prometheus counters at this URL path (off by default).")
+    String statusPath;
+
+    @Option(names = "--max-connections", paramLabel = "N", description = "Open connections past which new ones get 503 (default: ${DEFAULT-VALUE}).")
+    int maxConnections = 10_000;
+
+    @Option(names = "--header-timeout", paramLabel = "SEC", description = "Seconds to receive a request head before 408 (default: ${DEFAULT-VALUE}).")
+    double headerTimeout = 10;
+
+    @Option(names = "--idle-timeout", paramLabel = "SEC", description = "Seconds a keep-alive connection may stay idle (default: ${DEFAULT-VALUE}).")
+    double idleTimeout = 60;
+
+    @Option(names = "--write-timeout", paramLabel = "SEC", description = "Seconds without write progress before a client is dropped (default: ${DEFAULT-VALUE}).")
+    double writeTimeout = 60;
+
+    @Option(names = "--drain-timeout", paramLabel = "SEC", description = "Seconds to finish responses in flight on shutdown (default: ${DEFAULT-VALUE}).")
+    double drainTimeout = 10;
+
+    @Option(names = "--max-body", paramLabel = "BYTES", description = "Largest request body read (and discarded) before 413 (default: ${DEFAULT-VALUE}).")
+    long maxBody = HttpLimits.DEFAULTS.maxBody();
+
+    @Option(names = "--reuse-port", description = "Set SO_REUSEPORT so several processes can share the port.")
+    boolean reusePort;
+
+    @Option(names = "--header-align", paramLabel = "N", description = "Pad cached response heads to a multiple of N bytes (the paper's 32-byte alignment; 0 = off, the default).")
+    int headerAlign;
+
+    @Override
+    public Integer call() throws Exception {
+        ServerConfig cfg = config();
+        CountDownLatch stop = new CountDownLatch(1);
+        Signals.onTermination(stop::countDown);
+        if (cfg.arch() == Architecture.MP) return Prefork.run(cfg, forwardedArgs(), this::announce, stop);
+        Server server;
+        try {
+            server = Server.start(cfg);
+        } catch (BindException e) {
+            throw new UsageError("cannot listen on " + cfg.bind() + ":" + cfg.port() + ": " + e.getMessage());
+        } catch (IOException e) {
+            throw new UsageError("cannot listen on " + cfg.bind() + ":" + cfg.port() + ": " + e);
+        }
+        announce(cfg, server.port());
+        stop.await();
+        server.close();
+        return 0;
+    }
+
+    /** The options each MP worker runs with: this server's configuration, less what Prefork sets itself. */
+    private java.util.List<String> forwardedArgs() {
+        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of(dir.toAbsolutePath().toString(),
+                "--path-cache", Integer.toString(noPathCache ? 0 : pathCache), "--cache-mb", Long.toString(cacheMb),
+                "--revalidate-ms", Long.toString(revalidateMs), "--max-connections", Integer.toString(maxConnections),
+                "--header-timeout", Double.toString(headerTimeout), "--idle-timeout", Double.toString(idleTimeout),
+                "--write-timeout", Double.toString(writeTimeout), "--drain-timeout", Double.toString(drainTimeout),
+                "--max-body", Long.toString(maxBody), "--header-align", Integer.toString(headerAlign)));
+        if (noPathCache) a.add("--no-path-cache");
+        if (noHeaderCache) a.add("--no-header-cache");
+        if (noFileCache) a.add("--no-file-cache");
+        if (listDirs) a.add("--list-dirs");
+        if (followSymlinks) a.add("--follow-symlinks");
+        if (dotfiles) a.add("--dotfiles");
+        if (statusPath != null) a.addAll(java.util.List.of("--status-path", statusPath));
+        return a;
+    }
+
+    private void announce(ServerConfig cfg, int actualPort) {
+        String host = cfg.bind().contains(":") ? "[" + cfg.bind() + "]" : cfg.bind();
+        System.out.println("flash listening on http://" + host + ":" + actualPort + "/ (arch=" + cfg.arch().cliName()
+                + ", root=" + cfg.root() + ")");
+        System.out.flush();
+    }
+
+    ServerConfig config() throws IOException {
+        if (!Files.exists(dir)) throw new UsageError("document root '" + dir + "' does not exist");
+        if (!Files.isDirectory(dir)) throw new UsageError("document root '" + dir + "' is not a directory");
+        if (!Files.isReadable(dir) || !Files.isExecutable(dir)) throw new UsageError("document root '" + dir + "' is not readable");
+        if (port < 0 || port > 65535) throw new UsageError("--port must be between 0 and 65535, not " + port);
+        positive("--loops", loops);
+        positive("--helpers", helpers);
+        positive("--threads", threads);
+        positive("--processes", processes);
+        positive("--max-connections", maxConnections);
+        if (pathCache < 0) throw new UsageError("--path-cache must not be negative");
+        if (cacheMb < 0) throw new UsageError("--cache-mb must not be negative");
+        if (maxBody < 0) throw new UsageError("--max-body must not be negative");
+        if (headerAlign < 0 || headerAlign > 4096) throw new UsageError("--header-align must be between 0 and 4096");
+        if (statusPath != null && !statusPath.startsWith("/")) throw new UsageError("--status-path must start with '/'");
+        HttpLimits d = HttpLimits.DEFAULTS;
+        return ServerConfig.defaults(dir.toRealPath())
+                .withPort(port).withBind(bind).withArch(arch)
+                .withLoops(loops).withHelpers(helpers).withThreads(threads).withProcesses(processes)
+                .withListDirs(listDirs).withFollowSymlinks(followSymlinks).withDotfiles(dotfiles)
+                .withPathCache(noPathCache ? 0 : pathCache).withHeaderCache(!noHeaderCache).withFileCache(!noFileCache)
+                .withCacheBytes(cacheMb << 20).withRevalidateAfter(Duration.ofMillis(revalidateMs))
+                .withStatusPath(statusPath).withMaxConnections(maxConnections)
+                .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--idle-timeout", idleTimeout),
+                        seconds("--write-timeout", writeTimeout))
+                .withDrainTimeout(seconds("--drain-timeout", drainTimeout))
+                .withLimits(new HttpLimits(d.maxRequestLine(), d.maxHeaderBytes(), d.maxHeaderCount(), maxBody))
+                .withReusePort(reusePort).withHeaderAlign(headerAlign);
+    }
+
+    private static void positive(String name, long v) {
+        if (v < 1) throw new UsageError(name + " must be at least 1, not " + v);
+    }
+
+    private static Duration seconds(String name, double v) {
+        if (!(v > 0) || v > 86_400) throw new UsageError(name + " must be between 0 and 86400 seconds");
+        return Duration.ofMillis(Math.round(v * 1000));
+    }
+
+    static final class ArchConverter implements picocli.CommandLine.ITypeConverter<Architecture> {
+        @Override
+        public Architecture convert(String value) {
+            for (Architecture a : Architecture.values()) if (a.cliName().equalsIgnoreCase(value)) return a;
+            throw new picocli.CommandLine.TypeConversionException("unknown architecture '" + value + "' (choose amped, sped, mt, mp or vt)");
+        }
+    }
+}

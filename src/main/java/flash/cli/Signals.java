@@ -1,0 +1,16 @@
+package flash.cli;
+
+import sun.misc.Signal;
+
+/**
+ * SIGTERM and SIGINT trigger a graceful stop. A signal handler (not a shutdown hook) so the process can
+ * drain and then exit with status 0, as service managers expect of a clean stop.
+ */
+final class Signals {
+    private Signals() {}
+
+    static void onTermination(Runnable action) {
+        Signal.handle(new Signal("TERM"), s -> action.run());
+        Signal.handle(new Signal("INT"), s -> action.run());
+    }
+}

@@ -1,0 +1,126 @@
+package flash.content;
+
+import flash.http.MimeTypes;
+import flash.http.RequestTarget;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+
+/**
+ * URL path to file: the step that may block on the disk (stat, realpath, open, and reading small files).
+ * It runs wherever the architecture puts blocking work: inline (SPED, MT, VT, MP) or on a helper (AMPED).
+ *
+ * <p>Safety does not depend on the caller: the path was normalised by {@link RequestTarget} (no "..", no
+ * separators inside a segment), and the resolved real path must still lie under the real root unless
+ * symlinks may be followed out of it.
+ */
+public final class PathTranslator {
+    private static final String INDEX = "index.html";
+
+    private final Path realRoot;
+    private final boolean followSymlinks;
+    private final boolean dotfiles;
+    private final boolean listDirs;
+    private final int smallFileMax;
+
+    public PathTranslator(Path root, boolean followSymlinks, boolean dotfiles, boolean listDirs, int smallFileMax) {
+        try {
+            this.realRoot = root.toRealPath();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("document root " + root + " is not accessible: " + e.getMessage(), e);
+        }
+        this.followSymlinks = followSymlinks;
+        this.dotfiles = dotfiles;
+        this.listDirs = listDirs;
+        this.smallFileMax = smallFileMax;
+    }
+
+    public Path root() { return realRoot; }
+
+    public Translation translate(RequestTarget.Normalized target) {
+        DiskGuard.check("translate " + target.path());
+        if (!dotfiles && target.hasDotSegment()) return Translation.NOT_FOUND;
+        Path p = realRoot;
+        for (String seg : target.segments()) p = p.resolve(seg);
+        try {
+            BasicFileAttributes attrs = Files.readAttributes(p, BasicFileAttributes.class);
+            Path real = p.toRealPath();
+            if (!followSymlinks && !real.startsWith(realRoot)) return Translation.NOT_FOUND;
+            if (attrs.isDirectory()) {
+                if (!target.trailingSlash()) return new Translation.Redirect(RequestTarget.encodePath(target.path()) + "/");
+                Path index = real.resolve(INDEX);
+                if (Files.isRegularFile(index)) {
+                    Path realIndex = index.toRealPath();
+                    if (!followSymlinks && !realIndex.startsWith(realRoot)) return Translation.NOT_FOUND;
+                    return open(realIndex, Files.readAttributes(realIndex, BasicFileAttributes.class));
+                }
+                if (listDirs) return new Translation.Listing(DirectoryListing.render(real, target.path(), dotfiles));
+                return Translation.NOT_FOUND;
+            }
+            if (!attrs.isRegularFile()) return Translation.NOT_FOUND; // never open a FIFO or a device
+            if (target.trailingSlash()) return Translation.NOT_FOUND;
+            return open(real, attrs);
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            return Translation.NOT_FOUND;
+        } catch (AccessDeniedException e) {
+            return Translation.FORBIDDEN;
+        } catch (FileSystemException e) {
+            // ELOOP, ENAMETOOLONG and friends: the client named something that cannot be a file here.
+            String reason = e.getReason() == null ? "" : e.getReason();
+            if (reason.contains("Too many levels") || reason.contains("too long")) return Translation.NOT_FOUND;
+            return new Translation.Failed(e.toString());
+        } catch (IOException e) {
+            return new Translation.Failed(e.toString());
+        }
+    }
+
+    /** Opens a regular file; small ones are read whole into memory and closed at once. */
+    private Translation open(Path real, BasicFileAttributes attrs) throws IOException {
+        DiskGuard.check("open " + real);
+        FileChannel ch = FileChannel.open(real, StandardOpenOption.READ);
+        boolean keep = false;
+        try {
+            long size = ch.size();
+            long mtime = attrs.lastModifiedTime().toMillis();
+            Object key = attrs.fileKey();
+            String type = MimeTypes.forFileName(real.getFileName().toString());
+            if (size <= smallFileMax) {
+                ByteBuffer body = ByteBuffer.allocateDirect((int) size);
+                long pos = 0;
+                while (body.hasRemaining()) {
+                    int n = ch.read(body, pos);
+                    if (n < 0) break; // truncated since fstat: serve what is there, consistently sized
+                    pos += n;
+                }
+                body.flip();
+                return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null));
+            }
+            keep = true;
+            return new Translation.Found(new FileEntry(real, size, mtime, key, type, null, new FileHandle(ch)));
+        } finally {
+            if (!keep) ch.close();
+        }
+    }
+
+    /** Cheap revalidation for caches: has the file at this entry's path changed since the entry was made? */
+    public boolean stillCurrent(FileEntry entry) {
+        DiskGuard.check("stat " + entry.path());
+        try {
+            BasicFileAttributes a = Files.readAttributes(entry.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return entry.sameVersion(a.size(), a.lastModifiedTime().toMillis(), a.fileKey());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+}

@@ -1,0 +1,130 @@
+package flash.dispatch;
+
+import flash.config.ServerConfig;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.logging.Logger;
+
+/**
+ * MP, the paper's Flash-MP / Apache prefork: N worker JVMs, each serving one connection at a time with
+ * blocking I/O ({@code --arch mt --threads 1}) and its own small caches, all listening on one port with
+ * SO_REUSEPORT so the kernel spreads connections. The parent only supervises: it reserves the port with a
+ * bound but non-listening socket (so it never receives a connection itself), replaces a worker that dies,
+ * and on SIGTERM passes the signal on and waits for every worker to drain.
+ */
+public final class Prefork {
+    private static final Logger LOG = Logger.getLogger(Prefork.class.getName());
+
+    private final ServerConfig config;
+    private final int port;
+    private final List<String> workerArgs;
+    private final Process[] workers;
+    private volatile boolean stopping;
+
+    private Prefork(ServerConfig config, int port, List<String> workerArgs) {
+        this.config = config;
+        this.port = port;
+        this.workerArgs = workerArgs;
+        this.workers = new Process[config.processes()];
+    }
+
+    /**
+     * Runs until SIGTERM/SIGINT. {@code forwardedArgs} are the user's serve options minus --arch, --port and
+     * --processes; each worker gets them plus its own.
+     */
+    public static int run(ServerConfig config, List<String> forwardedArgs, BiConsumer<ServerConfig, Integer> announce,
+                          CountDownLatch stop) throws Exception {
+        try (SocketChannel reserve = SocketChannel.open()) {
+            reserve.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            reserve.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            reserve.bind(new InetSocketAddress(config.bind(), config.port()));
+            int port = ((InetSocketAddress) reserve.getLocalAddress()).getPort();
+            Prefork p = new Prefork(config, port, forwardedArgs);
+            for (int i = 0; i < p.workers.length; i++) p.spawn(i);
+            Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
+            announce.accept(config, port);
+            stop.await();
+            p.stopping = true;
+            supervisor.interrupt();
+            for (Process w : p.workers) if (w != null) w.destroy(); // SIGTERM: each worker drains
+            long deadline = System.nanoTime() + config.drainTimeout().toNanos() + TimeUnit.SECONDS.toNanos(2);
+            for (Process w : p.workers) {
+                if (w == null) continue;
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !w.waitFor(left, TimeUnit.NANOSECONDS)) w.destroyForcibly();
+            }
+            return 0;
+        }
+    }
+
+    private void spawn(int i) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
+                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-Xmx64m", "-Xss512k", "-XX:+UseSerialGC",
+                "-Dflash.mp.worker=" + i,
+                "-cp", System.getProperty("java.class.path"), "flash.cli.FlashMain", "serve"));
+        cmd.addAll(workerArgs);
+        cmd.addAll(List.of("--arch", "mt", "--threads", "1", "--reuse-port", "--port", Integer.toString(port),
+                "--bind", config.bind()));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        String line = out.readLine(); // the worker's "listening" line: it is accepting now
+        if (line == null || !line.startsWith("flash listening")) {
+            p.destroyForcibly();
+            throw new IOException("mp worker " + i + " failed to start (exit " + waitQuietly(p) + ")");
+        }
+        Thread.ofPlatform().daemon(true).name("flash-mp-out-" + i).start(() -> drainQuietly(out));
+        workers[i] = p;
+    }
+
+    /** Replaces workers that exit while the server is running. */
+    private void supervise() {
+        while (!stopping) {
+            for (int i = 0; i < workers.length && !stopping; i++) {
+                Process w = workers[i];
+                if (w != null && !w.isAlive()) {
+                    LOG.warning("mp worker " + i + " exited with status " + w.exitValue() + "; starting a replacement");
+                    try {
+                        spawn(i);
+                    } catch (IOException e) {
+                        LOG.warning(e.getMessage());
+                    }
+                }
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private static int waitQuietly(Process p) {
+        try {
+            return p.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    private static void drainQuietly(BufferedReader r) {
+        try {
+            while (r.readLine() != null) { /* workers print nothing more; keep the pipe from filling */ }
+        } catch (IOException ignored) {
+            // worker gone
+        }
+    }
+
+}

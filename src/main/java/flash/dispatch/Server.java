@@ -1,0 +1,157 @@
+package flash.dispatch;
+
+import flash.config.Architecture;
+import flash.config.ServerConfig;
+import flash.content.Residency;
+import flash.pipeline.Outgoing;
+import flash.pipeline.PipelineContext;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A running Flash server: the listening socket, one acceptor thread, and the dispatcher of the chosen
+ * architecture. The acceptor enforces the connection limit: past it, a new connection gets a short 503 and
+ * is closed at once, and the connections already open never notice.
+ */
+public final class Server implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Server.class.getName());
+    private static final byte[] BUSY = ("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n"
+            + "Retry-After: 1\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+
+    private final ServerConfig config;
+    private final PipelineContext ctx;
+    private final ServerSocketChannel listener;
+    private final Dispatcher dispatcher;
+    private final AtomicInteger open = new AtomicInteger();
+    private final Thread acceptor;
+    private final ServerMetrics metrics;
+    private volatile boolean stopping;
+
+    private Server(ServerConfig config, ServerSocketChannel listener) {
+        this.config = config;
+        this.listener = listener;
+        Residency residency = config.arch() == Architecture.AMPED ? Residency.detect() : null;
+        Outgoing.ResidencyCheck check = residency == null ? null
+                : (file, offset, length) -> residency.isResident(file.channel(), offset, length);
+        this.ctx = new PipelineContext(config, check);
+        Runnable closed = open::decrementAndGet;
+        this.dispatcher = switch (config.arch()) {
+            case AMPED, SPED -> new EventDriven(ctx, config.arch(), closed);
+            case MT, VT -> new ThreadPerConnection(ctx, config.arch(), closed);
+            case MP -> throw new IllegalArgumentException("the mp architecture is started by Prefork, not in-process");
+        };
+        this.metrics = new ServerMetrics(this, residency);
+        if (config.statusPath() != null) ctx.statusPage(metrics.page(config.statusPath()));
+        this.acceptor = Thread.ofPlatform().name("flash-acceptor").unstarted(this::acceptLoop);
+    }
+
+    /** Binds and starts serving. Throws {@link BindException} when the address is in use. */
+    public static Server start(ServerConfig config) throws IOException {
+        ServerSocketChannel ssc = ServerSocketChannel.open();
+        try {
+            ssc.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            if (config.reusePort()) ssc.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            ssc.bind(new InetSocketAddress(config.bind(), config.port()), config.backlog());
+        } catch (IOException | RuntimeException e) {
+            ssc.close();
+            throw e;
+        }
+        Server s = new Server(config, ssc);
+        s.dispatcher.start();
+        s.acceptor.start();
+        return s;
+    }
+
+    public int port() {
+        try {
+            return ((InetSocketAddress) listener.getLocalAddress()).getPort();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    public ServerConfig config() { return config; }
+    public PipelineContext context() { return ctx; }
+    public Dispatcher dispatcher() { return dispatcher; }
+    public int openConnections() { return open.get(); }
+    public ServerMetrics metrics() { return metrics; }
+
+    private void acceptLoop() {
+        while (!stopping) {
+            SocketChannel ch;
+            try {
+                ch = listener.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                // EMFILE and friends: back off briefly rather than spin; existing connections keep going.
+                LOG.log(Level.WARNING, "accept failed: " + e.getMessage());
+                sleepQuietly(50);
+                continue;
+            }
+            metrics.accepted.increment();
+            if (open.incrementAndGet() > config.maxConnections() || stopping) {
+                open.decrementAndGet();
+                metrics.refused.increment();
+                refuse(ch);
+                continue;
+            }
+            try {
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            } catch (IOException ignored) {
+                // only a latency optimisation
+            }
+            dispatcher.adopt(ch);
+        }
+    }
+
+    private static void refuse(SocketChannel ch) {
+        try (ch) {
+            ch.configureBlocking(false);
+            ch.write(ByteBuffer.wrap(BUSY));
+        } catch (IOException ignored) {
+            // refusing is best effort
+        }
+    }
+
+    /** Stops accepting, lets responses in flight finish for up to the drain timeout, then closes everything. */
+    @Override
+    public void close() {
+        if (stopping) return;
+        stopping = true;
+        try {
+            listener.close();
+        } catch (IOException ignored) {
+            // closing the listener only stops new connections
+        }
+        dispatcher.drain();
+        long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+        while (dispatcher.openConnections() > 0 && System.nanoTime() < deadline) sleepQuietly(20);
+        dispatcher.stop();
+        try {
+            acceptor.join(1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        ctx.close();
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package flash.dispatch;
+
+import flash.content.HeaderCache;
+import flash.content.PathCache;
+import flash.content.Residency;
+import flash.http.Method;
+import flash.http.Request;
+import flash.http.RequestTarget;
+import flash.http.ResponseHead;
+import flash.http.Status;
+import flash.pipeline.LoopStats;
+import flash.pipeline.Response;
+import flash.pipeline.Segment;
+import flash.pipeline.StatusPage;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
+
+/** The server's counters, and their rendering as Prometheus text exposition (--status-path). */
+public final class ServerMetrics {
+    private final Server server;
+    private final Residency residency;
+    final LongAdder accepted = new LongAdder();
+    final LongAdder refused = new LongAdder();
+
+    ServerMetrics(Server server, Residency residency) {
+        this.server = server;
+        this.residency = residency;
+    }
+
+    public long requests() { return server.dispatcher().stats().stream().mapToLong(s -> s.requests.sum()).sum(); }
+    public long residencyMisses() { return server.dispatcher().stats().stream().mapToLong(s -> s.residencyMisses.sum()).sum(); }
+    public long diskTasks() { return server.dispatcher().stats().stream().mapToLong(s -> s.diskTasks.sum()).sum(); }
+
+    public String render() {
+        StringBuilder sb = new StringBuilder(2048);
+        String arch = server.config().arch().cliName();
+        List<LoopStats> loops = server.dispatcher().stats();
+        counter(sb, "flash_requests_total", "Requests parsed, per loop.");
+        for (LoopStats s : loops) sample(sb, "flash_requests_total", s.name, s.requests.sum());
+        counter(sb, "flash_bytes_sent_total", "Response bytes written, per loop.");
+        for (LoopStats s : loops) sample(sb, "flash_bytes_sent_total", s.name, s.bytesOut.sum());
+        counter(sb, "flash_disk_tasks_total", "Disk operations sent through the seam (helpers under amped), per loop.");
+        for (LoopStats s : loops) sample(sb, "flash_disk_tasks_total", s.name, s.diskTasks.sum());
+        counter(sb, "flash_residency_misses_total", "File data found not resident before sending, per loop.");
+        for (LoopStats s : loops) sample(sb, "flash_residency_misses_total", s.name, s.residencyMisses.sum());
+        counter(sb, "flash_bad_requests_total", "Requests refused by the parser, per loop.");
+        for (LoopStats s : loops) sample(sb, "flash_bad_requests_total", s.name, s.badRequests.sum());
+        counter(sb, "flash_timeouts_total", "Connections closed by a header, idle or write timeout, per loop.");
+        for (LoopStats s : loops) sample(sb, "flash_timeouts_total", s.name, s.timeouts.sum());
+        gauge(sb, "flash_open_connections", "Open client connections.", server.openConnections());
+        counter(sb, "flash_connections_accepted_total", "Connections accepted.");
+        sb.append("flash_connections_accepted_total ").append(accepted.sum()).append('\n');
+        counter(sb, "flash_connections_refused_total", "Connections refused at the connection limit.");
+        sb.append("flash_connections_refused_total ").append(refused.sum()).append('\n');
+        PathCache pc = server.context().pathCache();
+        HeaderCache hc = server.context().headerCache();
+        counter(sb, "flash_cache_hits_total", "Cache hits by cache.");
+        sb.append("flash_cache_hits_total{cache=\"path\"} ").append(pc == null ? 0 : pc.hits.sum()).append('\n');
+        sb.append("flash_cache_hits_total{cache=\"header\"} ").append(hc.hits.sum()).append('\n');
+        counter(sb, "flash_cache_misses_total", "Cache misses by cache.");
+        sb.append("flash_cache_misses_total{cache=\"path\"} ").append(pc == null ? 0 : pc.misses.sum()).append('\n');
+        sb.append("flash_cache_misses_total{cache=\"header\"} ").append(hc.misses.sum()).append('\n');
+        gauge(sb, "flash_path_cache_entries", "Entries in the pathname-translation cache.", pc == null ? 0 : pc.size());
+        gauge(sb, "flash_file_cache_bytes", "File bytes held in memory by the caches.", pc == null ? 0 : pc.bytesHeld());
+        HelperPool hp = server.dispatcher().helpers();
+        gauge(sb, "flash_helpers", "Helper threads.", hp == null ? 0 : hp.size());
+        gauge(sb, "flash_helpers_busy", "Helper threads running a disk operation now.", hp == null ? 0 : hp.busy());
+        gauge(sb, "flash_helper_queue_depth", "Disk operations waiting for a helper.", hp == null ? 0 : hp.queueDepth());
+        counter(sb, "flash_helper_tasks_total", "Disk operations completed by helpers.");
+        sb.append("flash_helper_tasks_total ").append(hp == null ? 0 : hp.completed.sum()).append('\n');
+        sb.append("# HELP flash_info Server build and architecture.\n# TYPE flash_info gauge\n");
+        sb.append("flash_info{arch=\"").append(arch).append("\",residency=\"")
+                .append(residency == null ? "none" : residency.test().name().toLowerCase()).append("\"} 1\n");
+        return sb.toString();
+    }
+
+    private static void counter(StringBuilder sb, String name, String help) {
+        sb.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" counter\n");
+    }
+
+    private static void gauge(StringBuilder sb, String name, String help, long value) {
+        sb.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" gauge\n");
+        sb.append(name).append(' ').append(value).append('\n');
+    }
+
+    private static void sample(StringBuilder sb, String name, String loop, long v) {
+        sb.append(name).append("{loop=\"").append(loop).append("\"} ").append(v).append('\n');
+    }
+
+    StatusPage page(String path) {
+        Object n = RequestTarget.normalize(path);
+        String normalized = n instanceof RequestTarget.Normalized norm ? norm.path() : path;
+        return new StatusPage() {
+            @Override
+            public boolean matches(RequestTarget.Normalized target) { return target.path().equals(normalized); }
+
+            @Override
+            public Response respond(Request req) {
+                byte[] body = render().getBytes(StandardCharsets.UTF_8);
+                ResponseHead h = new ResponseHead(Status.OK, req.http10())
+                        .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                        .header("Content-Length", body.length)
+                        .header("Cache-Control", "no-store");
+                if (!req.keepAlive()) h.header("Connection", "close");
+                else if (req.http10()) h.header("Connection", "keep-alive");
+                List<Segment> seg = req.method() == Method.HEAD ? List.of() : List.of(new Segment.Bytes(ByteBuffer.wrap(body)));
+                return new Response(Status.OK, ByteBuffer.wrap(h.finish()), seg, body.length, !req.keepAlive());
+            }
+        };
+    }
+}

@@ -1,0 +1,62 @@
+package flash.dispatch;
+
+import flash.config.Architecture;
+import flash.net.BlockingDriver;
+import flash.net.Watchdog;
+import flash.pipeline.HttpConnection;
+import flash.pipeline.LoopStats;
+import flash.pipeline.PipelineContext;
+
+import java.nio.channels.SocketChannel;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * MT (the paper's Flash-MT: a fixed pool of platform threads, a connection waits in the queue until a
+ * thread is free) and VT (one virtual thread per connection). Both run the pipeline with blocking I/O.
+ */
+public final class ThreadPerConnection implements Dispatcher {
+    private final ExecutorService executor;
+    private final BlockingDriver driver;
+    private final Watchdog watchdog = new Watchdog("flash-watchdog");
+    private final LoopStats stats;
+
+    public ThreadPerConnection(PipelineContext ctx, Architecture arch, Runnable onConnectionClosed) {
+        this.stats = new LoopStats(arch.cliName());
+        this.driver = new BlockingDriver(ctx, watchdog, stats, onConnectionClosed);
+        if (arch == Architecture.VT) {
+            this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("flash-vt-", 0).factory());
+        } else {
+            int n = Math.max(1, ctx.config().threads());
+            AtomicInteger id = new AtomicInteger();
+            this.executor = new ThreadPoolExecutor(n, n, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                    r -> Thread.ofPlatform().name("flash-mt-" + id.incrementAndGet()).unstarted(r));
+        }
+    }
+
+    @Override public void start() { watchdog.start(); }
+
+    @Override public void adopt(SocketChannel ch) { executor.execute(() -> driver.serve(ch)); }
+
+    @Override
+    public void drain() {
+        for (HttpConnection c : watchdog.connections()) c.drain();
+        executor.shutdown();
+    }
+
+    @Override public int openConnections() { return watchdog.connections().size(); }
+
+    @Override
+    public void stop() {
+        for (HttpConnection c : watchdog.connections()) c.close();
+        executor.shutdownNow();
+        watchdog.stop();
+    }
+
+    @Override public List<LoopStats> stats() { return List.of(stats); }
+}

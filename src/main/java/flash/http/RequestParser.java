@@ -1,0 +1,412 @@
+package flash.http;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+/**
+ * Incremental HTTP/1.1 request parser (RFC 9112) over a ByteBuffer in read mode.
+ *
+ * <p>It never throws for bad bytes: it returns the {@link BadRequest} to send. It consumes a request's head
+ * only once the whole head has arrived (so a request split at any byte boundary parses exactly like a whole
+ * one) and remembers how far it scanned, so a slowly arriving head is not rescanned from the start. A
+ * request's body (a static server never uses one) is consumed and discarded by the following calls, before
+ * the next request's head is looked at, so a body can never be parsed as a request.
+ */
+public final class RequestParser {
+    private enum State { HEAD, FIXED_BODY, CHUNK_SIZE, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR,
+        CHUNK_DATA_LF, TRAILER_LINE, TRAILER_LF, FAILED }
+
+    private final HttpLimits limits;
+    private State state = State.HEAD;
+    private int scanned;            // bytes of the current head already scanned, from buffer position
+    private int requestLineEnd = -1; // offset of the request line's CR, once seen
+    private long bodyRemaining;     // FIXED_BODY: bytes left; CHUNK_DATA: bytes left in chunk
+    private long bodyTotal;         // chunked: bytes discarded so far, against maxBody
+    private int chunkSizeDigits;
+    private int trailerLineLength;
+    private byte[] scratch = new byte[1024];
+
+    public RequestParser(HttpLimits limits) { this.limits = limits; }
+
+    /** True between requests: nothing of a next request has been seen and no body remains to discard. */
+    public boolean idle() { return state == State.HEAD && scanned == 0; }
+
+    /** True while a head is partly received (the header-read timeout applies). */
+    public boolean midHead(ByteBuffer buf) { return state == State.HEAD && buf.hasRemaining(); }
+
+    public ParseResult parse(ByteBuffer buf) {
+        while (true) {
+            switch (state) {
+                case FAILED -> { return BadRequest.of(Status.BAD_REQUEST, "connection already failed"); }
+                case HEAD -> { return parseHead(buf); }
+                case FIXED_BODY -> {
+                    int n = (int) Math.min(bodyRemaining, buf.remaining());
+                    buf.position(buf.position() + n);
+                    bodyRemaining -= n;
+                    if (bodyRemaining > 0) return ParseResult.NEED_MORE;
+                    state = State.HEAD;
+                }
+                default -> {
+                    ParseResult r = discardChunked(buf);
+                    if (r != null) return r;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- head
+
+    private ParseResult parseHead(ByteBuffer buf) {
+        int start = buf.position();
+        // RFC 9112 section 2.2: ignore empty lines before the request line.
+        if (scanned == 0) {
+            while (buf.remaining() >= 1) {
+                byte b = buf.get(buf.position());
+                if (b == '\r' && buf.remaining() >= 2 && buf.get(buf.position() + 1) == '\n') {
+                    buf.position(buf.position() + 2);
+                } else if (b == '\r' && buf.remaining() == 1) {
+                    return ParseResult.NEED_MORE;
+                } else {
+                    break;
+                }
+            }
+            start = buf.position();
+        }
+        int limit = buf.limit();
+        int i = start + scanned;
+        int headEnd = -1;
+        for (; i < limit; i++) {
+            byte b = buf.get(i);
+            if (b == '\n') {
+                if (i == start || buf.get(i - 1) != '\r') return fail(Status.BAD_REQUEST, "bare LF in request head");
+                if (requestLineEnd < 0) {
+                    requestLineEnd = i - 1 - start;
+                } else if (i - start >= 3 && buf.get(i - 2) == '\n' && buf.get(i - 3) == '\r') {
+                    headEnd = i + 1;
+                    break;
+                }
+            } else if (requestLineEnd < 0 && i - start >= limits.maxRequestLine()) {
+                return fail(Status.URI_TOO_LONG, "request line longer than " + limits.maxRequestLine() + " bytes");
+            } else if (requestLineEnd >= 0 && i - start - requestLineEnd - 2 >= limits.maxHeaderBytes()) {
+                return fail(Status.HEADER_FIELDS_TOO_LARGE, "header section larger than " + limits.maxHeaderBytes() + " bytes");
+            }
+        }
+        if (headEnd < 0) {
+            scanned = i - start;
+            return ParseResult.NEED_MORE;
+        }
+        int len = headEnd - start;
+        if (scratch.length < len) scratch = new byte[Math.max(len, scratch.length * 2)];
+        buf.get(start, scratch, 0, len);
+        buf.position(headEnd);
+        scanned = 0;
+        int lineEnd = requestLineEnd;
+        requestLineEnd = -1;
+        ParseResult r = HeadParser.parse(scratch, len, lineEnd, limits);
+        if (r instanceof Request req) {
+            if (req.chunked()) {
+                state = State.CHUNK_SIZE;
+                bodyTotal = 0;
+                chunkSizeDigits = 0;
+                bodyRemaining = 0;
+            } else if (req.contentLength() > 0) {
+                state = State.FIXED_BODY;
+                bodyRemaining = req.contentLength();
+            }
+        } else if (r instanceof BadRequest) {
+            state = State.FAILED;
+        }
+        return r;
+    }
+
+    private BadRequest fail(Status status, String reason) {
+        state = State.FAILED;
+        return BadRequest.of(status, reason);
+    }
+
+    // ---------------------------------------------------------------- chunked body (discarded)
+
+    /** Returns null when the body is done (state back to HEAD), else NEED_MORE or a failure. */
+    private ParseResult discardChunked(ByteBuffer buf) {
+        while (buf.hasRemaining()) {
+            if (state == State.CHUNK_DATA) {
+                int n = (int) Math.min(bodyRemaining, buf.remaining());
+                buf.position(buf.position() + n);
+                bodyRemaining -= n;
+                if (bodyRemaining == 0) state = State.CHUNK_DATA_CR;
+                continue;
+            }
+            byte b = buf.get();
+            switch (state) {
+                case CHUNK_SIZE -> {
+                    int d = hex(b);
+                    if (d >= 0) {
+                        if (++chunkSizeDigits > 15) return fail(Status.CONTENT_TOO_LARGE, "chunk size too large");
+                        bodyRemaining = bodyRemaining * 16 + d;
+                    } else if (chunkSizeDigits == 0) {
+                        return fail(Status.BAD_REQUEST, "invalid chunk size");
+                    } else if (b == ';') {
+                        state = State.CHUNK_EXT;
+                    } else if (b == '\r') {
+                        state = State.CHUNK_SIZE_LF;
+                    } else {
+                        return fail(Status.BAD_REQUEST, "invalid chunk size");
+                    }
+                }
+                case CHUNK_EXT -> {
+                    if (b == '\r') state = State.CHUNK_SIZE_LF;
+                    else if (b == '\n' || (b < 0x20 && b != '\t') || b == 0x7f) return fail(Status.BAD_REQUEST, "invalid chunk extension");
+                }
+                case CHUNK_SIZE_LF -> {
+                    if (b != '\n') return fail(Status.BAD_REQUEST, "chunk size line not ended by CRLF");
+                    bodyTotal += bodyRemaining;
+                    if (bodyTotal > limits.maxBody()) return fail(Status.CONTENT_TOO_LARGE, "request body larger than " + limits.maxBody() + " bytes");
+                    chunkSizeDigits = 0;
+                    if (bodyRemaining == 0) {
+                        state = State.TRAILER_LINE;
+                        trailerLineLength = 0;
+                    } else {
+                        state = State.CHUNK_DATA;
+                    }
+                }
+                case CHUNK_DATA_CR -> {
+                    if (b != '\r') return fail(Status.BAD_REQUEST, "chunk data not followed by CRLF");
+                    state = State.CHUNK_DATA_LF;
+                }
+                case CHUNK_DATA_LF -> {
+                    if (b != '\n') return fail(Status.BAD_REQUEST, "chunk data not followed by CRLF");
+                    state = State.CHUNK_SIZE;
+                    bodyRemaining = 0;
+                }
+                case TRAILER_LINE -> {
+                    if (b == '\r') {
+                        state = State.TRAILER_LF;
+                    } else if (b == '\n' || b == 0) {
+                        return fail(Status.BAD_REQUEST, "invalid trailer section");
+                    } else if (++trailerLineLength > limits.maxHeaderBytes()) {
+                        return fail(Status.HEADER_FIELDS_TOO_LARGE, "trailer field too large");
+                    }
+                }
+                case TRAILER_LF -> {
+                    if (b != '\n') return fail(Status.BAD_REQUEST, "trailer line not ended by CRLF");
+                    if (trailerLineLength == 0) {
+                        state = State.HEAD;
+                        return null;
+                    }
+                    trailerLineLength = 0;
+                    state = State.TRAILER_LINE;
+                }
+                default -> throw new IllegalStateException(state.name());
+            }
+        }
+        return ParseResult.NEED_MORE;
+    }
+
+    private static int hex(byte b) {
+        if (b >= '0' && b <= '9') return b - '0';
+        if (b >= 'a' && b <= 'f') return b - 'a' + 10;
+        if (b >= 'A' && b <= 'F') return b - 'A' + 10;
+        return -1;
+    }
+
+    /** Parses one complete head held in a byte array: request line, fields, then framing rules. */
+    static final class HeadParser {
+        private HeadParser() {}
+
+        static ParseResult parse(byte[] h, int len, int lineEnd, HttpLimits limits) {
+            // ---- request line: method SP request-target SP HTTP-version
+            int sp1 = indexOf(h, 0, lineEnd, (byte) ' ');
+            if (sp1 <= 0) return BadRequest.of(Status.BAD_REQUEST, "malformed request line");
+            for (int i = 0; i < sp1; i++) {
+                if (!Tokens.isTchar(h[i])) return BadRequest.of(Status.BAD_REQUEST, "invalid method");
+            }
+            int sp2 = indexOf(h, sp1 + 1, lineEnd, (byte) ' ');
+            if (sp2 < 0 || sp2 == sp1 + 1) return BadRequest.of(Status.BAD_REQUEST, "malformed request line");
+            for (int i = sp1 + 1; i < sp2; i++) {
+                byte b = h[i];
+                if (b <= 0x20 || b >= 0x7f) return BadRequest.of(Status.BAD_REQUEST, "invalid character in request target");
+            }
+            int vlen = lineEnd - sp2 - 1;
+            if (vlen != 8 || h[sp2 + 1] != 'H' || h[sp2 + 2] != 'T' || h[sp2 + 3] != 'T' || h[sp2 + 4] != 'P'
+                    || h[sp2 + 5] != '/' || !digit(h[sp2 + 6]) || h[sp2 + 7] != '.' || !digit(h[sp2 + 8])) {
+                return BadRequest.of(Status.BAD_REQUEST, "malformed HTTP version");
+            }
+            int major = h[sp2 + 6] - '0';
+            int minor = h[sp2 + 8] - '0';
+            if (major != 1 || minor > 1) {
+                return BadRequest.of(Status.HTTP_VERSION_NOT_SUPPORTED, "HTTP/" + major + "." + minor + " is not supported");
+            }
+            String methodToken = new String(h, 0, sp1, StandardCharsets.US_ASCII);
+            String target = new String(h, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.US_ASCII);
+            Method method = Method.of(methodToken);
+
+            // ---- header fields
+            Headers headers = new Headers();
+            int p = lineEnd + 2;
+            int end = len - 2; // the final CRLF
+            while (p < end) {
+                int eol = indexOf(h, p, end, (byte) '\r');
+                if (eol < 0) eol = end;
+                if (eol < end && h[eol + 1] != '\n') return BadRequest.of(Status.BAD_REQUEST, "bare CR in request head");
+                if (h[p] == ' ' || h[p] == '\t') return BadRequest.of(Status.BAD_REQUEST, "obsolete line folding");
+                int colon = -1;
+                for (int i = p; i < eol; i++) {
+                    byte b = h[i];
+                    if (b == ':') { colon = i; break; }
+                    if (!Tokens.isTchar(b)) {
+                        return BadRequest.of(Status.BAD_REQUEST,
+                                b == ' ' || b == '\t' ? "whitespace before colon in header field" : "invalid header field name");
+                    }
+                }
+                if (colon <= p) return BadRequest.of(Status.BAD_REQUEST, "invalid header field");
+                int vs = colon + 1, ve = eol;
+                while (vs < ve && (h[vs] == ' ' || h[vs] == '\t')) vs++;
+                while (ve > vs && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) ve--;
+                for (int i = vs; i < ve; i++) {
+                    int b = h[i] & 0xff;
+                    if ((b < 0x20 && b != '\t') || b == 0x7f) return BadRequest.of(Status.BAD_REQUEST, "control character in header value");
+                }
+                if (headers.size() >= limits.maxHeaderCount()) {
+                    return BadRequest.of(Status.HEADER_FIELDS_TOO_LARGE, "more than " + limits.maxHeaderCount() + " header fields");
+                }
+                headers.add(new String(h, p, colon - p, StandardCharsets.US_ASCII),
+                        new String(h, vs, ve - vs, StandardCharsets.ISO_8859_1));
+                p = eol + 2;
+            }
+            return Framing.apply(method, methodToken, target, minor, headers, limits);
+        }
+
+        private static boolean digit(byte b) { return b >= '0' && b <= '9'; }
+
+        private static int indexOf(byte[] h, int from, int to, byte b) {
+            for (int i = from; i < to; i++) if (h[i] == b) return i;
+            return -1;
+        }
+    }
+
+    /** Message framing and connection rules (RFC 9112 sections 6, 9.3), the smuggling-sensitive part. */
+    static final class Framing {
+        private Framing() {}
+
+        static ParseResult apply(Method method, String methodToken, String target, int minor, Headers headers, HttpLimits limits) {
+            // ---- target form
+            String rawPath, query = null;
+            String authority = null;
+            if (target.charAt(0) == '/') {
+                rawPath = target;
+            } else if (target.equals("*")) {
+                if (method != Method.OPTIONS) return BadRequest.of(Status.BAD_REQUEST, "asterisk-form is only for OPTIONS");
+                rawPath = "*";
+            } else if (startsWithIgnoreCase(target, "http://") || startsWithIgnoreCase(target, "https://")) {
+                int schemeEnd = target.indexOf("://") + 3;
+                int slash = schemeEnd;
+                while (slash < target.length() && target.charAt(slash) != '/' && target.charAt(slash) != '?') slash++;
+                authority = target.substring(schemeEnd, slash);
+                if (authority.isEmpty() || authority.indexOf('@') >= 0) return BadRequest.of(Status.BAD_REQUEST, "invalid authority in absolute-form target");
+                rawPath = slash < target.length() ? target.substring(slash) : "/";
+                if (rawPath.charAt(0) == '?') rawPath = "/" + rawPath;
+            } else if (method == Method.CONNECT) {
+                rawPath = target; // authority-form; refused later with 405
+            } else {
+                return BadRequest.of(Status.BAD_REQUEST, "request target must start with '/'");
+            }
+            if (rawPath.indexOf('#') >= 0) return BadRequest.of(Status.BAD_REQUEST, "fragment in request target");
+            int q = rawPath.indexOf('?');
+            if (q >= 0) {
+                query = rawPath.substring(q + 1);
+                rawPath = rawPath.substring(0, q);
+            }
+
+            // ---- Host (RFC 9112 section 3.2)
+            int hosts = headers.count("Host");
+            if (hosts > 1) return BadRequest.of(Status.BAD_REQUEST, "more than one Host header");
+            if (hosts == 0 && minor == 1) return BadRequest.of(Status.BAD_REQUEST, "missing Host header");
+            if (hosts == 1 && !validHost(headers.get("Host"))) return BadRequest.of(Status.BAD_REQUEST, "invalid Host header");
+            if (authority != null && !validHost(authority)) return BadRequest.of(Status.BAD_REQUEST, "invalid authority");
+
+            // ---- body framing
+            long contentLength = 0;
+            boolean chunked = false;
+            int clCount = headers.count("Content-Length");
+            int teCount = headers.count("Transfer-Encoding");
+            if (teCount > 0 && clCount > 0) return BadRequest.of(Status.BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+            if (clCount > 0) {
+                long seen = -1;
+                for (String v : headers.all("Content-Length")) {
+                    for (String part : v.split(",", -1)) {
+                        long n = parseLength(part.trim());
+                        if (n < 0) return BadRequest.of(Status.BAD_REQUEST, "invalid Content-Length");
+                        if (seen >= 0 && n != seen) return BadRequest.of(Status.BAD_REQUEST, "conflicting Content-Length values");
+                        seen = n;
+                    }
+                }
+                contentLength = seen;
+                if (contentLength > limits.maxBody()) {
+                    return BadRequest.of(Status.CONTENT_TOO_LARGE, "request body larger than " + limits.maxBody() + " bytes");
+                }
+            }
+            if (teCount > 0) {
+                if (minor == 0) return BadRequest.of(Status.BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 request");
+                String joined = String.join(",", headers.all("Transfer-Encoding"));
+                String[] codings = joined.split(",", -1);
+                for (int i = 0; i < codings.length; i++) {
+                    String c = codings[i].trim();
+                    if (c.isEmpty() || !Tokens.isToken(c)) return BadRequest.of(Status.BAD_REQUEST, "invalid Transfer-Encoding");
+                    codings[i] = c.toLowerCase(Locale.ROOT);
+                }
+                if (!codings[codings.length - 1].equals("chunked")) {
+                    return BadRequest.of(Status.BAD_REQUEST, "chunked is not the final transfer coding");
+                }
+                if (codings.length > 1) return BadRequest.of(Status.NOT_IMPLEMENTED, "unsupported transfer coding " + codings[0]);
+                chunked = true;
+            }
+
+            // ---- Expect and persistence
+            String expect = headers.get("Expect");
+            boolean expectContinue = false;
+            if (expect != null) {
+                if (!expect.equalsIgnoreCase("100-continue")) return BadRequest.of(Status.EXPECTATION_FAILED, "unsupported expectation");
+                expectContinue = true;
+            }
+            boolean close = false, keepAliveToken = false;
+            for (String v : headers.all("Connection")) {
+                for (String t : v.split(",")) {
+                    String tok = t.trim();
+                    if (tok.equalsIgnoreCase("close")) close = true;
+                    else if (tok.equalsIgnoreCase("keep-alive")) keepAliveToken = true;
+                }
+            }
+            boolean keepAlive = minor == 1 ? !close : (keepAliveToken && !close);
+            // A client waiting for 100 Continue may never send the body we would have to skip: close after answering.
+            if (expectContinue && (chunked || contentLength > 0)) keepAlive = false;
+            return new Request(method, methodToken, target, rawPath, query, minor, headers, keepAlive, contentLength, chunked);
+        }
+
+        /** 1*DIGIT only: "+1", "-1", "0x1", " 1" and empty are all refused. */
+        private static long parseLength(String s) {
+            if (s.isEmpty() || s.length() > 18) return -1;
+            long n = 0;
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c < '0' || c > '9') return -1;
+                n = n * 10 + (c - '0');
+            }
+            return n;
+        }
+
+        private static boolean validHost(String host) {
+            for (int i = 0; i < host.length(); i++) {
+                char c = host.charAt(i);
+                boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                        || "-._~!$&'()*+,;=:[]%".indexOf(c) >= 0;
+                if (!ok) return false;
+            }
+            return true;
+        }
+
+        private static boolean startsWithIgnoreCase(String s, String prefix) {
+            return s.regionMatches(true, 0, prefix, 0, prefix.length());
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package flash.net;
+
+import flash.pipeline.ConnectionIo;
+import flash.pipeline.DiskSeam;
+import flash.pipeline.HttpConnection;
+import flash.pipeline.LoopStats;
+import flash.pipeline.PipelineContext;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Drives the same {@link HttpConnection} pipeline with a blocking socket on the calling thread: the
+ * thread-per-connection architectures (MT, VT, and each MP worker). Disk steps run inline; timeouts are
+ * enforced by the {@link Watchdog}, which closes the socket under a thread stuck in read or write.
+ */
+public final class BlockingDriver implements ConnectionIo {
+    private static final Logger LOG = Logger.getLogger(BlockingDriver.class.getName());
+
+    private final PipelineContext ctx;
+    private final Watchdog watchdog;
+    private final LoopStats stats;
+    private final Runnable onConnectionClosed;
+    private final ThreadLocal<ByteBuffer> buffers;
+
+    public BlockingDriver(PipelineContext ctx, Watchdog watchdog, LoopStats stats, Runnable onConnectionClosed) {
+        this.ctx = ctx;
+        this.watchdog = watchdog;
+        this.stats = stats;
+        this.onConnectionClosed = onConnectionClosed;
+        int size = Integer.highestOneBit(ctx.config().limits().maxHeadBytes() - 1) << 1;
+        this.buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocate(size));
+    }
+
+    /** Serves one connection to its end on this thread. */
+    public void serve(SocketChannel ch) {
+        HttpConnection c;
+        try {
+            ch.configureBlocking(true);
+            c = new HttpConnection(ch, ctx, this, DiskSeam.INLINE);
+        } catch (IOException e) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing to do
+            }
+            onConnectionClosed.run();
+            return;
+        }
+        watchdog.watch(c);
+        try {
+            while (!c.finished()) {
+                if (c.wantsWrite()) c.onWritable();
+                else c.onReadable();
+            }
+        } catch (Throwable e) {
+            LOG.log(Level.WARNING, "connection failed", e);
+            c.close();
+        } finally {
+            watchdog.forget(c);
+        }
+    }
+
+    /** One buffer per thread: a thread serves one connection at a time, so it is never shared. */
+    @Override
+    public ByteBuffer acquireBuffer() { return buffers.get().clear(); }
+
+    @Override
+    public void releaseBuffer(ByteBuffer buffer) { }
+
+    @Override
+    public void interest(HttpConnection c, boolean read, boolean write) { }
+
+    @Override
+    public void closed(HttpConnection c) { onConnectionClosed.run(); }
+
+    @Override
+    public LoopStats stats() { return stats; }
+}

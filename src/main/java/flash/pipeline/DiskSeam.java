@@ -1,0 +1,41 @@
+package flash.pipeline;
+
+import java.util.function.Consumer;
+
+/**
+ * The one seam through which the pipeline does anything that may block on the disk. Each architecture
+ * decides where the work runs: SPED, MT, VT and MP run it inline on the calling thread; AMPED hands it to a
+ * helper thread and delivers the result back on the connection's own event loop, as just another event.
+ */
+public interface DiskSeam {
+    /** A blocking operation; it must not touch the connection (it may run on another thread). */
+    @FunctionalInterface
+    interface Task<T> {
+        T run() throws Exception;
+    }
+
+    /** Runs {@code task}, then calls {@code then} with its result or failure on the connection's thread. */
+    <T> void run(Task<T> task, Consumer<Outcome<T>> then);
+
+    /** Whether file data must be known resident before the connection's thread may send it (AMPED only). */
+    default boolean checksResidency() { return false; }
+
+    /** The result of a task: a value, or the exception it threw. */
+    record Outcome<T>(T value, Throwable failure) {
+        public boolean ok() { return failure == null; }
+    }
+
+    /** SPED, MT, VT, MP: blocking work runs right here. */
+    DiskSeam INLINE = new DiskSeam() {
+        @Override
+        public <T> void run(Task<T> task, Consumer<Outcome<T>> then) {
+            Outcome<T> o;
+            try {
+                o = new Outcome<>(task.run(), null);
+            } catch (Exception e) {
+                o = new Outcome<>(null, e);
+            }
+            then.accept(o);
+        }
+    };
+}

@@ -1,0 +1,340 @@
+package flash.pipeline;
+
+import flash.content.Translation;
+import flash.http.BadRequest;
+import flash.http.Method;
+import flash.http.ParseResult;
+import flash.http.Request;
+import flash.http.RequestParser;
+import flash.http.RequestTarget;
+import flash.http.Status;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+
+/**
+ * One client connection running the request pipeline: read, parse, translate, build the head, send head
+ * and body. Written once for every architecture. It is driven by readiness calls ({@link #onReadable},
+ * {@link #onWritable}) from an event loop, or by a thread looping over a blocking socket; the disk steps go
+ * through the {@link DiskSeam}, in continuation style at exactly those points.
+ *
+ * <p>Requests on one connection are handled strictly one at a time (pipelined requests wait in the read
+ * buffer), so responses leave in request order. All state is confined to the driving thread, except the
+ * phase and deadline, which a blocking driver's watchdog reads.
+ */
+public final class HttpConnection {
+    public enum Phase { IDLE, READING, BUSY, WRITING, LINGERING, CLOSED }
+
+    /** How long a closing connection keeps draining the client's input so our last response is not lost to a RST. */
+    private static final long LINGER_NANOS = 2_000_000_000L;
+
+    private final SocketChannel ch;
+    private final PipelineContext ctx;
+    private final ConnectionIo io;
+    private final DiskSeam seam;
+    private final RequestParser parser;
+    private ByteBuffer in;
+    private Outgoing outgoing;
+    private Request current;
+    private boolean awaitingDisk;
+    private boolean closeAfterResponse;
+    private boolean inputClosed;
+    private boolean residencyChecked; // the pending chunk was just made resident by a helper
+    private volatile Phase phase = Phase.IDLE;
+    /** The driver's handle for this connection (an event loop keeps its SelectionKey here). */
+    public Object ioKey;
+    private volatile long deadline;
+
+    public HttpConnection(SocketChannel ch, PipelineContext ctx, ConnectionIo io, DiskSeam seam) {
+        this.ch = ch;
+        this.ctx = ctx;
+        this.io = io;
+        this.seam = seam;
+        this.parser = new RequestParser(ctx.config().limits());
+        this.deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
+        io.stats().openConnections.increment();
+    }
+
+    public SocketChannel channel() { return ch; }
+    public Phase phase() { return phase; }
+    public long deadline() { return deadline; }
+    public boolean isClosed() { return phase == Phase.CLOSED; }
+
+    // ------------------------------------------------------------------ readiness
+
+    public void onReadable() {
+        if (phase == Phase.CLOSED) return;
+        if (in == null) in = io.acquireBuffer();
+        int n;
+        try {
+            n = ch.read(in);
+        } catch (IOException e) {
+            close();
+            return;
+        }
+        if (phase == Phase.LINGERING) {
+            in.clear();
+            if (n < 0) close();
+            return;
+        }
+        if (n < 0) {
+            inputClosed = true;
+            process();
+            if (phase != Phase.CLOSED && outgoing == null && !awaitingDisk) close();
+            return;
+        }
+        if (n > 0) process();
+        else releaseBufferIfEmpty();
+    }
+
+    public void onWritable() {
+        if (phase == Phase.CLOSED || outgoing == null || awaitingDisk) return;
+        write();
+    }
+
+    /** Called by the driver's timer when {@link #deadline()} has passed. */
+    public synchronized void expire() {
+        switch (phase) {
+            case READING -> {
+                io.stats().timeouts.increment();
+                // Slowloris defence: a head that has not arrived in time is answered 408 and the connection closed.
+                Response r = ctx.responder().error(Status.REQUEST_TIMEOUT, false, true);
+                try {
+                    ch.write(new ByteBuffer[] {r.head(), ((Segment.Bytes) r.body().getFirst()).buffer()});
+                } catch (IOException ignored) {
+                    // the client is gone or not reading: closing is all that is left
+                }
+                close();
+            }
+            case IDLE, WRITING, LINGERING -> {
+                if (phase == Phase.WRITING) io.stats().timeouts.increment();
+                close();
+            }
+            case BUSY, CLOSED -> { }
+        }
+    }
+
+    /** Graceful shutdown: an idle connection closes now; a busy one after its current response. */
+    public void drain() {
+        if (phase == Phase.IDLE || phase == Phase.READING) close();
+        else closeAfterResponse = true;
+    }
+
+    // ------------------------------------------------------------------ pipeline
+
+    private void process() {
+        while (phase != Phase.CLOSED && phase != Phase.LINGERING && outgoing == null && !awaitingDisk) {
+            if (in == null) return;
+            in.flip();
+            ParseResult r = parser.parse(in);
+            in.compact();
+            switch (r) {
+                case ParseResult.NeedMore nm -> {
+                    waitForInput();
+                    return;
+                }
+                case BadRequest bad -> {
+                    io.stats().badRequests.increment();
+                    current = null;
+                    send(ctx.responder().error(bad.status(), false, true), false);
+                }
+                case Request req -> handle(req);
+            }
+        }
+    }
+
+    private void waitForInput() {
+        if (inputClosed) {
+            close();
+            return;
+        }
+        long now = System.nanoTime();
+        if (in.position() > 0 || !parser.idle()) {
+            if (phase != Phase.READING) {
+                phase = Phase.READING;
+                deadline = now + ctx.config().headerTimeout().toNanos();
+            }
+        } else {
+            phase = Phase.IDLE;
+            deadline = now + ctx.config().idleTimeout().toNanos();
+            releaseBufferIfEmpty();
+        }
+        io.interest(this, true, false);
+    }
+
+    private void handle(Request req) {
+        phase = Phase.BUSY;
+        current = req;
+        io.stats().requests.increment();
+        Object begun = ctx.responder().begin(req);
+        if (begun instanceof Response immediate) {
+            send(immediate, req.method() == Method.HEAD);
+            return;
+        }
+        RequestTarget.Normalized target = (RequestTarget.Normalized) begun;
+        if (ctx.statusPage() != null && ctx.statusPage().matches(target)) {
+            send(ctx.statusPage().respond(req), req.method() == Method.HEAD);
+            return;
+        }
+        Translation cached = ctx.lookup(target);
+        if (cached != null) {
+            translated(req, cached);
+            return;
+        }
+        awaitingDisk = true;
+        io.stats().diskTasks.increment();
+        seam.run(() -> ctx.translate(target), outcome -> {
+            awaitingDisk = false;
+            Translation t = outcome.ok() ? outcome.value() : new Translation.Failed(String.valueOf(outcome.failure()));
+            if (phase == Phase.CLOSED) {
+                release(t);
+                return;
+            }
+            translated(req, t);
+            if (outgoing == null && phase != Phase.CLOSED) process();
+        });
+    }
+
+    private void translated(Request req, Translation t) {
+        Response r;
+        try {
+            r = ctx.responder().respond(req, t);
+        } finally {
+            release(t);
+        }
+        send(r, req.method() == Method.HEAD);
+    }
+
+    private static void release(Translation t) {
+        if (t instanceof Translation.Found f) f.entry().release();
+    }
+
+    private void send(Response r, boolean headOnly) {
+        if (r.close()) closeAfterResponse = true;
+        outgoing = new Outgoing(r, headOnly);
+        residencyChecked = false;
+        phase = Phase.WRITING;
+        deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+        write();
+    }
+
+    private void write() {
+        Outgoing.Progress p;
+        long before = outgoing.bytesWritten();
+        try {
+            Outgoing.ResidencyCheck check = seam.checksResidency() && !residencyChecked ? ctx.residency() : null;
+            p = outgoing.writeTo(ch, check);
+        } catch (IOException | RuntimeException e) {
+            // Client gone, or the file changed under us (truncated, or an InternalError-free mapping fault):
+            // this response cannot complete, so the connection ends; other connections are untouched.
+            close();
+            return;
+        }
+        long written = outgoing.bytesWritten() - before;
+        if (written > 0) {
+            io.stats().bytesOut.add(written);
+            residencyChecked = false;
+        }
+        switch (p) {
+            case DONE -> finishResponse();
+            case BLOCKED -> {
+                if (written > 0) deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+                phase = Phase.WRITING;
+                io.interest(this, false, true);
+            }
+            case NEEDS_RESIDENCY -> makeResident();
+        }
+    }
+
+    /** AMPED: the next chunk of file data is not in memory; a helper reads it in, then the loop sends it. */
+    private void makeResident() {
+        io.stats().residencyMisses.increment();
+        Segment.FileRegion region = outgoing.pendingRegion();
+        long offset = outgoing.pendingRegionOffset();
+        long length = outgoing.pendingRegionLength();
+        awaitingDisk = true;
+        phase = Phase.BUSY;
+        io.interest(this, false, false);
+        io.stats().diskTasks.increment();
+        seam.run(() -> ctx.warm(region.handle(), offset, length), outcome -> {
+            awaitingDisk = false;
+            if (phase == Phase.CLOSED) return;
+            if (!outcome.ok()) {
+                close(); // an I/O error mid-body: the head is gone already, so closing is the only signal left
+                return;
+            }
+            residencyChecked = true;
+            write();
+            if (outgoing == null && phase != Phase.CLOSED) process();
+        });
+    }
+
+    private void finishResponse() {
+        outgoing.release();
+        outgoing = null;
+        current = null;
+        if (closeAfterResponse) {
+            linger();
+            return;
+        }
+        phase = Phase.IDLE;
+        process();
+    }
+
+    /**
+     * Half-close, then drain what the client still sends for a moment: closing a socket with unread input
+     * makes the kernel send RST, which can destroy the response we just wrote before the client reads it.
+     */
+    private void linger() {
+        try {
+            ch.shutdownOutput();
+        } catch (IOException e) {
+            close();
+            return;
+        }
+        if (inputClosed) {
+            close();
+            return;
+        }
+        phase = Phase.LINGERING;
+        deadline = System.nanoTime() + LINGER_NANOS;
+        if (in != null) in.clear();
+        io.interest(this, true, false);
+    }
+
+    /** Synchronized because a blocking driver's watchdog may close a connection its thread is reading. */
+    public synchronized void close() {
+        if (phase == Phase.CLOSED) return;
+        phase = Phase.CLOSED;
+        if (outgoing != null) {
+            outgoing.release();
+            outgoing = null;
+        }
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // nothing more to do for a socket we are abandoning
+        }
+        if (in != null) {
+            io.releaseBuffer(in);
+            in = null;
+        }
+        io.stats().openConnections.decrement();
+        io.closed(this);
+    }
+
+    /** Idle connections hold no buffer: that is what keeps thousands of idle keep-alive clients cheap. */
+    private void releaseBufferIfEmpty() {
+        if (in != null && in.position() == 0 && parser.idle() && outgoing == null && !awaitingDisk) {
+            io.releaseBuffer(in);
+            in = null;
+        }
+    }
+
+    /** For blocking drivers: true once the connection has nothing more to do. */
+    public boolean finished() { return phase == Phase.CLOSED; }
+
+    /** For blocking drivers: a response is partly sent and the next step is to write, not to read. */
+    public boolean wantsWrite() { return outgoing != null && !awaitingDisk; }
+}

@@ -1,0 +1,81 @@
+package flash.pipeline;
+
+import flash.config.ServerConfig;
+import flash.content.DiskGuard;
+import flash.content.FileHandle;
+import flash.content.HeaderCache;
+import flash.content.PathCache;
+import flash.content.PathTranslator;
+import flash.content.Translation;
+import flash.http.RequestTarget;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * What every connection of a server shares: configuration, the responder, the caches, the translator and
+ * the residency test. Built once per server, immutable, safe to use from every loop and helper.
+ */
+public final class PipelineContext {
+    private final ServerConfig config;
+    private final PathTranslator translator;
+    private final PathCache pathCache;     // null when disabled
+    private final HeaderCache headerCache;
+    private final Responder responder;
+    private final Outgoing.ResidencyCheck residency;
+    private StatusPage statusPage;
+
+    public PipelineContext(ServerConfig config, Outgoing.ResidencyCheck residency) {
+        this.config = config;
+        this.translator = new PathTranslator(config.root(), config.followSymlinks(), config.dotfiles(), config.listDirs(),
+                config.fileCache() ? config.smallFileMax() : -1);
+        this.pathCache = config.pathCacheEntries() > 0
+                ? new PathCache(config.pathCacheEntries(), config.fileCache() ? config.cacheBytes() : 0, config.revalidateAfter().toNanos())
+                : null;
+        this.headerCache = new HeaderCache(config.headerCache(), config.headerAlign());
+        this.responder = new Responder(headerCache);
+        this.residency = residency;
+    }
+
+    public ServerConfig config() { return config; }
+    public Responder responder() { return responder; }
+    public PathCache pathCache() { return pathCache; }
+    public HeaderCache headerCache() { return headerCache; }
+    public PathTranslator translator() { return translator; }
+    public Outgoing.ResidencyCheck residency() { return residency; }
+    public StatusPage statusPage() { return statusPage; }
+    public void statusPage(StatusPage page) { this.statusPage = page; }
+
+    /** Non-blocking: a fresh cached translation (one reference owned by the caller), or null. */
+    Translation lookup(RequestTarget.Normalized target) {
+        return pathCache == null ? null : pathCache.lookup(target);
+    }
+
+    /** Blocking: translate and remember. Runs wherever the architecture runs disk work. */
+    Translation translate(RequestTarget.Normalized target) {
+        Translation t = translator.translate(target);
+        if (pathCache != null) pathCache.put(target, t);
+        return t;
+    }
+
+    /** Blocking: bring a file range into the page cache by reading it (the paper's helpers did the same with mmap). */
+    Boolean warm(FileHandle file, long offset, long length) throws IOException {
+        DiskGuard.check("read");
+        ByteBuffer scratch = WARM_BUFFER.get();
+        long pos = offset, end = offset + length;
+        while (pos < end) {
+            scratch.clear().limit((int) Math.min(scratch.capacity(), end - pos));
+            int n = file.channel().read(scratch, pos);
+            if (n < 0) break;
+            pos += n;
+        }
+        return Boolean.TRUE;
+    }
+
+    private static final ThreadLocal<ByteBuffer> WARM_BUFFER = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(256 * 1024));
+
+    /** Releases cached files (shutdown). */
+    public void close() {
+        if (pathCache != null) pathCache.clear();
+    }
+}

@@ -1,0 +1,179 @@
+package flash.pipeline;
+
+import flash.content.FileEntry;
+import flash.content.FileHandle;
+import flash.content.HeaderCache;
+import flash.content.Translation;
+import flash.http.BadRequest;
+import flash.http.ByteRange;
+import flash.http.Conditionals;
+import flash.http.Method;
+import flash.http.Ranges;
+import flash.http.Request;
+import flash.http.RequestTarget;
+import flash.http.ResponseHead;
+import flash.http.Status;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Decides every response: which status, which headers, which body. Pure protocol logic over a request and
+ * a translation; it never touches a socket and never blocks (the translation already did the disk work).
+ */
+public final class Responder {
+    private final HeaderCache headerCache;
+
+    public Responder(HeaderCache headerCache) { this.headerCache = headerCache; }
+
+    /**
+     * First step, before any disk work: returns an immediate {@link Response} (refused method, bad path), or
+     * the {@link RequestTarget.Normalized} path to translate.
+     */
+    public Object begin(Request req) {
+        if (req.method() == Method.UNKNOWN) return error(Status.NOT_IMPLEMENTED, req, req.keepAlive() ? false : true);
+        if (!req.method().servesFiles()) return error(Status.METHOD_NOT_ALLOWED, req, !req.keepAlive());
+        Object n = RequestTarget.normalize(req.rawPath());
+        if (n instanceof BadRequest) return error(Status.BAD_REQUEST, req, !req.keepAlive());
+        return n;
+    }
+
+    public Response respond(Request req, Translation t) {
+        boolean close = !req.keepAlive();
+        return switch (t) {
+            case Translation.Found f -> file(req, f.entry(), close);
+            case Translation.Redirect r -> redirect(req, r.location(), close);
+            case Translation.Listing l -> listing(req, l.html(), close);
+            case Translation.NotFound nf -> error(Status.NOT_FOUND, req, close);
+            case Translation.Forbidden fb -> error(Status.FORBIDDEN, req, close);
+            case Translation.Failed f -> error(Status.INTERNAL_SERVER_ERROR, req, close);
+        };
+    }
+
+    // ------------------------------------------------------------------ files
+
+    private Response file(Request req, FileEntry e, boolean close) {
+        boolean http10 = req.http10();
+        switch (Conditionals.evaluate(req, e.etag(), e.lastModifiedSeconds())) {
+            case NOT_MODIFIED -> {
+                ResponseHead h = new ResponseHead(Status.NOT_MODIFIED, http10)
+                        .header("Last-Modified", e.lastModified()).header("ETag", e.etag());
+                return new Response(Status.NOT_MODIFIED, wrap(connection(h, http10, close).finish()), List.of(), 0, close);
+            }
+            case PRECONDITION_FAILED -> { return error(Status.PRECONDITION_FAILED, req, close); }
+            case PROCEED -> { }
+        }
+        String range = req.header("Range");
+        if (range != null && req.method() == Method.GET && Conditionals.rangeApplies(req, e.etag(), e.lastModifiedSeconds())) {
+            switch (Ranges.evaluate(range, e.size())) {
+                case Ranges.Unsatisfiable u -> {
+                    ResponseHead h = errorHead(Status.RANGE_NOT_SATISFIABLE, http10, close, ErrorPages.body(Status.RANGE_NOT_SATISFIABLE).length)
+                            .header("Content-Range", "bytes */" + e.size());
+                    byte[] body = ErrorPages.body(Status.RANGE_NOT_SATISFIABLE);
+                    return new Response(Status.RANGE_NOT_SATISFIABLE, wrap(h.finish()), List.of(bytes(body)), body.length, close);
+                }
+                case Ranges.Satisfiable s when s.ranges().size() == 1 -> { return singleRange(req, e, s.ranges().getFirst(), close); }
+                case Ranges.Satisfiable s -> { return multiRange(req, e, s.ranges(), close); }
+                case Ranges.Ignore i -> { }
+            }
+        }
+        ByteBuffer head = headerCache.fullResponseHead(e, http10, close);
+        return new Response(Status.OK, head, body(e, 0, e.size()), e.size(), close);
+    }
+
+    private Response singleRange(Request req, FileEntry e, ByteRange r, boolean close) {
+        ResponseHead h = new ResponseHead(Status.PARTIAL_CONTENT, req.http10())
+                .header("Content-Type", e.contentType())
+                .header("Content-Length", r.length())
+                .header("Content-Range", r.contentRange(e.size()))
+                .header("Last-Modified", e.lastModified())
+                .header("ETag", e.etag())
+                .header("Accept-Ranges", "bytes");
+        return new Response(Status.PARTIAL_CONTENT, wrap(connection(h, req.http10(), close).finish()),
+                body(e, r.first(), r.length()), r.length(), close);
+    }
+
+    private Response multiRange(Request req, FileEntry e, List<ByteRange> ranges, boolean close) {
+        String boundary = Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
+        List<Segment> parts = new ArrayList<>(ranges.size() * 2 + 1);
+        long length = 0;
+        for (int i = 0; i < ranges.size(); i++) {
+            ByteRange r = ranges.get(i);
+            byte[] partHead = ((i == 0 ? "" : "\r\n") + "--" + boundary + "\r\nContent-Type: " + e.contentType()
+                    + "\r\nContent-Range: " + r.contentRange(e.size()) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+            parts.add(bytes(partHead));
+            parts.addAll(body(e, r.first(), r.length()));
+            length += partHead.length + r.length();
+        }
+        byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
+        parts.add(bytes(tail));
+        length += tail.length;
+        ResponseHead h = new ResponseHead(Status.PARTIAL_CONTENT, req.http10())
+                .header("Content-Type", "multipart/byteranges; boundary=" + boundary)
+                .header("Content-Length", length)
+                .header("Last-Modified", e.lastModified())
+                .header("ETag", e.etag())
+                .header("Accept-Ranges", "bytes");
+        return new Response(Status.PARTIAL_CONTENT, wrap(connection(h, req.http10(), close).finish()), parts, length, close);
+    }
+
+    /** The body of a file range: a slice of the in-memory copy, or a region of the open file (one reference each). */
+    private static List<Segment> body(FileEntry e, long offset, long length) {
+        if (length == 0) return List.of();
+        ByteBuffer mem = e.body();
+        if (mem != null) return List.of(new Segment.Bytes(mem.slice((int) offset, (int) length)));
+        FileHandle fh = e.handle();
+        if (!fh.retain()) throw new IllegalStateException("file handle closed under a live entry");
+        return List.of(new Segment.FileRegion(fh, offset, length));
+    }
+
+    // ------------------------------------------------------------------ other responses
+
+    private Response redirect(Request req, String location, boolean close) {
+        String loc = req.query() == null ? location : location + "?" + req.query();
+        byte[] body = ErrorPages.body(Status.MOVED_PERMANENTLY);
+        ResponseHead h = errorHead(Status.MOVED_PERMANENTLY, req.http10(), close, body.length).header("Location", loc);
+        return new Response(Status.MOVED_PERMANENTLY, wrap(h.finish()), List.of(bytes(body)), body.length, close);
+    }
+
+    private Response listing(Request req, byte[] html, boolean close) {
+        ResponseHead h = new ResponseHead(Status.OK, req.http10())
+                .header("Content-Type", "text/html; charset=utf-8")
+                .header("Content-Length", html.length)
+                .header("Cache-Control", "no-cache");
+        return new Response(Status.OK, wrap(connection(h, req.http10(), close).finish()), List.of(bytes(html)), html.length, close);
+    }
+
+    /** An error response for a parsed request. */
+    public Response error(Status status, Request req, boolean close) {
+        return error(status, req != null && req.http10(), close);
+    }
+
+    /** An error response; also used when no request could be parsed. */
+    public Response error(Status status, boolean http10, boolean close) {
+        byte[] body = ErrorPages.body(status);
+        ResponseHead h = errorHead(status, http10, close, body.length);
+        if (status == Status.METHOD_NOT_ALLOWED) h.header("Allow", Method.ALLOW);
+        return new Response(status, wrap(h.finish()), List.of(bytes(body)), body.length, close);
+    }
+
+    private static ResponseHead errorHead(Status status, boolean http10, boolean close, int length) {
+        ResponseHead h = new ResponseHead(status, http10)
+                .header("Content-Type", "text/html; charset=utf-8")
+                .header("Content-Length", length);
+        return connection(h, http10, close);
+    }
+
+    private static ResponseHead connection(ResponseHead h, boolean http10, boolean close) {
+        if (close) h.header("Connection", "close");
+        else if (http10) h.header("Connection", "keep-alive");
+        return h;
+    }
+
+    private static Segment bytes(byte[] b) { return new Segment.Bytes(ByteBuffer.wrap(b)); }
+
+    private static ByteBuffer wrap(byte[] b) { return ByteBuffer.wrap(b); }
+}

@@ -1,0 +1,13 @@
+package flash.pipeline;
+
+import flash.content.FileHandle;
+
+import java.nio.ByteBuffer;
+
+/** A piece of a response on its way out: bytes in memory, or a region of an open file (sent with sendfile). */
+public sealed interface Segment {
+    record Bytes(ByteBuffer buffer) implements Segment {}
+
+    /** {@code handle} is retained for this segment and released by {@link Outgoing} when done or aborted. */
+    record FileRegion(FileHandle handle, long offset, long length) implements Segment {}
+}

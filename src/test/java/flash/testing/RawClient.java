@@ -1,0 +1,90 @@
+package flash.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/** A raw-socket HTTP/1.1 client for tests: send exact bytes, read exact responses (Content-Length framed). */
+public final class RawClient implements AutoCloseable {
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+
+    public RawClient(int port) throws IOException {
+        socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(15_000);
+        socket.setTcpNoDelay(true);
+        in = socket.getInputStream();
+        out = socket.getOutputStream();
+    }
+
+    public Socket socket() { return socket; }
+
+    public RawClient send(String s) throws IOException { return send(s.getBytes(StandardCharsets.ISO_8859_1)); }
+
+    public RawClient send(byte[] b) throws IOException {
+        out.write(b);
+        out.flush();
+        return this;
+    }
+
+    /** A parsed response: status, headers (lower-case names), body bytes. */
+    public record Response(int status, String statusLine, Map<String, String> headers, byte[] body) {
+        public String header(String name) { return headers.get(name.toLowerCase(Locale.ROOT)); }
+        public String bodyText() { return new String(body, StandardCharsets.ISO_8859_1); }
+    }
+
+    /** Reads one response; {@code head} true for a response to HEAD (no body despite Content-Length). */
+    public Response read(boolean head) throws IOException {
+        String statusLine = line();
+        if (statusLine == null) throw new IOException("connection closed before a response");
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String l; !(l = line()).isEmpty(); ) {
+            int c = l.indexOf(':');
+            headers.put(l.substring(0, c).trim().toLowerCase(Locale.ROOT), l.substring(c + 1).trim());
+        }
+        int status = Integer.parseInt(statusLine.split(" ")[1]);
+        byte[] body = new byte[0];
+        String cl = headers.get("content-length");
+        if (!head && cl != null && status != 304 && status != 204) body = in.readNBytes(Integer.parseInt(cl));
+        return new Response(status, statusLine, headers, body);
+    }
+
+    public Response read() throws IOException { return read(false); }
+
+    /** True if the server closed the connection (EOF) within the socket timeout. */
+    public boolean closedByServer() throws IOException {
+        try {
+            return in.read() < 0;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true; // reset counts as closed
+        }
+    }
+
+    public void timeout(int ms) throws IOException { socket.setSoTimeout(ms); }
+
+    private String line() throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        int c;
+        while ((c = in.read()) >= 0) {
+            if (c == '\n') break;
+            if (c != '\r') b.write(c);
+        }
+        if (c < 0 && b.size() == 0) return null;
+        return b.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    @Override
+    public void close() throws IOException { socket.close(); }
+}
