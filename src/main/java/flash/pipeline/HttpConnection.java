@@ -65,6 +65,12 @@ public final class HttpConnection {
 
     public void onReadable() {
         if (phase == Phase.CLOSED) return;
+        if (awaitingDisk || outgoing != null) {
+            // Busy with a response: stop reading until it is done (pipelined bytes wait in the kernel), or an
+            // EOF or a full buffer would make the loop spin on a connection it cannot serve yet.
+            io.interest(this, false, outgoing != null && !awaitingDisk);
+            return;
+        }
         if (in == null) in = io.acquireBuffer();
         int n;
         try {
