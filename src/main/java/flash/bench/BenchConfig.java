@@ -1,0 +1,37 @@
+package flash.bench;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** The resolved options of one bench run; experiments read their sizes and counts from here. */
+public record BenchConfig(boolean quick, List<String> experiments, List<ServerSpec> servers, int durationS,
+                          int repeats, int connections, List<Integer> connectionLevels, int warmupS, int cacheMb,
+                          Path jar, Path trace, Path outDir, Path workDir) {
+
+    public List<Long> fileSizes() {
+        return quick ? FileSizeDocRoot.QUICK_SIZES : FileSizeDocRoot.FULL_SIZES;
+    }
+
+    /** NASA requests replayed; quick mode keeps the doc root small and quick to write. */
+    public int traceRequests() {
+        return quick ? 60_000 : Integer.MAX_VALUE;
+    }
+
+    public long traceMaxFileBytes() {
+        return quick ? 1L << 20 : 16L << 20;
+    }
+
+    public int specDirs() {
+        return quick ? 10 : 40;
+    }
+
+    public int specRequests() {
+        return quick ? 20_000 : 100_000;
+    }
+
+    /** Data-set sizes in MiB: from a quarter of Flash's cache to several times it. */
+    public List<Integer> dataSetMb() {
+        return quick ? List.of(cacheMb / 4, cacheMb, cacheMb * 4)
+                : List.of(cacheMb / 4, cacheMb / 2, cacheMb, cacheMb * 2, cacheMb * 4, cacheMb * 8);
+    }
+}

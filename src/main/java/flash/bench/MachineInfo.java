@@ -1,0 +1,70 @@
+package flash.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** What the summary says about the machine and the tools, so numbers can be compared across runs. */
+final class MachineInfo {
+    private MachineInfo() {
+    }
+
+    static List<String> lines() {
+        List<String> out = new ArrayList<>();
+        out.add("CPU: " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores online to the harness");
+        out.add("Memory: " + memTotal());
+        out.add("Kernel: " + firstLine("uname", "-sr"));
+        out.add("Java: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        out.add("nginx: " + firstLine("nginx", "-v"));
+        out.add("lighttpd: " + firstLine("lighttpd", "-v"));
+        out.add("wrk: " + firstLine("wrk", "-v"));
+        out.add("Pinning: servers on CPU " + ServerProcess.SERVER_CPU + ", wrk on CPU " + WrkRunner.GENERATOR_CPU
+                + " (taskset)");
+        return out;
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (l.startsWith("model name")) {
+                    return l.substring(l.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException e) {
+            // fall through
+        }
+        return "unknown";
+    }
+
+    private static String memTotal() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (l.startsWith("MemTotal:")) {
+                    long kb = Long.parseLong(l.replaceAll("\\D", ""));
+                    return String.format("%.1f GiB", kb / 1048576.0);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // fall through
+        }
+        return "unknown";
+    }
+
+    static String firstLine(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).strip();
+            p.waitFor(5, TimeUnit.SECONDS);
+            int nl = out.indexOf('\n');
+            return nl < 0 ? out : out.substring(0, nl);
+        } catch (IOException e) {
+            return "not installed";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+}

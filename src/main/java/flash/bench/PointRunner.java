@@ -1,0 +1,106 @@
+package flash.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Measures one x value of an experiment: warm-up, then repeats interleaved across servers. */
+public final class PointRunner {
+    /** Below this share of a core the server was not the bottleneck (or was starved). */
+    static final double SERVER_BUSY = 0.80;
+    static final double GEN_SATURATED = 0.95;
+
+    /** Work to do before each measured run, such as evicting the data set from the page cache. */
+    public interface BeforeRun {
+        void run() throws IOException, InterruptedException;
+    }
+
+    /**
+     * @param warmupTarget what to request during warm-up (null: no warm-up at this point)
+     * @param retryStarved repeat once a run where the server got under 80% of a core while wrk was not
+     *                     saturated; off where waiting on the disk is the point (cold cache)
+     */
+    public record Options(Target warmupTarget, BeforeRun beforeRun, boolean retryStarved) {
+        public static Options warm(Target t) {
+            return new Options(t, () -> { }, true);
+        }
+    }
+
+    private final BenchConfig cfg;
+    private final BenchLog log;
+    private final WrkRunner wrk = new WrkRunner();
+    private final List<Measurement> results;
+
+    public PointRunner(BenchConfig cfg, BenchLog log, List<Measurement> results) {
+        this.cfg = cfg;
+        this.log = log;
+        this.results = results;
+    }
+
+    public void measure(String experiment, String param, double x, List<ServerProcess> servers, Target target,
+                        int connections, Options opts) throws IOException, InterruptedException {
+        Path raw = cfg.outDir().resolve("raw").resolve(experiment);
+        Files.createDirectories(raw);
+        String slug = param.replaceAll("[^A-Za-z0-9._-]", "_");
+        if (opts.warmupTarget() != null && cfg.warmupS() > 0) {
+            for (ServerProcess s : servers) {
+                tryRun(s, opts.warmupTarget(), connections, cfg.warmupS(),
+                        raw.resolve(slug + "-" + s.label() + "-warmup.txt"));
+            }
+        }
+        for (int run = 1; run <= cfg.repeats(); run++) {
+            for (ServerProcess s : servers) {
+                String base = slug + "-" + s.label().replaceAll("[^A-Za-z0-9._-]", "_") + "-r" + run;
+                opts.beforeRun().run();
+                Measurement m = once(experiment, param, x, run, s, target, connections, raw.resolve(base + ".txt"), false);
+                if (m != null && m.starved() && opts.retryStarved()) {
+                    log.info(String.format(Locale.ROOT, "    starved (server %.2f, wrk %.2f cores): repeating once",
+                            m.serverCpu(), m.genCpu()));
+                    opts.beforeRun().run();
+                    Measurement again = once(experiment, param, x, run, s, target, connections,
+                            raw.resolve(base + "-retry.txt"), true);
+                    m = again != null ? again : m;
+                }
+                if (m != null) {
+                    results.add(m);
+                }
+            }
+        }
+    }
+
+    private Measurement once(String experiment, String param, double x, int run, ServerProcess s, Target target,
+                             int connections, Path rawFile, boolean retried) throws InterruptedException {
+        if (!s.isAlive()) {
+            log.note(experiment + " " + param + ": " + s.label() + " is no longer running; run " + run + " skipped ("
+                    + s.logTail() + ")");
+            return null;
+        }
+        WrkRunner.Outcome o;
+        try {
+            o = wrk.run(s, target, connections, cfg.durationS(), rawFile);
+        } catch (IOException | RuntimeException e) {
+            log.note(experiment + " " + param + " " + s.label() + " run " + run + " failed: " + e.getMessage());
+            return null;
+        }
+        boolean starved = o.serverCpu() < SERVER_BUSY && !(o.genCpu() >= GEN_SATURATED);
+        Measurement m = new Measurement(experiment, s.label(), s.arch(), param, x, run, connections, cfg.durationS(),
+                o.result(), o.serverCpu(), o.genCpu(), o.rssPeakKb(), o.rssIdleKb(), o.cpu0Busy(), starved, retried,
+                cfg.outDir().relativize(rawFile).toString());
+        log.info(String.format(Locale.ROOT, "  [%s %s] %-14s run %d: %9.0f req/s %8.1f MB/s p99 %7.2f ms  "
+                        + "errors %d  cpu server %.2f wrk %.2f%s", experiment, param, s.label(), run,
+                o.result().requestsPerSec(), o.result().mbPerSec(), o.result().p99Ms(), o.result().errors(),
+                o.serverCpu(), o.genCpu(), retried ? " (retry)" : ""));
+        return m;
+    }
+
+    private void tryRun(ServerProcess s, Target t, int connections, int seconds, Path rawFile) throws InterruptedException {
+        try {
+            wrk.run(s, t, connections, seconds, rawFile);
+        } catch (IOException | RuntimeException e) {
+            log.note("warm-up of " + s.label() + " failed: " + e.getMessage());
+        }
+    }
+}

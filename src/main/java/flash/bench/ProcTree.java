@@ -1,0 +1,117 @@
+package flash.bench;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads /proc for a process and its descendants: CPU ticks and resident memory. Summing the tree matters for
+ * nginx (master + worker) and Flash's multi-process architecture, where the work happens in children.
+ */
+public final class ProcTree {
+    /** USER_HZ; 100 on every Linux we run on (getconf CLK_TCK). */
+    static final double TICKS_PER_SEC = 100.0;
+
+    private ProcTree() {
+    }
+
+    /** pid plus all its live descendants. */
+    public static List<Long> withDescendants(long pid) {
+        Map<Long, List<Long>> children = new HashMap<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path p : ds) {
+                long ppid = parentOf(p);
+                if (ppid > 0) {
+                    children.computeIfAbsent(ppid, k -> new ArrayList<>()).add(Long.parseLong(p.getFileName().toString()));
+                }
+            }
+        } catch (IOException e) {
+            // fall through with what we have
+        }
+        List<Long> out = new ArrayList<>();
+        out.add(pid);
+        for (int i = 0; i < out.size(); i++) {
+            out.addAll(children.getOrDefault(out.get(i), List.of()));
+        }
+        return out;
+    }
+
+    private static long parentOf(Path procDir) {
+        String[] f = statFields(procDir.resolve("stat"));
+        return f == null ? -1 : Long.parseLong(f[1]);
+    }
+
+    /** Fields after "(comm)": index 0 is state, 1 ppid, 11 utime, 12 stime. Null if the process is gone. */
+    static String[] statFields(Path stat) {
+        try {
+            String s = Files.readString(stat);
+            return parseStat(s);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    static String[] parseStat(String s) {
+        int close = s.lastIndexOf(')');
+        return s.substring(close + 2).trim().split(" ");
+    }
+
+    /** utime+stime ticks summed over the tree. */
+    public static long cpuTicks(long pid) {
+        long sum = 0;
+        for (long p : withDescendants(pid)) {
+            String[] f = statFields(Path.of("/proc", Long.toString(p), "stat"));
+            if (f != null) {
+                sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            }
+        }
+        return sum;
+    }
+
+    /** VmRSS in KiB summed over the tree (shared pages count once per process, as ps would). */
+    public static long rssKb(long pid) {
+        long sum = 0;
+        for (long p : withDescendants(pid)) {
+            sum += vmRssKb(Path.of("/proc", Long.toString(p), "status"));
+        }
+        return sum;
+    }
+
+    static long vmRssKb(Path status) {
+        try {
+            for (String line : Files.readAllLines(status)) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // process gone
+        }
+        return 0;
+    }
+
+    /** Busy and total jiffies of one CPU from /proc/stat, to tell whether someone else ran on the server's core. */
+    public static long[] cpuBusyTotal(int cpu) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+                if (line.startsWith("cpu" + cpu + " ")) {
+                    String[] f = line.trim().split("\\s+");
+                    long total = 0;
+                    for (int i = 1; i < f.length && i <= 8; i++) {
+                        total += Long.parseLong(f[i]);
+                    }
+                    long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
+                    return new long[] {total - idle, total};
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux?
+        }
+        return new long[] {0, 0};
+    }
+}

@@ -1,0 +1,68 @@
+package flash.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class BenchCommandTest {
+    private static int exit(String... args) {
+        CommandLine cl = new CommandLine(new BenchCommand());
+        cl.setErr(new PrintWriter(new StringWriter()));
+        return cl.execute(args);
+    }
+
+    @Test
+    void badOptionsExitWithUsageCode() {
+        assertThat(exit("--experiments", "filesize,nope", "--servers", "nginx")).isEqualTo(2);
+        assertThat(exit("--servers", "apache")).isEqualTo(2);
+        assertThat(exit("--servers", "nginx", "--duration", "0")).isEqualTo(2);
+        assertThat(exit("--servers", "flash", "--jar", "/nonexistent/flash.jar")).isEqualTo(2);
+        assertThat(exit("--servers", "nginx", "--archs", "amped,fast")).isEqualTo(2);
+        assertThat(exit("--repeats", "many")).isEqualTo(2);
+    }
+
+    @Test
+    void quickModeNarrowsTheDefaults() {
+        BenchCommand c = new BenchCommand();
+        new CommandLine(c).parseArgs("--quick", "--servers", "flash,nginx", "--jar", "pom.xml",
+                "--experiments", "filesize", "--workdir", "target/bench-test-work");
+        BenchConfig cfg = c.resolve();
+        assertThat(cfg.durationS()).isEqualTo(3);
+        assertThat(cfg.repeats()).isEqualTo(3);
+        assertThat(cfg.servers()).extracting(ServerSpec::label).containsExactly("flash-amped", "flash-sped", "nginx");
+        assertThat(cfg.workDir()).isEqualTo(Path.of("target/bench-test-work").toAbsolutePath());
+    }
+
+    @Test
+    void generatedConfigsCarryTheTuning() {
+        String nginx = NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, false);
+        assertThat(nginx).contains("worker_processes 1;", "sendfile on;", "tcp_nopush on;", "open_file_cache max=",
+                "access_log off;", "listen 127.0.0.1:8080").doesNotContain("aio threads");
+        assertThat(NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, true)).contains("aio threads;");
+        assertThat(LighttpdServer.config(Path.of("/d"), Path.of("/w"), 9090))
+                .contains("server.port = 9090", "server.document-root = \"/d\"");
+        assertThat(PathListScript.LUA).contains("function init(args)", "function request()");
+    }
+
+    @Test
+    void procStatParsingSurvivesSpacesInTheCommandName() {
+        String[] f = ProcTree.parseStat("1234 (my (odd) proc) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0");
+        assertThat(f[0]).isEqualTo("S");
+        assertThat(f[1]).isEqualTo("1");
+        assertThat(Long.parseLong(f[11]) + Long.parseLong(f[12])).isEqualTo(325);
+    }
+
+    @Test
+    void flashIsStartedExactlyAsTheCliContractSays() {
+        FlashServer f = new FlashServer("flash-amped", Path.of("/docs"), Path.of("/w"), Path.of("/x/flash.jar"), "amped",
+                java.util.List.of("--no-file-cache"));
+        f.port = 8081;
+        assertThat(f.command()).endsWith("--enable-native-access=ALL-UNNAMED", "-jar", "/x/flash.jar", "serve", "/docs",
+                "--port", "8081", "--bind", "127.0.0.1", "--arch", "amped", "--no-file-cache");
+        assertThat(f.isReadyLine("flash listening on http://127.0.0.1:8081/ (arch=amped, root=/docs)")).isTrue();
+    }
+}
