@@ -27,7 +27,16 @@ public final class BenchCommand implements Callable<Integer> {
     static final List<String> ALL_EXPERIMENTS = List.of("filesize", "traces", "dataset", "ablation", "concurrency");
     static final List<String> ALL_ARCHS = List.of("amped", "sped", "mt", "vt", "mp");
     static final List<String> ALL_SERVERS = List.of("flash", "nginx", "lighttpd");
-    static final Path DEFAULT_TRACE = Path.of("/work/shared/traces/NASA_access_log_Jul95.first267818.gz");
+    /** The trace ships in the workspace's shared/ folder, beside the repository (../shared from the repo root). */
+    static final Path DEFAULT_TRACE = defaultTrace();
+
+    private static Path defaultTrace() {
+        String name = "NASA_access_log_Jul95.first267818.gz";
+        for (Path p : new Path[] {Path.of("..", "shared", "traces", name), Path.of("/work/shared/traces", name)}) {
+            if (java.nio.file.Files.isRegularFile(p)) return p.toAbsolutePath().normalize();
+        }
+        return Path.of("..", "shared", "traces", name);
+    }
 
     @Spec
     CommandSpec spec;
@@ -72,7 +81,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--jar", paramLabel = "PATH", defaultValue = "target/flash.jar", description = "Flash jar (default ${DEFAULT-VALUE}).")
     Path jar;
 
-    @Option(names = "--trace", paramLabel = "FILE", description = "NASA CLF trace, plain or .gz (default " + "/work/shared/traces/NASA_access_log_Jul95.first267818.gz).")
+    @Option(names = "--trace", paramLabel = "FILE", description = "NASA CLF trace, plain or .gz (default ../shared/traces/NASA_access_log_Jul95.first267818.gz).")
     Path trace;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench/results", description = "Results parent directory (default ${DEFAULT-VALUE}).")
