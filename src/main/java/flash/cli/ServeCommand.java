@@ -109,6 +109,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig cfg = config();
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onTermination(stop::countDown);
+        if (System.getProperty("flash.mp.worker") != null) exitWithParent(stop);
         if (cfg.arch() == Architecture.MP) return Prefork.run(cfg, forwardedArgs(), this::announce, stop);
         Server server;
         try {
@@ -122,6 +123,21 @@ public final class ServeCommand implements Callable<Integer> {
         stop.await();
         server.close();
         return 0;
+    }
+
+    /**
+     * An MP worker's stdin is a pipe from its parent, which never writes to it: EOF means the parent is gone
+     * (even killed with SIGKILL), and a worker must not outlive it holding the port.
+     */
+    private static void exitWithParent(CountDownLatch stop) {
+        Thread.ofPlatform().daemon(true).name("flash-mp-parent-watch").start(() -> {
+            try {
+                while (System.in.read() >= 0) { /* the parent sends nothing */ }
+            } catch (IOException ignored) {
+                // stdin unreadable: treat as parent gone
+            }
+            stop.countDown();
+        });
     }
 
     /** The options each MP worker runs with: this server's configuration, less what Prefork sets itself. */

@@ -51,7 +51,7 @@ public final class Prefork {
             reserve.bind(new InetSocketAddress(config.bind(), config.port()));
             int port = ((InetSocketAddress) reserve.getLocalAddress()).getPort();
             Prefork p = new Prefork(config, port, forwardedArgs);
-            for (int i = 0; i < p.workers.length; i++) p.spawn(i);
+            p.spawnAll();
             Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
             announce.accept(config, port);
             stop.await();
@@ -68,7 +68,28 @@ public final class Prefork {
         }
     }
 
+    /** Launches every worker at once (JVM start-up dominates, so in parallel), then waits until each listens. */
+    private void spawnAll() throws IOException {
+        Process[] started = new Process[workers.length];
+        try {
+            for (int i = 0; i < workers.length; i++) started[i] = launch(i);
+            for (int i = 0; i < workers.length; i++) {
+                awaitListening(i, started[i]);
+                workers[i] = started[i];
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Process w : started) if (w != null) w.destroyForcibly(); // no orphaned workers on a failed start
+            throw e;
+        }
+    }
+
     private void spawn(int i) throws IOException {
+        Process p = launch(i);
+        awaitListening(i, p);
+        workers[i] = p;
+    }
+
+    private Process launch(int i) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
                 "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-Xmx64m", "-Xss512k", "-XX:+UseSerialGC",
@@ -77,7 +98,11 @@ public final class Prefork {
         cmd.addAll(workerArgs);
         cmd.addAll(List.of("--arch", "mt", "--threads", "1", "--reuse-port", "--port", Integer.toString(port),
                 "--bind", config.bind()));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        // stdin stays a pipe from this process: a worker exits when it reads EOF there, i.e. when we die.
+        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    }
+
+    private static void awaitListening(int i, Process p) throws IOException {
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine(); // the worker's "listening" line: it is accepting now
         if (line == null || !line.startsWith("flash listening")) {
@@ -85,7 +110,6 @@ public final class Prefork {
             throw new IOException("mp worker " + i + " failed to start (exit " + waitQuietly(p) + ")");
         }
         Thread.ofPlatform().daemon(true).name("flash-mp-out-" + i).start(() -> drainQuietly(out));
-        workers[i] = p;
     }
 
     /** Replaces workers that exit while the server is running. */

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,9 +26,11 @@ public final class ThreadPerConnection implements Dispatcher {
     private final BlockingDriver driver;
     private final Watchdog watchdog = new Watchdog("flash-watchdog");
     private final LoopStats stats;
+    private final Runnable onConnectionClosed;
 
     public ThreadPerConnection(PipelineContext ctx, Architecture arch, Runnable onConnectionClosed) {
         this.stats = new LoopStats(arch.cliName());
+        this.onConnectionClosed = onConnectionClosed;
         this.driver = new BlockingDriver(ctx, watchdog, stats, onConnectionClosed);
         if (arch == Architecture.VT) {
             this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("flash-vt-", 0).factory());
@@ -41,7 +44,20 @@ public final class ThreadPerConnection implements Dispatcher {
 
     @Override public void start() { watchdog.start(); }
 
-    @Override public void adopt(SocketChannel ch) { executor.execute(() -> driver.serve(ch)); }
+    @Override
+    public void adopt(SocketChannel ch) {
+        try {
+            executor.execute(() -> driver.serve(ch));
+        } catch (RejectedExecutionException e) {
+            // Accepted just as drain() shut the executor down: refuse it like any connection during shutdown.
+            try {
+                ch.close();
+            } catch (java.io.IOException ignored) {
+                // nothing to do
+            }
+            onConnectionClosed.run();
+        }
+    }
 
     @Override
     public void drain() {

@@ -32,6 +32,9 @@ public final class RequestParser {
     /** True between requests: nothing of a next request has been seen and no body remains to discard. */
     public boolean idle() { return state == State.HEAD && scanned == 0; }
 
+    /** True while discarding the body of a request already returned (its failures answer no request). */
+    public boolean discardingBody() { return state != State.HEAD && state != State.FAILED; }
+
     /** True while a head is partly received (the header-read timeout applies). */
     public boolean midHead(ByteBuffer buf) { return state == State.HEAD && buf.hasRemaining(); }
 

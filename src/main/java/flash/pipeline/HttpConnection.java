@@ -132,6 +132,7 @@ public final class HttpConnection {
     private void process() {
         while (phase != Phase.CLOSED && phase != Phase.LINGERING && outgoing == null && !awaitingDisk) {
             if (in == null) return;
+            boolean inBody = parser.discardingBody();
             in.flip();
             ParseResult r = parser.parse(in);
             in.compact();
@@ -139,6 +140,12 @@ public final class HttpConnection {
                 case ParseResult.NeedMore nm -> {
                     waitForInput();
                     return;
+                }
+                case BadRequest bad when inBody -> {
+                    // The body of a request already answered broke a limit: no request is waiting for a
+                    // response, so an error response would answer the client's next request. Just end.
+                    io.stats().badRequests.increment();
+                    linger();
                 }
                 case BadRequest bad -> {
                     io.stats().badRequests.increment();
@@ -227,17 +234,19 @@ public final class HttpConnection {
 
     private void write() {
         Outgoing.Progress p;
-        long before = outgoing.bytesWritten();
+        Outgoing out = outgoing; // a blocking driver's watchdog may close() (and null the field) mid-write
+        long before = out.bytesWritten();
         try {
             Outgoing.ResidencyCheck check = seam.checksResidency() && !residencyChecked ? ctx.residency() : null;
-            p = outgoing.writeTo(ch, check);
+            p = out.writeTo(ch, check);
         } catch (IOException | RuntimeException e) {
             // Client gone, or the file changed under us (truncated, or an InternalError-free mapping fault):
             // this response cannot complete, so the connection ends; other connections are untouched.
             close();
             return;
         }
-        long written = outgoing.bytesWritten() - before;
+        if (phase == Phase.CLOSED) return; // expired by the watchdog while the write was under way
+        long written = out.bytesWritten() - before;
         if (written > 0) {
             io.stats().bytesOut.add(written);
             residencyChecked = false;

@@ -72,6 +72,21 @@ public final class RawClient implements AutoCloseable {
         }
     }
 
+    /** The raw input, for bodies read by the test itself (after {@code read(true)} consumed only the head). */
+    public InputStream input() { return in; }
+
+    /** Reads and throws away up to {@code n} bytes; returns how many arrived before EOF. */
+    public long discard(long n) throws IOException {
+        byte[] buf = new byte[1 << 16];
+        long got = 0;
+        while (got < n) {
+            int r = in.read(buf, 0, (int) Math.min(buf.length, n - got));
+            if (r < 0) break;
+            got += r;
+        }
+        return got;
+    }
+
     public void timeout(int ms) throws IOException { socket.setSoTimeout(ms); }
 
     private String line() throws IOException {

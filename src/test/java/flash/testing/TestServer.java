@@ -2,45 +2,137 @@ package flash.testing;
 
 import flash.config.Architecture;
 import flash.config.ServerConfig;
+import flash.dispatch.Prefork;
 import flash.dispatch.Server;
+import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
 
-/** A real Flash server on an ephemeral loopback port, in this JVM, for one test. */
+/**
+ * A real Flash server on an ephemeral loopback port for one test. In-process for AMPED, SPED, MT and VT; for
+ * MP, {@link Prefork} runs on a thread of this JVM and spawns real worker JVMs from the test classpath.
+ */
 public final class TestServer implements AutoCloseable {
-    private final Server server;
+    /** MP workers per test server: enough to show the kernel spreading connections, few enough to start fast. */
+    public static final int MP_PROCESSES = 3;
 
-    private TestServer(Server server) { this.server = server; }
+    private final Server server;          // in-process architectures
+    private final Thread prefork;         // MP: the supervising Prefork.run
+    private final CountDownLatch stop;    // MP: its SIGTERM stand-in
+    private final int port;
+
+    private TestServer(Server server) {
+        this.server = server;
+        this.prefork = null;
+        this.stop = null;
+        this.port = server.port();
+    }
+
+    private TestServer(Thread prefork, CountDownLatch stop, int port) {
+        this.server = null;
+        this.prefork = prefork;
+        this.stop = stop;
+        this.port = port;
+    }
 
     public static TestServer start(Path root, Architecture arch) { return start(root, arch, UnaryOperator.identity()); }
 
     public static TestServer start(Path root, Architecture arch, UnaryOperator<ServerConfig> tweak) {
-        ServerConfig cfg = ServerConfig.defaults(root).withPort(0).withArch(arch).withLoops(2).withHelpers(4).withThreads(16)
-                .withDrainTimeout(java.time.Duration.ofSeconds(2));
+        ServerConfig cfg = tweak.apply(ServerConfig.defaults(root).withPort(0).withArch(arch).withLoops(2).withHelpers(4)
+                .withThreads(16).withProcesses(MP_PROCESSES).withDrainTimeout(Duration.ofSeconds(2)));
+        if (arch == Architecture.MP) return startPrefork(cfg);
         try {
-            return new TestServer(Server.start(tweak.apply(cfg)));
+            return new TestServer(Server.start(cfg));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** The architectures under test: -Dflash.test.archs=amped,sped (default: all in-process ones). */
-    public static List<Architecture> archs() {
-        String s = System.getProperty("flash.test.archs", "amped,sped,mt,vt");
-        return Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                .map(x -> Architecture.valueOf(x.toUpperCase())).filter(a -> a != Architecture.MP).toList();
+    private static TestServer startPrefork(ServerConfig cfg) {
+        CountDownLatch stop = new CountDownLatch(1);
+        CompletableFuture<Integer> port = new CompletableFuture<>();
+        Thread t = Thread.ofPlatform().name("test-prefork").daemon(true).start(() -> {
+            try {
+                Prefork.run(cfg, workerArgs(cfg), (c, p) -> port.complete(p), stop);
+            } catch (Throwable e) {
+                port.completeExceptionally(e);
+            }
+        });
+        try {
+            return new TestServer(t, stop, port.get(60, TimeUnit.SECONDS));
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("mp server failed to start", e.getCause());
+        } catch (InterruptedException | TimeoutException e) {
+            stop.countDown();
+            throw new IllegalStateException("mp server did not start", e);
+        }
     }
 
-    public int port() { return server.port(); }
-    public Server server() { return server; }
+    /** The serve options an MP worker needs to run {@code cfg} (what ServeCommand forwards from its flags). */
+    static List<String> workerArgs(ServerConfig c) {
+        List<String> a = new ArrayList<>(List.of(c.root().toString(),
+                "--header-timeout", seconds(c.headerTimeout()), "--idle-timeout", seconds(c.idleTimeout()),
+                "--write-timeout", seconds(c.writeTimeout()), "--drain-timeout", seconds(c.drainTimeout()),
+                "--max-body", Long.toString(c.limits().maxBody()),
+                "--max-connections", Integer.toString(c.maxConnections())));
+        if (c.listDirs()) a.add("--list-dirs");
+        if (c.followSymlinks()) a.add("--follow-symlinks");
+        if (c.dotfiles()) a.add("--dotfiles");
+        if (c.statusPath() != null) a.addAll(List.of("--status-path", c.statusPath()));
+        return a;
+    }
+
+    private static String seconds(Duration d) { return Double.toString(d.toMillis() / 1000.0); }
+
+    /** The architectures under test, MP included: -Dflash.test.archs=amped,mp (default: all five). */
+    public static List<Architecture> allArchs() {
+        String s = System.getProperty("flash.test.archs", "amped,sped,mt,vt,mp");
+        return Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty())
+                .map(x -> Architecture.valueOf(x.toUpperCase())).toList();
+    }
+
+    /** The in-process architectures under test (tests that need {@link #server()} for every run). */
+    public static List<Architecture> archs() {
+        return allArchs().stream().filter(a -> a != Architecture.MP).toList();
+    }
+
+    public int port() { return port; }
+
+    public boolean inProcess() { return server != null; }
+
+    /** The in-process server; an MP run of a test that needs it is skipped (the server lives in worker JVMs). */
+    public Server server() {
+        Assumptions.assumeTrue(server != null, "server internals are in the mp worker processes");
+        return server;
+    }
+
     public URI uri(String path) { return URI.create("http://127.0.0.1:" + port() + path); }
 
+    /** Stops the server; for MP, as on SIGTERM: every worker drains and exits, then Prefork returns. */
     @Override
-    public void close() { server.close(); }
+    public void close() {
+        if (server != null) {
+            server.close();
+            return;
+        }
+        stop.countDown();
+        try {
+            prefork.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }

@@ -1,0 +1,97 @@
+package flash.integration;
+
+import flash.testing.Fixtures;
+import flash.testing.FlashProcess;
+import flash.testing.Http;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.http.HttpResponse;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code flash serve} as a user runs it: the announcement, help and version, one-line errors, SIGTERM. */
+class CliTest {
+    private static final String ROOT = Fixtures.root().toString();
+
+    @Test
+    void serveAnnouncesExactlyOneLineAndStopsCleanlyOnSigterm() throws Exception {
+        try (FlashProcess p = FlashProcess.start("serve", ROOT, "--port", "0")) {
+            String line = p.readLine();
+            Matcher m = FlashProcess.LISTENING.matcher(line);
+            assertThat(m.matches()).as(line).isTrue();
+            assertThat(m.group(2)).isEqualTo("amped");
+            assertThat(m.group(3)).isEqualTo(Path.of(ROOT).toAbsolutePath().toString());
+            assertThat(Http.get(URI.create("http://127.0.0.1:" + m.group(1) + "/hello.txt")).body())
+                    .isEqualTo(Fixtures.ascii(Fixtures.HELLO));
+            p.process().destroy(); // SIGTERM
+            assertThat(p.remainingStdout()).isEmpty();
+            assertThat(p.exitCode()).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"amped", "sped", "mt", "vt", "mp"})
+    void everyArchitectureStarts(String arch) throws Exception {
+        try (FlashProcess p = FlashProcess.start("serve", ROOT, "--port", "0", "--arch", arch, "--processes", "2")) {
+            String line = p.readLine();
+            Matcher m = FlashProcess.LISTENING.matcher(line == null ? "" : line);
+            assertThat(m.matches()).as(line).isTrue();
+            assertThat(m.group(2)).isEqualTo(arch);
+            HttpResponse<byte[]> r = Http.get(URI.create("http://127.0.0.1:" + m.group(1) + "/small.bin"));
+            assertThat(r.body()).isEqualTo(Fixtures.SMALL);
+            assertThat(p.terminate()).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"--help", "--version"})
+    void helpAndVersionExitZero(String flag) throws Exception {
+        try (FlashProcess p = FlashProcess.start(flag)) {
+            List<String> out = p.remainingStdout();
+            assertThat(p.exitCode()).isZero();
+            assertThat(String.join("\n", out)).containsIgnoringCase("flash");
+        }
+    }
+
+    @Test
+    void badFlagIsOneLineAndStatus2() throws Exception {
+        assertUsageError(List.of("serve", ROOT, "--no-such-flag"), "--no-such-flag");
+    }
+
+    @Test
+    void missingDirectoryIsOneLineAndStatus2() throws Exception {
+        assertUsageError(List.of("serve", ROOT + "/does-not-exist", "--port", "0"), "does not exist");
+    }
+
+    @Test
+    void fileAsDirectoryIsOneLineAndStatus2() throws Exception {
+        assertUsageError(List.of("serve", ROOT + "/hello.txt", "--port", "0"), "not a directory");
+    }
+
+    @Test
+    void portInUseIsOneLineAndStatus2() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+            String port = Integer.toString(taken.getLocalPort());
+            assertUsageError(List.of("serve", ROOT, "--port", port), port);
+        }
+    }
+
+    private static void assertUsageError(List<String> args, String named) throws Exception {
+        try (FlashProcess p = FlashProcess.start(args.toArray(String[]::new))) {
+            List<String> err = p.stderrLines();
+            assertThat(p.exitCode()).as("exit status; stderr %s", err).isEqualTo(2);
+            assertThat(err).as("stderr").hasSize(1);
+            assertThat(err.getFirst()).startsWith("flash: ").contains(named)
+                    .doesNotContain("Exception").doesNotContain("\tat ");
+            assertThat(p.remainingStdout()).isEmpty();
+        }
+    }
+}
