@@ -40,7 +40,6 @@ public final class HttpConnection {
     private boolean awaitingDisk;
     private boolean closeAfterResponse;
     private boolean inputClosed;
-    private boolean residencyChecked; // the pending chunk was just made resident by a helper
     private volatile Phase phase = Phase.IDLE;
     /** The driver's handle for this connection (an event loop keeps its SelectionKey here). */
     public Object ioKey;
@@ -226,7 +225,6 @@ public final class HttpConnection {
     private void send(Response r, boolean headOnly) {
         if (r.close()) closeAfterResponse = true;
         outgoing = new Outgoing(r, headOnly);
-        residencyChecked = false;
         phase = Phase.WRITING;
         deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
         write();
@@ -237,7 +235,7 @@ public final class HttpConnection {
         Outgoing out = outgoing; // a blocking driver's watchdog may close() (and null the field) mid-write
         long before = out.bytesWritten();
         try {
-            Outgoing.ResidencyCheck check = seam.checksResidency() && !residencyChecked ? ctx.residency() : null;
+            Outgoing.ResidencyCheck check = seam.checksResidency() ? ctx.residency() : null;
             p = out.writeTo(ch, check);
         } catch (IOException | RuntimeException e) {
             // Client gone, or the file changed under us (truncated, or an InternalError-free mapping fault):
@@ -249,7 +247,6 @@ public final class HttpConnection {
         long written = out.bytesWritten() - before;
         if (written > 0) {
             io.stats().bytesOut.add(written);
-            residencyChecked = false;
         }
         switch (p) {
             case DONE -> finishResponse();
@@ -279,7 +276,7 @@ public final class HttpConnection {
                 close(); // an I/O error mid-body: the head is gone already, so closing is the only signal left
                 return;
             }
-            residencyChecked = true;
+            outgoing.markPendingChunkResident();
             write();
             if (outgoing == null && phase != Phase.CLOSED) process();
         });

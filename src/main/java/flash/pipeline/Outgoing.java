@@ -22,6 +22,7 @@ public final class Outgoing {
     private int index;
     private long fileSent;      // bytes sent of the current file region
     private long bytesWritten;
+    private long knownResidentEnd = -1; // file offset up to which the current region was found (or made) resident
     private boolean released;
 
     public Outgoing(Response response, boolean headOnly) {
@@ -71,11 +72,17 @@ public final class Outgoing {
                 if (fileSent == r.length()) {
                     index++;
                     fileSent = 0;
+                    knownResidentEnd = -1;
                     continue;
                 }
                 long pos = r.offset() + fileSent;
                 long len = Math.min(SENDFILE_CHUNK, r.length() - fileSent);
-                if (residency != null && !residency.resident(r.handle(), pos, len)) return Progress.NEEDS_RESIDENCY;
+                // One residency test per chunk, not per writable event: a chunk found resident is sent without re-testing
+                // (re-testing costs a 1 MiB probe read each time the socket buffer fills).
+                if (residency != null && pos >= knownResidentEnd) {
+                    if (!residency.resident(r.handle(), pos, len)) return Progress.NEEDS_RESIDENCY;
+                    knownResidentEnd = pos + len;
+                }
                 long w = r.handle().channel().transferTo(pos, len, ch);
                 if (w <= 0) {
                     // Either the socket is full, or the file shrank under us: tell them apart by the file's size.
@@ -89,6 +96,11 @@ public final class Outgoing {
             }
         }
         return Progress.DONE;
+    }
+
+    /** A helper has just read the pending chunk into memory: send it without testing again. */
+    public void markPendingChunkResident() {
+        knownResidentEnd = pendingRegionOffset() + pendingRegionLength();
     }
 
     /** Releases the open files this response holds; idempotent. */
