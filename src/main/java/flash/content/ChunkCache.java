@@ -129,7 +129,10 @@ public final class ChunkCache {
                 raced.lastUsed = now;
                 return raced;
             }
-            map.replace(key, raced, fresh);
+            if (!map.replace(key, raced, fresh)) {
+                fresh.release(); // lost a second race: serve from our mapping uncached, unmapped when sent
+                return fresh;
+            }
         }
         bytes.addAndGet(fresh.length);
         if (bytes.get() > maxBytes) evict();
