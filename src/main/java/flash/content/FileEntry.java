@@ -20,9 +20,17 @@ public final class FileEntry {
     private final ByteBuffer body;      // read-only, position 0; null for large files
     private final FileHandle handle;    // null for small files
     private final Object fileKey;
+    private final boolean mincoreTruthful;
     private volatile Object headerCacheSlot; // owned by the header cache
 
     public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle) {
+        this(path, size, mtimeMillis, fileKey, contentType, body, handle, false);
+    }
+
+    /** @param mincoreTruthful this process owns or may write the file, so mincore on its mapping tells the truth */
+    public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle,
+                     boolean mincoreTruthful) {
+        this.mincoreTruthful = mincoreTruthful;
         this.path = path;
         this.size = size;
         this.mtimeMillis = mtimeMillis;
@@ -45,6 +53,7 @@ public final class FileEntry {
     public String contentType() { return contentType; }
     public String lastModified() { return lastModified; }
     public Object fileKey() { return fileKey; }
+    public boolean mincoreTruthful() { return mincoreTruthful; }
 
     /** The whole content, a fresh read-only view the caller may consume; null when the file is sent from disk. */
     public ByteBuffer body() { return body == null ? null : body.duplicate(); }

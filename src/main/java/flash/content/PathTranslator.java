@@ -106,9 +106,24 @@ public final class PathTranslator {
                 return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null));
             }
             keep = true;
-            return new Translation.Found(new FileEntry(real, size, mtime, key, type, null, new FileHandle(ch)));
+            return new Translation.Found(new FileEntry(real, size, mtime, key, type, null, new FileHandle(ch), mincoreTruthful(real)));
         } finally {
             if (!keep) ch.close();
+        }
+    }
+
+    /**
+     * The kernel's rule for mincore (mm/mincore.c, can_do_mincore): truthful only for a file the caller owns or could
+     * open for writing; otherwise every page is reported resident. Capabilities are not guessed: owner or writable only.
+     */
+    private static boolean mincoreTruthful(Path real) {
+        try {
+            int euid = Native.geteuid();
+            if (euid < 0) return false;
+            if (Files.isWritable(real)) return true; // access(W_OK): honours a read-only mount, as the kernel does
+            return ((Integer) Files.getAttribute(real, "unix:uid")) == euid;
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

@@ -1,5 +1,6 @@
 package flash.dispatch;
 
+import flash.content.ChunkCache;
 import flash.content.HeaderCache;
 import flash.content.PathCache;
 import flash.content.Residency;
@@ -32,6 +33,7 @@ public final class ServerMetrics {
 
     public long requests() { return server.dispatcher().stats().stream().mapToLong(s -> s.requests.sum()).sum(); }
     public long residencyMisses() { return server.dispatcher().stats().stream().mapToLong(s -> s.residencyMisses.sum()).sum(); }
+    public long helperTasks() { HelperPool hp = server.dispatcher().helpers(); return hp == null ? 0 : hp.completed.sum(); }
     public long diskTasks() { return server.dispatcher().stats().stream().mapToLong(s -> s.diskTasks.sum()).sum(); }
 
     public String render() {
@@ -57,14 +59,22 @@ public final class ServerMetrics {
         sb.append("flash_connections_refused_total ").append(refused.sum()).append('\n');
         PathCache pc = server.context().pathCache();
         HeaderCache hc = server.context().headerCache();
+        ChunkCache cc = server.context().chunkCache();
         counter(sb, "flash_cache_hits_total", "Cache hits by cache.");
         sb.append("flash_cache_hits_total{cache=\"path\"} ").append(pc == null ? 0 : pc.hits.sum()).append('\n');
         sb.append("flash_cache_hits_total{cache=\"header\"} ").append(hc.hits.sum()).append('\n');
+        sb.append("flash_cache_hits_total{cache=\"file\"} ").append(cc == null ? 0 : cc.hits.sum()).append('\n');
         counter(sb, "flash_cache_misses_total", "Cache misses by cache.");
         sb.append("flash_cache_misses_total{cache=\"path\"} ").append(pc == null ? 0 : pc.misses.sum()).append('\n');
         sb.append("flash_cache_misses_total{cache=\"header\"} ").append(hc.misses.sum()).append('\n');
+        sb.append("flash_cache_misses_total{cache=\"file\"} ").append(cc == null ? 0 : cc.misses.sum()).append('\n');
+        counter(sb, "flash_cache_evictions_total", "Entries dropped to stay within a cache's bounds, by cache.");
+        sb.append("flash_cache_evictions_total{cache=\"path\"} ").append(pc == null ? 0 : pc.evictions.sum()).append('\n');
+        sb.append("flash_cache_evictions_total{cache=\"file\"} ").append(cc == null ? 0 : cc.evictions.sum()).append('\n');
         gauge(sb, "flash_path_cache_entries", "Entries in the pathname-translation cache.", pc == null ? 0 : pc.size());
-        gauge(sb, "flash_file_cache_bytes", "File bytes held in memory by the caches.", pc == null ? 0 : pc.bytesHeld());
+        gauge(sb, "flash_file_cache_bytes", "Small-file bytes held in memory by the path cache.", pc == null ? 0 : pc.bytesHeld());
+        gauge(sb, "flash_mapped_cache_bytes", "File bytes mapped by the mapped-file cache.", cc == null ? 0 : cc.bytesMapped());
+        gauge(sb, "flash_mapped_cache_chunks", "Chunks in the mapped-file cache.", cc == null ? 0 : cc.chunks());
         HelperPool hp = server.dispatcher().helpers();
         gauge(sb, "flash_helpers", "Helper threads.", hp == null ? 0 : hp.size());
         gauge(sb, "flash_helpers_busy", "Helper threads running a disk operation now.", hp == null ? 0 : hp.busy());

@@ -12,6 +12,8 @@ import flash.http.Status;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One client connection running the request pipeline: read, parse, translate, build the head, send head
@@ -40,6 +42,8 @@ public final class HttpConnection {
     private boolean awaitingDisk;
     private boolean closeAfterResponse;
     private boolean inputClosed;
+    private boolean residencyChecked; // mapped body: a helper just faulted its pages in
+    private boolean mappedBody;       // the body is sent from mapped file chunks (AMPED tests their residency)
     private volatile Phase phase = Phase.IDLE;
     /** The driver's handle for this connection (an event loop keeps its SelectionKey here). */
     public Object ioKey;
@@ -225,6 +229,8 @@ public final class HttpConnection {
     private void send(Response r, boolean headOnly) {
         if (r.close()) closeAfterResponse = true;
         outgoing = new Outgoing(r, headOnly);
+        residencyChecked = false;
+        mappedBody = !headOnly && seam.checksResidency() && hasMappedSegment(r);
         phase = Phase.WRITING;
         deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
         write();
@@ -234,12 +240,20 @@ public final class HttpConnection {
         Outgoing.Progress p;
         Outgoing out = outgoing; // a blocking driver's watchdog may close() (and null the field) mid-write
         long before = out.bytesWritten();
+        if (mappedBody && !residencyChecked) {
+            List<Segment.Bytes> cold = coldMappedSegments();
+            if (!cold.isEmpty()) {
+                makeMappedResident(cold);
+                return;
+            }
+        }
         try {
             Outgoing.ResidencyCheck check = seam.checksResidency() ? ctx.residency() : null;
             p = out.writeTo(ch, check);
-        } catch (IOException | RuntimeException e) {
-            // Client gone, or the file changed under us (truncated, or an InternalError-free mapping fault):
-            // this response cannot complete, so the connection ends; other connections are untouched.
+        } catch (IOException | RuntimeException | InternalError e) {
+            // Client gone, or the file changed under us: truncated under sendfile, or under a mapping (the kernel
+            // answers writev with EFAULT; Java code touching such memory gets SIGBUS as an InternalError).
+            // This response cannot complete, so the connection ends; other connections are untouched.
             close();
             return;
         }
@@ -247,6 +261,7 @@ public final class HttpConnection {
         long written = out.bytesWritten() - before;
         if (written > 0) {
             io.stats().bytesOut.add(written);
+            residencyChecked = false; // the socket blocked part-way: re-test the rest of a mapped body next time
         }
         switch (p) {
             case DONE -> finishResponse();
@@ -278,6 +293,58 @@ public final class HttpConnection {
             }
             outgoing.markPendingChunkResident();
             write();
+            if (outgoing == null && phase != Phase.CLOSED) process();
+        });
+    }
+
+    private static boolean hasMappedSegment(Response r) {
+        for (Segment s : r.body()) if (s instanceof Segment.Bytes b && b.chunk() != null) return true;
+        return false;
+    }
+
+    /** AMPED: the parts of the mapped body still to send whose pages are not all in memory (non-blocking test). */
+    private List<Segment.Bytes> coldMappedSegments() {
+        List<Segment.Bytes> cold = List.of();
+        for (Segment s : outgoing.response().body()) {
+            if (s instanceof Segment.Bytes b && b.chunk() != null && !b.chunk().resident(b.buffer())) {
+                if (cold.isEmpty()) cold = new ArrayList<>(2);
+                cold.add(b);
+            }
+        }
+        return cold;
+    }
+
+    /**
+     * AMPED, mapped body: a helper faults the pages in, then the loop writes from the mapping. If that fails (the
+     * file was truncated under the mapping) before any byte left, the client gets a 500 instead; later, only a close.
+     */
+    private void makeMappedResident(List<Segment.Bytes> cold) {
+        io.stats().residencyMisses.increment();
+        awaitingDisk = true;
+        phase = Phase.BUSY;
+        io.interest(this, false, false);
+        io.stats().diskTasks.increment();
+        List<ByteBuffer> views = new ArrayList<>(cold.size());
+        for (Segment.Bytes b : cold) views.add(b.buffer().duplicate()); // the helper reads positions, never moves them
+        seam.run(() -> {
+            for (int i = 0; i < cold.size(); i++) cold.get(i).chunk().touch(views.get(i));
+            return Boolean.TRUE;
+        }, outcome -> {
+            awaitingDisk = false;
+            if (phase == Phase.CLOSED) return;
+            if (!outcome.ok()) {
+                if (outgoing.bytesWritten() > 0) {
+                    close();
+                    return;
+                }
+                outgoing.release();
+                outgoing = null;
+                send(ctx.responder().error(Status.INTERNAL_SERVER_ERROR, current, closeAfterResponse),
+                        current != null && current.method() == Method.HEAD);
+            } else {
+                residencyChecked = true;
+                write();
+            }
             if (outgoing == null && phase != Phase.CLOSED) process();
         });
     }

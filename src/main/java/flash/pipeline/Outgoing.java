@@ -109,6 +109,7 @@ public final class Outgoing {
         released = true;
         for (Segment s : response.body()) {
             if (s instanceof Segment.FileRegion r) r.handle().release();
+            else if (s instanceof Segment.Bytes b && b.chunk() != null) b.chunk().release();
         }
     }
 

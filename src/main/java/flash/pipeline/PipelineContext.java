@@ -1,9 +1,11 @@
 package flash.pipeline;
 
 import flash.config.ServerConfig;
+import flash.content.ChunkCache;
 import flash.content.DiskGuard;
 import flash.content.FileHandle;
 import flash.content.HeaderCache;
+import flash.content.Native;
 import flash.content.PathCache;
 import flash.content.PathTranslator;
 import flash.content.Translation;
@@ -21,19 +23,29 @@ public final class PipelineContext {
     private final PathTranslator translator;
     private final PathCache pathCache;     // null when disabled
     private final HeaderCache headerCache;
+    private final ChunkCache chunkCache;   // null when disabled
     private final Responder responder;
     private final Outgoing.ResidencyCheck residency;
     private StatusPage statusPage;
 
     public PipelineContext(ServerConfig config, Outgoing.ResidencyCheck residency) {
         this.config = config;
+        // Measurement knobs (docs/amped.md): move the small/mapped/sendfile boundaries without new CLI flags.
+        int smallFileMax = Integer.getInteger("flash.smallFileMax", config.smallFileMax());
         this.translator = new PathTranslator(config.root(), config.followSymlinks(), config.dotfiles(), config.listDirs(),
-                config.fileCache() ? config.smallFileMax() : -1);
+                config.fileCache() ? smallFileMax : -1);
+        // One --cache-mb budget: a quarter for small files held in memory by the path cache, the rest for mappings.
+        long memoryBudget = config.cacheBytes() / 4;
         this.pathCache = config.pathCacheEntries() > 0
-                ? new PathCache(config.pathCacheEntries(), config.fileCache() ? config.cacheBytes() : 0, config.revalidateAfter().toNanos())
+                ? new PathCache(config.pathCacheEntries(), config.fileCache() ? memoryBudget : 0, config.revalidateAfter().toNanos())
                 : null;
         this.headerCache = new HeaderCache(config.headerCache(), config.headerAlign());
-        this.responder = new Responder(headerCache);
+        long mappedBudget = config.cacheBytes() - memoryBudget;
+        long mapMax = Long.getLong("flash.mapMax", mappedBudget / ChunkCache.MAP_MAX_FRACTION);
+        this.chunkCache = config.fileCache() && Native.available()
+                ? new ChunkCache(mappedBudget, smallFileMax, mapMax)
+                : null;
+        this.responder = new Responder(headerCache, chunkCache);
         this.residency = residency;
     }
 
@@ -41,6 +53,7 @@ public final class PipelineContext {
     public Responder responder() { return responder; }
     public PathCache pathCache() { return pathCache; }
     public HeaderCache headerCache() { return headerCache; }
+    public ChunkCache chunkCache() { return chunkCache; }
     public PathTranslator translator() { return translator; }
     public Outgoing.ResidencyCheck residency() { return residency; }
     public StatusPage statusPage() { return statusPage; }
@@ -77,5 +90,6 @@ public final class PipelineContext {
     /** Releases cached files (shutdown). */
     public void close() {
         if (pathCache != null) pathCache.clear();
+        if (chunkCache != null) chunkCache.clear();
     }
 }

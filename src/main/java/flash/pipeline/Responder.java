@@ -1,5 +1,6 @@
 package flash.pipeline;
 
+import flash.content.ChunkCache;
 import flash.content.FileEntry;
 import flash.content.FileHandle;
 import flash.content.HeaderCache;
@@ -26,8 +27,14 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class Responder {
     private final HeaderCache headerCache;
+    private final ChunkCache chunkCache; // null when the file cache is off
 
-    public Responder(HeaderCache headerCache) { this.headerCache = headerCache; }
+    public Responder(HeaderCache headerCache) { this(headerCache, null); }
+
+    public Responder(HeaderCache headerCache, ChunkCache chunkCache) {
+        this.headerCache = headerCache;
+        this.chunkCache = chunkCache;
+    }
 
     /**
      * First step, before any disk work: returns an immediate {@link Response} (refused method, bad path), or
@@ -121,10 +128,22 @@ public final class Responder {
     }
 
     /** The body of a file range: a slice of the in-memory copy, or a region of the open file (one reference each). */
-    private static List<Segment> body(FileEntry e, long offset, long length) {
+    private List<Segment> body(FileEntry e, long offset, long length) {
         if (length == 0) return List.of();
         ByteBuffer mem = e.body();
         if (mem != null) return List.of(new Segment.Bytes(mem.slice((int) offset, (int) length)));
+        if (chunkCache != null && chunkCache.covers(e)) {
+            List<ChunkCache.Chunk> chunks = chunkCache.acquire(e, offset, length);
+            if (chunks != null) {
+                List<Segment> out = new ArrayList<>(chunks.size());
+                for (ChunkCache.Chunk c : chunks) {
+                    long from = Math.max(offset, c.fileOffset());
+                    long to = Math.min(offset + length, c.fileOffset() + c.length());
+                    out.add(new Segment.Bytes(c.view(from, to - from), c));
+                }
+                return out;
+            }
+        }
         FileHandle fh = e.handle();
         if (!fh.retain()) throw new IllegalStateException("file handle closed under a live entry");
         return List.of(new Segment.FileRegion(fh, offset, length));

@@ -1,0 +1,82 @@
+package flash.amped;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import flash.config.ServerConfig;
+import flash.content.DiskGuard;
+import flash.http.RequestTarget;
+import flash.net.EventLoop;
+import flash.pipeline.DiskSeam;
+import flash.pipeline.PipelineContext;
+import flash.testing.RawClient;
+
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The AMPED invariant, enforced: a loop thread that calls a blocking file operation fails loudly. The whole suite
+ * runs with -Dflash.invariants=true, so every AMPED test doubles as a check that the loops never block.
+ */
+class InvariantTest {
+    @TempDir Path root;
+
+    @BeforeEach
+    void enabled() { assumeTrue(DiskGuard.enabled(), "run with -Dflash.invariants=true (surefire sets it)"); }
+
+    @Test
+    void translatingOnAMarkedThreadThrows() throws Exception {
+        Http.write(root.resolve("x.txt"), 10, 1);
+        PipelineContext ctx = new PipelineContext(ServerConfig.defaults(root), null);
+        RequestTarget.Normalized target = (RequestTarget.Normalized) RequestTarget.normalize("/x.txt");
+        CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+        Thread.ofPlatform().start(() -> {
+            DiskGuard.forbidBlockingOnThisThread();
+            try {
+                ctx.translator().translate(target);
+                thrown.complete(null);
+            } catch (Throwable e) {
+                thrown.complete(e);
+            }
+        });
+        assertThat(thrown.get(10, TimeUnit.SECONDS)).isInstanceOf(DiskGuard.BlockingOnLoopError.class);
+        // the same call on an unmarked thread (a helper) is fine
+        assertThat(ctx.translator().translate(target)).isNotNull();
+        ctx.close();
+    }
+
+    /** A loop wired with the inline seam but marked as AMPED's (the bug this invariant exists for) must die loudly. */
+    @Test
+    void aLoopThatTranslatesInlineFailsLoudly() throws Exception {
+        Http.write(root.resolve("x.txt"), 10, 1);
+        PipelineContext ctx = new PipelineContext(ServerConfig.defaults(root), null);
+        CompletableFuture<Throwable> died = new CompletableFuture<>();
+        Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> died.complete(e));
+        EventLoop loop = new EventLoop("broken-loop", ctx, l -> DiskSeam.INLINE, true, () -> { });
+        try (ServerSocketChannel listener = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {
+            loop.start();
+            int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
+            try (RawClient c = new RawClient(port)) {
+                SocketChannel accepted = listener.accept();
+                loop.adopt(accepted);
+                c.send("GET /x.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+                assertThat(died.get(10, TimeUnit.SECONDS)).isInstanceOf(DiskGuard.BlockingOnLoopError.class)
+                        .hasMessageContaining("translate /x.txt");
+                assertThat(c.closedByServer()).isTrue();
+            }
+        } finally {
+            Thread.setDefaultUncaughtExceptionHandler(previous);
+            loop.stop();
+            loop.join(2000);
+            ctx.close();
+        }
+    }
+}
