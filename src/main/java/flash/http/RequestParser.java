@@ -14,7 +14,7 @@ import java.util.Locale;
  * the next request's head is looked at, so a body can never be parsed as a request.
  */
 public final class RequestParser {
-    private enum State { HEAD, FIXED_BODY, CHUNK_SIZE, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR,
+    private enum State { HEAD, FIXED_BODY, CHUNK_SIZE, CHUNK_BWS, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR,
         CHUNK_DATA_LF, TRAILER_LINE, TRAILER_LF, FAILED }
 
     private final HttpLimits limits;
@@ -145,7 +145,9 @@ public final class RequestParser {
                 case CHUNK_SIZE -> {
                     int d = hex(b);
                     if (d >= 0) {
-                        if (++chunkSizeDigits > 15) return fail(Status.CONTENT_TOO_LARGE, "chunk size too large");
+                        // By value, not digit count: leading zeros are valid; 2^59 is far past any maxBody.
+                        if (bodyRemaining >= 1L << 59) return fail(Status.CONTENT_TOO_LARGE, "chunk size too large");
+                        chunkSizeDigits++;
                         bodyRemaining = bodyRemaining * 16 + d;
                     } else if (chunkSizeDigits == 0) {
                         return fail(Status.BAD_REQUEST, "invalid chunk size");
@@ -153,9 +155,15 @@ public final class RequestParser {
                         state = State.CHUNK_EXT;
                     } else if (b == '\r') {
                         state = State.CHUNK_SIZE_LF;
+                    } else if (b == ' ' || b == '\t') {
+                        state = State.CHUNK_BWS; // RFC 9112 7.1.1: chunk-ext = *( BWS ";" ... ), BWS must be parsed
                     } else {
                         return fail(Status.BAD_REQUEST, "invalid chunk size");
                     }
+                }
+                case CHUNK_BWS -> {
+                    if (b == ';') state = State.CHUNK_EXT;
+                    else if (b != ' ' && b != '\t') return fail(Status.BAD_REQUEST, "invalid chunk size");
                 }
                 case CHUNK_EXT -> {
                     if (b == '\r') state = State.CHUNK_SIZE_LF;
@@ -360,6 +368,10 @@ public final class RequestParser {
                 }
                 if (!codings[codings.length - 1].equals("chunked")) {
                     return BadRequest.of(Status.BAD_REQUEST, "chunked is not the final transfer coding");
+                }
+                for (int i = 0; i < codings.length - 1; i++) {
+                    // RFC 9112 section 7: chunked is never applied twice; a repeated TE: chunked is bad framing.
+                    if (codings[i].equals("chunked")) return BadRequest.of(Status.BAD_REQUEST, "chunked applied more than once");
                 }
                 if (codings.length > 1) return BadRequest.of(Status.NOT_IMPLEMENTED, "unsupported transfer coding " + codings[0]);
                 chunked = true;
