@@ -22,7 +22,7 @@ import java.util.List;
 class RequestCorpusLiveTest {
     private static final String SECRET = "corpus-secret-7f3a9c";
 
-    static List<Architecture> archs() { return TestServer.archs(); }
+    static List<Architecture> archs() { return TestServer.allArchs(); }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("archs")

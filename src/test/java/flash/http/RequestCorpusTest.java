@@ -63,6 +63,7 @@ class RequestCorpusTest {
         RequestParser parser = new RequestParser(HttpLimits.DEFAULTS);
         ByteBuffer buf = ByteBuffer.wrap(bytes);
         for (int guard = 0; guard < 100; guard++) {
+            boolean inBody = parser.discardingBody();
             ParseResult r = parser.parse(buf);
             switch (r) {
                 case ParseResult.NeedMore n -> {
@@ -71,7 +72,9 @@ class RequestCorpusTest {
                     return false;
                 }
                 case BadRequest b -> {
-                    statuses.add(String.valueOf(b.status().code()));
+                    // A broken body of a request already answered ends the connection with no further response:
+                    // the client asked nothing that a 400 could answer (HttpConnection does the same).
+                    if (!inBody) statuses.add(String.valueOf(b.status().code()));
                     return true;
                 }
                 case Request req -> {
