@@ -196,7 +196,7 @@ public final class ChunkCache {
         private final long fileOffset;
         private final long length;
         private final FileHandle probe; // non-null when mincore cannot be trusted for this file
-        private final AtomicInteger refs = new AtomicInteger(1);
+        private final RefCount refs = new RefCount();
         private volatile long lastUsed = System.nanoTime();
 
         private Chunk(ChunkCache owner, Key key, Arena arena, MemorySegment segment, long fileOffset, long length, FileHandle probe) {
@@ -211,23 +211,17 @@ public final class ChunkCache {
         public long fileOffset() { return fileOffset; }
         public long length() { return length; }
 
-        boolean retain() {
-            while (true) {
-                int n = refs.get();
-                if (n <= 0) return false;
-                if (refs.compareAndSet(n, n + 1)) return true;
-            }
-        }
+        boolean retain() { return refs.retain(); }
 
         /** Drops one reference; the last one unmaps. */
         public void release() {
-            if (refs.decrementAndGet() == 0) {
+            if (refs.release()) {
                 arena.close();
                 if (probe != null) probe.release();
             }
         }
 
-        public boolean isMapped() { return refs.get() > 0; }
+        public boolean isMapped() { return refs.live(); }
 
         /** A fresh buffer over the file range [from, from+len) (file offsets, within this chunk). */
         public ByteBuffer view(long from, long len) {

@@ -2,7 +2,6 @@ package flash.content;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An open file shared by the responses that send from it (positional reads and transferTo need no lock).
@@ -11,23 +10,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class FileHandle {
     private final FileChannel channel;
-    private final AtomicInteger refs = new AtomicInteger(1);
+    private final RefCount refs = new RefCount();
 
     public FileHandle(FileChannel channel) { this.channel = channel; }
 
     public FileChannel channel() { return channel; }
 
     /** Takes one more reference; false if the handle is already closed (the caller must not use it). */
-    public boolean retain() {
-        while (true) {
-            int n = refs.get();
-            if (n <= 0) return false;
-            if (refs.compareAndSet(n, n + 1)) return true;
-        }
-    }
+    public boolean retain() { return refs.retain(); }
 
     public void release() {
-        if (refs.decrementAndGet() == 0) {
+        if (refs.release()) {
             try {
                 channel.close();
             } catch (IOException ignored) {
@@ -36,5 +29,5 @@ public final class FileHandle {
         }
     }
 
-    public boolean isOpen() { return refs.get() > 0; }
+    public boolean isOpen() { return refs.live(); }
 }

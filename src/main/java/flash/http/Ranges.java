@@ -36,19 +36,19 @@ public final class Ranges {
             String a = s.substring(0, dash).trim(), b = s.substring(dash + 1).trim();
             long first, last;
             if (a.isEmpty()) {                       // suffix range: the last N bytes
-                long n = digits(b);
+                long n = Tokens.parseDigits(b);
                 if (n < 0) return IGNORE;
                 anyValid = true;
                 if (n == 0 || length == 0) continue;
                 first = Math.max(0, length - n);
                 last = length - 1;
             } else {
-                first = digits(a);
+                first = Tokens.parseDigits(a);
                 if (first < 0) return IGNORE;
                 if (b.isEmpty()) {
                     last = length - 1;
                 } else {
-                    last = digits(b);
+                    last = Tokens.parseDigits(b);
                     if (last < 0 || last < first) return IGNORE;
                     last = Math.min(last, length - 1); // ranges past the end are clamped
                 }
@@ -70,16 +70,5 @@ public final class Ranges {
             if (sorted.get(i).first() <= sorted.get(i - 1).last()) return true;
         }
         return false;
-    }
-
-    private static long digits(String s) {
-        if (s.isEmpty() || s.length() > 18) return -1;
-        long n = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < '0' || c > '9') return -1;
-            n = n * 10 + (c - '0');
-        }
-        return n;
     }
 }

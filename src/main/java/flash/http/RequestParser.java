@@ -346,7 +346,7 @@ public final class RequestParser {
                 long seen = -1;
                 for (String v : headers.all("Content-Length")) {
                     for (String part : v.split(",", -1)) {
-                        long n = parseLength(part.trim());
+                        long n = Tokens.parseDigits(part.trim());
                         if (n < 0) return BadRequest.of(Status.BAD_REQUEST, "invalid Content-Length");
                         if (seen >= 0 && n != seen) return BadRequest.of(Status.BAD_REQUEST, "conflicting Content-Length values");
                         seen = n;
@@ -396,18 +396,6 @@ public final class RequestParser {
             // A client waiting for 100 Continue may never send the body we would have to skip: close after answering.
             if (expectContinue && (chunked || contentLength > 0)) keepAlive = false;
             return new Request(method, methodToken, target, rawPath, query, minor, headers, keepAlive, contentLength, chunked);
-        }
-
-        /** 1*DIGIT only: "+1", "-1", "0x1", " 1" and empty are all refused. */
-        private static long parseLength(String s) {
-            if (s.isEmpty() || s.length() > 18) return -1;
-            long n = 0;
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                if (c < '0' || c > '9') return -1;
-                n = n * 10 + (c - '0');
-            }
-            return n;
         }
 
         private static boolean validHost(String host) {

@@ -22,4 +22,16 @@ public final class Tokens {
         }
         return true;
     }
+
+    /** 1*DIGIT as a non-negative long, or -1: "+1", "-1", "0x1", " 1", empty and over 18 digits are all refused. */
+    public static long parseDigits(String s) {
+        if (s.isEmpty() || s.length() > 18) return -1;
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') return -1;
+            n = n * 10 + (c - '0');
+        }
+        return n;
+    }
 }
