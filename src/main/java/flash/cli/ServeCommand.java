@@ -110,7 +110,7 @@ public final class ServeCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onTermination(stop::countDown);
         if (System.getProperty("flash.mp.worker") != null) exitWithParent(stop);
-        if (cfg.arch() == Architecture.MP) return Prefork.run(cfg, forwardedArgs(), this::announce, stop);
+        if (cfg.arch() == Architecture.MP) return Prefork.run(cfg, this::announce, stop);
         Server server;
         try {
             server = Server.start(cfg);
@@ -138,24 +138,6 @@ public final class ServeCommand implements Callable<Integer> {
             }
             stop.countDown();
         });
-    }
-
-    /** The options each MP worker runs with: this server's configuration, less what Prefork sets itself. */
-    private java.util.List<String> forwardedArgs() {
-        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of(dir.toAbsolutePath().toString(),
-                "--path-cache", Integer.toString(noPathCache ? 0 : pathCache), "--cache-mb", Long.toString(cacheMb),
-                "--revalidate-ms", Long.toString(revalidateMs), "--max-connections", Integer.toString(maxConnections),
-                "--header-timeout", Double.toString(headerTimeout), "--idle-timeout", Double.toString(idleTimeout),
-                "--write-timeout", Double.toString(writeTimeout), "--drain-timeout", Double.toString(drainTimeout),
-                "--max-body", Long.toString(maxBody), "--header-align", Integer.toString(headerAlign)));
-        if (noPathCache) a.add("--no-path-cache");
-        if (noHeaderCache) a.add("--no-header-cache");
-        if (noFileCache) a.add("--no-file-cache");
-        if (listDirs) a.add("--list-dirs");
-        if (followSymlinks) a.add("--follow-symlinks");
-        if (dotfiles) a.add("--dotfiles");
-        if (statusPath != null) a.addAll(java.util.List.of("--status-path", statusPath));
-        return a;
     }
 
     private void announce(ServerConfig cfg, int actualPort) {

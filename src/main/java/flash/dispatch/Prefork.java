@@ -40,17 +40,17 @@ public final class Prefork {
     }
 
     /**
-     * Runs until SIGTERM/SIGINT. {@code forwardedArgs} are the user's serve options minus --arch, --port and
-     * --processes; each worker gets them plus its own.
+     * Runs until {@code stop} opens (SIGTERM/SIGINT). Each worker gets this configuration as serve options
+     * ({@link #workerArgs}) plus its own architecture, port and bind address.
      */
-    public static int run(ServerConfig config, List<String> forwardedArgs, BiConsumer<ServerConfig, Integer> announce,
-                          CountDownLatch stop) throws Exception {
+    public static int run(ServerConfig config, BiConsumer<ServerConfig, Integer> announce, CountDownLatch stop)
+            throws Exception {
         try (SocketChannel reserve = SocketChannel.open()) {
             reserve.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             reserve.setOption(StandardSocketOptions.SO_REUSEPORT, true);
             reserve.bind(new InetSocketAddress(config.bind(), config.port()));
             int port = ((InetSocketAddress) reserve.getLocalAddress()).getPort();
-            Prefork p = new Prefork(config, port, forwardedArgs);
+            Prefork p = new Prefork(config, port, workerArgs(config));
             p.spawnAll();
             Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
             announce.accept(config, port);
@@ -151,4 +151,27 @@ public final class Prefork {
         }
     }
 
+
+    /** This configuration as `flash serve` options, less what each worker gets from Prefork itself. */
+    static List<String> workerArgs(ServerConfig c) {
+        List<String> a = new ArrayList<>(List.of(c.root().toString(),
+                "--path-cache", Integer.toString(c.pathCacheEntries()),
+                "--cache-mb", Long.toString(c.cacheBytes() >> 20),
+                "--revalidate-ms", Long.toString(c.revalidateAfter().toMillis()),
+                "--max-connections", Integer.toString(c.maxConnections()),
+                "--header-timeout", seconds(c.headerTimeout()), "--idle-timeout", seconds(c.idleTimeout()),
+                "--write-timeout", seconds(c.writeTimeout()), "--drain-timeout", seconds(c.drainTimeout()),
+                "--max-body", Long.toString(c.limits().maxBody()),
+                "--header-align", Integer.toString(c.headerAlign())));
+        if (c.pathCacheEntries() == 0) a.add("--no-path-cache");
+        if (!c.headerCache()) a.add("--no-header-cache");
+        if (!c.fileCache()) a.add("--no-file-cache");
+        if (c.listDirs()) a.add("--list-dirs");
+        if (c.followSymlinks()) a.add("--follow-symlinks");
+        if (c.dotfiles()) a.add("--dotfiles");
+        if (c.statusPath() != null) a.addAll(List.of("--status-path", c.statusPath()));
+        return a;
+    }
+
+    private static String seconds(java.time.Duration d) { return Double.toString(d.toMillis() / 1000.0); }
 }

@@ -66,7 +66,7 @@ public final class TestServer implements AutoCloseable {
         CompletableFuture<Integer> port = new CompletableFuture<>();
         Thread t = Thread.ofPlatform().name("test-prefork").daemon(true).start(() -> {
             try {
-                Prefork.run(cfg, workerArgs(cfg), (c, p) -> port.complete(p), stop);
+                Prefork.run(cfg, (c, p) -> port.complete(p), stop);
             } catch (Throwable e) {
                 port.completeExceptionally(e);
             }
@@ -81,21 +81,6 @@ public final class TestServer implements AutoCloseable {
         }
     }
 
-    /** The serve options an MP worker needs to run {@code cfg} (what ServeCommand forwards from its flags). */
-    static List<String> workerArgs(ServerConfig c) {
-        List<String> a = new ArrayList<>(List.of(c.root().toString(),
-                "--header-timeout", seconds(c.headerTimeout()), "--idle-timeout", seconds(c.idleTimeout()),
-                "--write-timeout", seconds(c.writeTimeout()), "--drain-timeout", seconds(c.drainTimeout()),
-                "--max-body", Long.toString(c.limits().maxBody()),
-                "--max-connections", Integer.toString(c.maxConnections())));
-        if (c.listDirs()) a.add("--list-dirs");
-        if (c.followSymlinks()) a.add("--follow-symlinks");
-        if (c.dotfiles()) a.add("--dotfiles");
-        if (c.statusPath() != null) a.addAll(List.of("--status-path", c.statusPath()));
-        return a;
-    }
-
-    private static String seconds(Duration d) { return Double.toString(d.toMillis() / 1000.0); }
 
     /** The architectures under test, MP included: -Dflash.test.archs=amped,mp (default: all five). */
     public static List<Architecture> allArchs() {
