@@ -35,12 +35,12 @@ public final class HttpConnection {
     private final DiskSeam seam;
     private final RequestParser parser;
     private ByteBuffer in;
-    private Outgoing outgoing;
+    private Outgoing outgoing;                       // the response being sent, or null
+    private final Outgoing sender = new Outgoing();  // reused by every response of this connection
     private Request current;
     private boolean awaitingDisk;
     private boolean closeAfterResponse;
     private boolean inputClosed;
-    private boolean residencyChecked; // the pending chunk was just made resident by a helper
     private volatile Phase phase = Phase.IDLE;
     /** The driver's handle for this connection (an event loop keeps its SelectionKey here). */
     public Object ioKey;
@@ -212,8 +212,7 @@ public final class HttpConnection {
 
     private void send(Response r, boolean headOnly) {
         if (r.close()) closeAfterResponse = true;
-        outgoing = new Outgoing(r, headOnly);
-        residencyChecked = false;
+        outgoing = sender.reset(r, headOnly);
         phase = Phase.WRITING;
         deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
         write();
@@ -223,8 +222,7 @@ public final class HttpConnection {
         Outgoing.Progress p;
         long before = outgoing.bytesWritten();
         try {
-            Outgoing.ResidencyCheck check = seam.checksResidency() && !residencyChecked ? ctx.residency() : null;
-            p = outgoing.writeTo(ch, check);
+            p = outgoing.writeTo(ch, seam.checksResidency() ? ctx.residency() : null);
         } catch (IOException | RuntimeException e) {
             // Client gone, or the file changed under us (truncated, or an InternalError-free mapping fault):
             // this response cannot complete, so the connection ends; other connections are untouched.
@@ -232,10 +230,7 @@ public final class HttpConnection {
             return;
         }
         long written = outgoing.bytesWritten() - before;
-        if (written > 0) {
-            io.stats().bytesOut.add(written);
-            residencyChecked = false;
-        }
+        if (written > 0) io.stats().bytesOut.add(written);
         switch (p) {
             case DONE -> finishResponse();
             case BLOCKED -> {
@@ -264,7 +259,7 @@ public final class HttpConnection {
                 close(); // an I/O error mid-body: the head is gone already, so closing is the only signal left
                 return;
             }
-            residencyChecked = true;
+            outgoing.markResident(offset, length);
             write();
             if (outgoing == null && phase != Phase.CLOSED) process();
         });
