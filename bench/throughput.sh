@@ -2,7 +2,8 @@
 # Keep-alive throughput: Flash (--loops 1) vs nginx (1 worker, sendfile, tcp_nopush, open_file_cache,
 # access_log off) vs lighttpd, one file, wrk -t1 -c50 --latency, servers pinned to CPU 0, wrk to CPU 1,
 # runs interleaved A B C A B C ..., reports each run and the median per server. The CPU time each server got
-# during a run (utime+stime delta from /proc/PID/stat, in % of one CPU) is printed to spot starved runs.
+# during a run (utime+stime delta from /proc/PID/stat, in % of one CPU) is printed to spot starved runs, and
+# req/cpu-s (requests per CPU-second the server used) compares efficiency when a shared machine starves runs.
 #
 # usage: bench/throughput.sh [FILE_SIZE_BYTES=1024] [RUNS=3] [SECONDS=10]
 # env:   FLASH_ARGS   extra `flash serve` flags (e.g. "--header-align 32")
@@ -74,8 +75,8 @@ done
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
-declare -A RES=()
-printf '%-9s %3s %10s %8s %8s %8s %7s\n' server run req/s p50 p99 MB/s cpu%
+declare -A RES=() EFF=()
+printf '%-9s %3s %10s %8s %8s %8s %7s %12s\n' server run req/s p50 p99 MB/s cpu% req/cpu-s
 for r in $(seq "$RUNS"); do
   for s in $SERVERS; do
     t0=$(cpu_ticks "${SPID[$s]}")
@@ -86,12 +87,14 @@ for r in $(seq "$RUNS"); do
     tr=$(awk '/Transfer\/sec/ {v=$2; if (v ~ /GB/) v*=1024; else if (v ~ /KB/) v/=1024; else v+=0; print v}' <<<"$out")
     cpu=$(( (t1 - t0) * 100 / HZ / SECS ))
     errs=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ' || true)
-    printf '%-9s %3d %10.0f %8s %8s %8.1f %6d%% %s\n' "$s" "$r" "$rps" "$p50" "$p99" "$tr" "$cpu" "$errs"
-    RES[$s]="${RES[$s]:-} $rps"
+    eff=$(awk -v r="$rps" -v t=$((t1 - t0)) -v hz="$HZ" -v d="$SECS" 'BEGIN {printf "%d", (t > 0 ? r * d * hz / t : 0)}')
+    printf '%-9s %3d %10.0f %8s %8s %8.1f %6d%% %12s %s\n' "$s" "$r" "$rps" "$p50" "$p99" "$tr" "$cpu" "$eff" "$errs"
+    RES[$s]="${RES[$s]:-} $rps"; EFF[$s]="${EFF[$s]:-} $eff"
   done
 done
-echo "medians (min-max):"
+median() { sort -g | awk '{v[NR]=$1} END {printf "%10.0f  (%.0f-%.0f)", v[int((NR+1)/2)], v[1], v[NR]}'; }
+echo "medians (min-max): req/s | requests per server CPU-second"
 for s in $SERVERS; do
   # shellcheck disable=SC2086
-  printf '%s\n' ${RES[$s]} | sort -g | awk -v s="$s" '{v[NR]=$1} END {printf "  %-9s %10.0f  (%0.f-%0.f)\n", s, v[int((NR+1)/2)], v[1], v[NR]}'
+  printf '  %-9s %s | %s\n' "$s" "$(printf '%s\n' ${RES[$s]} | median)" "$(printf '%s\n' ${EFF[$s]} | median)"
 done
