@@ -37,7 +37,8 @@ public final class HttpConnection {
     private final DiskSeam seam;
     private final RequestParser parser;
     private ByteBuffer in;
-    private Outgoing outgoing;
+    private Outgoing outgoing;                       // the response being sent, or null
+    private final Outgoing sender = new Outgoing();  // reused by every response of this connection
     private Request current;
     private boolean awaitingDisk;
     private boolean closeAfterResponse;
@@ -228,7 +229,7 @@ public final class HttpConnection {
 
     private void send(Response r, boolean headOnly) {
         if (r.close()) closeAfterResponse = true;
-        outgoing = new Outgoing(r, headOnly);
+        outgoing = sender.reset(r, headOnly);
         residencyChecked = false;
         mappedBody = !headOnly && seam.checksResidency() && hasMappedSegment(r);
         phase = Phase.WRITING;
@@ -291,7 +292,7 @@ public final class HttpConnection {
                 close(); // an I/O error mid-body: the head is gone already, so closing is the only signal left
                 return;
             }
-            outgoing.markPendingChunkResident();
+            outgoing.markResident(offset, length);
             write();
             if (outgoing == null && phase != Phase.CLOSED) process();
         });

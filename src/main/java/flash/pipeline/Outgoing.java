@@ -1,14 +1,26 @@
 package flash.pipeline;
 
+import flash.content.Native;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * The sending state of one response. In-memory segments next to each other go out in one gathering write
- * (header and a small body: one writev); file regions go by transferTo (sendfile), which the kernel caps at
- * 0x7ffff000 bytes per call, so it loops. Works unchanged on blocking and non-blocking sockets.
+ * (header and a small body: one writev); file regions go by sendfile, which the kernel caps at 0x7ffff000
+ * bytes per call, so it loops. Works unchanged on blocking and non-blocking sockets.
+ *
+ * <p>On a non-blocking socket file regions go through a direct {@code sendfile(2)} downcall
+ * ({@link Native#sendfile}): {@code FileChannel.transferTo} on this JDK tries {@code copy_file_range} (which
+ * fails) before every {@code sendfile}. Blocking sockets (thread per connection, virtual threads) keep
+ * {@code transferTo}, which knows how to park; so does everything when the native layer is unavailable.
+ *
+ * <p>One instance per connection is reused for every response ({@link #reset}), so steady keep-alive serving
+ * allocates no sending state.
  */
 public final class Outgoing {
     public enum Progress { DONE, BLOCKED, NEEDS_RESIDENCY }
@@ -16,30 +28,59 @@ public final class Outgoing {
     /** Bytes per sendfile call: large enough to amortise the call, small enough to keep loops fair. */
     static final long SENDFILE_CHUNK = 1L << 20;
 
-    private final Response response;
-    private final Segment[] segments;
-    private final ByteBuffer[] gather;
+    /** Direct sendfile unless disabled ({@code -Dflash.sendfile=transferTo}, for A/B measurements). */
+    static final boolean DIRECT_SENDFILE = Native.available() && Native.fdAccess()
+            && !"transferTo".equals(System.getProperty("flash.sendfile"));
+
+    private Response response;
+    private ByteBuffer head;
+    private List<Segment> body = List.of();
+    private int count;          // segments: 0 is the head, i > 0 is body.get(i - 1)
+    private ByteBuffer[] gather = new ByteBuffer[2];
     private int index;
     private long fileSent;      // bytes sent of the current file region
     private long bytesWritten;
-    private long knownResidentEnd = -1; // file offset up to which the current region was found (or made) resident
-    private boolean released;
+    private boolean released = true;
+    private SocketChannel fdOwner; // the channel whose fd is cached in socketFd
+    private int socketFd = -1;
+    private int fileFd = -1;       // fd of the current file region, -1 before its first chunk
+    private long residentEnd = -1; // file offset up to which the current region is known to be in memory
+    private boolean direct = DIRECT_SENDFILE;
 
-    public Outgoing(Response response, boolean headOnly) {
+    /** An empty instance, to be {@link #reset} for each response. */
+    public Outgoing() { }
+
+    public Outgoing(Response response, boolean headOnly) { reset(response, headOnly); }
+
+    /** Starts sending {@code response}; the previous one must be done or released. */
+    public Outgoing reset(Response response, boolean headOnly) {
         this.response = response;
-        List<Segment> body = headOnly ? List.of() : response.body();
-        this.segments = new Segment[body.size() + 1];
-        segments[0] = new Segment.Bytes(response.head());
-        for (int i = 0; i < body.size(); i++) segments[i + 1] = body.get(i);
-        this.gather = new ByteBuffer[segments.length];
+        this.head = response.head();
+        this.body = response.body();
+        this.count = headOnly ? 1 : body.size() + 1;
+        this.index = 0;
+        this.fileSent = 0;
+        this.bytesWritten = 0;
+        this.fileFd = -1;
+        this.residentEnd = -1;
+        this.released = false;
+        return this;
     }
 
     public Response response() { return response; }
     public long bytesWritten() { return bytesWritten; }
 
+    private Segment segment(int i) { return i == 0 ? null : body.get(i - 1); }
+
+    /** The in-memory bytes of segment i, or null if it is a file region. */
+    private ByteBuffer bytes(int i) {
+        if (i == 0) return head;
+        return body.get(i - 1) instanceof Segment.Bytes b ? b.buffer() : null;
+    }
+
     /** The file region about to be sent, or null; AMPED checks its residency before {@link #writeTo}. */
     public Segment.FileRegion pendingRegion() {
-        return index < segments.length && segments[index] instanceof Segment.FileRegion r ? r : null;
+        return index < count && segment(index) instanceof Segment.FileRegion r ? r : null;
     }
 
     public long pendingRegionOffset() {
@@ -54,36 +95,52 @@ public final class Outgoing {
 
     /**
      * Writes as much as the socket takes.
-     * @param residentKnown true when the caller has checked that the pending file region's next chunk is in memory
-     *                      (or does not care, as blocking architectures don't)
+     * @param residency the test for the pending file region's next chunk (AMPED), or null when the caller has
+     *                  checked already or does not care (blocking architectures)
      */
     public Progress writeTo(SocketChannel ch, ResidencyCheck residency) throws IOException {
-        while (index < segments.length) {
-            Segment s = segments[index];
-            if (s instanceof Segment.Bytes) {
-                int n = 0;
-                for (int i = index; i < segments.length && segments[i] instanceof Segment.Bytes b; i++) gather[n++] = b.buffer();
-                long w = n == 1 ? ch.write(gather[0]) : ch.write(gather, 0, n);
+        while (index < count) {
+            ByteBuffer first = bytes(index);
+            if (first != null) {
+                long w;
+                if (index + 1 >= count || bytes(index + 1) == null) {
+                    w = ch.write(first);
+                } else {
+                    int n = 0;
+                    for (int i = index; i < count; i++) {
+                        ByteBuffer b = bytes(i);
+                        if (b == null) break;
+                        if (n == gather.length) gather = Arrays.copyOf(gather, n * 2);
+                        gather[n++] = b;
+                    }
+                    w = ch.write(gather, 0, n);
+                    Arrays.fill(gather, 0, n, null); // do not pin the response's buffers past its life
+                }
                 bytesWritten += w;
-                while (index < segments.length && segments[index] instanceof Segment.Bytes b && !b.buffer().hasRemaining()) index++;
-                if (index < segments.length && segments[index] instanceof Segment.Bytes) return Progress.BLOCKED;
+                while (index < count && bytes(index) instanceof ByteBuffer b && !b.hasRemaining()) index++;
+                if (index < count && bytes(index) != null) return Progress.BLOCKED;
             } else {
-                Segment.FileRegion r = (Segment.FileRegion) s;
+                Segment.FileRegion r = (Segment.FileRegion) segment(index);
                 if (fileSent == r.length()) {
                     index++;
                     fileSent = 0;
-                    knownResidentEnd = -1;
+                    fileFd = -1;
+                    residentEnd = -1;
                     continue;
                 }
                 long pos = r.offset() + fileSent;
                 long len = Math.min(SENDFILE_CHUNK, r.length() - fileSent);
-                // One residency test per chunk, not per writable event: a chunk found resident is sent without re-testing
-                // (re-testing costs a 1 MiB probe read each time the socket buffer fills).
-                if (residency != null && pos >= knownResidentEnd) {
-                    if (!residency.resident(r.handle(), pos, len)) return Progress.NEEDS_RESIDENCY;
-                    knownResidentEnd = pos + len;
+                if (residency != null) {
+                    // AMPED: send only what a check (or a helper) found in memory, and test each chunk once: a partial
+                    // send must neither skip the check for bytes past the chunk nor re-test the same pages.
+                    if (pos >= residentEnd) {
+                        if (!residency.resident(r.handle(), pos, len)) return Progress.NEEDS_RESIDENCY;
+                        residentEnd = pos + len;
+                    }
+                    len = Math.min(len, residentEnd - pos);
                 }
-                long w = r.handle().channel().transferTo(pos, len, ch);
+                long w = direct && !ch.isBlocking() ? sendfile(ch, r.handle().channel(), pos, len)
+                        : r.handle().channel().transferTo(pos, len, ch);
                 if (w <= 0) {
                     // Either the socket is full, or the file shrank under us: tell them apart by the file's size.
                     if (r.handle().channel().size() <= pos) throw new TruncatedFileException(r.handle(), pos);
@@ -92,25 +149,54 @@ public final class Outgoing {
                 fileSent += w;
                 bytesWritten += w;
                 // Blocking sockets return after each chunk so the driver can push the write deadline forward.
-                if (ch.isBlocking() && index < segments.length) return Progress.BLOCKED;
+                if (ch.isBlocking() && index < count) return Progress.BLOCKED;
             }
         }
         return Progress.DONE;
     }
 
-    /** A helper has just read the pending chunk into memory: send it without testing again. */
-    public void markPendingChunkResident() {
-        knownResidentEnd = pendingRegionOffset() + pendingRegionLength();
+    /** A helper has just read [offset, offset + length) of the pending region into memory: send it unchecked. */
+    public void markResident(long offset, long length) {
+        if (offset <= pendingRegionOffset()) residentEnd = Math.max(residentEnd, offset + length);
+    }
+
+    /**
+     * sendfile(2) straight from the file's descriptor: 0 when the socket is full. Falls back to transferTo for
+     * good if the kernel refuses the pair (EINVAL, ENOSYS: a file system without sendfile support).
+     */
+    private long sendfile(SocketChannel ch, FileChannel file, long pos, long len) throws IOException {
+        if (ch != fdOwner) {
+            fdOwner = ch;
+            socketFd = Native.fd(ch);
+        }
+        if (fileFd < 0) fileFd = Native.fd(file);
+        if (socketFd < 0 || fileFd < 0) return file.transferTo(pos, len, ch);
+        for (int attempt = 0; ; attempt++) {
+            long n = Native.sendfile(socketFd, fileFd, pos, len);
+            if (n >= 0) return n;
+            if (n == -Native.EAGAIN) return 0;
+            if (n == -Native.EINTR && attempt < 8) continue;
+            if (n == -Native.EINVAL || n == -Native.ENOSYS || n == -Native.EOPNOTSUPP) {
+                direct = false;
+                return file.transferTo(pos, len, ch);
+            }
+            throw new IOException("sendfile failed: errno " + -n);
+        }
     }
 
     /** Releases the open files this response holds; idempotent. */
     public void release() {
         if (released) return;
         released = true;
-        for (Segment s : response.body()) {
-            if (s instanceof Segment.FileRegion r) r.handle().release();
-            else if (s instanceof Segment.Bytes b && b.chunk() != null) b.chunk().release();
+        List<Segment> b = body;
+        for (int i = 0; i < b.size(); i++) {
+            if (b.get(i) instanceof Segment.FileRegion r) r.handle().release();
+            else if (b.get(i) instanceof Segment.Bytes m && m.chunk() != null) m.chunk().release();
         }
+        response = null;
+        head = null;
+        body = List.of();
+        count = 0;
     }
 
     /** Residency test for the next chunk of a file region; AMPED supplies one, other architectures pass null. */

@@ -131,7 +131,11 @@ public final class Responder {
     private List<Segment> body(FileEntry e, long offset, long length) {
         if (length == 0) return List.of();
         ByteBuffer mem = e.body();
-        if (mem != null) return List.of(new Segment.Bytes(mem.slice((int) offset, (int) length)));
+        if (mem != null) {
+            // The whole file (the common case) needs no second view of the fresh duplicate.
+            ByteBuffer part = offset == 0 && length == mem.remaining() ? mem : mem.slice((int) offset, (int) length);
+            return List.of(new Segment.Bytes(part));
+        }
         if (chunkCache != null && chunkCache.covers(e)) {
             List<ChunkCache.Chunk> chunks = chunkCache.acquire(e, offset, length);
             if (chunks != null) {

@@ -1,0 +1,198 @@
+package flash.pipeline;
+
+import flash.content.FileHandle;
+import flash.http.Status;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Outgoing over a real non-blocking loopback socket: the event loops' path (direct sendfile when available). */
+class OutgoingTest {
+    private static final int MIB = 1 << 20;
+
+    @TempDir Path dir;
+    private SocketChannel server;  // the side Outgoing writes to (non-blocking, like an event loop's)
+    private SocketChannel client;  // the side the test reads from
+    private final List<FileHandle> handles = new ArrayList<>();
+
+    @BeforeEach
+    void connect() throws IOException {
+        try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            client = SocketChannel.open(listener.getLocalAddress());
+            server = listener.accept();
+        }
+        // A small send buffer makes the socket fill up mid-chunk, so partial sends really happen.
+        server.setOption(StandardSocketOptions.SO_SNDBUF, 16 * 1024);
+        server.configureBlocking(false);
+        client.configureBlocking(false);
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        server.close();
+        client.close();
+        handles.forEach(FileHandle::release);
+    }
+
+    private byte[] file(int size) throws IOException {
+        byte[] data = new byte[size];
+        new Random(size).nextBytes(data);
+        Files.write(dir.resolve("f"), data);
+        return data;
+    }
+
+    private FileHandle open() throws IOException {
+        FileHandle h = new FileHandle(FileChannel.open(dir.resolve("f")));
+        handles.add(h);
+        return h;
+    }
+
+    private static Response response(String head, Segment... body) {
+        ByteBuffer h = ByteBuffer.wrap(head.getBytes(StandardCharsets.US_ASCII));
+        long length = 0;
+        for (Segment s : body) length += s instanceof Segment.FileRegion r ? r.length() : ((Segment.Bytes) s).buffer().remaining();
+        return new Response(Status.OK, h, List.of(body), length, false);
+    }
+
+    /** Reads whatever the client socket has; returns how many bytes. */
+    private int drain(ByteArrayOutputStream into) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(256 * 1024);
+        int total = 0, n;
+        while ((n = client.read(buf)) > 0) {
+            into.write(buf.array(), 0, n);
+            total += n;
+            buf.clear();
+        }
+        return total;
+    }
+
+    @Test
+    void headBytesAndFileRegionArriveIntact() throws IOException {
+        byte[] data = file(3 * MIB + 123);
+        Outgoing out = new Outgoing(response("HEAD\r\n\r\n",
+                new Segment.Bytes(ByteBuffer.wrap("<".getBytes(StandardCharsets.US_ASCII))),
+                new Segment.FileRegion(open(), 7, data.length - 7),
+                new Segment.Bytes(ByteBuffer.wrap(">".getBytes(StandardCharsets.US_ASCII)))), false);
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        for (int i = 0; i < 1_000_000 && out.writeTo(server, null) != Outgoing.Progress.DONE; i++) drain(got);
+        for (int i = 0; i < 1_000_000 && got.size() < out.bytesWritten(); i++) drain(got);
+
+        ByteArrayOutputStream want = new ByteArrayOutputStream();
+        want.writeBytes("HEAD\r\n\r\n<".getBytes(StandardCharsets.US_ASCII));
+        want.write(data, 7, data.length - 7);
+        want.writeBytes(">".getBytes(StandardCharsets.US_ASCII));
+        assertThat(out.bytesWritten()).isEqualTo(want.size());
+        assertThat(got.toByteArray()).isEqualTo(want.toByteArray());
+    }
+
+    @Test
+    void reuseSendsTheNextResponseFromTheStart() throws IOException {
+        Outgoing out = new Outgoing();
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        for (String body : new String[] {"first", "second"}) {
+            out.reset(response("H:" + body.length() + "\r\n\r\n", new Segment.Bytes(ByteBuffer.wrap(body.getBytes(StandardCharsets.US_ASCII)))), false);
+            assertThat(out.writeTo(server, null)).isEqualTo(Outgoing.Progress.DONE);
+            out.release();
+        }
+        for (int i = 0; i < 100_000 && got.size() < 26; i++) drain(got);
+        assertThat(got.toString(StandardCharsets.US_ASCII)).isEqualTo("H:5\r\n\r\nfirstH:6\r\n\r\nsecond");
+    }
+
+    /**
+     * AMPED: a byte of file data goes out only after a residency check or a helper's read covered it, and no page is
+     * checked twice, even when the socket takes a chunk in several partial sends.
+     */
+    @Test
+    void everySentByteWasCheckedOrWarmedAndNoRangeTwice() throws IOException {
+        byte[] data = file(3 * MIB + 5000);
+        List<long[]> checked = new ArrayList<>();
+        List<long[]> warmed = new ArrayList<>();
+        boolean[] refuseSecondChunk = {true};
+        Outgoing.ResidencyCheck check = (file, offset, length) -> {
+            checked.add(new long[] {offset, offset + length});
+            if (offset >= MIB && refuseSecondChunk[0]) { // the second chunk is "cold" once
+                refuseSecondChunk[0] = false;
+                return false;
+            }
+            return true;
+        };
+        Outgoing out = new Outgoing(response("H\r\n\r\n", new Segment.FileRegion(open(), 0, data.length)), false);
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        int misses = 0;
+        for (int i = 0; i < 1_000_000; i++) {
+            Outgoing.Progress p = out.writeTo(server, check);
+            if (p == Outgoing.Progress.DONE) break;
+            if (p == Outgoing.Progress.NEEDS_RESIDENCY) {
+                misses++;
+                long off = out.pendingRegionOffset(), len = out.pendingRegionLength();
+                warmed.add(new long[] {off, off + len}); // what a helper would read in
+                out.markResident(off, len);
+            }
+            drain(got);
+        }
+        for (int i = 0; i < 1_000_000 && got.size() < out.bytesWritten(); i++) drain(got);
+
+        assertThat(misses).isEqualTo(1);
+        assertThat(got.size()).isEqualTo(5 + data.length);
+        // The approved ranges (checks that said yes, plus the warmed one) tile the file exactly: nothing sent
+        // unchecked, nothing checked twice.
+        List<long[]> approved = new ArrayList<>();
+        for (long[] c : checked) if (warmed.stream().noneMatch(w -> w[0] == c[0])) approved.add(c);
+        approved.addAll(warmed);
+        approved.sort((a, b) -> Long.compare(a[0], b[0]));
+        long next = 0;
+        for (long[] r : approved) {
+            assertThat(r[0]).as("ranges tile the file").isEqualTo(next);
+            next = r[1];
+        }
+        assertThat(next).isEqualTo(data.length);
+        assertThat(checked).hasSize(approved.size()); // the refused check and its warm share one range
+    }
+
+    @Test
+    void aFileShorterThanPromisedIsReported() throws IOException {
+        byte[] data = file(10_000);
+        Outgoing out = new Outgoing(response("H\r\n\r\n", new Segment.FileRegion(open(), 0, data.length + 500)), false);
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        assertThatThrownBy(() -> {
+            for (int i = 0; i < 1_000_000; i++) {
+                if (out.writeTo(server, null) == Outgoing.Progress.DONE) break;
+                drain(got);
+            }
+        }).isInstanceOf(Outgoing.TruncatedFileException.class);
+    }
+
+    @Test
+    void aVanishedClientIsAnIOException() throws IOException {
+        file(8 * MIB);
+        client.setOption(StandardSocketOptions.SO_LINGER, 0);
+        client.close(); // RST
+        Outgoing out = new Outgoing(response("H\r\n\r\n", new Segment.FileRegion(open(), 0, 8 * MIB)), false);
+        assertThatThrownBy(() -> {
+            for (int i = 0; i < 1_000_000; i++) {
+                if (out.writeTo(server, null) == Outgoing.Progress.DONE) break;
+            }
+        }).isInstanceOf(IOException.class);
+    }
+}
