@@ -106,7 +106,8 @@ public final class PathTranslator {
                 return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null));
             }
             keep = true;
-            return new Translation.Found(new FileEntry(real, size, mtime, key, type, null, new FileHandle(ch), mincoreTruthful(real)));
+            boolean truthful = mincoreTruthful(real);
+            return new Translation.Found(new FileEntry(real, size, mtime, key, type, null, new FileHandle(ch, truthful), truthful));
         } finally {
             if (!keep) ch.close();
         }

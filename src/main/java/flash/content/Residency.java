@@ -5,6 +5,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Tells, without blocking, whether a byte range of an open file is in the page cache (AMPED's residency test).
@@ -15,6 +16,11 @@ import java.nio.channels.FileChannel;
  * preadv2(RWF_NOWAIT) is truthful for any reader, in-flight pages included, hence the default. Hot-file cost per
  * check (FFM, this VM): 1 page 0.8 us, 64 KiB 4 us, 1 MiB 45 us; 1-byte-per-page reads cost 0.75 us per page,
  * mincore with a temporary mapping 6-27 us, cachestat 0.6-3 us. A miss starts readahead of the probed range.
+ *
+ * <p>For an open {@link FileHandle} whose file mincore is truthful for (this process owns or may write it), the
+ * default test asks mincore on the handle's long-lived whole-file mapping instead ({@link #isResidentFile(FileHandle,
+ * long, long)}): one syscall, no copy, no mmap per check. mincore reports "uptodate", so in-flight pages count as
+ * not resident (sound), and it starts no readahead (the helper's read does). See docs/performance.md section 7.
  */
 public final class Residency {
     /** How residency is tested. Every test answers false when it cannot tell: a false "no" only costs a helper trip. */
@@ -38,6 +44,8 @@ public final class Residency {
     private static final long PAGE = Native.pageSize();
 
     private final Test test;
+    /** Checks answered by mincore on a handle's mapping, and by {@link #test} (the copying probe by default). */
+    public final LongAdder mincoreChecks = new LongAdder(), probeChecks = new LongAdder();
 
     private Residency(Test test) { this.test = test; }
 
@@ -58,6 +66,47 @@ public final class Residency {
      */
     public boolean isResident(FileChannel ch, long offset, long length) {
         return isResident(test, ch, offset, length);
+    }
+
+    /**
+     * Whether every page of [offset, offset+length) of an open file is cached: mincore on the handle's whole-file
+     * mapping when that is truthful and the range lies inside it, else this checker's test. The caller holds a
+     * reference to {@code file}. Non-blocking: safe on an event-loop thread.
+     */
+    public boolean isResidentFile(FileHandle file, long offset, long length) {
+        if (length <= 0) return true;
+        if (test == Test.PREADV2_NOWAIT) {
+            MemorySegment map = file.residencyMapping();
+            if (map != null && offset >= 0 && offset + length <= map.byteSize()) {
+                mincoreChecks.increment();
+                return mincoreMapped(map, offset, length);
+            }
+        }
+        probeChecks.increment();
+        return isResident(test, file.channel(), offset, length);
+    }
+
+    /** Per-thread mincore vector: one byte per page of a page-aligned 1 MiB window (padded). */
+    private static final long WINDOW = 1L << 20;
+    private static final ThreadLocal<MemorySegment> VEC =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(WINDOW / PAGE + 8, 8));
+    private static final long LOW_BITS = 0x0101010101010101L;
+
+    /** mincore over the page-aligned cover of [offset, offset+length) of a live mapping starting at file offset 0. */
+    static boolean mincoreMapped(MemorySegment map, long offset, long length) {
+        MemorySegment vec = VEC.get();
+        for (long p = offset, end = offset + length; p < end; ) {
+            long start = p - p % PAGE, stop = Math.min(end, start + WINDOW), len = stop - start;
+            int n = (int) ((len + PAGE - 1) / PAGE);
+            if (Native.mincore(map.asSlice(start, len), len, vec) != 0) return false;
+            int i = 0;
+            for (; i + 8 <= n; i += 8) {
+                if ((vec.get(ValueLayout.JAVA_LONG_UNALIGNED, i) & LOW_BITS) != LOW_BITS) return false;
+            }
+            for (; i < n; i++) if ((vec.get(ValueLayout.JAVA_BYTE, i) & 1) == 0) return false;
+            p = stop;
+        }
+        return true;
     }
 
     /** The pure test, no state and no counters. */

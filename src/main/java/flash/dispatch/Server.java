@@ -43,7 +43,7 @@ public final class Server implements AutoCloseable {
         this.listener = listener;
         Residency residency = config.arch() == Architecture.AMPED ? Residency.detect() : null;
         Outgoing.ResidencyCheck check = residency == null ? null
-                : (file, offset, length) -> residency.isResident(file.channel(), offset, length);
+                : residency::isResidentFile;
         this.ctx = new PipelineContext(config, check);
         Runnable closed = open::decrementAndGet;
         this.dispatcher = switch (config.arch()) {

@@ -34,6 +34,8 @@ public final class ServerMetrics {
     public long requests() { return server.dispatcher().stats().stream().mapToLong(s -> s.requests.sum()).sum(); }
     public long residencyMisses() { return server.dispatcher().stats().stream().mapToLong(s -> s.residencyMisses.sum()).sum(); }
     public long helperTasks() { HelperPool hp = server.dispatcher().helpers(); return hp == null ? 0 : hp.completed.sum(); }
+    /** AMPED's residency checker (its per-test counters), or null under other architectures. */
+    public Residency residency() { return residency; }
     public long diskTasks() { return server.dispatcher().stats().stream().mapToLong(s -> s.diskTasks.sum()).sum(); }
 
     public String render() {
@@ -48,6 +50,11 @@ public final class ServerMetrics {
         for (LoopStats s : loops) sample(sb, "flash_disk_tasks_total", s.name, s.diskTasks.sum());
         counter(sb, "flash_residency_misses_total", "File data found not resident before sending, per loop.");
         for (LoopStats s : loops) sample(sb, "flash_residency_misses_total", s.name, s.residencyMisses.sum());
+        counter(sb, "flash_residency_checks_total", "Residency checks of file regions sent by sendfile, by test.");
+        sb.append("flash_residency_checks_total{test=\"mincore\"} ")
+                .append(residency == null ? 0 : residency.mincoreChecks.sum()).append('\n');
+        sb.append("flash_residency_checks_total{test=\"probe\"} ")
+                .append(residency == null ? 0 : residency.probeChecks.sum()).append('\n');
         counter(sb, "flash_bad_requests_total", "Requests refused by the parser, per loop.");
         for (LoopStats s : loops) sample(sb, "flash_bad_requests_total", s.name, s.badRequests.sum());
         counter(sb, "flash_timeouts_total", "Connections closed by a header, idle or write timeout, per loop.");

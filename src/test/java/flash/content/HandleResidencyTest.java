@@ -1,0 +1,92 @@
+package flash.content;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Residency of an open handle: mincore on its whole-file mapping when truthful, the copying probe otherwise. */
+class HandleResidencyTest {
+    static final long PAGE = Native.pageSize();
+    static final int SIZE = 2 * 1024 * 1024 + 3 * 4096 + 100; // crosses two 1 MiB mincore windows, partial last page
+
+    @TempDir Path dir;
+    Path file;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        assumeTrue(Native.available() && Native.fdAccess(), "native layer unavailable");
+        file = dir.resolve("f.bin");
+        byte[] data = new byte[SIZE];
+        new Random(1).nextBytes(data);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(data));
+            ch.force(true);
+        }
+    }
+
+    private static FileHandle open(Path f, boolean truthful) throws Exception {
+        return new FileHandle(FileChannel.open(f, StandardOpenOption.READ), truthful);
+    }
+
+    private static void readAll(FileHandle h) throws Exception {
+        ByteBuffer b = ByteBuffer.allocate(64 * 1024);
+        for (long p = 0; h.channel().read(b.clear(), p) > 0; p += b.position()) { }
+    }
+
+    @Test
+    void mincoreSeesAColdTailPageAcrossWindows() throws Exception {
+        Residency r = Residency.detect();
+        FileHandle h = open(file, true);
+        try {
+            readAll(h);
+            assertThat(r.isResidentFile(h, 100, SIZE - 100)).isTrue();
+            int fd = Native.openReadOnly(file);
+            try {
+                assertThat(Native.fadviseDontNeed(fd, SIZE - 100, 0)).isZero(); // drop only the last page (to EOF)
+            } finally {
+                Native.close(fd);
+            }
+            assertThat(r.isResidentFile(h, 100, SIZE - 100)).isFalse();
+            assertThat(r.isResidentFile(h, SIZE - 1, 1)).isFalse();
+            assertThat(r.isResidentFile(h, 0, SIZE - 2 * PAGE)).isTrue();
+            assertThat(r.mincoreChecks.sum()).isEqualTo(4);
+            assertThat(r.probeChecks.sum()).isZero();
+        } finally {
+            h.release();
+        }
+        assertThat(h.residencyMapping()).isNull(); // unmapped with the descriptor
+    }
+
+    @Test
+    void untruthfulFilesAndFailedMappingsUseTheProbe() throws Exception {
+        Residency r = Residency.detect();
+        FileHandle lying = open(file, false);
+        try {
+            readAll(lying);
+            assertThat(lying.residencyMapping()).isNull();
+            assertThat(r.isResidentFile(lying, 0, SIZE)).isTrue();
+            assertThat(r.probeChecks.sum()).isEqualTo(1);
+        } finally {
+            lying.release();
+        }
+        Path empty = dir.resolve("empty.bin");
+        FileChannel.open(empty, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
+        FileHandle unmappable = open(empty, true); // an empty file cannot be mapped: the probe answers
+        try {
+            assertThat(unmappable.residencyMapping()).isNull();
+            assertThat(r.isResidentFile(unmappable, 0, 10)).isFalse(); // past EOF is never resident
+            assertThat(r.probeChecks.sum()).isEqualTo(2);
+            assertThat(r.mincoreChecks.sum()).isZero();
+        } finally {
+            unmappable.release();
+        }
+    }
+}
