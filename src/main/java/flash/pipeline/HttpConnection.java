@@ -221,17 +221,19 @@ public final class HttpConnection {
 
     private void write() {
         Outgoing.Progress p;
-        long before = outgoing.bytesWritten();
+        Outgoing out = outgoing; // a blocking driver's watchdog may close() and clear the field while we write
+        long before = out.bytesWritten();
         try {
             Outgoing.ResidencyCheck check = seam.checksResidency() && !residencyChecked ? ctx.residency() : null;
-            p = outgoing.writeTo(ch, check);
+            p = out.writeTo(ch, check);
         } catch (IOException | RuntimeException e) {
             // Client gone, or the file changed under us (truncated, or an InternalError-free mapping fault):
             // this response cannot complete, so the connection ends; other connections are untouched.
             close();
             return;
         }
-        long written = outgoing.bytesWritten() - before;
+        if (phase == Phase.CLOSED) return; // timed out and closed by the watchdog during the write
+        long written = out.bytesWritten() - before;
         if (written > 0) {
             io.stats().bytesOut.add(written);
             residencyChecked = false;

@@ -80,7 +80,12 @@ public final class Outgoing {
                 if (w <= 0) {
                     // Either the socket is full, or the file shrank under us: tell them apart by the file's size.
                     if (r.handle().channel().size() <= pos) throw new TruncatedFileException(r.handle(), pos);
-                    return Progress.BLOCKED;
+                    if (!ch.isBlocking()) return Progress.BLOCKED;
+                    // A virtual thread's socket is non-blocking underneath and sendfile does not park the thread:
+                    // it returns 0 when the socket is full, and the driver would spin. A plain write parks until
+                    // the socket drains, so send one small piece that way.
+                    w = copyParking(r.handle().channel(), pos, len, ch);
+                    if (w <= 0) throw new TruncatedFileException(r.handle(), pos);
                 }
                 fileSent += w;
                 bytesWritten += w;
@@ -89,6 +94,15 @@ public final class Outgoing {
             }
         }
         return Progress.DONE;
+    }
+
+    private static long copyParking(java.nio.channels.FileChannel file, long pos, long len, SocketChannel ch) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(len, 16 * 1024));
+        int n = file.read(b, pos);
+        if (n <= 0) return n;
+        b.flip();
+        while (b.hasRemaining()) ch.write(b);
+        return n;
     }
 
     /** Releases the open files this response holds; idempotent. */
