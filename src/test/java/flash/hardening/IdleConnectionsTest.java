@@ -26,8 +26,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class IdleConnectionsTest {
     static final int DEFAULT_CONNECTIONS = 2000;
-    /** AMPED/SPED idle connections hold no buffer: a socket, a key and a small connection object. */
-    private static final long EVENT_DRIVEN_MAX_BYTES_PER_IDLE = 4096;
+    /**
+     * AMPED/SPED idle connections hold no buffer: a socket, a key and a small connection object (about 1.8 KiB of
+     * heap measured). RSS also counts young-generation pages touched while accepting, so its bound is looser; both
+     * fail if an idle connection keeps its 8-16 KiB read buffer.
+     */
+    private static final long EVENT_DRIVEN_MAX_HEAP_BYTES_PER_IDLE = 3072;
+    private static final long EVENT_DRIVEN_MAX_RSS_BYTES_PER_IDLE = 8192;
     private static final byte[] BODY = Content.make("idle", 1000);
 
     @TempDir Path root;
@@ -69,7 +74,9 @@ class IdleConnectionsTest {
                                 + "heapAfterGc0=%dKiB heapAfterGc1=%dKiB heapPerConn=%.0fB threads=%d%n", arch, n, rss0, rss1,
                         perConn, heap0, heap1, (heap1 - heap0) * 1024.0 / n, Procfs.threads(server.pid()));
                 if (arch.equals("amped") || arch.equals("sped")) {
-                    assertThat(perConn).as("resident bytes per idle connection").isLessThan(EVENT_DRIVEN_MAX_BYTES_PER_IDLE);
+                    assertThat(perConn).as("resident bytes per idle connection").isLessThan(EVENT_DRIVEN_MAX_RSS_BYTES_PER_IDLE);
+                    assertThat((heap1 - heap0) * 1024.0 / n).as("heap bytes per idle connection")
+                            .isLessThan(EVENT_DRIVEN_MAX_HEAP_BYTES_PER_IDLE);
                 }
                 // The idle connections are still there and still usable.
                 Socket first = idle.getFirst();
@@ -116,11 +123,11 @@ class IdleConnectionsTest {
         return status;
     }
 
-    /** Heap used after the last GC, from jcmd GC.heap_info (Serial: the "used" of each generation summed). */
+    /** Heap used after the last GC, from jcmd GC.heap_info: the "total ..K, used ..K" of each generation summed. */
     static long heapUsedKib(ServerProcess server) throws IOException, InterruptedException {
         long used = 0;
         for (String l : server.jcmd("GC.heap_info").lines().toList()) {
-            var m = java.util.regex.Pattern.compile("(?:new|tenured) generation\\s+total \\d+K, used (\\d+)K").matcher(l);
+            var m = java.util.regex.Pattern.compile("total \\d+K, used (\\d+)K").matcher(l);
             if (m.find()) used += Long.parseLong(m.group(1));
         }
         return used;
