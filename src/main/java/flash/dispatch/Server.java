@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
-import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -36,9 +35,10 @@ public final class Server implements AutoCloseable {
     private final AtomicInteger open = new AtomicInteger();
     private final Thread acceptor;
     private final ServerMetrics metrics;
+    private final Refuser refuser;
     private volatile boolean stopping;
 
-    private Server(ServerConfig config, ServerSocketChannel listener) {
+    private Server(ServerConfig config, ServerSocketChannel listener) throws IOException {
         this.config = config;
         this.listener = listener;
         Residency residency = config.arch() == Architecture.AMPED ? Residency.detect() : null;
@@ -54,6 +54,7 @@ public final class Server implements AutoCloseable {
         this.metrics = new ServerMetrics(this, residency);
         if (config.statusPath() != null) ctx.statusPage(metrics.page(config.statusPath()));
         this.acceptor = Thread.ofPlatform().name("flash-acceptor").unstarted(this::acceptLoop);
+        this.refuser = new Refuser(BUSY); // last: it starts a thread
     }
 
     /** Binds and starts serving. Throws {@link BindException} when the address is in use. */
@@ -67,7 +68,13 @@ public final class Server implements AutoCloseable {
             ssc.close();
             throw e;
         }
-        Server s = new Server(config, ssc);
+        Server s;
+        try {
+            s = new Server(config, ssc);
+        } catch (IOException | RuntimeException e) {
+            ssc.close();
+            throw e;
+        }
         s.dispatcher.start();
         s.acceptor.start();
         return s;
@@ -104,7 +111,7 @@ public final class Server implements AutoCloseable {
             if (open.incrementAndGet() > config.maxConnections() || stopping) {
                 open.decrementAndGet();
                 metrics.refused.increment();
-                refuse(ch);
+                refuser.refuse(ch);
                 continue;
             }
             try {
@@ -113,15 +120,6 @@ public final class Server implements AutoCloseable {
                 // only a latency optimisation
             }
             dispatcher.adopt(ch);
-        }
-    }
-
-    private static void refuse(SocketChannel ch) {
-        try (ch) {
-            ch.configureBlocking(false);
-            ch.write(ByteBuffer.wrap(BUSY));
-        } catch (IOException ignored) {
-            // refusing is best effort
         }
     }
 
@@ -144,6 +142,7 @@ public final class Server implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        refuser.close();
         ctx.close();
     }
 

@@ -25,7 +25,11 @@ public final class RequestParser {
     private long bodyTotal;         // chunked: bytes discarded so far, against maxBody
     private int chunkSizeDigits;
     private int trailerLineLength;
-    private byte[] scratch = new byte[1024];
+    /**
+     * Where a complete head is copied for parsing. Per thread, not per connection: an event loop parses for
+     * thousands of connections, and an idle connection should hold no parsing memory.
+     */
+    private static final ThreadLocal<byte[][]> SCRATCH = ThreadLocal.withInitial(() -> new byte[][] {new byte[1024]});
 
     public RequestParser(HttpLimits limits) { this.limits = limits; }
 
@@ -100,7 +104,9 @@ public final class RequestParser {
             return ParseResult.NEED_MORE;
         }
         int len = headEnd - start;
-        if (scratch.length < len) scratch = new byte[Math.max(len, scratch.length * 2)];
+        byte[][] holder = SCRATCH.get();
+        if (holder[0].length < len) holder[0] = new byte[Math.max(len, holder[0].length * 2)];
+        byte[] scratch = holder[0];
         buf.get(start, scratch, 0, len);
         buf.position(headEnd);
         scanned = 0;

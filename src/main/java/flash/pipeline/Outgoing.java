@@ -46,6 +46,7 @@ public final class Outgoing {
     private int fileFd = -1;       // fd of the current file region, -1 before its first chunk
     private long residentEnd = -1; // file offset up to which the current region is known to be in memory
     private boolean direct = DIRECT_SENDFILE;
+    private ByteBuffer parkBuffer;  // virtual threads only: see copyParking
 
     /** An empty instance, to be {@link #reset} for each response. */
     public Outgoing() { }
@@ -144,7 +145,12 @@ public final class Outgoing {
                 if (w <= 0) {
                     // Either the socket is full, or the file shrank under us: tell them apart by the file's size.
                     if (r.handle().channel().size() <= pos) throw new TruncatedFileException(r.handle(), pos);
-                    return Progress.BLOCKED;
+                    if (!ch.isBlocking()) return Progress.BLOCKED;
+                    // A virtual thread's socket is non-blocking underneath and sendfile does not park the thread:
+                    // it returns 0 when the socket is full, and the driver would spin. A plain write parks until
+                    // the socket drains, so send one small piece that way.
+                    w = copyParking(r.handle().channel(), pos, len, ch);
+                    if (w <= 0) throw new TruncatedFileException(r.handle(), pos);
                 }
                 fileSent += w;
                 bytesWritten += w;
@@ -182,6 +188,20 @@ public final class Outgoing {
             }
             throw new IOException("sendfile failed: errno " + -n);
         }
+    }
+
+    /**
+     * One small piece by a plain positional read and write, which parks a virtual thread until the socket drains
+     * (sendfile on a virtual thread's socket returns 0 instead). The buffer is kept for this connection's life.
+     */
+    private long copyParking(FileChannel file, long pos, long len, SocketChannel ch) throws IOException {
+        if (parkBuffer == null) parkBuffer = ByteBuffer.allocateDirect(16 * 1024);
+        ByteBuffer b = parkBuffer.clear().limit((int) Math.min(len, parkBuffer.capacity()));
+        int n = file.read(b, pos);
+        if (n <= 0) return n;
+        b.flip();
+        while (b.hasRemaining()) ch.write(b);
+        return n;
     }
 
     /** Releases the open files this response holds; idempotent. */
