@@ -24,6 +24,11 @@ public final class BlockingDriver implements ConnectionIo {
     private final Watchdog watchdog;
     private final LoopStats stats;
     private final Runnable onConnectionClosed;
+    /**
+     * Read buffer per thread, small to start: a virtual thread per connection holds its buffer even while idle
+     * (blocked in read), so 10,000 idle clients must not cost 10,000 head-sized buffers. Large heads grow it.
+     */
+    private static final int INITIAL_BUFFER = 4096;
     private final ThreadLocal<ByteBuffer> buffers;
 
     public BlockingDriver(PipelineContext ctx, Watchdog watchdog, LoopStats stats, Runnable onConnectionClosed) {
@@ -31,8 +36,7 @@ public final class BlockingDriver implements ConnectionIo {
         this.watchdog = watchdog;
         this.stats = stats;
         this.onConnectionClosed = onConnectionClosed;
-        int size = Integer.highestOneBit(ctx.config().limits().maxHeadBytes() - 1) << 1;
-        this.buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocate(size));
+        this.buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocate(INITIAL_BUFFER));
     }
 
     /** Serves one connection to its end on this thread. */
@@ -67,6 +71,14 @@ public final class BlockingDriver implements ConnectionIo {
     /** One buffer per thread: a thread serves one connection at a time, so it is never shared. */
     @Override
     public ByteBuffer acquireBuffer() { return buffers.get().clear(); }
+
+    /** A thread that once read a large head keeps the larger buffer. */
+    @Override
+    public ByteBuffer grow(ByteBuffer full) {
+        ByteBuffer bigger = ConnectionIo.super.grow(full);
+        buffers.set(bigger);
+        return bigger;
+    }
 
     @Override
     public void releaseBuffer(ByteBuffer buffer) { }

@@ -13,6 +13,15 @@ public interface ConnectionIo {
 
     void releaseBuffer(ByteBuffer buffer);
 
+    /** A full read buffer holding part of a large head: a bigger one with the same contents (write mode). */
+    default ByteBuffer grow(ByteBuffer full) {
+        ByteBuffer bigger = ByteBuffer.allocate(full.capacity() * 2);
+        full.flip();
+        bigger.put(full);
+        releaseBuffer(full);
+        return bigger;
+    }
+
     /** The connection wants to read ({@code read}) and/or write ({@code write}) next. */
     void interest(HttpConnection c, boolean read, boolean write);
 

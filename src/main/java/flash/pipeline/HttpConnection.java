@@ -142,6 +142,8 @@ public final class HttpConnection {
             in.compact();
             switch (r) {
                 case ParseResult.NeedMore nm -> {
+                    // A head larger than a small starting buffer: grow it (the parser's limits bound the size).
+                    if (!in.hasRemaining()) in = io.grow(in);
                     waitForInput();
                     return;
                 }
