@@ -71,7 +71,7 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Connection counts of the concurrency sweep (default 10,30,100,300,1000,3000,10000; --quick 10,1000,10000).")
     List<Integer> connLevels;
 
-    @Option(names = "--warmup", paramLabel = "SECONDS", description = "Warm-up per server and point (default 2; --quick 1).")
+    @Option(names = "--warmup", paramLabel = "SECONDS", description = "Warm-up per server and point (default 3; --quick 2).")
     Integer warmup;
 
     @Option(names = "--cache-mb", paramLabel = "MB", description = "Flash's cache in the data-set experiment "
@@ -175,7 +175,8 @@ public final class BenchCommand implements Callable<Integer> {
         for (int c : levels) {
             require(c >= 1 && c <= 60000, "--conn-levels values must be 1..60000, got " + c);
         }
-        int w = warmup != null ? warmup : quick ? 1 : 2;
+        // The JVM servers need a couple of seconds of JIT warm-up before a point means anything.
+        int w = warmup != null ? warmup : quick ? 2 : 3;
         require(w >= 0 && w <= 600, "--warmup must be 0..600 seconds, got " + w);
         int cache = cacheMb != null ? cacheMb : quick ? 16 : 64;
         require(cache >= 4 && cache <= 65536, "--cache-mb must be 4..65536, got " + cache);
@@ -220,6 +221,8 @@ public final class BenchCommand implements Callable<Integer> {
     private String commandLine() {
         List<String> args = spec != null && spec.commandLine().getParseResult() != null
                 ? spec.commandLine().getParseResult().originalArgs() : List.of();
+        // Run as a subcommand, the original arguments start with "bench" itself.
+        if (!args.isEmpty() && args.getFirst().equals("bench")) args = args.subList(1, args.size());
         return "flash bench " + String.join(" ", args);
     }
 

@@ -9,6 +9,9 @@ import java.util.Locale;
 
 /** Measures one x value of an experiment: warm-up, then repeats interleaved across servers. */
 public final class PointRunner {
+    /** Share of the server's core used by other processes that marks a run as starved. */
+    static final double INTRUDER = 0.15;
+
     /** Below this share of a core the server was not the bottleneck (or was starved). */
     static final double SERVER_BUSY = 0.80;
     static final double GEN_SATURATED = 0.95;
@@ -47,7 +50,9 @@ public final class PointRunner {
         String slug = param.replaceAll("[^A-Za-z0-9._-]", "_");
         if (opts.warmupTarget() != null && cfg.warmupS() > 0) {
             for (ServerProcess s : servers) {
-                tryRun(s, opts.warmupTarget(), connections, cfg.warmupS(),
+                // Native servers need no JIT warm-up: half the time fills their caches just as well.
+                int seconds = s instanceof FlashServer ? cfg.warmupS() : Math.max(1, cfg.warmupS() / 2);
+                tryRun(s, opts.warmupTarget(), connections, seconds,
                         raw.resolve(slug + "-" + s.label() + "-warmup.txt"));
             }
         }
@@ -85,7 +90,10 @@ public final class PointRunner {
             log.note(experiment + " " + param + " " + s.label() + " run " + run + " failed: " + e.getMessage());
             return null;
         }
-        boolean starved = o.serverCpu() < SERVER_BUSY && !(o.genCpu() >= GEN_SATURATED);
+        // Starved: the server got little CPU while something else used its core. A server that is simply not
+        // CPU-bound (large files, where the client or the copy is the limit) is not starved and is not re-run.
+        boolean starved = o.serverCpu() < SERVER_BUSY && !(o.genCpu() >= GEN_SATURATED)
+                && o.cpu0Busy() - o.serverCpu() > INTRUDER;
         Measurement m = new Measurement(experiment, s.label(), s.arch(), param, x, run, connections, cfg.durationS(),
                 o.result(), o.serverCpu(), o.genCpu(), o.rssPeakKb(), o.rssIdleKb(), o.cpu0Busy(), starved, retried,
                 cfg.outDir().relativize(rawFile).toString());
