@@ -57,7 +57,7 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Servers to compare (default: ${DEFAULT-VALUE}).")
     List<String> servers;
 
-    @Option(names = "--duration", paramLabel = "SECONDS", description = "Seconds per run (default 10; --quick 3).")
+    @Option(names = "--duration", paramLabel = "SECONDS", description = "Seconds per run (default 10; --quick 2).")
     Integer duration;
 
     @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "Runs per point (default 3).")
@@ -166,7 +166,7 @@ public final class BenchCommand implements Callable<Integer> {
         for (String s : a) {
             require(ALL_ARCHS.contains(s), "unknown arch '" + s + "' (choose from " + String.join(",", ALL_ARCHS) + ")");
         }
-        int d = duration != null ? duration : quick ? 3 : 10;
+        int d = duration != null ? duration : quick ? 2 : 10;
         require(d >= 1 && d <= 3600, "--duration must be 1..3600 seconds, got " + d);
         require(repeats >= 1 && repeats <= 100, "--repeats must be 1..100, got " + repeats);
         require(connections >= 1 && connections <= 60000, "--connections must be 1..60000, got " + connections);
