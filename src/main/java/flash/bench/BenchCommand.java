@@ -41,7 +41,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--quick", description = "Whole run under 10 minutes: fewer points, 3 s runs, small data sets, "
+    @Option(names = "--quick", description = "Whole run under 10 minutes: fewer points, 2 s runs, small data sets, "
             + "archs amped,sped unless --archs is given.")
     boolean quick;
 
