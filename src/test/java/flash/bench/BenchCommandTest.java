@@ -31,7 +31,7 @@ class BenchCommandTest {
         new CommandLine(c).parseArgs("--quick", "--servers", "flash,nginx", "--jar", "pom.xml",
                 "--experiments", "filesize", "--workdir", "target/bench-test-work");
         BenchConfig cfg = c.resolve();
-        assertThat(cfg.durationS()).isEqualTo(3);
+        assertThat(cfg.durationS()).isEqualTo(2);
         assertThat(cfg.repeats()).isEqualTo(3);
         assertThat(cfg.servers()).extracting(ServerSpec::label).containsExactly("flash-amped", "flash-sped", "nginx");
         assertThat(cfg.workDir()).isEqualTo(Path.of("target/bench-test-work").toAbsolutePath());
