@@ -98,6 +98,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-body", paramLabel = "BYTES", description = "Largest request body read (and discarded) before 413 (default: ${DEFAULT-VALUE}).")
     long maxBody = HttpLimits.DEFAULTS.maxBody();
 
+    @Option(names = "--max-keepalive-requests", paramLabel = "N", description = "Close a connection after N requests; 0 = no limit (default: ${DEFAULT-VALUE}; mp workers default to 100).")
+    int maxKeepAliveRequests;
+
     @Option(names = "--reuse-port", description = "Set SO_REUSEPORT so several processes can share the port.")
     boolean reusePort;
 
@@ -160,6 +163,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (pathCache < 0) throw new UsageError("--path-cache must not be negative");
         if (cacheMb < 0) throw new UsageError("--cache-mb must not be negative");
         if (maxBody < 0) throw new UsageError("--max-body must not be negative");
+        if (maxKeepAliveRequests < 0) throw new UsageError("--max-keepalive-requests must not be negative");
         if (headerAlign < 0 || headerAlign > 4096) throw new UsageError("--header-align must be between 0 and 4096");
         if (statusPath != null && !statusPath.startsWith("/")) throw new UsageError("--status-path must start with '/'");
         HttpLimits d = HttpLimits.DEFAULTS;
@@ -173,7 +177,8 @@ public final class ServeCommand implements Callable<Integer> {
                 .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--idle-timeout", idleTimeout),
                         seconds("--write-timeout", writeTimeout))
                 .withDrainTimeout(seconds("--drain-timeout", drainTimeout))
-                .withLimits(new HttpLimits(d.maxRequestLine(), d.maxHeaderBytes(), d.maxHeaderCount(), maxBody))
+                .withLimits(new HttpLimits(d.maxRequestLine(), d.maxHeaderBytes(), d.maxHeaderCount(), maxBody,
+                        maxKeepAliveRequests == 0 && arch == Architecture.MP ? Prefork.DEFAULT_MAX_KEEPALIVE_REQUESTS : maxKeepAliveRequests))
                 .withReusePort(reusePort).withHeaderAlign(headerAlign);
     }
 

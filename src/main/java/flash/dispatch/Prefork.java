@@ -26,6 +26,13 @@ import java.util.logging.Logger;
 public final class Prefork {
     private static final Logger LOG = Logger.getLogger(Prefork.class.getName());
 
+    /**
+     * Requests per connection before an mp worker closes it. A worker serves one connection at a time, so without
+     * a cap a few busy keep-alive clients hold their workers forever and new clients wait (Apache's prefork uses
+     * MaxKeepAliveRequests 100 for the same reason).
+     */
+    public static final int DEFAULT_MAX_KEEPALIVE_REQUESTS = 100;
+
     private final ServerConfig config;
     private final int port;
     private final List<String> workerArgs;
@@ -162,6 +169,8 @@ public final class Prefork {
                 "--header-timeout", seconds(c.headerTimeout()), "--idle-timeout", seconds(c.idleTimeout()),
                 "--write-timeout", seconds(c.writeTimeout()), "--drain-timeout", seconds(c.drainTimeout()),
                 "--max-body", Long.toString(c.limits().maxBody()),
+                "--max-keepalive-requests", Integer.toString(c.limits().maxKeepAliveRequests() > 0
+                        ? c.limits().maxKeepAliveRequests() : DEFAULT_MAX_KEEPALIVE_REQUESTS),
                 "--header-align", Integer.toString(c.headerAlign())));
         if (c.pathCacheEntries() == 0) a.add("--no-path-cache");
         if (!c.headerCache()) a.add("--no-header-cache");

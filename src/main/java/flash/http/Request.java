@@ -24,5 +24,11 @@ public record Request(
 
     public String header(String name) { return headers.get(name); }
 
+    /** The same request, answered as the last one on its connection. */
+    public Request closing() {
+        return keepAlive ? new Request(method, methodToken, target, rawPath, query, minorVersion, headers, false,
+                contentLength, chunked) : this;
+    }
+
     public List<String> headerValues(String name) { return headers.all(name); }
 }

@@ -43,6 +43,7 @@ public final class HttpConnection {
     private boolean awaitingDisk;
     private boolean closeAfterResponse;
     private boolean inputClosed;
+    private int served; // requests handled on this connection
     private boolean residencyChecked; // mapped body: a helper just faulted its pages in
     private boolean mappedBody;       // the body is sent from mapped file chunks (AMPED tests their residency)
     private volatile Phase phase = Phase.IDLE;
@@ -182,8 +183,11 @@ public final class HttpConnection {
         io.interest(this, true, false);
     }
 
-    private void handle(Request req) {
+    private void handle(Request parsed) {
         phase = Phase.BUSY;
+        int cap = ctx.config().limits().maxKeepAliveRequests();
+        // The last request a connection may carry is answered with Connection: close, then the connection closes.
+        Request req = cap > 0 && ++served >= cap ? parsed.closing() : parsed;
         current = req;
         io.stats().requests.increment();
         Object begun = ctx.responder().begin(req);
