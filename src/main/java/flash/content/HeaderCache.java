@@ -74,9 +74,8 @@ public final class HeaderCache {
                 .header("Content-Length", entry.size())
                 .header("Last-Modified", entry.lastModified())
                 .header("ETag", entry.etag())
-                .header("Accept-Ranges", "bytes");
-        if (close) h.header("Connection", "close");
-        else if (http10) h.header("Connection", "keep-alive");
+                .header("Accept-Ranges", "bytes")
+                .connection(http10, close);
         return h;
     }
 }

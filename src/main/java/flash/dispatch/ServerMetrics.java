@@ -4,7 +4,6 @@ import flash.content.ChunkCache;
 import flash.content.HeaderCache;
 import flash.content.PathCache;
 import flash.content.Residency;
-import flash.http.Method;
 import flash.http.Request;
 import flash.http.RequestTarget;
 import flash.http.ResponseHead;
@@ -120,11 +119,11 @@ public final class ServerMetrics {
                 ResponseHead h = new ResponseHead(Status.OK, req.http10())
                         .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
                         .header("Content-Length", body.length)
-                        .header("Cache-Control", "no-store");
-                if (!req.keepAlive()) h.header("Connection", "close");
-                else if (req.http10()) h.header("Connection", "keep-alive");
-                List<Segment> seg = req.method() == Method.HEAD ? List.of() : List.of(new Segment.Bytes(ByteBuffer.wrap(body)));
-                return new Response(Status.OK, ByteBuffer.wrap(h.finish()), seg, body.length, !req.keepAlive());
+                        .header("Cache-Control", "no-store")
+                        .connection(req.http10(), !req.keepAlive());
+                // HEAD: the connection sends the head only, as for every other response.
+                return new Response(Status.OK, ByteBuffer.wrap(h.finish()), List.of(new Segment.Bytes(ByteBuffer.wrap(body))),
+                        body.length, !req.keepAlive());
             }
         };
     }

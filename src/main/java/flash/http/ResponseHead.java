@@ -45,6 +45,16 @@ public final class ResponseHead {
 
     public ResponseHead header(String name, long value) { return header(name, Long.toString(value)); }
 
+    /**
+     * The Connection field, only where the default does not already say it: "close" when this response ends the
+     * connection, "keep-alive" for an HTTP/1.0 client that keeps it (1.0 closes by default, 1.1 keeps).
+     */
+    public ResponseHead connection(boolean http10, boolean close) {
+        if (close) return header("Connection", "close");
+        if (http10) return header("Connection", "keep-alive");
+        return this;
+    }
+
     /** Ends the head; {@code padTo} > 1 pads with a filler header so the head length is a multiple of it. */
     public byte[] finish(int padTo) {
         if (padTo > 1) {

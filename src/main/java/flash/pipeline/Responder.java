@@ -41,7 +41,7 @@ public final class Responder {
      * the {@link RequestTarget.Normalized} path to translate.
      */
     public Object begin(Request req) {
-        if (req.method() == Method.UNKNOWN) return error(Status.NOT_IMPLEMENTED, req, req.keepAlive() ? false : true);
+        if (req.method() == Method.UNKNOWN) return error(Status.NOT_IMPLEMENTED, req, !req.keepAlive());
         if (!req.method().servesFiles()) return error(Status.METHOD_NOT_ALLOWED, req, !req.keepAlive());
         Object n = RequestTarget.normalize(req.rawPath());
         if (n instanceof BadRequest) return error(Status.BAD_REQUEST, req, !req.keepAlive());
@@ -68,7 +68,7 @@ public final class Responder {
             case NOT_MODIFIED -> {
                 ResponseHead h = new ResponseHead(Status.NOT_MODIFIED, http10)
                         .header("Last-Modified", e.lastModified()).header("ETag", e.etag());
-                return new Response(Status.NOT_MODIFIED, wrap(connection(h, http10, close).finish()), List.of(), 0, close);
+                return new Response(Status.NOT_MODIFIED, wrap(h.connection(http10, close).finish()), List.of(), 0, close);
             }
             case PRECONDITION_FAILED -> { return error(Status.PRECONDITION_FAILED, req, close); }
             case PROCEED -> { }
@@ -99,7 +99,7 @@ public final class Responder {
                 .header("Last-Modified", e.lastModified())
                 .header("ETag", e.etag())
                 .header("Accept-Ranges", "bytes");
-        return new Response(Status.PARTIAL_CONTENT, wrap(connection(h, req.http10(), close).finish()),
+        return new Response(Status.PARTIAL_CONTENT, wrap(h.connection(req.http10(), close).finish()),
                 body(e, r.first(), r.length()), r.length(), close);
     }
 
@@ -124,7 +124,7 @@ public final class Responder {
                 .header("Last-Modified", e.lastModified())
                 .header("ETag", e.etag())
                 .header("Accept-Ranges", "bytes");
-        return new Response(Status.PARTIAL_CONTENT, wrap(connection(h, req.http10(), close).finish()), parts, length, close);
+        return new Response(Status.PARTIAL_CONTENT, wrap(h.connection(req.http10(), close).finish()), parts, length, close);
     }
 
     /** The body of a file range: a slice of the in-memory copy, or a region of the open file (one reference each). */
@@ -167,7 +167,7 @@ public final class Responder {
                 .header("Content-Type", "text/html; charset=utf-8")
                 .header("Content-Length", html.length)
                 .header("Cache-Control", "no-cache");
-        return new Response(Status.OK, wrap(connection(h, req.http10(), close).finish()), List.of(bytes(html)), html.length, close);
+        return new Response(Status.OK, wrap(h.connection(req.http10(), close).finish()), List.of(bytes(html)), html.length, close);
     }
 
     /** An error response for a parsed request. */
@@ -187,13 +187,7 @@ public final class Responder {
         ResponseHead h = new ResponseHead(status, http10)
                 .header("Content-Type", "text/html; charset=utf-8")
                 .header("Content-Length", length);
-        return connection(h, http10, close);
-    }
-
-    private static ResponseHead connection(ResponseHead h, boolean http10, boolean close) {
-        if (close) h.header("Connection", "close");
-        else if (http10) h.header("Connection", "keep-alive");
-        return h;
+        return h.connection(http10, close);
     }
 
     private static Segment bytes(byte[] b) { return new Segment.Bytes(ByteBuffer.wrap(b)); }
