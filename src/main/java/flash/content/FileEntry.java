@@ -69,9 +69,4 @@ public final class FileEntry {
     public void release() {
         if (handle != null) handle.release();
     }
-
-    /** Same file, same version: used to decide whether a revalidated entry can stay. */
-    public boolean sameVersion(long otherSize, long otherMtime, Object otherKey) {
-        return size == otherSize && mtimeMillis == otherMtime && java.util.Objects.equals(fileKey, otherKey);
-    }
 }

@@ -9,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
@@ -127,16 +126,4 @@ public final class PathTranslator {
             return false;
         }
     }
-
-    /** Cheap revalidation for caches: has the file at this entry's path changed since the entry was made? */
-    public boolean stillCurrent(FileEntry entry) {
-        DiskGuard.check("stat " + entry.path());
-        try {
-            BasicFileAttributes a = Files.readAttributes(entry.path(), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            return entry.sameVersion(a.size(), a.lastModifiedTime().toMillis(), a.fileKey());
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
 }

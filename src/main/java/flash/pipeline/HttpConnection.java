@@ -64,7 +64,6 @@ public final class HttpConnection {
     public SocketChannel channel() { return ch; }
     public Phase phase() { return phase; }
     public long deadline() { return deadline; }
-    public boolean isClosed() { return phase == Phase.CLOSED; }
 
     // ------------------------------------------------------------------ readiness
 
