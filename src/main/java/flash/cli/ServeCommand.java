@@ -2,6 +2,7 @@ package flash.cli;
 
 import flash.config.Architecture;
 import flash.config.ServerConfig;
+import flash.dispatch.ListenerHandoff;
 import flash.dispatch.Prefork;
 import flash.dispatch.Server;
 import flash.http.HttpLimits;
@@ -101,6 +102,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-keepalive-requests", paramLabel = "N", description = "Close a connection after N requests; 0 = no limit (default: ${DEFAULT-VALUE}; mp workers default to 100).")
     int maxKeepAliveRequests;
 
+    @Option(names = "--listener-from", hidden = true, paramLabel = "SOCKET",
+            description = "MP worker: take the listening socket from the parent's Unix socket at SOCKET.")
+    Path listenerFrom;
+
     @Option(names = "--reuse-port", description = "Set SO_REUSEPORT so several processes can share the port.")
     boolean reusePort;
 
@@ -112,11 +117,16 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig cfg = config();
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onTermination(stop::countDown);
-        if (System.getProperty("flash.mp.worker") != null) exitWithParent(stop);
         if (cfg.arch() == Architecture.MP) return Prefork.run(cfg, this::announce, stop);
         Server server;
         try {
-            server = Server.start(cfg);
+            if (listenerFrom != null) {
+                ListenerHandoff.Received shared = ListenerHandoff.receive(listenerFrom);
+                exitWithParent(shared, stop);
+                server = Server.start(cfg, shared.listener());
+            } else {
+                server = Server.start(cfg);
+            }
         } catch (BindException e) {
             throw new UsageError("cannot listen on " + cfg.bind() + ":" + cfg.port() + ": " + e.getMessage());
         } catch (IOException e) {
@@ -129,16 +139,12 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     /**
-     * An MP worker's stdin is a pipe from its parent, which never writes to it: EOF means the parent is gone
+     * An MP worker's old stdin is a pipe from its parent, which never writes to it: EOF means the parent is gone
      * (even killed with SIGKILL), and a worker must not outlive it holding the port.
      */
-    private static void exitWithParent(CountDownLatch stop) {
+    private static void exitWithParent(ListenerHandoff.Received shared, CountDownLatch stop) {
         Thread.ofPlatform().daemon(true).name("flash-mp-parent-watch").start(() -> {
-            try {
-                while (System.in.read() >= 0) { /* the parent sends nothing */ }
-            } catch (IOException ignored) {
-                // stdin unreadable: treat as parent gone
-            }
+            shared.awaitParentExit();
             stop.countDown();
         });
     }

@@ -312,7 +312,12 @@ public final class Native {
     }
 
     /** The fd number behind a JDK socket channel, or -1 when it is not a JDK channel or internals are closed. */
-    public static int fd(SocketChannel ch) {
+    public static int fd(SocketChannel ch) { return selectableFd(ch); }
+
+    /** The fd number behind a JDK server socket channel, or -1 as for {@link #fd(SocketChannel)}. */
+    public static int fd(java.nio.channels.ServerSocketChannel ch) { return selectableFd(ch); }
+
+    private static int selectableFd(Object ch) {
         if (SEL_CH_FD_VAL == null || !SEL_CH_FD_VAL.type().parameterType(0).isInstance(ch)) return -1;
         try {
             return (int) SEL_CH_FD_VAL.invoke(ch);

@@ -23,6 +23,12 @@ public interface Dispatcher {
 
     List<LoopStats> stats();
 
+    /**
+     * Connections this architecture can serve at once. The acceptor takes a new connection only while fewer are
+     * open, so the rest wait in the kernel's listen backlog (bounded) rather than in a queue inside the server.
+     */
+    default int capacity() { return Integer.MAX_VALUE; }
+
     /** Helper pool gauges, where the architecture has helpers. */
     default HelperPool helpers() { return null; }
 }

@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,10 +20,11 @@ import java.util.logging.Logger;
 
 /**
  * MP, the paper's Flash-MP / Apache prefork: N worker JVMs, each serving one connection at a time with
- * blocking I/O ({@code --arch mt --threads 1}) and its own small caches, all listening on one port with
- * SO_REUSEPORT so the kernel spreads connections. The parent only supervises: it reserves the port with a
- * bound but non-listening socket (so it never receives a connection itself), replaces a worker that dies,
- * and on SIGTERM passes the signal on and waits for every worker to drain.
+ * blocking I/O ({@code --arch mt --threads 1}) and its own small caches. The parent opens the listening socket
+ * and hands it to every worker ({@link ListenerHandoff}), so all accept from one queue and an idle worker takes
+ * the oldest connection; a worker accepts only between connections. The parent never accepts itself: it
+ * replaces a worker that dies (connections wait in the backlog meanwhile) and on SIGTERM passes the signal on
+ * and waits for every worker to drain.
  */
 public final class Prefork {
     private static final Logger LOG = Logger.getLogger(Prefork.class.getName());
@@ -35,13 +38,15 @@ public final class Prefork {
 
     private final ServerConfig config;
     private final int port;
+    private final Path handoff;
     private final List<String> workerArgs;
     private final Process[] workers;
     private volatile boolean stopping;
 
-    private Prefork(ServerConfig config, int port, List<String> workerArgs) {
+    private Prefork(ServerConfig config, int port, List<String> workerArgs, Path handoff) {
         this.config = config;
         this.port = port;
+        this.handoff = handoff;
         this.workerArgs = workerArgs;
         this.workers = new Process[config.processes()];
     }
@@ -52,26 +57,31 @@ public final class Prefork {
      */
     public static int run(ServerConfig config, BiConsumer<ServerConfig, Integer> announce, CountDownLatch stop)
             throws Exception {
-        try (SocketChannel reserve = SocketChannel.open()) {
-            reserve.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            reserve.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-            reserve.bind(new InetSocketAddress(config.bind(), config.port()));
-            int port = ((InetSocketAddress) reserve.getLocalAddress()).getPort();
-            Prefork p = new Prefork(config, port, workerArgs(config));
-            p.spawnAll();
-            Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
-            announce.accept(config, port);
-            stop.await();
-            p.stopping = true;
-            supervisor.interrupt();
-            for (Process w : p.workers) if (w != null) w.destroy(); // SIGTERM: each worker drains
-            long deadline = System.nanoTime() + config.drainTimeout().toNanos() + TimeUnit.SECONDS.toNanos(2);
-            for (Process w : p.workers) {
-                if (w == null) continue;
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || !w.waitFor(left, TimeUnit.NANOSECONDS)) w.destroyForcibly();
+        Path handoffDir = Files.createTempDirectory("flash-mp-");
+        try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+            listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            listener.bind(new InetSocketAddress(config.bind(), config.port()), config.backlog());
+            int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
+            try (ServerSocketChannel handoff = ListenerHandoff.offer(listener, handoffDir.resolve("listener"))) {
+                Prefork p = new Prefork(config, port, workerArgs(config), handoffDir.resolve("listener"));
+                p.spawnAll();
+                Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
+                announce.accept(config, port);
+                stop.await();
+                p.stopping = true;
+                supervisor.interrupt();
+                for (Process w : p.workers) if (w != null) w.destroy(); // SIGTERM: each worker drains
+                long deadline = System.nanoTime() + config.drainTimeout().toNanos() + TimeUnit.SECONDS.toNanos(2);
+                for (Process w : p.workers) {
+                    if (w == null) continue;
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0 || !w.waitFor(left, TimeUnit.NANOSECONDS)) w.destroyForcibly();
+                }
+                return 0;
             }
-            return 0;
+        } finally {
+            Files.deleteIfExists(handoffDir.resolve("listener"));
+            Files.deleteIfExists(handoffDir);
         }
     }
 
@@ -103,8 +113,8 @@ public final class Prefork {
                 "-Dflash.mp.worker=" + i,
                 "-cp", System.getProperty("java.class.path"), "flash.cli.FlashMain", "serve"));
         cmd.addAll(workerArgs);
-        cmd.addAll(List.of("--arch", "mt", "--threads", "1", "--reuse-port", "--port", Integer.toString(port),
-                "--bind", config.bind()));
+        cmd.addAll(List.of("--arch", "mt", "--threads", "1", "--listener-from", handoff.toString(),
+                "--port", Integer.toString(port), "--bind", config.bind()));
         // stdin stays a pipe from this process: a worker exits when it reads EOF there, i.e. when we die.
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }

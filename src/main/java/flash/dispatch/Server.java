@@ -14,6 +14,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -21,7 +22,8 @@ import java.util.logging.Logger;
 /**
  * A running Flash server: the listening socket, one acceptor thread, and the dispatcher of the chosen
  * architecture. The acceptor enforces the connection limit: past it, a new connection gets a short 503 and
- * is closed at once, and the connections already open never notice.
+ * is closed at once, and the connections already open never notice. Where the dispatcher's capacity is bounded
+ * (a thread pool), it accepts only when there is room, leaving the rest in the listen backlog.
  */
 public final class Server implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Server.class.getName());
@@ -36,6 +38,8 @@ public final class Server implements AutoCloseable {
     private final Thread acceptor;
     private final ServerMetrics metrics;
     private final Refuser refuser;
+    /** Free places when the dispatcher's capacity is bounded (mt, mp workers); null when it is not. */
+    private final Semaphore slots;
     private volatile boolean stopping;
 
     private Server(ServerConfig config, ServerSocketChannel listener) throws IOException {
@@ -45,12 +49,14 @@ public final class Server implements AutoCloseable {
         Outgoing.ResidencyCheck check = residency == null ? null
                 : residency::isResidentFile;
         this.ctx = new PipelineContext(config, check);
-        Runnable closed = open::decrementAndGet;
+        Runnable closed = this::connectionClosed;
         this.dispatcher = switch (config.arch()) {
             case AMPED, SPED -> new EventDriven(ctx, config.arch(), closed);
             case MT, VT -> new ThreadPerConnection(ctx, config.arch(), closed);
             case MP -> throw new IllegalArgumentException("the mp architecture is started by Prefork, not in-process");
         };
+        int capacity = dispatcher.capacity();
+        this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
         this.metrics = new ServerMetrics(this, residency);
         if (config.statusPath() != null) ctx.statusPage(metrics.page(config.statusPath()));
         this.acceptor = Thread.ofPlatform().name("flash-acceptor").unstarted(this::acceptLoop);
@@ -68,11 +74,17 @@ public final class Server implements AutoCloseable {
             ssc.close();
             throw e;
         }
+        return start(config, ssc);
+    }
+
+    /** Starts serving on a listening socket bound elsewhere (an MP worker's, shared by its parent). */
+    public static Server start(ServerConfig config, ServerSocketChannel listening) throws IOException {
         Server s;
         try {
-            s = new Server(config, ssc);
+            listening.configureBlocking(true);
+            s = new Server(config, listening);
         } catch (IOException | RuntimeException e) {
-            ssc.close();
+            listening.close();
             throw e;
         }
         s.dispatcher.start();
@@ -94,14 +106,27 @@ public final class Server implements AutoCloseable {
     public int openConnections() { return open.get(); }
     public ServerMetrics metrics() { return metrics; }
 
+    private void connectionClosed() {
+        open.decrementAndGet();
+        if (slots != null) slots.release();
+    }
+
     private void acceptLoop() {
         while (!stopping) {
+            if (slots != null) {
+                try {
+                    slots.acquire(); // wait for a free thread before taking the next connection off the backlog
+                } catch (InterruptedException e) {
+                    return; // close()
+                }
+            }
             SocketChannel ch;
             try {
                 ch = listener.accept();
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
+                if (slots != null) slots.release();
                 // EMFILE and friends: back off briefly rather than spin; existing connections keep going.
                 LOG.log(Level.WARNING, "accept failed: " + e.getMessage());
                 sleepQuietly(50);
@@ -109,7 +134,7 @@ public final class Server implements AutoCloseable {
             }
             metrics.accepted.increment();
             if (open.incrementAndGet() > config.maxConnections() || stopping) {
-                open.decrementAndGet();
+                connectionClosed();
                 metrics.refused.increment();
                 refuser.refuse(ch);
                 continue;
@@ -133,6 +158,7 @@ public final class Server implements AutoCloseable {
         } catch (IOException ignored) {
             // closing the listener only stops new connections
         }
+        acceptor.interrupt(); // it may be waiting for a free slot rather than in accept
         dispatcher.drain();
         long deadline = System.nanoTime() + config.drainTimeout().toNanos();
         while (dispatcher.openConnections() > 0 && System.nanoTime() < deadline) sleepQuietly(20);

@@ -18,8 +18,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * MT (the paper's Flash-MT: a fixed pool of platform threads, a connection waits in the queue until a
- * thread is free) and VT (one virtual thread per connection). Both run the pipeline with blocking I/O.
+ * MT (the paper's Flash-MT: a fixed pool of platform threads; a connection is accepted when a thread is
+ * free) and VT (one virtual thread per connection). Both run the pipeline with blocking I/O.
  */
 public final class ThreadPerConnection implements Dispatcher {
     private final ExecutorService executor;
@@ -27,6 +27,7 @@ public final class ThreadPerConnection implements Dispatcher {
     private final Watchdog watchdog = new Watchdog("flash-watchdog");
     private final LoopStats stats;
     private final Runnable onConnectionClosed;
+    private final int capacity;
 
     public ThreadPerConnection(PipelineContext ctx, Architecture arch, Runnable onConnectionClosed) {
         this.stats = new LoopStats(arch.cliName());
@@ -34,8 +35,10 @@ public final class ThreadPerConnection implements Dispatcher {
         this.driver = new BlockingDriver(ctx, watchdog, stats, onConnectionClosed);
         if (arch == Architecture.VT) {
             this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("flash-vt-", 0).factory());
+            this.capacity = Integer.MAX_VALUE;
         } else {
             int n = Math.max(1, ctx.config().threads());
+            this.capacity = n;
             AtomicInteger id = new AtomicInteger();
             this.executor = new ThreadPoolExecutor(n, n, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                     r -> Thread.ofPlatform().name("flash-mt-" + id.incrementAndGet()).unstarted(r));
@@ -43,6 +46,14 @@ public final class ThreadPerConnection implements Dispatcher {
     }
 
     @Override public void start() { watchdog.start(); }
+
+    /**
+     * MT: as many connections as threads, like Apache's worker MPM, whose listener accepts only when a worker is
+     * idle. Queueing accepted connections behind busy threads instead would hold a descriptor for each (a flood
+     * of connections could exhaust them), and in an MP worker (one thread) it would keep a connection waiting
+     * behind a slow client while other workers sit idle.
+     */
+    @Override public int capacity() { return capacity; }
 
     @Override
     public void adopt(SocketChannel ch) {

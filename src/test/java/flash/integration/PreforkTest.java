@@ -20,7 +20,10 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** MP supervision: a worker killed with SIGKILL is replaced; SIGTERM drains every worker; no orphans. */
+/**
+ * MP supervision: a worker killed with SIGKILL is replaced; SIGTERM drains every worker; no orphans; one accept
+ * queue shared by all workers.
+ */
 class PreforkTest {
     private static final long BIG = 64L << 20;
     private static Path root;
@@ -90,6 +93,27 @@ class PreforkTest {
             p.process().destroyForcibly(); // SIGKILL: no chance to pass anything on
             assertThat(Http.await(() -> workers.stream().noneMatch(ProcessHandle::isAlive), 20_000))
                     .as("orphaned workers exit").isTrue();
+        }
+    }
+
+    @Test
+    void aWorkerHeldByASlowClientLeavesNewConnectionsToTheIdleWorker() throws Exception {
+        // All workers accept from the parent's one listening socket, and only between connections. With a queue per
+        // worker (SO_REUSEPORT), about half of these connections would be hashed to the held worker and wait for it.
+        try (FlashProcess p = FlashProcess.start("serve", root.toString(), "--port", "0", "--arch", "mp",
+                "--processes", "2", "--header-timeout", "300")) {
+            int port = p.awaitListening();
+            try (RawClient slow = new RawClient(port)) {
+                slow.send("GET /hello.txt HTTP/1.1\r\nHost: t\r\n"); // the head never ends: it holds one worker
+                for (int i = 0; i < 16; i++) {
+                    try (RawClient c = new RawClient(port)) {
+                        c.send("GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+                        assertThat(c.read().bodyText()).as("connection %d", i).isEqualTo(Fixtures.HELLO);
+                    }
+                }
+                slow.send("\r\n"); // the held worker still serves its slow client
+                assertThat(slow.read().bodyText()).isEqualTo(Fixtures.HELLO);
+            }
         }
     }
 
