@@ -4,6 +4,7 @@ import flash.http.HttpLimits;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * Everything a running server needs to know, immutable. Every default lives here, documented once; the CLI
@@ -66,28 +67,101 @@ public record ServerConfig(
                 DEFAULT_SMALL_FILE_MAX, null, false, 0);
     }
 
-    public ServerConfig withRoot(Path v) { return new ServerConfig(v, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withBind(String v) { return new ServerConfig(root, v, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withPort(int v) { return new ServerConfig(root, bind, v, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withArch(Architecture v) { return new ServerConfig(root, bind, port, v, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withLoops(int v) { return new ServerConfig(root, bind, port, arch, v, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withHelpers(int v) { return new ServerConfig(root, bind, port, arch, loops, v, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withThreads(int v) { return new ServerConfig(root, bind, port, arch, loops, helpers, v, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withProcesses(int v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, v, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withListDirs(boolean v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, v, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withFollowSymlinks(boolean v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, v, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withDotfiles(boolean v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, v, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withLimits(HttpLimits v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, v, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withTimeouts(Duration header, Duration idle, Duration write) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, header, idle, write, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withDrainTimeout(Duration v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, v, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withMaxConnections(int v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, v, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withPathCache(int v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, v, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withHeaderCache(boolean v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, v, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withFileCache(boolean v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, v, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withCacheBytes(long v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, v, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withRevalidateAfter(Duration v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, v, smallFileMax, statusPath, reusePort, headerAlign); }
-    public ServerConfig withSmallFileMax(int v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, v, statusPath, reusePort, headerAlign); }
-    public ServerConfig withStatusPath(String v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, v, reusePort, headerAlign); }
-    public ServerConfig withReusePort(boolean v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, v, headerAlign); }
-    public ServerConfig withHeaderAlign(int v) { return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, v); }
+    public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
+    public ServerConfig withBind(String v) { return edit(e -> e.bind = v); }
+    public ServerConfig withPort(int v) { return edit(e -> e.port = v); }
+    public ServerConfig withArch(Architecture v) { return edit(e -> e.arch = v); }
+    public ServerConfig withLoops(int v) { return edit(e -> e.loops = v); }
+    public ServerConfig withHelpers(int v) { return edit(e -> e.helpers = v); }
+    public ServerConfig withThreads(int v) { return edit(e -> e.threads = v); }
+    public ServerConfig withProcesses(int v) { return edit(e -> e.processes = v); }
+    public ServerConfig withListDirs(boolean v) { return edit(e -> e.listDirs = v); }
+    public ServerConfig withFollowSymlinks(boolean v) { return edit(e -> e.followSymlinks = v); }
+    public ServerConfig withDotfiles(boolean v) { return edit(e -> e.dotfiles = v); }
+    public ServerConfig withLimits(HttpLimits v) { return edit(e -> e.limits = v); }
+    public ServerConfig withTimeouts(Duration header, Duration idle, Duration write) {
+        return edit(e -> { e.headerTimeout = header; e.idleTimeout = idle; e.writeTimeout = write; });
+    }
+    public ServerConfig withDrainTimeout(Duration v) { return edit(e -> e.drainTimeout = v); }
+    public ServerConfig withMaxConnections(int v) { return edit(e -> e.maxConnections = v); }
+    public ServerConfig withPathCache(int v) { return edit(e -> e.pathCacheEntries = v); }
+    public ServerConfig withHeaderCache(boolean v) { return edit(e -> e.headerCache = v); }
+    public ServerConfig withFileCache(boolean v) { return edit(e -> e.fileCache = v); }
+    public ServerConfig withCacheBytes(long v) { return edit(e -> e.cacheBytes = v); }
+    public ServerConfig withRevalidateAfter(Duration v) { return edit(e -> e.revalidateAfter = v); }
+    public ServerConfig withSmallFileMax(int v) { return edit(e -> e.smallFileMax = v); }
+    public ServerConfig withStatusPath(String v) { return edit(e -> e.statusPath = v); }
+    public ServerConfig withReusePort(boolean v) { return edit(e -> e.reusePort = v); }
+    public ServerConfig withHeaderAlign(int v) { return edit(e -> e.headerAlign = v); }
+
+    private ServerConfig edit(Consumer<Editor> change) {
+        Editor e = new Editor(this);
+        change.accept(e);
+        return e.build();
+    }
+
+    /** A mutable copy for the withers, so the long canonical constructor call is written once. */
+    private static final class Editor {
+        Path root;
+        String bind;
+        int port;
+        Architecture arch;
+        int loops;
+        int helpers;
+        int threads;
+        int processes;
+        boolean listDirs;
+        boolean followSymlinks;
+        boolean dotfiles;
+        HttpLimits limits;
+        Duration headerTimeout;
+        Duration idleTimeout;
+        Duration writeTimeout;
+        Duration drainTimeout;
+        int maxConnections;
+        int backlog;
+        int pathCacheEntries;
+        boolean headerCache;
+        boolean fileCache;
+        long cacheBytes;
+        Duration revalidateAfter;
+        int smallFileMax;
+        String statusPath;
+        boolean reusePort;
+        int headerAlign;
+
+        Editor(ServerConfig c) {
+            root = c.root;
+            bind = c.bind;
+            port = c.port;
+            arch = c.arch;
+            loops = c.loops;
+            helpers = c.helpers;
+            threads = c.threads;
+            processes = c.processes;
+            listDirs = c.listDirs;
+            followSymlinks = c.followSymlinks;
+            dotfiles = c.dotfiles;
+            limits = c.limits;
+            headerTimeout = c.headerTimeout;
+            idleTimeout = c.idleTimeout;
+            writeTimeout = c.writeTimeout;
+            drainTimeout = c.drainTimeout;
+            maxConnections = c.maxConnections;
+            backlog = c.backlog;
+            pathCacheEntries = c.pathCacheEntries;
+            headerCache = c.headerCache;
+            fileCache = c.fileCache;
+            cacheBytes = c.cacheBytes;
+            revalidateAfter = c.revalidateAfter;
+            smallFileMax = c.smallFileMax;
+            statusPath = c.statusPath;
+            reusePort = c.reusePort;
+            headerAlign = c.headerAlign;
+        }
+
+        ServerConfig build() {
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign);
+        }
+    }
 }

@@ -39,9 +39,6 @@ public final class RequestParser {
     /** True while discarding the body of a request already returned (its failures answer no request). */
     public boolean discardingBody() { return state != State.HEAD && state != State.FAILED; }
 
-    /** True while a head is partly received (the header-read timeout applies). */
-    public boolean midHead(ByteBuffer buf) { return state == State.HEAD && buf.hasRemaining(); }
-
     public ParseResult parse(ByteBuffer buf) {
         while (true) {
             switch (state) {
