@@ -56,8 +56,10 @@ public final class ServerMetrics {
                 .append(residency == null ? 0 : residency.probeChecks.sum()).append('\n');
         counter(sb, "flash_bad_requests_total", "Requests refused by the parser, per loop.");
         for (LoopStats s : loops) sample(sb, "flash_bad_requests_total", s.name, s.badRequests.sum());
-        counter(sb, "flash_timeouts_total", "Connections closed by a header, idle or write timeout, per loop.");
+        counter(sb, "flash_timeouts_total", "Connections closed by a header-read or write timeout, per loop.");
         for (LoopStats s : loops) sample(sb, "flash_timeouts_total", s.name, s.timeouts.sum());
+        counter(sb, "flash_idle_closes_total", "Keep-alive connections closed by the idle timeout, per loop.");
+        for (LoopStats s : loops) sample(sb, "flash_idle_closes_total", s.name, s.idleCloses.sum());
         gauge(sb, "flash_open_connections", "Open client connections.", server.openConnections());
         counter(sb, "flash_connections_accepted_total", "Connections accepted.");
         sb.append("flash_connections_accepted_total ").append(accepted.sum()).append('\n');

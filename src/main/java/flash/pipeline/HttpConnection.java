@@ -119,6 +119,7 @@ public final class HttpConnection {
             }
             case IDLE, WRITING, LINGERING -> {
                 if (phase == Phase.WRITING) io.stats().timeouts.increment();
+                if (phase == Phase.IDLE) io.stats().idleCloses.increment();
                 close();
             }
             case BUSY, CLOSED -> { }

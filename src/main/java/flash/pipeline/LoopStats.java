@@ -11,7 +11,10 @@ public final class LoopStats {
     public final LongAdder residencyMisses = new LongAdder();
     public final LongAdder diskTasks = new LongAdder();
     public final LongAdder badRequests = new LongAdder();
+    /** Header-read (slowloris) and write (client stopped reading) timeouts. */
     public final LongAdder timeouts = new LongAdder();
+    /** Keep-alive connections closed after waiting the idle timeout for a next request. */
+    public final LongAdder idleCloses = new LongAdder();
 
     public LoopStats(String name) { this.name = name; }
 }

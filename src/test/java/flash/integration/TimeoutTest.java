@@ -1,6 +1,7 @@
 package flash.integration;
 
 import flash.config.Architecture;
+import flash.pipeline.LoopStats;
 import flash.testing.AllArchs;
 import flash.testing.ArchServers;
 import flash.testing.Fixtures;
@@ -53,6 +54,7 @@ class TimeoutTest {
             assertThat(r.status()).isEqualTo(408);
             assertThat(c.closedByServer()).isTrue();
         }
+        assertCounted(arch, s -> s.timeouts.sum());
     }
 
     @AllArchs
@@ -61,6 +63,15 @@ class TimeoutTest {
             c.send("GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n");
             assertThat(c.read().status()).isEqualTo(200);
             assertThat(c.closedByServer()).isTrue(); // RawClient waits up to 15 s; the idle timeout is 0.6 s
+        }
+        assertCounted(arch, s -> s.idleCloses.sum());
+    }
+
+    /** The status page's counter (in-process servers; an MP worker's counters are out of reach) is above 0. */
+    private static void assertCounted(Architecture arch, java.util.function.ToLongFunction<LoopStats> counter) {
+        TestServer s = SERVERS.get(arch);
+        if (s.inProcess()) {
+            assertThat(s.server().dispatcher().stats().stream().mapToLong(counter).sum()).isPositive();
         }
     }
 
