@@ -94,10 +94,16 @@ public final class ListenerHandoff {
         int pipe = call(DUP, "dup", 0);
         call(DUP2, "dup2", received, 0);
         call(CLOSE, "close", received);
-        Channel inherited = System.inheritedChannel();
+        Channel inherited = System.inheritedChannel(); // a channel on a dup of descriptor 0
         if (!(inherited instanceof ServerSocketChannel listener)) {
             throw new IOException("the descriptor from the parent is not a listening socket: " + inherited);
         }
+        // Leave the channel the only reference here: once every process has closed its own (workers when they
+        // drain, the parent when it stops), the port refuses new connections instead of queueing them unserved.
+        int devNull = Native.openReadOnly(Path.of("/dev/null"));
+        if (devNull < 0) throw new IOException("open /dev/null failed: errno " + -devNull);
+        call(DUP2, "dup2", devNull, 0);
+        call(CLOSE, "close", devNull);
         return new Received(listener, pipe);
     }
 

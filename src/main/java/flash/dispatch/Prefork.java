@@ -57,6 +57,8 @@ public final class Prefork {
      */
     public static int run(ServerConfig config, BiConsumer<ServerConfig, Integer> announce, CountDownLatch stop)
             throws Exception {
+        // Mode 0700 (the JDK's default for temp directories): only our own user can reach the handoff socket and
+        // take the listening socket from it.
         Path handoffDir = Files.createTempDirectory("flash-mp-");
         try (ServerSocketChannel listener = ServerSocketChannel.open()) {
             listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -68,6 +70,7 @@ public final class Prefork {
                 Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
                 announce.accept(config, port);
                 stop.await();
+                listener.close(); // with the workers' copies closed as they drain, the port stops taking connections
                 p.stopping = true;
                 supervisor.interrupt();
                 for (Process w : p.workers) if (w != null) w.destroy(); // SIGTERM: each worker drains
