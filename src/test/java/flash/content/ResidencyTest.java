@@ -86,14 +86,15 @@ class ResidencyTest {
     interface Check { boolean resident() throws Exception; }
 
     /**
-     * Evicts, then checks; true once a check says "not resident". Retried because a miss makes the kernel start
+     * Evicts, then checks; true once a check says "not resident". Retried (up to 20 times) because a miss makes the kernel start
      * readahead of the probed range, and on a fast disk that can finish within the call, making the answer a
      * truthful "yes". A lying test (mincore for a non-owner) answers "yes" every time.
      */
     static boolean reportsCold(Check check, Path f) throws Exception {
-        for (int attempt = 0; attempt < 5; attempt++) {
+        for (int attempt = 0; attempt < 20; attempt++) {
             Native.evictFromPageCache(f);
             if (!check.resident()) return true;
+            Thread.sleep(attempt); // let a readahead still in flight land before evicting again
         }
         return false;
     }
