@@ -9,11 +9,13 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Hostile clients for bench/soak.sh: slowloris heads, resets mid-request and mid-sendfile, malformed requests,
  * vanishing mid-upload, and a churn client that fetches the files being replaced and checks every body whole.
- * Usage: java bench/Hostile.java PORT SECONDS. Prints one summary line at the end.
+ * Usage: java bench/Hostile.java PORT SECONDS. Prints one summary line at the end, with the client-side errors
+ * by kind (a churn client's errors mean the server failed it; a hostile client's are expected resets).
  */
 public class Hostile {
     static final AtomicLong hostile = new AtomicLong(), churnOk = new AtomicLong(), churn404 = new AtomicLong(),
             churnBad = new AtomicLong(), clientErrors = new AtomicLong();
+    static final java.util.Map<String, Long> errorKinds = new java.util.concurrent.ConcurrentSkipListMap<>();
 
     public static void main(String[] a) throws Exception {
         int port = Integer.parseInt(a[0]);
@@ -21,19 +23,27 @@ public class Hostile {
         Thread[] ts = new Thread[12];
         for (int i = 0; i < ts.length; i++) {
             int kind = i;
-            ts[i] = Thread.ofVirtual().start(() -> {
+            // The checking clients run on platform threads: virtual threads are not time-sliced, and the hostile
+            // loops (connect, write, close) rarely block, so they could keep a checking client off both carriers
+            // for seconds — long enough for the server to close its keep-alive connection as idle.
+            ts[i] = (kind < 2 ? Thread.ofPlatform() : Thread.ofVirtual()).start(() -> {
                 while (System.nanoTime() < end) {
                     try {
                         if (kind < 2) churn(port); else hostile(port, kind % 6);
                     } catch (Exception e) {
                         clientErrors.incrementAndGet();
+                        errorKinds.merge((kind < 2 ? "churn " : "hostile" + (kind % 6) + " ") + e.getClass().getSimpleName()
+                                + (e.getMessage() == null ? "" : ": " + e.getMessage()), 1L, Long::sum);
                     }
                 }
             });
         }
         for (Thread t : ts) t.join();
-        System.out.printf("hostile_connections=%d churn_200_whole=%d churn_404=%d churn_bad=%d client_side_errors=%d%n",
-                hostile.get(), churnOk.get(), churn404.get(), churnBad.get(), clientErrors.get());
+        long churnErrors = errorKinds.entrySet().stream().filter(e -> e.getKey().startsWith("churn "))
+                .mapToLong(java.util.Map.Entry::getValue).sum();
+        System.out.printf("hostile_connections=%d churn_200_whole=%d churn_404=%d churn_bad=%d churn_client_errors=%d "
+                        + "hostile_client_errors=%d%s%n", hostile.get(), churnOk.get(), churn404.get(), churnBad.get(),
+                churnErrors, clientErrors.get() - churnErrors, errorKinds.isEmpty() ? "" : " " + errorKinds);
     }
 
     static void hostile(int port, int kind) throws Exception {
@@ -68,10 +78,20 @@ public class Hostile {
             s.setSoTimeout(30_000);
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
+            long last = System.nanoTime(); // connected, or the previous response read
             for (int i = 0; i < 200; i++) {
                 String path = ThreadLocalRandom.current().nextBoolean() ? "/churn/page.txt" : "/current/page.txt";
+                long gapMs = (System.nanoTime() - last) / 1_000_000;
                 out.write(ascii("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"));
-                String head = readHead(in);
+                String head;
+                try {
+                    head = readHead(in);
+                } catch (java.io.EOFException e) {
+                    // Closed without a response. If this client waited past the server's idle timeout (15 s in
+                    // soak.sh) before sending, that is the keep-alive race a client must expect; otherwise a failure.
+                    throw new java.io.EOFException("EOF in head, request sent " + (gapMs >= 15_000 ? "after" : "within")
+                            + " the idle timeout");
+                }
                 int status = Integer.parseInt(head.split(" ")[1]);
                 int len = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:"))
                         .mapToInt(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElse(0);
@@ -79,6 +99,8 @@ public class Hostile {
                 if (status == 404) churn404.incrementAndGet();
                 else if (status == 200 && whole(body)) churnOk.incrementAndGet();
                 else { churnBad.incrementAndGet(); return; }
+                if (head.toLowerCase().contains("\r\nconnection: close")) return; // the server may end keep-alive
+                last = System.nanoTime();
             }
         }
     }
