@@ -41,7 +41,7 @@ public final class ListenerHandoff {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MemoryLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle SENDMSG, RECVMSG, DUP, DUP2, READ, CLOSE;
+    private static final MethodHandle SENDMSG, RECVMSG, DUP, DUP2, READ;
 
     static {
         SymbolLookup libc = LINKER.defaultLookup();
@@ -51,7 +51,6 @@ public final class ListenerHandoff {
         DUP = link(libc, "dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
         DUP2 = link(libc, "dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), errno);
         READ = link(libc, "read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), errno);
-        CLOSE = link(libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
     }
 
     private static MethodHandle link(SymbolLookup lookup, String name, FunctionDescriptor fd, Linker.Option... opts) {
@@ -93,7 +92,7 @@ public final class ListenerHandoff {
         }
         int pipe = call(DUP, "dup", 0);
         call(DUP2, "dup2", received, 0);
-        call(CLOSE, "close", received);
+        Native.close(received);
         Channel inherited = System.inheritedChannel(); // a channel on a dup of descriptor 0
         if (!(inherited instanceof ServerSocketChannel listener)) {
             throw new IOException("the descriptor from the parent is not a listening socket: " + inherited);
@@ -103,7 +102,7 @@ public final class ListenerHandoff {
         int devNull = Native.openReadOnly(Path.of("/dev/null"));
         if (devNull < 0) throw new IOException("open /dev/null failed: errno " + -devNull);
         call(DUP2, "dup2", devNull, 0);
-        call(CLOSE, "close", devNull);
+        Native.close(devNull);
         return new Received(listener, pipe);
     }
 
