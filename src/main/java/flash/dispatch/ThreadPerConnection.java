@@ -72,7 +72,7 @@ public final class ThreadPerConnection implements Dispatcher {
 
     @Override
     public void drain() {
-        for (HttpConnection c : watchdog.connections()) c.drain();
+        for (HttpConnection c : watchdog.connections()) c.requestDrain();
         executor.shutdown();
     }
 
@@ -80,7 +80,7 @@ public final class ThreadPerConnection implements Dispatcher {
 
     @Override
     public void stop() {
-        for (HttpConnection c : watchdog.connections()) c.close();
+        for (HttpConnection c : watchdog.connections()) c.abort();
         executor.shutdownNow();
         watchdog.stop();
     }

@@ -7,8 +7,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Enforces header, idle and write timeouts for blocking connections: one daemon thread scans the watched
- * connections a few times a second and expires those past their deadline (which closes the socket and so
- * unblocks the thread serving it).
+ * connections a few times a second and interrupts those past their deadline: it wakes the thread serving each
+ * one out of its blocking read or write, and that thread answers, closes and releases (a timer only interrupts).
  */
 public final class Watchdog {
     private static final long TICK_MS = 250;
@@ -38,7 +38,7 @@ public final class Watchdog {
             }
             long now = System.nanoTime();
             for (HttpConnection c : watched) {
-                if (c.phase() != HttpConnection.Phase.BUSY && now - c.deadline() > 0) c.expire();
+                if (c.phase() != HttpConnection.Phase.BUSY && now - c.deadline() > 0) c.interrupt();
             }
         }
     }

@@ -47,6 +47,11 @@ public final class HttpConnection {
     private boolean residencyChecked; // mapped body: a helper just faulted its pages in
     private boolean mappedBody;       // the body is sent from mapped file chunks (AMPED tests their residency)
     private volatile Phase phase = Phase.IDLE;
+    /** Set by another thread (a blocking driver's watchdog): the deadline passed; the owner acts on it. */
+    private volatile boolean timerFired;
+    private long interruptedDeadline; // the watchdog's own field: the deadline it last acted on
+    /** Set by another thread (shutdown under a blocking driver): close after the current response. */
+    private volatile boolean drainRequested;
     /** The driver's handle for this connection (an event loop keeps its SelectionKey here). */
     public Object ioKey;
     private volatile long deadline;
@@ -88,6 +93,10 @@ public final class HttpConnection {
             if (n < 0) close();
             return;
         }
+        if (n < 0 && timerFired) {
+            expire(); // a watchdog shut our input down to wake this read: the head did not arrive in time
+            return;
+        }
         if (n < 0) {
             inputClosed = true;
             process();
@@ -103,8 +112,54 @@ public final class HttpConnection {
         write();
     }
 
-    /** Called by the driver's timer when {@link #deadline()} has passed. */
-    public synchronized void expire() {
+    /**
+     * Called by a blocking driver's watchdog, on its own thread, when {@link #deadline()} has passed. A timer only
+     * interrupts: it wakes the owning thread out of its blocking read or write and leaves every release to it,
+     * because the owner may be inside a write from a mapped chunk that must not be unmapped under it.
+     */
+    public void interrupt() {
+        Phase p = phase;
+        long d = deadline;
+        if (p == Phase.BUSY || p == Phase.CLOSED || d == interruptedDeadline) return; // once per deadline
+        interruptedDeadline = d;
+        timerFired = true;
+        try {
+            if (p == Phase.READING) {
+                ch.shutdownInput(); // the owner's read returns EOF, and it can still write the 408
+            } else {
+                if (p == Phase.WRITING) io.stats().timeouts.increment();
+                if (p == Phase.IDLE) io.stats().idleCloses.increment();
+                ch.close();         // the owner's read or write fails, and the owner closes and releases
+            }
+        } catch (IOException ignored) {
+            // the channel is already gone: the owner finds out on its next call
+        }
+    }
+
+    /** Hard stop from another thread: closing the channel makes the owner's next read or write fail, and it releases. */
+    public void abort() {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // already closed
+        }
+    }
+
+    /** Shutdown under a blocking driver (another thread): an idle or reading connection ends, a busy one after its response. */
+    public void requestDrain() {
+        drainRequested = true;
+        Phase p = phase;
+        if (p == Phase.IDLE || p == Phase.READING) {
+            try {
+                ch.shutdownInput(); // the owner's read sees EOF and closes
+            } catch (IOException ignored) {
+                // already closed
+            }
+        }
+    }
+
+    /** Called on the owning thread when {@link #deadline()} has passed (an event loop's timer, or after {@link #interrupt}). */
+    public void expire() {
         switch (phase) {
             case READING -> {
                 io.stats().timeouts.increment();
@@ -360,7 +415,7 @@ public final class HttpConnection {
         outgoing.release();
         outgoing = null;
         current = null;
-        if (closeAfterResponse) {
+        if (closeAfterResponse || drainRequested) {
             linger();
             return;
         }
@@ -389,8 +444,8 @@ public final class HttpConnection {
         io.interest(this, true, false);
     }
 
-    /** Synchronized because a blocking driver's watchdog may close a connection its thread is reading. */
-    public synchronized void close() {
+    /** Only the owning thread closes: it releases the buffers and chunks that its own reads and writes use. */
+    public void close() {
         if (phase == Phase.CLOSED) return;
         phase = Phase.CLOSED;
         if (outgoing != null) {

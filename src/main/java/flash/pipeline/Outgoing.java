@@ -28,6 +28,9 @@ public final class Outgoing {
     /** Bytes per sendfile call: large enough to amortise the call, small enough to keep loops fair. */
     static final long SENDFILE_CHUNK = 1L << 20;
 
+    /** Bytes per blocking gathering write, so a slow reader's progress is seen (and the deadline moves) often. */
+    static final long BLOCKING_SLICE = 256L << 10;
+
     /** Direct sendfile unless disabled ({@code -Dflash.sendfile=transferTo}, for A/B measurements). */
     static final boolean DIRECT_SENDFILE = Native.available() && Native.fdAccess()
             && !"transferTo".equals(System.getProperty("flash.sendfile"));
@@ -104,7 +107,9 @@ public final class Outgoing {
             ByteBuffer first = bytes(index);
             if (first != null) {
                 long w;
-                if (index + 1 >= count || bytes(index + 1) == null) {
+                if (ch.isBlocking()) {
+                    w = writeSlice(ch);
+                } else if (index + 1 >= count || bytes(index + 1) == null) {
                     w = ch.write(first);
                 } else {
                     int n = 0;
@@ -120,6 +125,7 @@ public final class Outgoing {
                 bytesWritten += w;
                 while (index < count && bytes(index) instanceof ByteBuffer b && !b.hasRemaining()) index++;
                 if (index < count && bytes(index) != null) return Progress.BLOCKED;
+                if (ch.isBlocking() && index < count) return Progress.BLOCKED;
             } else {
                 Segment.FileRegion r = (Segment.FileRegion) segment(index);
                 if (fileSent == r.length()) {
@@ -159,6 +165,36 @@ public final class Outgoing {
             }
         }
         return Progress.DONE;
+    }
+
+    /**
+     * One gathering write of at most {@link #BLOCKING_SLICE} bytes on a blocking socket. A blocking write returns
+     * only when all it was given is sent, so without a bound one call would carry a whole mapped body, and the
+     * driver could not move the write deadline forward as a slow client makes progress.
+     */
+    private long writeSlice(SocketChannel ch) throws IOException {
+        int n = 0;
+        long budget = BLOCKING_SLICE;
+        ByteBuffer cut = null;
+        int cutLimit = 0;
+        for (int i = index; i < count && budget > 0; i++) {
+            ByteBuffer b = bytes(i);
+            if (b == null) break;
+            if (b.remaining() > budget) {
+                cut = b;
+                cutLimit = b.limit();
+                b.limit(b.position() + (int) budget); // each response has its own views: the limit is ours to move
+            }
+            budget -= b.remaining();
+            if (n == gather.length) gather = Arrays.copyOf(gather, n * 2);
+            gather[n++] = b;
+        }
+        try {
+            return ch.write(gather, 0, n);
+        } finally {
+            if (cut != null) cut.limit(cutLimit);
+            Arrays.fill(gather, 0, n, null);
+        }
     }
 
     /** A helper has just read [offset, offset + length) of the pending region into memory: send it unchecked. */
