@@ -10,21 +10,17 @@ import java.util.Locale;
  * <p>It never throws for bad bytes: it returns the {@link BadRequest} to send. It consumes a request's head
  * only once the whole head has arrived (so a request split at any byte boundary parses exactly like a whole
  * one) and remembers how far it scanned, so a slowly arriving head is not rescanned from the start. A
- * request's body (a static server never uses one) is consumed and discarded by the following calls, before
- * the next request's head is looked at, so a body can never be parsed as a request.
+ * request's body (a static server never uses one) is consumed and discarded by the following calls, through a
+ * {@link BodyDecoder}, before the next request's head is looked at, so a body can never be parsed as a request.
  */
 public final class RequestParser {
-    private enum State { HEAD, FIXED_BODY, CHUNK_SIZE, CHUNK_BWS, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR,
-        CHUNK_DATA_LF, TRAILER_LINE, TRAILER_LF, FAILED }
+    private enum State { HEAD, BODY, FAILED }
 
     private final HttpLimits limits;
     private State state = State.HEAD;
     private int scanned;            // bytes of the current head already scanned, from buffer position
     private int requestLineEnd = -1; // offset of the request line's CR, once seen
-    private long bodyRemaining;     // FIXED_BODY: bytes left; CHUNK_DATA: bytes left in chunk
-    private long bodyTotal;         // chunked: bytes discarded so far, against maxBody
-    private int chunkSizeDigits;
-    private int trailerLineLength;
+    private BodyDecoder body;       // BODY: the body being discarded
     /**
      * Where a complete head is copied for parsing. Per thread, not per connection: an event loop parses for
      * thousands of connections, and an idle connection should hold no parsing memory.
@@ -44,15 +40,8 @@ public final class RequestParser {
             switch (state) {
                 case FAILED -> { return BadRequest.of(Status.BAD_REQUEST, "connection already failed"); }
                 case HEAD -> { return parseHead(buf); }
-                case FIXED_BODY -> {
-                    int n = (int) Math.min(bodyRemaining, buf.remaining());
-                    buf.position(buf.position() + n);
-                    bodyRemaining -= n;
-                    if (bodyRemaining > 0) return ParseResult.NEED_MORE;
-                    state = State.HEAD;
-                }
-                default -> {
-                    ParseResult r = discardChunked(buf);
+                case BODY -> {
+                    ParseResult r = discardBody(buf);
                     if (r != null) return r;
                 }
             }
@@ -112,13 +101,12 @@ public final class RequestParser {
         ParseResult r = HeadParser.parse(scratch, len, lineEnd, limits);
         if (r instanceof Request req) {
             if (req.chunked()) {
-                state = State.CHUNK_SIZE;
-                bodyTotal = 0;
-                chunkSizeDigits = 0;
-                bodyRemaining = 0;
+                // The trailer section, as a whole, is held to the header section's limit (431 past it).
+                body = BodyDecoder.chunked(limits.maxBody(), limits.maxHeaderBytes());
+                state = State.BODY;
             } else if (req.contentLength() > 0) {
-                state = State.FIXED_BODY;
-                bodyRemaining = req.contentLength();
+                body = BodyDecoder.fixed(req.contentLength());
+                state = State.BODY;
             }
         } else if (r instanceof BadRequest) {
             state = State.FAILED;
@@ -131,97 +119,25 @@ public final class RequestParser {
         return BadRequest.of(status, reason);
     }
 
-    // ---------------------------------------------------------------- chunked body (discarded)
+    // ---------------------------------------------------------------- body (discarded)
 
-    /** Returns null when the body is done (state back to HEAD), else NEED_MORE or a failure. */
-    private ParseResult discardChunked(ByteBuffer buf) {
-        while (buf.hasRemaining()) {
-            if (state == State.CHUNK_DATA) {
-                int n = (int) Math.min(bodyRemaining, buf.remaining());
-                buf.position(buf.position() + n);
-                bodyRemaining -= n;
-                if (bodyRemaining == 0) state = State.CHUNK_DATA_CR;
-                continue;
-            }
-            byte b = buf.get();
-            switch (state) {
-                case CHUNK_SIZE -> {
-                    int d = hex(b);
-                    if (d >= 0) {
-                        // By value, not digit count: leading zeros are valid; 2^59 is far past any maxBody.
-                        if (bodyRemaining >= 1L << 59) return fail(Status.CONTENT_TOO_LARGE, "chunk size too large");
-                        chunkSizeDigits++;
-                        bodyRemaining = bodyRemaining * 16 + d;
-                    } else if (chunkSizeDigits == 0) {
-                        return fail(Status.BAD_REQUEST, "invalid chunk size");
-                    } else if (b == ';') {
-                        state = State.CHUNK_EXT;
-                    } else if (b == '\r') {
-                        state = State.CHUNK_SIZE_LF;
-                    } else if (b == ' ' || b == '\t') {
-                        state = State.CHUNK_BWS; // RFC 9112 7.1.1: chunk-ext = *( BWS ";" ... ), BWS must be parsed
-                    } else {
-                        return fail(Status.BAD_REQUEST, "invalid chunk size");
-                    }
-                }
-                case CHUNK_BWS -> {
-                    if (b == ';') state = State.CHUNK_EXT;
-                    else if (b != ' ' && b != '\t') return fail(Status.BAD_REQUEST, "invalid chunk size");
-                }
-                case CHUNK_EXT -> {
-                    if (b == '\r') state = State.CHUNK_SIZE_LF;
-                    else if (b == '\n' || (b < 0x20 && b != '\t') || b == 0x7f) return fail(Status.BAD_REQUEST, "invalid chunk extension");
-                }
-                case CHUNK_SIZE_LF -> {
-                    if (b != '\n') return fail(Status.BAD_REQUEST, "chunk size line not ended by CRLF");
-                    bodyTotal += bodyRemaining;
-                    if (bodyTotal > limits.maxBody()) return fail(Status.CONTENT_TOO_LARGE, "request body larger than " + limits.maxBody() + " bytes");
-                    chunkSizeDigits = 0;
-                    if (bodyRemaining == 0) {
-                        state = State.TRAILER_LINE;
-                        trailerLineLength = 0;
-                    } else {
-                        state = State.CHUNK_DATA;
-                    }
-                }
-                case CHUNK_DATA_CR -> {
-                    if (b != '\r') return fail(Status.BAD_REQUEST, "chunk data not followed by CRLF");
-                    state = State.CHUNK_DATA_LF;
-                }
-                case CHUNK_DATA_LF -> {
-                    if (b != '\n') return fail(Status.BAD_REQUEST, "chunk data not followed by CRLF");
-                    state = State.CHUNK_SIZE;
-                    bodyRemaining = 0;
-                }
-                case TRAILER_LINE -> {
-                    if (b == '\r') {
-                        state = State.TRAILER_LF;
-                    } else if (b == '\n' || b == 0) {
-                        return fail(Status.BAD_REQUEST, "invalid trailer section");
-                    } else if (++trailerLineLength > limits.maxHeaderBytes()) {
-                        return fail(Status.HEADER_FIELDS_TOO_LARGE, "trailer field too large");
-                    }
-                }
-                case TRAILER_LF -> {
-                    if (b != '\n') return fail(Status.BAD_REQUEST, "trailer line not ended by CRLF");
-                    if (trailerLineLength == 0) {
-                        state = State.HEAD;
-                        return null;
-                    }
-                    trailerLineLength = 0;
-                    state = State.TRAILER_LINE;
-                }
-                default -> throw new IllegalStateException(state.name());
+    /** Returns null when the body is done (state back to HEAD), else NEED_MORE or the framing failure. */
+    private ParseResult discardBody(ByteBuffer buf) {
+        while (true) {
+            long n = body.available(buf);
+            if (n > 0) {
+                body.consume(buf, n);
+            } else if (n == 0) {
+                return ParseResult.NEED_MORE;
+            } else if (n == BodyDecoder.END) {
+                body = null;
+                state = State.HEAD;
+                return null;
+            } else {
+                state = State.FAILED;
+                return body.failure();
             }
         }
-        return ParseResult.NEED_MORE;
-    }
-
-    private static int hex(byte b) {
-        if (b >= '0' && b <= '9') return b - '0';
-        if (b >= 'a' && b <= 'f') return b - 'a' + 10;
-        if (b >= 'A' && b <= 'F') return b - 'A' + 10;
-        return -1;
     }
 
     /** Parses one complete head held in a byte array: request line, fields, then framing rules. */
