@@ -1,6 +1,6 @@
 package flash.bench;
 
-import flash.content.Native;
+import flash.sys.Native;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -102,6 +102,25 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-keepalive-requests", paramLabel = "N", description = "Close a connection after N requests; 0 = no limit (default: ${DEFAULT-VALUE}; mp workers default to 100).")
     int maxKeepAliveRequests;
 
+    @Option(names = "--proxy", paramLabel = "PREFIX=URL[,URL...]",
+            description = {"Reverse-proxy requests whose path starts with PREFIX (repeatable). URL is http://host[:port][/path]",
+                    "or unix:/path/to.sock. Without a path the target passes unchanged; with one, PREFIX is replaced by it",
+                    "(/p/=http://127.0.0.1:9000/ maps /p/x?q to /x?q). Several URLs: round-robin, an upstream whose connect",
+                    "fails is skipped for 10 s. Every method is passed; hosts are resolved once at start."})
+    java.util.List<String> proxies = new java.util.ArrayList<>();
+
+    @Option(names = "--upstream-keepalive", paramLabel = "N", description = "Idle connections kept per upstream (per event loop under amped/sped; 0 = none) (default: ${DEFAULT-VALUE}).")
+    int upstreamKeepalive = ServerConfig.DEFAULT_UPSTREAM_KEEPALIVE;
+
+    @Option(names = "--upstream-connect-timeout", paramLabel = "SEC", description = "Seconds to connect to an upstream before trying the next, or 504 (default: ${DEFAULT-VALUE}).")
+    double upstreamConnectTimeout = ServerConfig.DEFAULT_UPSTREAM_CONNECT_TIMEOUT.toMillis() / 1000.0;
+
+    @Option(names = "--upstream-timeout", paramLabel = "SEC", description = "Seconds without progress reading from or writing to an upstream before 504 (default: ${DEFAULT-VALUE}).")
+    double upstreamTimeout = ServerConfig.DEFAULT_UPSTREAM_TIMEOUT.toMillis() / 1000.0;
+
+    @Option(names = "--tunnel-timeout", paramLabel = "SEC", description = "Seconds an upgraded (WebSocket) connection may carry no traffic either way (default: ${DEFAULT-VALUE}).")
+    double tunnelTimeout = ServerConfig.DEFAULT_TUNNEL_TIMEOUT.toMillis() / 1000.0;
+
     @Option(names = "--listener-from", hidden = true, paramLabel = "SOCKET",
             description = "MP worker: take the listening socket from the parent's Unix socket at SOCKET.")
     Path listenerFrom;
@@ -127,6 +146,8 @@ public final class ServeCommand implements Callable<Integer> {
             } else {
                 server = Server.start(cfg);
             }
+        } catch (IllegalArgumentException e) {
+            throw new UsageError(e.getMessage()); // a configured route that cannot be set up (an unknown upstream host)
         } catch (BindException e) {
             throw new UsageError("cannot listen on " + cfg.bind() + ":" + cfg.port() + ": " + e.getMessage());
         } catch (IOException e) {
@@ -172,6 +193,15 @@ public final class ServeCommand implements Callable<Integer> {
         if (maxKeepAliveRequests < 0) throw new UsageError("--max-keepalive-requests must not be negative");
         if (headerAlign < 0 || headerAlign > 4096) throw new UsageError("--header-align must be between 0 and 4096");
         if (statusPath != null && !statusPath.startsWith("/")) throw new UsageError("--status-path must start with '/'");
+        if (upstreamKeepalive < 0) throw new UsageError("--upstream-keepalive must not be negative");
+        java.util.List<flash.config.ProxyRoute> routes = new java.util.ArrayList<>();
+        for (String p : proxies) {
+            try {
+                routes.add(flash.config.ProxyRoute.parse(p));
+            } catch (IllegalArgumentException e) {
+                throw new UsageError(e.getMessage());
+            }
+        }
         HttpLimits d = HttpLimits.DEFAULTS;
         return ServerConfig.defaults(dir.toRealPath())
                 .withPort(port).withBind(bind).withArch(arch)
@@ -185,7 +215,11 @@ public final class ServeCommand implements Callable<Integer> {
                 .withDrainTimeout(seconds("--drain-timeout", drainTimeout))
                 .withLimits(new HttpLimits(d.maxRequestLine(), d.maxHeaderBytes(), d.maxHeaderCount(), maxBody,
                         maxKeepAliveRequests == 0 && arch == Architecture.MP ? Prefork.DEFAULT_MAX_KEEPALIVE_REQUESTS : maxKeepAliveRequests))
-                .withReusePort(reusePort).withHeaderAlign(headerAlign);
+                .withReusePort(reusePort).withHeaderAlign(headerAlign)
+                .withProxies(routes).withUpstreamKeepalive(upstreamKeepalive)
+                .withUpstreamTimeouts(seconds("--upstream-connect-timeout", upstreamConnectTimeout),
+                        seconds("--upstream-timeout", upstreamTimeout))
+                .withTunnelTimeout(seconds("--tunnel-timeout", tunnelTimeout));
     }
 
     private static void positive(String name, long v) {

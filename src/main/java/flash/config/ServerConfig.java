@@ -37,7 +37,12 @@ public record ServerConfig(
         int smallFileMax,
         String statusPath,
         boolean reusePort,
-        int headerAlign) {
+        int headerAlign,
+        java.util.List<ProxyRoute> proxies,
+        int upstreamKeepalive,
+        Duration upstreamConnectTimeout,
+        Duration upstreamTimeout,
+        Duration tunnelTimeout) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -52,6 +57,13 @@ public record ServerConfig(
     public static final long DEFAULT_CACHE_BYTES = 256L << 20;
     /** Files up to this size are held in memory and go out with their header in one gathering write. */
     public static final int DEFAULT_SMALL_FILE_MAX = 64 * 1024;
+    /** Idle keep-alive connections kept per upstream (per event loop under amped and sped). */
+    public static final int DEFAULT_UPSTREAM_KEEPALIVE = 32;
+    public static final Duration DEFAULT_UPSTREAM_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    /** Upstream reads and writes: no progress for this long gives 504 (nginx's proxy_read_timeout). */
+    public static final Duration DEFAULT_UPSTREAM_TIMEOUT = Duration.ofSeconds(60);
+    /** An upgraded (WebSocket) tunnel with no traffic either way for this long is closed. */
+    public static final Duration DEFAULT_TUNNEL_TIMEOUT = Duration.ofSeconds(300);
 
     public static ServerConfig defaults(Path root) {
         return new ServerConfig(root, "127.0.0.1", 8080, Architecture.AMPED, DEFAULT_LOOPS, DEFAULT_HELPERS,
@@ -64,7 +76,8 @@ public record ServerConfig(
                 1024,                     // listen backlog (the JDK's default of 50 drops bursts)
                 DEFAULT_PATH_CACHE, true, true, DEFAULT_CACHE_BYTES,
                 Duration.ofSeconds(1),    // cached translations are revalidated after this long
-                DEFAULT_SMALL_FILE_MAX, null, false, 0);
+                DEFAULT_SMALL_FILE_MAX, null, false, 0, java.util.List.of(), DEFAULT_UPSTREAM_KEEPALIVE,
+                DEFAULT_UPSTREAM_CONNECT_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_TUNNEL_TIMEOUT);
     }
 
     public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
@@ -93,6 +106,12 @@ public record ServerConfig(
     public ServerConfig withStatusPath(String v) { return edit(e -> e.statusPath = v); }
     public ServerConfig withReusePort(boolean v) { return edit(e -> e.reusePort = v); }
     public ServerConfig withHeaderAlign(int v) { return edit(e -> e.headerAlign = v); }
+    public ServerConfig withProxies(java.util.List<ProxyRoute> v) { return edit(e -> e.proxies = java.util.List.copyOf(v)); }
+    public ServerConfig withUpstreamKeepalive(int v) { return edit(e -> e.upstreamKeepalive = v); }
+    public ServerConfig withUpstreamTimeouts(Duration connect, Duration io) {
+        return edit(e -> { e.upstreamConnectTimeout = connect; e.upstreamTimeout = io; });
+    }
+    public ServerConfig withTunnelTimeout(Duration v) { return edit(e -> e.tunnelTimeout = v); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -129,6 +148,11 @@ public record ServerConfig(
         String statusPath;
         boolean reusePort;
         int headerAlign;
+        java.util.List<ProxyRoute> proxies;
+        int upstreamKeepalive;
+        Duration upstreamConnectTimeout;
+        Duration upstreamTimeout;
+        Duration tunnelTimeout;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -158,10 +182,15 @@ public record ServerConfig(
             statusPath = c.statusPath;
             reusePort = c.reusePort;
             headerAlign = c.headerAlign;
+            proxies = c.proxies;
+            upstreamKeepalive = c.upstreamKeepalive;
+            upstreamConnectTimeout = c.upstreamConnectTimeout;
+            upstreamTimeout = c.upstreamTimeout;
+            tunnelTimeout = c.tunnelTimeout;
         }
 
         ServerConfig build() {
-            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign);
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout);
         }
     }
 }

@@ -1,5 +1,7 @@
 package flash.content;
 
+import flash.sys.DiskGuard;
+import flash.sys.Native;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

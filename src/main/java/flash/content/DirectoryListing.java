@@ -1,5 +1,6 @@
 package flash.content;
 
+import flash.sys.DiskGuard;
 import flash.http.RequestTarget;
 
 import java.io.IOException;

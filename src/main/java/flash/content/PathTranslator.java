@@ -1,5 +1,7 @@
 package flash.content;
 
+import flash.sys.DiskGuard;
+import flash.sys.Native;
 import flash.http.MimeTypes;
 import flash.http.RequestTarget;
 

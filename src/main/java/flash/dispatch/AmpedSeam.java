@@ -1,12 +1,12 @@
 package flash.dispatch;
 
 import flash.net.EventLoop;
-import flash.pipeline.DiskSeam;
+import flash.net.BlockingSeam;
 
 import java.util.function.Consumer;
 
 /** AMPED's seam: disk work goes to a helper; its completion comes back to the loop as an event. */
-final class AmpedSeam implements DiskSeam {
+final class AmpedSeam implements BlockingSeam {
     private final EventLoop loop;
     private final HelperPool helpers;
 

@@ -1,6 +1,6 @@
 package flash.dispatch;
 
-import flash.pipeline.LoopStats;
+import flash.net.LoopStats;
 
 import java.nio.channels.SocketChannel;
 import java.util.List;

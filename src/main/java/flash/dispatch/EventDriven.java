@@ -1,9 +1,10 @@
 package flash.dispatch;
 
 import flash.config.Architecture;
+import flash.net.Adopter;
 import flash.net.EventLoop;
-import flash.pipeline.DiskSeam;
-import flash.pipeline.LoopStats;
+import flash.net.BlockingSeam;
+import flash.net.LoopStats;
 import flash.pipeline.PipelineContext;
 
 import java.io.IOException;
@@ -21,14 +22,16 @@ public final class EventDriven implements Dispatcher {
     private final HelperPool helpers;
     private int next;
 
-    public EventDriven(PipelineContext ctx, Architecture arch, Runnable onConnectionClosed) {
+    public EventDriven(PipelineContext ctx, Architecture arch, Adopter adopter, Runnable onConnectionClosed) {
         int n = Math.max(1, ctx.config().loops());
         this.helpers = arch == Architecture.AMPED ? new HelperPool(Math.max(1, ctx.config().helpers())) : null;
         try {
             for (int i = 0; i < n; i++) {
                 boolean amped = helpers != null;
-                loops.add(new EventLoop("flash-loop-" + i, ctx,
-                        loop -> amped ? new AmpedSeam(loop, helpers) : DiskSeam.INLINE, amped, onConnectionClosed));
+                // A read buffer holds the largest head the parser accepts, rounded up to a power of two.
+                int bufferSize = Integer.highestOneBit(ctx.config().limits().maxHeadBytes() - 1) << 1;
+                loops.add(new EventLoop("flash-loop-" + i, bufferSize, adopter,
+                        loop -> amped ? new AmpedSeam(loop, helpers) : BlockingSeam.INLINE, amped, onConnectionClosed));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open a Selector", e);

@@ -1,6 +1,6 @@
 package flash.dispatch;
 
-import flash.content.Native;
+import flash.sys.Native;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -192,6 +192,11 @@ public final class Prefork {
         if (c.followSymlinks()) a.add("--follow-symlinks");
         if (c.dotfiles()) a.add("--dotfiles");
         if (c.statusPath() != null) a.addAll(List.of("--status-path", c.statusPath()));
+        for (flash.config.ProxyRoute r : c.proxies()) a.addAll(List.of("--proxy", r.spec()));
+        a.addAll(List.of("--upstream-keepalive", Integer.toString(c.upstreamKeepalive()),
+                "--upstream-connect-timeout", seconds(c.upstreamConnectTimeout()),
+                "--upstream-timeout", seconds(c.upstreamTimeout()),
+                "--tunnel-timeout", seconds(c.tunnelTimeout())));
         return a;
     }
 

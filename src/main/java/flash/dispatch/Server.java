@@ -3,6 +3,9 @@ package flash.dispatch;
 import flash.config.Architecture;
 import flash.config.ServerConfig;
 import flash.content.Residency;
+import flash.net.Adopter;
+import flash.net.PlainTransport;
+import flash.pipeline.Http1Connection;
 import flash.pipeline.Outgoing;
 import flash.pipeline.PipelineContext;
 
@@ -50,15 +53,16 @@ public final class Server implements AutoCloseable {
                 : residency::isResidentFile;
         this.ctx = new PipelineContext(config, check);
         Runnable closed = this::connectionClosed;
+        Adopter adopter = (ch, driver, reg) -> new Http1Connection(new PlainTransport(ch), driver, reg, ctx);
         this.dispatcher = switch (config.arch()) {
-            case AMPED, SPED -> new EventDriven(ctx, config.arch(), closed);
-            case MT, VT -> new ThreadPerConnection(ctx, config.arch(), closed);
+            case AMPED, SPED -> new EventDriven(ctx, config.arch(), adopter, closed);
+            case MT, VT -> new ThreadPerConnection(ctx, config.arch(), adopter, closed);
             case MP -> throw new IllegalArgumentException("the mp architecture is started by Prefork, not in-process");
         };
         int capacity = dispatcher.capacity();
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
         this.metrics = new ServerMetrics(this, residency);
-        if (config.statusPath() != null) ctx.statusPage(metrics.page(config.statusPath()));
+        ctx.router(Routes.build(config, ctx, metrics));
         this.acceptor = Thread.ofPlatform().name("flash-acceptor").unstarted(this::acceptLoop);
         this.refuser = new Refuser(BUSY); // last: it starts a thread
     }

@@ -4,17 +4,8 @@ import flash.content.ChunkCache;
 import flash.content.HeaderCache;
 import flash.content.PathCache;
 import flash.content.Residency;
-import flash.http.Request;
-import flash.http.RequestTarget;
-import flash.http.ResponseHead;
-import flash.http.Status;
-import flash.pipeline.LoopStats;
-import flash.pipeline.Response;
-import flash.pipeline.Segment;
-import flash.pipeline.StatusPage;
+import flash.net.LoopStats;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -108,25 +99,4 @@ public final class ServerMetrics {
         sb.append(name).append("{loop=\"").append(loop).append("\"} ").append(v).append('\n');
     }
 
-    StatusPage page(String path) {
-        Object n = RequestTarget.normalize(path);
-        String normalized = n instanceof RequestTarget.Normalized norm ? norm.path() : path;
-        return new StatusPage() {
-            @Override
-            public boolean matches(RequestTarget.Normalized target) { return target.path().equals(normalized); }
-
-            @Override
-            public Response respond(Request req) {
-                byte[] body = render().getBytes(StandardCharsets.UTF_8);
-                ResponseHead h = new ResponseHead(Status.OK, req.http10())
-                        .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                        .header("Content-Length", body.length)
-                        .header("Cache-Control", "no-store")
-                        .connection(req.http10(), !req.keepAlive());
-                // HEAD: the connection sends the head only, as for every other response.
-                return new Response(Status.OK, ByteBuffer.wrap(h.finish()), List.of(new Segment.Bytes(ByteBuffer.wrap(body))),
-                        body.length, !req.keepAlive());
-            }
-        };
-    }
 }

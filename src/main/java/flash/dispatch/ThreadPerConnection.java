@@ -1,10 +1,11 @@
 package flash.dispatch;
 
 import flash.config.Architecture;
+import flash.net.Adopter;
 import flash.net.BlockingDriver;
+import flash.net.IoHandler;
+import flash.net.LoopStats;
 import flash.net.Watchdog;
-import flash.pipeline.HttpConnection;
-import flash.pipeline.LoopStats;
 import flash.pipeline.PipelineContext;
 
 import java.nio.channels.SocketChannel;
@@ -29,10 +30,14 @@ public final class ThreadPerConnection implements Dispatcher {
     private final Runnable onConnectionClosed;
     private final int capacity;
 
-    public ThreadPerConnection(PipelineContext ctx, Architecture arch, Runnable onConnectionClosed) {
+    public ThreadPerConnection(PipelineContext ctx, Architecture arch, Adopter adopter, Runnable onConnectionClosed) {
         this.stats = new LoopStats(arch.cliName());
         this.onConnectionClosed = onConnectionClosed;
-        this.driver = new BlockingDriver(ctx, watchdog, stats, onConnectionClosed);
+        // A second thread per exchange (a tunnel's other direction) is of the same kind as the first.
+        java.util.concurrent.ThreadFactory spawner = arch == Architecture.VT
+                ? Thread.ofVirtual().name("flash-vt-pump-", 0).factory()
+                : Thread.ofPlatform().name("flash-mt-pump-", 0).factory();
+        this.driver = new BlockingDriver(adopter, watchdog, stats, onConnectionClosed, spawner);
         if (arch == Architecture.VT) {
             this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("flash-vt-", 0).factory());
             this.capacity = Integer.MAX_VALUE;
@@ -72,15 +77,15 @@ public final class ThreadPerConnection implements Dispatcher {
 
     @Override
     public void drain() {
-        for (HttpConnection c : watchdog.connections()) c.requestDrain();
+        for (IoHandler h : watchdog.handlers()) h.requestDrain();
         executor.shutdown();
     }
 
-    @Override public int openConnections() { return watchdog.connections().size(); }
+    @Override public int openConnections() { return driver.openConnections(); }
 
     @Override
     public void stop() {
-        for (HttpConnection c : watchdog.connections()) c.abort();
+        for (IoHandler h : watchdog.handlers()) h.abort();
         executor.shutdownNow();
         watchdog.stop();
     }

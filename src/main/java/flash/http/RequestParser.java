@@ -35,6 +35,13 @@ public final class RequestParser {
     /** True while discarding the body of a request already returned (its failures answer no request). */
     public boolean discardingBody() { return state != State.HEAD && state != State.FAILED; }
 
+    /**
+     * The body of the request last returned, while it is still being read: a handler that wants it (the proxy)
+     * decodes it from the same buffer with this decoder; whatever it leaves, the next {@link #parse} discards.
+     * Null when the request had no body or it is over.
+     */
+    public BodyDecoder body() { return state == State.BODY ? body : null; }
+
     public ParseResult parse(ByteBuffer buf) {
         while (true) {
             switch (state) {

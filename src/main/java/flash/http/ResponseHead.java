@@ -21,6 +21,27 @@ public final class ResponseHead {
 
     public ResponseHead(Status status, boolean http10) {
         append(status.statusLine(http10));
+        serverAndDate();
+    }
+
+    /** A head for any status code (a proxied response may carry one Flash never generates itself). */
+    public ResponseHead(int code, String reason, boolean http10) {
+        append(((http10 ? "HTTP/1.0 " : "HTTP/1.1 ") + code + " ").getBytes(StandardCharsets.US_ASCII));
+        header0(reason);
+        serverAndDate();
+    }
+
+    private void header0(String reason) {
+        ensure(reason.length() + 2);
+        for (int i = 0; i < reason.length(); i++) {
+            char c = reason.charAt(i);
+            buf[len++] = (byte) (c < 0x20 || c > 0xff ? '?' : c);
+        }
+        buf[len++] = '\r';
+        buf[len++] = '\n';
+    }
+
+    private void serverAndDate() {
         append(SERVER_LINE);
         append(DATE_NAME);
         dateOffset = len;

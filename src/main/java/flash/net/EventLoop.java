@@ -1,34 +1,33 @@
 package flash.net;
 
-import flash.content.DiskGuard;
-import flash.pipeline.ConnectionIo;
-import flash.pipeline.DiskSeam;
-import flash.pipeline.HttpConnection;
-import flash.pipeline.LoopStats;
-import flash.pipeline.PipelineContext;
+import flash.sys.DiskGuard;
 
 import java.io.IOException;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One event loop: a thread with its own Selector that owns its connections for their whole life (no locks on
+ * One event loop: a thread with its own Selector that owns its handlers for their whole life (no locks on
  * them). Other threads talk to it only through {@link #execute}: a task queue plus a Selector wakeup, which is
- * how helper completions arrive "as just another event". Timeouts are checked by a scan every tick.
+ * how helper completions arrive "as just another event". Deadlines are checked by a scan every tick.
  */
-public final class EventLoop implements ConnectionIo, Executor {
+public final class EventLoop implements Driver, Executor {
     private static final Logger LOG = Logger.getLogger(EventLoop.class.getName());
     private static final long TICK_MS = 250;
     /** Idle pool size per loop: enough for bursts, small enough not to pin memory. */
@@ -36,38 +35,47 @@ public final class EventLoop implements ConnectionIo, Executor {
 
     private final String name;
     private final Selector selector;
-    private final PipelineContext ctx;
-    private final DiskSeam seam;
+    private final BlockingSeam seam;
     private final boolean forbidBlocking;
     private final LoopStats stats;
+    private final Adopter accepted;
     private final Runnable onConnectionClosed;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
-    private final Set<HttpConnection> connections = new HashSet<>();
+    /** Client connections (counted against the server's limit) and every other handler (upstreams, pipes). */
+    private final Set<Key> connections = new HashSet<>();
+    private final Set<Key> others = new HashSet<>();
     private final ArrayDeque<ByteBuffer> bufferPool = new ArrayDeque<>();
+    private final Map<Class<?>, Object> locals = new HashMap<>();
     private final int bufferSize;
     private final Thread thread;
     private volatile boolean stopping;
 
     /**
-     * @param seamFactory builds the loop's disk seam from the loop itself (AMPED's helpers complete onto it)
+     * @param accepted    builds the handler of a client connection this loop adopts
+     * @param seamFactory builds the loop's seam from the loop itself (AMPED's helpers complete onto it)
      */
-    public EventLoop(String name, PipelineContext ctx, Function<EventLoop, DiskSeam> seamFactory, boolean forbidBlocking,
-                     Runnable onConnectionClosed) throws IOException {
+    public EventLoop(String name, int bufferSize, Adopter accepted,
+                     Function<EventLoop, BlockingSeam> seamFactory, boolean forbidBlocking, Runnable onConnectionClosed)
+            throws IOException {
         this.name = name;
         this.selector = Selector.open();
-        this.ctx = ctx;
         this.forbidBlocking = forbidBlocking;
         this.stats = new LoopStats(name);
+        this.accepted = accepted;
         this.onConnectionClosed = onConnectionClosed;
-        this.bufferSize = Integer.highestOneBit(ctx.config().limits().maxHeadBytes() - 1) << 1;
+        this.bufferSize = bufferSize;
         this.seam = seamFactory.apply(this);
         this.thread = Thread.ofPlatform().name(name).unstarted(this::run);
     }
 
     public void start() { thread.start(); }
 
-    public LoopStats stats() { return stats; }
+    @Override public LoopStats stats() { return stats; }
+
+    @Override public boolean blocking() { return false; }
+
+    @Override public BlockingSeam seam() { return seam; }
 
     public boolean inLoop() { return Thread.currentThread() == thread; }
 
@@ -76,11 +84,11 @@ public final class EventLoop implements ConnectionIo, Executor {
         execute(() -> {
             try {
                 ch.configureBlocking(false);
-                HttpConnection c = new HttpConnection(ch, ctx, this, seam);
-                connections.add(c);
-                SelectionKey key = ch.register(selector, SelectionKey.OP_READ, c);
-                c.ioKey = key;
-                if (stopping) c.drain();
+                Key k = new Key(true);
+                k.key = ch.register(selector, SelectionKey.OP_READ, k);
+                k.handler = accepted.adopt(ch, this, k);
+                connections.add(k);
+                if (stopping) k.handler.drain();
             } catch (IOException e) {
                 closeQuietly(ch);
                 onConnectionClosed.run();
@@ -89,23 +97,56 @@ public final class EventLoop implements ConnectionIo, Executor {
     }
 
     @Override
+    public Registration register(SocketChannel channel, IoHandler handler, int ops) throws IOException {
+        channel.configureBlocking(false);
+        Key k = new Key(false);
+        k.handler = handler;
+        k.key = channel.register(selector, ops, k);
+        others.add(k);
+        return k;
+    }
+
+    @Override
+    public Registration connect(SocketChannel channel, SocketAddress address, IoHandler handler, long timeoutNanos) {
+        Key k = new Key(false);
+        k.handler = handler;
+        try {
+            channel.configureBlocking(false);
+            boolean done = channel.connect(address); // a Unix socket, or loopback, may connect at once
+            k.key = channel.register(selector, done ? 0 : SelectionKey.OP_CONNECT, k);
+            others.add(k);
+            if (done) execute(handler::onConnected);
+        } catch (IOException e) {
+            execute(() -> handler.onConnectFailed(e));
+        }
+        return k;
+    }
+
+    @Override
     public void execute(Runnable task) {
         tasks.add(task);
         if (!inLoop() && wakeupPending.compareAndSet(false, true)) selector.wakeup();
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T> T local(Class<T> key, Supplier<T> make) {
+        return (T) locals.computeIfAbsent(key, k -> make.get());
     }
 
     /** Stops accepting new work: idle connections close now, busy ones after their current response. */
     public void drain() {
         execute(() -> {
             stopping = true;
-            for (HttpConnection c : new ArrayList<>(connections)) c.drain();
+            for (Key k : new ArrayList<>(connections)) k.handler.drain();
         });
     }
 
     /** Closes everything and ends the loop thread. */
     public void stop() {
         execute(() -> {
-            for (HttpConnection c : new ArrayList<>(connections)) c.close();
+            for (Key k : new ArrayList<>(connections)) k.handler.close();
+            for (Key k : new ArrayList<>(others)) k.handler.close();
             stopping = true;
             Thread.currentThread().interrupt();
         });
@@ -123,17 +164,15 @@ public final class EventLoop implements ConnectionIo, Executor {
                 selector.select(TICK_MS);
                 wakeupPending.set(false);
                 Set<SelectionKey> keys = selector.selectedKeys();
-                for (SelectionKey key : keys) {
-                    HttpConnection c = (HttpConnection) key.attachment();
-                    dispatch(key, c);
-                }
+                for (SelectionKey key : keys) dispatch(key, (Key) key.attachment());
                 keys.clear();
                 Runnable t;
                 while ((t = tasks.poll()) != null) runTask(t);
                 long now = System.nanoTime();
                 if (now - nextTick >= 0) {
                     nextTick = now + TICK_MS * 1_000_000;
-                    expireTimedOut(now);
+                    expire(connections, now);
+                    expire(others, now);
                 }
             } catch (DiskGuard.BlockingOnLoopError e) {
                 throw e;
@@ -148,21 +187,38 @@ public final class EventLoop implements ConnectionIo, Executor {
         }
     }
 
-    private void dispatch(SelectionKey key, HttpConnection c) {
+    private void dispatch(SelectionKey key, Key k) {
+        IoHandler h = k.handler;
         try {
             if (!key.isValid()) return;
             int ready = key.readyOps();
-            if ((ready & SelectionKey.OP_WRITE) != 0) c.onWritable();
-            if ((ready & SelectionKey.OP_READ) != 0 && key.isValid()) c.onReadable();
+            if ((ready & SelectionKey.OP_CONNECT) != 0) {
+                finishConnect(key, h);
+                return;
+            }
+            if ((ready & SelectionKey.OP_WRITE) != 0) h.onWritable();
+            if ((ready & SelectionKey.OP_READ) != 0 && key.isValid()) h.onReadable();
         } catch (DiskGuard.BlockingOnLoopError e) {
             LOG.log(Level.SEVERE, e.getMessage(), e);
-            c.close();
+            h.close();
             throw e;
         } catch (Throwable e) {
-            // One connection's failure (a bug, an InternalError from a vanished mapping) must not take the loop down.
+            // One handler's failure (a bug, an InternalError from a vanished mapping) must not take the loop down.
             LOG.log(Level.WARNING, name + ": connection failed", e);
-            c.close();
+            h.close();
         }
+    }
+
+    private static void finishConnect(SelectionKey key, IoHandler h) {
+        try {
+            ((SocketChannel) key.channel()).finishConnect();
+        } catch (IOException e) {
+            key.interestOps(0);
+            h.onConnectFailed(e);
+            return;
+        }
+        key.interestOps(0);
+        h.onConnected();
     }
 
     private void runTask(Runnable t) {
@@ -176,14 +232,14 @@ public final class EventLoop implements ConnectionIo, Executor {
         }
     }
 
-    private void expireTimedOut(long now) {
-        if (connections.isEmpty()) return;
-        for (HttpConnection c : new ArrayList<>(connections)) {
-            if (c.phase() != HttpConnection.Phase.BUSY && now - c.deadline() > 0) c.expire();
+    private static void expire(Set<Key> set, long now) {
+        if (set.isEmpty()) return;
+        for (Key k : new ArrayList<>(set)) {
+            if (k.handler.expired(now)) k.handler.expire();
         }
     }
 
-    // ------------------------------------------------------------------ ConnectionIo
+    // ------------------------------------------------------------------ buffers
 
     @Override
     public ByteBuffer acquireBuffer() {
@@ -193,20 +249,32 @@ public final class EventLoop implements ConnectionIo, Executor {
 
     @Override
     public void releaseBuffer(ByteBuffer buffer) {
-        if (bufferPool.size() < POOL_MAX) bufferPool.addFirst(buffer);
+        if (buffer.capacity() == bufferSize && bufferPool.size() < POOL_MAX) bufferPool.addFirst(buffer);
     }
 
-    @Override
-    public void interest(HttpConnection c, boolean read, boolean write) {
-        SelectionKey key = (SelectionKey) c.ioKey;
-        if (key == null || !key.isValid()) return;
-        int ops = (read ? SelectionKey.OP_READ : 0) | (write ? SelectionKey.OP_WRITE : 0);
-        if (key.interestOps() != ops) key.interestOps(ops);
-    }
+    /** A handler's registration: its SelectionKey, and whether it is a client connection. */
+    private final class Key implements Registration {
+        final boolean client;
+        IoHandler handler;
+        SelectionKey key;
 
-    @Override
-    public void closed(HttpConnection c) {
-        if (connections.remove(c)) onConnectionClosed.run();
+        Key(boolean client) { this.client = client; }
+
+        @Override
+        public void interest(int ops) {
+            if (key == null || !key.isValid()) return;
+            if (key.interestOps() != ops) key.interestOps(ops);
+        }
+
+        @Override
+        public void cancel() {
+            if (key != null) key.cancel();
+            if (client) {
+                if (connections.remove(this)) onConnectionClosed.run();
+            } else {
+                others.remove(this);
+            }
+        }
     }
 
     private static void closeQuietly(SocketChannel ch) {

@@ -1,18 +1,16 @@
 package flash.net;
 
-import flash.pipeline.HttpConnection;
-
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Enforces header, idle and write timeouts for blocking connections: one daemon thread scans the watched
- * connections a few times a second and interrupts those past their deadline: it wakes the thread serving each
- * one out of its blocking read or write, and that thread answers, closes and releases (a timer only interrupts).
+ * Enforces deadlines for blocking drivers: one daemon thread scans the watched handlers a few times a second and
+ * interrupts those past their deadline. A timer only interrupts: it wakes the thread serving the handler out of
+ * its blocking read or write, and that thread answers, closes and releases.
  */
 public final class Watchdog {
     private static final long TICK_MS = 250;
-    private final Set<HttpConnection> watched = ConcurrentHashMap.newKeySet();
+    private final Set<IoHandler> watched = ConcurrentHashMap.newKeySet();
     private final Thread thread;
 
     public Watchdog(String name) {
@@ -23,11 +21,12 @@ public final class Watchdog {
 
     public void stop() { thread.interrupt(); }
 
-    public void watch(HttpConnection c) { watched.add(c); }
+    public void watch(IoHandler h) { watched.add(h); }
 
-    public void forget(HttpConnection c) { watched.remove(c); }
+    public void forget(IoHandler h) { watched.remove(h); }
 
-    public Set<HttpConnection> connections() { return watched; }
+    /** Every watched handler: client connections and the upstreams they opened. */
+    public Set<IoHandler> handlers() { return watched; }
 
     private void run() {
         while (!Thread.currentThread().isInterrupted()) {
@@ -37,8 +36,8 @@ public final class Watchdog {
                 return;
             }
             long now = System.nanoTime();
-            for (HttpConnection c : watched) {
-                if (c.phase() != HttpConnection.Phase.BUSY && now - c.deadline() > 0) c.interrupt();
+            for (IoHandler h : watched) {
+                if (h.expired(now)) h.interrupt();
             }
         }
     }

@@ -1,29 +1,26 @@
 package flash.pipeline;
 
-import flash.content.Native;
+import flash.content.FileHandle;
+import flash.net.Transport;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 
 /**
  * The sending state of one response. In-memory segments next to each other go out in one gathering write
- * (header and a small body: one writev); file regions go by sendfile, which the kernel caps at 0x7ffff000
- * bytes per call, so it loops. Works unchanged on blocking and non-blocking sockets.
- *
- * <p>On a non-blocking socket file regions go through a direct {@code sendfile(2)} downcall
- * ({@link Native#sendfile}): {@code FileChannel.transferTo} on this JDK tries {@code copy_file_range} (which
- * fails) before every {@code sendfile}. Blocking sockets (thread per connection, virtual threads) keep
- * {@code transferTo}, which knows how to park; so does everything when the native layer is unavailable.
+ * (header and a small body: one writev); file regions go by the transport's sendfile in chunks; a streamed body
+ * is pulled piece by piece, framed as chunks when its length is unknown. Works unchanged on blocking and
+ * non-blocking transports.
  *
  * <p>One instance per connection is reused for every response ({@link #reset}), so steady keep-alive serving
  * allocates no sending state.
  */
 public final class Outgoing {
-    public enum Progress { DONE, BLOCKED, NEEDS_RESIDENCY }
+    /** WAITING: a streamed body has nothing ready; the stream calls back when it has. */
+    public enum Progress { DONE, BLOCKED, NEEDS_RESIDENCY, WAITING }
 
     /** Bytes per sendfile call: large enough to amortise the call, small enough to keep loops fair. */
     static final long SENDFILE_CHUNK = 1L << 20;
@@ -31,25 +28,30 @@ public final class Outgoing {
     /** Bytes per blocking gathering write, so a slow reader's progress is seen (and the deadline moves) often. */
     static final long BLOCKING_SLICE = 256L << 10;
 
-    /** Direct sendfile unless disabled ({@code -Dflash.sendfile=transferTo}, for A/B measurements). */
-    static final boolean DIRECT_SENDFILE = Native.available() && Native.fdAccess()
-            && !"transferTo".equals(System.getProperty("flash.sendfile"));
+    private static final ByteBuffer CRLF = ByteBuffer.wrap(new byte[] {'\r', '\n'}).asReadOnlyBuffer();
+    private static final ByteBuffer LAST_CHUNK = ByteBuffer.wrap("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))
+            .asReadOnlyBuffer();
 
     private Response response;
     private ByteBuffer head;
     private List<Segment> body = List.of();
     private int count;          // segments: 0 is the head, i > 0 is body.get(i - 1)
-    private ByteBuffer[] gather = new ByteBuffer[2];
+    private ByteBuffer[] gather = new ByteBuffer[4];
     private int index;
     private long fileSent;      // bytes sent of the current file region
     private long bytesWritten;
+    private long headBytes;
     private boolean released = true;
-    private SocketChannel fdOwner; // the channel whose fd is cached in socketFd
-    private int socketFd = -1;
-    private int fileFd = -1;       // fd of the current file region, -1 before its first chunk
     private long residentEnd = -1; // file offset up to which the current region is known to be in memory
-    private boolean direct = DIRECT_SENDFILE;
-    private ByteBuffer parkBuffer;  // virtual threads only: see copyParking
+
+    // streamed bodies
+    private BodyStream stream;
+    private boolean chunked;
+    private ByteBuffer piece;       // the stream's data being sent, or null
+    private int pieceLength;
+    private final ByteBuffer chunkHead = ByteBuffer.allocate(20);
+    private ByteBuffer chunkTail;   // CRLF after a chunk's data, while unsent
+    private ByteBuffer lastChunk;   // "0\r\n\r\n" once the stream ended, while unsent
 
     /** An empty instance, to be {@link #reset} for each response. */
     public Outgoing() { }
@@ -60,19 +62,30 @@ public final class Outgoing {
     public Outgoing reset(Response response, boolean headOnly) {
         this.response = response;
         this.head = response.head();
-        this.body = response.body();
-        this.count = headOnly ? 1 : body.size() + 1;
+        this.headBytes = head.remaining();
+        this.body = headOnly ? List.of() : response.body();
+        this.count = body.size() + 1;
         this.index = 0;
         this.fileSent = 0;
         this.bytesWritten = 0;
-        this.fileFd = -1;
         this.residentEnd = -1;
         this.released = false;
+        this.stream = headOnly ? null : response.stream();
+        this.chunked = response.chunked();
+        this.piece = null;
+        this.chunkTail = null;
+        this.lastChunk = null;
+        this.framingBytes = 0;
+        if (headOnly && response.stream() != null) response.stream().abort();
         return this;
     }
 
     public Response response() { return response; }
     public long bytesWritten() { return bytesWritten; }
+
+    /** Body bytes sent so far (framing excluded): what an access log reports. */
+    public long bodyBytesWritten() { return Math.max(0, bytesWritten - headBytes - framingBytes); }
+    private long framingBytes;
 
     private Segment segment(int i) { return i == 0 ? null : body.get(i - 1); }
 
@@ -98,19 +111,20 @@ public final class Outgoing {
     }
 
     /**
-     * Writes as much as the socket takes.
+     * Writes as much as the transport takes.
      * @param residency the test for the pending file region's next chunk (AMPED), or null when the caller has
      *                  checked already or does not care (blocking architectures)
      */
-    public Progress writeTo(SocketChannel ch, ResidencyCheck residency) throws IOException {
+    public Progress writeTo(Transport t, ResidencyCheck residency) throws IOException {
         while (index < count) {
             ByteBuffer first = bytes(index);
             if (first != null) {
+                if (stream != null && index == 0) return writeStream(t); // the head goes with the first piece
                 long w;
-                if (ch.isBlocking()) {
-                    w = writeSlice(ch);
+                if (t.isBlocking()) {
+                    w = writeSlice(t);
                 } else if (index + 1 >= count || bytes(index + 1) == null) {
-                    w = ch.write(first);
+                    w = t.write(first);
                 } else {
                     int n = 0;
                     for (int i = index; i < count; i++) {
@@ -119,19 +133,18 @@ public final class Outgoing {
                         if (n == gather.length) gather = Arrays.copyOf(gather, n * 2);
                         gather[n++] = b;
                     }
-                    w = ch.write(gather, 0, n);
+                    w = t.write(gather, 0, n);
                     Arrays.fill(gather, 0, n, null); // do not pin the response's buffers past its life
                 }
                 bytesWritten += w;
                 while (index < count && bytes(index) instanceof ByteBuffer b && !b.hasRemaining()) index++;
                 if (index < count && bytes(index) != null) return Progress.BLOCKED;
-                if (ch.isBlocking() && index < count) return Progress.BLOCKED;
+                if (t.isBlocking() && index < count) return Progress.BLOCKED;
             } else {
                 Segment.FileRegion r = (Segment.FileRegion) segment(index);
                 if (fileSent == r.length()) {
                     index++;
                     fileSent = 0;
-                    fileFd = -1;
                     residentEnd = -1;
                     continue;
                 }
@@ -146,25 +159,80 @@ public final class Outgoing {
                     }
                     len = Math.min(len, residentEnd - pos);
                 }
-                long w = direct && !ch.isBlocking() ? sendfile(ch, r.handle().channel(), pos, len)
-                        : r.handle().channel().transferTo(pos, len, ch);
+                long w = t.sendFile(r.handle().channel(), pos, len);
+                if (w == Transport.UNSUPPORTED) throw new IOException("this transport cannot send file regions");
                 if (w <= 0) {
                     // Either the socket is full, or the file shrank under us: tell them apart by the file's size.
                     if (r.handle().channel().size() <= pos) throw new TruncatedFileException(r.handle(), pos);
-                    if (!ch.isBlocking()) return Progress.BLOCKED;
-                    // A virtual thread's socket is non-blocking underneath and sendfile does not park the thread:
-                    // it returns 0 when the socket is full, and the driver would spin. A plain write parks until
-                    // the socket drains, so send one small piece that way.
-                    w = copyParking(r.handle().channel(), pos, len, ch);
-                    if (w <= 0) throw new TruncatedFileException(r.handle(), pos);
+                    if (!t.isBlocking()) return Progress.BLOCKED;
+                    throw new TruncatedFileException(r.handle(), pos);
                 }
                 fileSent += w;
                 bytesWritten += w;
                 // Blocking sockets return after each chunk so the driver can push the write deadline forward.
-                if (ch.isBlocking() && index < count) return Progress.BLOCKED;
+                if (t.isBlocking() && index < count) return Progress.BLOCKED;
             }
         }
-        return Progress.DONE;
+        return stream == null ? Progress.DONE : writeStream(t);
+    }
+
+    /**
+     * A streamed body: the head (until sent), then each piece the stream has ready, framed as a chunk when the
+     * length is unknown, all in one gathering write. The stream's buffer is consumed only once it is sent, so a
+     * full client socket stops the origin from being read (backpressure).
+     */
+    private Progress writeStream(Transport t) throws IOException {
+        while (true) {
+            if (piece == null && lastChunk == null) {
+                ByteBuffer next = stream.next();
+                if (next != null && next.hasRemaining()) {
+                    piece = next;
+                    pieceLength = next.remaining();
+                    if (chunked) {
+                        chunkHead.clear().put(Long.toHexString(pieceLength).getBytes(StandardCharsets.US_ASCII))
+                                .put((byte) '\r').put((byte) '\n').flip();
+                        chunkTail = CRLF.duplicate();
+                        framingBytes += chunkHead.remaining() + 2;
+                    }
+                } else if (stream.ended()) {
+                    if (chunked) {
+                        lastChunk = LAST_CHUNK.duplicate();
+                        framingBytes += lastChunk.remaining();
+                    } else if (!head.hasRemaining()) {
+                        index = count;
+                        stream.finished();
+                        return Progress.DONE;
+                    }
+                } else if (!head.hasRemaining()) {
+                    index = count;
+                    return Progress.WAITING;
+                }
+            }
+            int n = 0;
+            if (head.hasRemaining()) gather[n++] = head;
+            if (piece != null) {
+                if (chunked && chunkHead.hasRemaining()) gather[n++] = chunkHead;
+                gather[n++] = piece;
+                if (chunked) gather[n++] = chunkTail;
+            }
+            if (lastChunk != null) gather[n++] = lastChunk;
+            long w = t.write(gather, 0, n);
+            Arrays.fill(gather, 0, n, null);
+            bytesWritten += w;
+            if (piece != null && !piece.hasRemaining() && (chunkTail == null || !chunkTail.hasRemaining())) {
+                piece = null;
+                chunkTail = null;
+                stream.consumed(pieceLength);
+            }
+            if (lastChunk != null && !lastChunk.hasRemaining()) {
+                index = count;
+                stream.finished();
+                return Progress.DONE;
+            }
+            if (head.hasRemaining() || piece != null || lastChunk != null) return Progress.BLOCKED;
+            index = count;
+            if (t.isBlocking()) return Progress.BLOCKED; // progress made: let the driver move the deadline
+        }
     }
 
     /**
@@ -172,7 +240,7 @@ public final class Outgoing {
      * only when all it was given is sent, so without a bound one call would carry a whole mapped body, and the
      * driver could not move the write deadline forward as a slow client makes progress.
      */
-    private long writeSlice(SocketChannel ch) throws IOException {
+    private long writeSlice(Transport t) throws IOException {
         int n = 0;
         long budget = BLOCKING_SLICE;
         ByteBuffer cut = null;
@@ -190,7 +258,7 @@ public final class Outgoing {
             gather[n++] = b;
         }
         try {
-            return ch.write(gather, 0, n);
+            return t.write(gather, 0, n);
         } finally {
             if (cut != null) cut.limit(cutLimit);
             Arrays.fill(gather, 0, n, null);
@@ -202,68 +270,34 @@ public final class Outgoing {
         if (offset <= pendingRegionOffset()) residentEnd = Math.max(residentEnd, offset + length);
     }
 
-    /**
-     * sendfile(2) straight from the file's descriptor: 0 when the socket is full. Falls back to transferTo for
-     * good if the kernel refuses the pair (EINVAL, ENOSYS: a file system without sendfile support).
-     */
-    private long sendfile(SocketChannel ch, FileChannel file, long pos, long len) throws IOException {
-        if (ch != fdOwner) {
-            fdOwner = ch;
-            socketFd = Native.fd(ch);
-        }
-        if (fileFd < 0) fileFd = Native.fd(file);
-        if (socketFd < 0 || fileFd < 0) return file.transferTo(pos, len, ch);
-        for (int attempt = 0; ; attempt++) {
-            long n = Native.sendfile(socketFd, fileFd, pos, len);
-            if (n >= 0) return n;
-            if (n == -Native.EAGAIN) return 0;
-            if (n == -Native.EINTR && attempt < 8) continue;
-            if (n == -Native.EINVAL || n == -Native.ENOSYS || n == -Native.EOPNOTSUPP) {
-                direct = false;
-                return file.transferTo(pos, len, ch);
-            }
-            throw new IOException("sendfile failed: errno " + -n);
-        }
-    }
-
-    /**
-     * One small piece by a plain positional read and write, which parks a virtual thread until the socket drains
-     * (sendfile on a virtual thread's socket returns 0 instead). The buffer is kept for this connection's life.
-     */
-    private long copyParking(FileChannel file, long pos, long len, SocketChannel ch) throws IOException {
-        if (parkBuffer == null) parkBuffer = ByteBuffer.allocateDirect(16 * 1024);
-        ByteBuffer b = parkBuffer.clear().limit((int) Math.min(len, parkBuffer.capacity()));
-        int n = file.read(b, pos);
-        if (n <= 0) return n;
-        b.flip();
-        while (b.hasRemaining()) ch.write(b);
-        return n;
-    }
-
-    /** Releases the open files this response holds; idempotent. */
+    /** Releases the open files this response holds, and a stream not sent whole; idempotent. */
     public void release() {
         if (released) return;
         released = true;
-        List<Segment> b = body;
+        List<Segment> b = response.body();
         for (int i = 0; i < b.size(); i++) {
             if (b.get(i) instanceof Segment.FileRegion r) r.handle().release();
             else if (b.get(i) instanceof Segment.Bytes m && m.chunk() != null) m.chunk().release();
         }
+        if (response.stream() != null) response.stream().abort(); // a no-op once the stream finished
         response = null;
         head = null;
         body = List.of();
         count = 0;
+        stream = null;
+        piece = null;
+        framingBytes = 0;
     }
 
     /** Residency test for the next chunk of a file region; AMPED supplies one, other architectures pass null. */
     @FunctionalInterface
     public interface ResidencyCheck {
-        boolean resident(flash.content.FileHandle file, long offset, long length);
+        boolean resident(FileHandle file, long offset, long length);
     }
 
     /** The file is now shorter than the Content-Length we promised: the only honest move is to close. */
     public static final class TruncatedFileException extends IOException {
-        public TruncatedFileException(flash.content.FileHandle file, long pos) {
+        public TruncatedFileException(FileHandle file, long pos) {
             super("file truncated while sending (at offset " + pos + ")");
         }
     }

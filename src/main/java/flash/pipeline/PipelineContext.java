@@ -2,10 +2,10 @@ package flash.pipeline;
 
 import flash.config.ServerConfig;
 import flash.content.ChunkCache;
-import flash.content.DiskGuard;
+import flash.sys.DiskGuard;
 import flash.content.FileHandle;
 import flash.content.HeaderCache;
-import flash.content.Native;
+import flash.sys.Native;
 import flash.content.PathCache;
 import flash.content.PathTranslator;
 import flash.content.Translation;
@@ -26,7 +26,8 @@ public final class PipelineContext {
     private final ChunkCache chunkCache;   // null when disabled
     private final Responder responder;
     private final Outgoing.ResidencyCheck residency;
-    private StatusPage statusPage;
+    private Router router;
+    private Completion.Listener listener = Completion.Listener.NONE;
 
     public PipelineContext(ServerConfig config, Outgoing.ResidencyCheck residency) {
         this.config = config;
@@ -56,23 +57,26 @@ public final class PipelineContext {
     public ChunkCache chunkCache() { return chunkCache; }
     public PathTranslator translator() { return translator; }
     public Outgoing.ResidencyCheck residency() { return residency; }
-    public StatusPage statusPage() { return statusPage; }
-    public void statusPage(StatusPage page) { this.statusPage = page; }
+    /** The route table; set once by the server before the first connection. */
+    public Router router() { return router; }
+    public void router(Router r) { this.router = r; }
+    public Completion.Listener listener() { return listener; }
+    public void listener(Completion.Listener l) { this.listener = l; }
 
     /** Non-blocking: a fresh cached translation (one reference owned by the caller), or null. */
-    Translation lookup(RequestTarget.Normalized target) {
+    public Translation lookup(RequestTarget.Normalized target) {
         return pathCache == null ? null : pathCache.lookup(target);
     }
 
     /** Blocking: translate and remember. Runs wherever the architecture runs disk work. */
-    Translation translate(RequestTarget.Normalized target) {
+    public Translation translate(RequestTarget.Normalized target) {
         Translation t = translator.translate(target);
         if (pathCache != null) pathCache.put(target, t);
         return t;
     }
 
     /** Blocking: bring a file range into the page cache by reading it (the paper's helpers did the same with mmap). */
-    Boolean warm(FileHandle file, long offset, long length) throws IOException {
+    public Boolean warm(FileHandle file, long offset, long length) throws IOException {
         DiskGuard.check("read");
         ByteBuffer scratch = WARM_BUFFER.get();
         long pos = offset, end = offset + length;

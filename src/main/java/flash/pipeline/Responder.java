@@ -41,11 +41,18 @@ public final class Responder {
      * the {@link RequestTarget.Normalized} path to translate.
      */
     public Object begin(Request req) {
-        if (req.method() == Method.UNKNOWN) return error(Status.NOT_IMPLEMENTED, req, !req.keepAlive());
-        if (!req.method().servesFiles()) return error(Status.METHOD_NOT_ALLOWED, req, !req.keepAlive());
+        Response refused = refuseMethod(req);
+        if (refused != null) return refused;
         Object n = RequestTarget.normalize(req.rawPath());
         if (n instanceof BadRequest) return error(Status.BAD_REQUEST, req, !req.keepAlive());
         return n;
+    }
+
+    /** Files are GET and HEAD: a known other method is 405 with Allow, an unknown one 501; null if allowed. */
+    public static Response refuseMethod(Request req) {
+        if (req.method() == Method.UNKNOWN) return error(Status.NOT_IMPLEMENTED, req, !req.keepAlive());
+        if (!req.method().servesFiles()) return error(Status.METHOD_NOT_ALLOWED, req, !req.keepAlive());
+        return null;
     }
 
     public Response respond(Request req, Translation t) {
@@ -171,12 +178,12 @@ public final class Responder {
     }
 
     /** An error response for a parsed request. */
-    public Response error(Status status, Request req, boolean close) {
+    public static Response error(Status status, Request req, boolean close) {
         return error(status, req != null && req.http10(), close);
     }
 
     /** An error response; also used when no request could be parsed. */
-    public Response error(Status status, boolean http10, boolean close) {
+    public static Response error(Status status, boolean http10, boolean close) {
         byte[] body = ErrorPages.body(status);
         ResponseHead h = errorHead(status, http10, close, body.length);
         if (status == Status.METHOD_NOT_ALLOWED) h.header("Allow", Method.ALLOW);

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import flash.config.Architecture;
-import flash.content.Native;
+import flash.sys.Native;
 import flash.dispatch.ServerMetrics;
 import flash.testing.RawClient;
 import flash.testing.TestServer;

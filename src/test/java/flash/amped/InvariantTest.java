@@ -4,10 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import flash.config.ServerConfig;
-import flash.content.DiskGuard;
+import flash.sys.DiskGuard;
 import flash.http.RequestTarget;
 import flash.net.EventLoop;
-import flash.pipeline.DiskSeam;
+import flash.net.PlainTransport;
+import flash.pipeline.Http1Connection;
+import flash.pipeline.Router;
+import flash.handlers.StaticHandler;
+import java.util.List;
+import flash.net.BlockingSeam;
 import flash.pipeline.PipelineContext;
 import flash.testing.RawClient;
 
@@ -60,7 +65,9 @@ class InvariantTest {
         CompletableFuture<Throwable> died = new CompletableFuture<>();
         Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
         Thread.setDefaultUncaughtExceptionHandler((t, e) -> died.complete(e));
-        EventLoop loop = new EventLoop("broken-loop", ctx, l -> DiskSeam.INLINE, true, () -> { });
+        ctx.router(new Router(List.of(), new StaticHandler(ctx)));
+        EventLoop loop = new EventLoop("broken-loop", 32 * 1024,
+                (ch, driver, reg) -> new Http1Connection(new PlainTransport(ch), driver, reg, ctx), l -> BlockingSeam.INLINE, true, () -> { });
         try (ServerSocketChannel listener = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {
             loop.start();
             int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();

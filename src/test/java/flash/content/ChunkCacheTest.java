@@ -1,5 +1,7 @@
 package flash.content;
 
+import flash.sys.DiskGuard;
+import flash.sys.Native;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;

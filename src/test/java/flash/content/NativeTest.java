@@ -1,5 +1,6 @@
 package flash.content;
 
+import flash.sys.Native;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 

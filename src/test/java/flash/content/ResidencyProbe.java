@@ -1,5 +1,6 @@
 package flash.content;
 
+import flash.sys.Native;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;

@@ -1,5 +1,6 @@
 package flash.content;
 
+import flash.sys.Native;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -61,6 +62,7 @@ class ResidencyTest {
             Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxr-xr-x"));
             Path classes = shared.resolve("classes");
             copyPackage(Native.class, classes);
+            copyPackage(Residency.class, classes);
             copyPackage(ResidencyProbe.class, classes);
             Path f = shared.resolve("data");
             NativeTest.writeRandom(f, SIZE);
@@ -113,11 +115,12 @@ class ResidencyTest {
         return out.lines().toList();
     }
 
-    /** Copies the compiled flash/content package of {@code c}'s class root, so the child needs no access to it. */
+    /** Copies the compiled package of {@code c} from its class root, so the child needs no access to it. */
     private static void copyPackage(Class<?> c, Path dest) throws Exception {
         Path root = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
-        Path pkg = root.resolve("flash/content");
-        Path out = Files.createDirectories(dest.resolve("flash/content"));
+        String dir = c.getPackageName().replace('.', '/');
+        Path pkg = root.resolve(dir);
+        Path out = Files.createDirectories(dest.resolve(dir));
         for (Path p : Files.walk(dest).toList()) {
             Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
         }

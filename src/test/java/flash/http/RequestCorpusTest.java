@@ -73,14 +73,14 @@ class RequestCorpusTest {
                 }
                 case BadRequest b -> {
                     // A broken body of a request already answered ends the connection with no further response:
-                    // the client asked nothing that a 400 could answer (HttpConnection does the same).
+                    // the client asked nothing that a 400 could answer (Http1Connection does the same).
                     if (!inBody) statuses.add(String.valueOf(b.status().code()));
                     return true;
                 }
                 case Request req -> {
                     Object begun = RESPONDER.begin(req);
                     if (begun instanceof Response resp) {
-                        statuses.add(String.valueOf(resp.status().code()));
+                        statuses.add(String.valueOf(resp.status()));
                         if (resp.close()) return true;
                     } else {
                         assertThat(begun).isInstanceOf(RequestTarget.Normalized.class);

@@ -1,7 +1,7 @@
 package flash.integration;
 
 import flash.config.Architecture;
-import flash.pipeline.LoopStats;
+import flash.net.LoopStats;
 import flash.testing.AllArchs;
 import flash.testing.ArchServers;
 import flash.testing.Fixtures;

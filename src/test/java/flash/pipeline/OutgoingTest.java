@@ -95,7 +95,7 @@ class OutgoingTest {
                 new Segment.FileRegion(open(), 7, data.length - 7),
                 new Segment.Bytes(ByteBuffer.wrap(">".getBytes(StandardCharsets.US_ASCII)))), false);
         ByteArrayOutputStream got = new ByteArrayOutputStream();
-        for (int i = 0; i < 1_000_000 && out.writeTo(server, null) != Outgoing.Progress.DONE; i++) drain(got);
+        for (int i = 0; i < 1_000_000 && out.writeTo(new flash.net.PlainTransport(server), null) != Outgoing.Progress.DONE; i++) drain(got);
         for (int i = 0; i < 1_000_000 && got.size() < out.bytesWritten(); i++) drain(got);
 
         ByteArrayOutputStream want = new ByteArrayOutputStream();
@@ -112,7 +112,7 @@ class OutgoingTest {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         for (String body : new String[] {"first", "second"}) {
             out.reset(response("H:" + body.length() + "\r\n\r\n", new Segment.Bytes(ByteBuffer.wrap(body.getBytes(StandardCharsets.US_ASCII)))), false);
-            assertThat(out.writeTo(server, null)).isEqualTo(Outgoing.Progress.DONE);
+            assertThat(out.writeTo(new flash.net.PlainTransport(server), null)).isEqualTo(Outgoing.Progress.DONE);
             out.release();
         }
         for (int i = 0; i < 100_000 && got.size() < 26; i++) drain(got);
@@ -141,7 +141,7 @@ class OutgoingTest {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         int misses = 0;
         for (int i = 0; i < 1_000_000; i++) {
-            Outgoing.Progress p = out.writeTo(server, check);
+            Outgoing.Progress p = out.writeTo(new flash.net.PlainTransport(server), check);
             if (p == Outgoing.Progress.DONE) break;
             if (p == Outgoing.Progress.NEEDS_RESIDENCY) {
                 misses++;
@@ -177,7 +177,7 @@ class OutgoingTest {
         ByteArrayOutputStream got = new ByteArrayOutputStream();
         assertThatThrownBy(() -> {
             for (int i = 0; i < 1_000_000; i++) {
-                if (out.writeTo(server, null) == Outgoing.Progress.DONE) break;
+                if (out.writeTo(new flash.net.PlainTransport(server), null) == Outgoing.Progress.DONE) break;
                 drain(got);
             }
         }).isInstanceOf(Outgoing.TruncatedFileException.class);
@@ -191,7 +191,7 @@ class OutgoingTest {
         Outgoing out = new Outgoing(response("H\r\n\r\n", new Segment.FileRegion(open(), 0, 8 * MIB)), false);
         assertThatThrownBy(() -> {
             for (int i = 0; i < 1_000_000; i++) {
-                if (out.writeTo(server, null) == Outgoing.Progress.DONE) break;
+                if (out.writeTo(new flash.net.PlainTransport(server), null) == Outgoing.Progress.DONE) break;
             }
         }).isInstanceOf(IOException.class);
     }

@@ -55,11 +55,33 @@ public final class RawClient implements AutoCloseable {
         int status = Integer.parseInt(statusLine.split(" ")[1]);
         byte[] body = new byte[0];
         String cl = headers.get("content-length");
-        if (!head && cl != null && status != 304 && status != 204) body = in.readNBytes(Integer.parseInt(cl));
+        boolean bodyless = head || status == 304 || status == 204 || status < 200;
+        if (!bodyless && cl != null) body = in.readNBytes(Integer.parseInt(cl));
+        else if (!bodyless && "chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) body = chunked();
         return new Response(status, statusLine, headers, body);
     }
 
     public Response read() throws IOException { return read(false); }
+
+    /** A chunked body, decoded; the trailer section is read and dropped. */
+    private byte[] chunked() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        while (true) {
+            String size = line();
+            if (size == null) throw new IOException("EOF in chunked body");
+            int semi = size.indexOf(';');
+            int n = Integer.parseInt((semi < 0 ? size : size.substring(0, semi)).trim(), 16);
+            if (n == 0) {
+                for (String t; (t = line()) != null && !t.isEmpty(); ) { }
+                return out.toByteArray();
+            }
+            out.write(in.readNBytes(n));
+            line();
+        }
+    }
+
+    /** Everything until the server closes (a close-delimited body). */
+    public byte[] readToEnd() throws IOException { return in.readAllBytes(); }
 
     /** True if the server closed the connection (EOF) within the socket timeout. */
     public boolean closedByServer() throws IOException {

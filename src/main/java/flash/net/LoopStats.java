@@ -1,4 +1,4 @@
-package flash.pipeline;
+package flash.net;
 
 import java.util.concurrent.atomic.LongAdder;
 

@@ -1,4 +1,4 @@
-package flash.content;
+package flash.sys;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -1,4 +1,4 @@
-package flash.content;
+package flash.sys;
 
 /**
  * The AMPED invariant as a runtime check: an event-loop thread must never call a file operation that may

@@ -1,13 +1,14 @@
-package flash.pipeline;
+package flash.net;
 
 import java.util.function.Consumer;
 
 /**
- * The one seam through which the pipeline does anything that may block on the disk. Each architecture
- * decides where the work runs: SPED, MT, VT and MP run it inline on the calling thread; AMPED hands it to a
- * helper thread and delivers the result back on the connection's own event loop, as just another event.
+ * The one seam through which the pipeline does anything that may block: disk reads, path translation, and
+ * later process spawning, pipes, DNS and log writes. Each architecture decides where the work runs: SPED, MT,
+ * VT and MP run it inline on the calling thread; AMPED hands it to a helper thread and delivers the result back
+ * on the connection's own event loop, as just another event.
  */
-public interface DiskSeam {
+public interface BlockingSeam {
     /** A blocking operation; it must not touch the connection (it may run on another thread). */
     @FunctionalInterface
     interface Task<T> {
@@ -26,7 +27,7 @@ public interface DiskSeam {
     }
 
     /** SPED, MT, VT, MP: blocking work runs right here. */
-    DiskSeam INLINE = new DiskSeam() {
+    BlockingSeam INLINE = new BlockingSeam() {
         @Override
         public <T> void run(Task<T> task, Consumer<Outcome<T>> then) {
             Outcome<T> o;

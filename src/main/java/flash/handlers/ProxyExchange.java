@@ -1,0 +1,512 @@
+package flash.handlers;
+
+import flash.http.BodyDecoder;
+import flash.http.Head;
+import flash.http.Method;
+import flash.http.Request;
+import flash.http.ResponseParser;
+import flash.http.Status;
+import flash.http.UpstreamFraming;
+import flash.http.UpstreamHead;
+import flash.http.UpstreamParse;
+import flash.net.Registration;
+import flash.net.Transport;
+import flash.pipeline.BodyStream;
+import flash.pipeline.Exchange;
+import flash.pipeline.Http1Connection;
+import flash.pipeline.Tunnel;
+import flash.upstream.Upstream;
+import flash.upstream.UpstreamConnection;
+import flash.upstream.UpstreamPool;
+
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.logging.Logger;
+
+/**
+ * One proxied request, as a small state machine on the client connection's thread: get an upstream connection
+ * (pooled, or a new connect), send the request head, stream the request body with backpressure (the client is
+ * read only when the upstream took the previous piece), read the response head, forward 1xx, then hand the body
+ * to the client connection as a {@link BodyStream} (the upstream is read only when the client took the previous
+ * piece). A 101 turns both connections into a tunnel.
+ *
+ * <p>Failures: a refused or reset upstream gives 502, a timeout 504, when no byte has reached the client;
+ * otherwise the client connection is closed. An idempotent request without a body is retried on another upstream
+ * (or a fresh connection) only while nothing has reached the client. A request never sent (connect failed) is
+ * tried on the next upstream whatever its method.
+ */
+final class ProxyExchange implements UpstreamConnection.User, BodyStream {
+    private static final Logger LOG = Logger.getLogger(ProxyExchange.class.getName());
+    private static final int MAX_HEAD = 64 * 1024;
+    private static final int MAX_FIELDS = 200;
+    private static final ByteBuffer CRLF = ByteBuffer.wrap(new byte[] {'\r', '\n'}).asReadOnlyBuffer();
+    private static final ByteBuffer LAST_CHUNK = ByteBuffer.wrap("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))
+            .asReadOnlyBuffer();
+
+    private enum State { CONNECTING, SENDING, AWAITING_HEAD, BODY, TUNNEL, DONE }
+
+    private final Exchange ex;
+    private final ProxyHandler.Settings s;
+    private final Request req;
+    private final UpstreamPool pool;
+    private final Set<Upstream> tried = new HashSet<>(2);
+    private final String upgrade;      // the Upgrade value passed on, or null
+    private final boolean chunkedUpload;
+    private State state = State.CONNECTING;
+    private UpstreamConnection up;
+    private ByteBuffer head;           // the request head being sent
+    private String target;             // the request target sent upstream
+    private boolean bodySent;          // the client's body went upstream whole (or there was none)
+    private boolean sentAnything;      // some byte of this request reached an upstream
+    // request body piece in flight: chunk framing + the client's view
+    private final ByteBuffer[] gather = new ByteBuffer[4];
+    private final ByteBuffer chunkHead = ByteBuffer.allocate(20);
+    private ByteBuffer piece;
+    private int pieceLength;
+    private ByteBuffer tail;
+    private ByteBuffer lastChunk;
+    // response
+    private ResponseParser parser;
+    private BodyDecoder decoder;
+    private boolean upstreamKeepAlive;
+    private boolean viewOut;           // the upstream buffer is flipped while the client connection holds a view
+    private Runnable ready;
+    private long sentAt;
+
+    ProxyExchange(Exchange ex, ProxyHandler.Settings s) {
+        this.ex = ex;
+        this.s = s;
+        this.req = ex.request();
+        this.pool = UpstreamPool.of(ex.driver(), s.keepalive());
+        this.upgrade = ProxyHeaders.upgradeRequested(req);
+        this.chunkedUpload = req.chunked();
+    }
+
+    void start() {
+        ex.onAbort(this::abort);
+        target = ProxyHandler.target(s, req, ex.target());
+        attempt();
+    }
+
+    /** The next upstream in turn: a pooled connection to it, else a new connect. */
+    private void attempt() {
+        Upstream u = s.group().pick(tried);
+        if (u == null) {
+            fail(Status.BAD_GATEWAY, "no upstream available");
+            return;
+        }
+        tried.add(u);
+        head = ByteBuffer.wrap(ProxyHeaders.request(req, target, ex.remoteAddress(), req.contentLength(), chunkedUpload,
+                upgrade, u.authority()));
+        parser = new ResponseParser(MAX_HEAD, MAX_FIELDS);
+        UpstreamConnection pooled = pool.take(u, ex.driver(), this);
+        if (pooled != null) {
+            up = pooled;
+            connected();
+            return;
+        }
+        try {
+            state = State.CONNECTING;
+            up = UpstreamConnection.open(ex.driver(), u, this, s.connectTimeoutNanos());
+        } catch (IOException e) {
+            u.failed(System.nanoTime(), flash.upstream.UpstreamGroup.DOWN_NANOS);
+            up = null;
+            attempt();
+        }
+    }
+
+    // ------------------------------------------------------------------ upstream events
+
+    @Override
+    public void onConnected() {
+        if (state == State.DONE) return;
+        up.upstream().succeeded();
+        connected();
+    }
+
+    @Override
+    public void onConnectFailed(IOException e) {
+        if (state == State.DONE) return;
+        Upstream u = up.upstream();
+        u.failed(System.nanoTime(), flash.upstream.UpstreamGroup.DOWN_NANOS);
+        up.close();
+        up = null;
+        if (e instanceof SocketTimeoutException) {
+            // A connect timeout: the next upstream may answer, but only if this request can still be retried.
+            if (retryable()) attempt();
+            else fail(Status.GATEWAY_TIMEOUT, "connect to " + u + " timed out");
+            return;
+        }
+        attempt(); // nothing was sent: the next upstream in turn (or 502 when none is left)
+    }
+
+    private void connected() {
+        up.startExchange();
+        up.deadline(s.timeoutNanos());
+        state = State.SENDING;
+        send();
+    }
+
+    @Override
+    public void onUpstreamWritable() {
+        if (state == State.SENDING) send();
+        else if (state == State.TUNNEL) ex.tunnelStep();
+    }
+
+    @Override
+    public void onUpstreamReadable() {
+        switch (state) {
+            case AWAITING_HEAD -> readHead();
+            case BODY -> readBody();
+            case TUNNEL -> ex.tunnelStep();
+            case SENDING -> earlyResponse();
+            default -> up.interest(0);
+        }
+    }
+
+    @Override
+    public void onUpstreamTimeout() {
+        if (state == State.DONE) return;
+        if (state == State.CONNECTING) {
+            onConnectFailed(new SocketTimeoutException("connect timed out"));
+            return;
+        }
+        upstreamFailed(true, "upstream timed out");
+    }
+
+    // ------------------------------------------------------------------ request
+
+    /** Sends the head, then the body as the client delivers it; each piece is consumed once written. */
+    private void send() {
+        try {
+            while (true) {
+                int n = 0;
+                if (head.hasRemaining()) gather[n++] = head;
+                if (piece != null) {
+                    if (chunkedUpload && chunkHead.hasRemaining()) gather[n++] = chunkHead;
+                    gather[n++] = piece;
+                    if (tail != null) gather[n++] = tail;
+                }
+                if (lastChunk != null) gather[n++] = lastChunk;
+                if (n > 0) {
+                    long w = up.transport().write(gather, 0, n);
+                    java.util.Arrays.fill(gather, 0, n, null);
+                    if (w > 0) {
+                        sentAnything = true;
+                        up.deadline(s.timeoutNanos());
+                    }
+                    if (head.hasRemaining() || (piece != null && (piece.hasRemaining() || (tail != null && tail.hasRemaining())))
+                            || (lastChunk != null && lastChunk.hasRemaining())) {
+                        up.interest(Registration.WRITE | Registration.READ); // READ: an early answer or a reset
+                        return;
+                    }
+                    if (piece != null) {
+                        piece = null;
+                        tail = null;
+                        ex.bodyConsumed(pieceLength);
+                    }
+                    if (lastChunk != null) {
+                        lastChunk = null;
+                        bodySent = true;
+                    }
+                }
+                if (bodySent || !ex.hasBody()) {
+                    awaitHead();
+                    return;
+                }
+                ByteBuffer next = ex.bodyNext();
+                if (next != null) {
+                    piece = next;
+                    pieceLength = next.remaining();
+                    if (chunkedUpload) {
+                        chunkHead.clear().put(Long.toHexString(pieceLength).getBytes(StandardCharsets.US_ASCII))
+                                .put((byte) '\r').put((byte) '\n').flip();
+                        tail = CRLF.duplicate();
+                    }
+                } else if (ex.bodyEnded()) {
+                    if (chunkedUpload) lastChunk = LAST_CHUNK.duplicate();
+                    else bodySent = true;
+                } else {
+                    // Wait for the client; meanwhile watch the upstream for an early answer or a reset.
+                    up.interest(Registration.READ);
+                    ex.onBody(this::send);
+                    return;
+                }
+            }
+        } catch (Http1Connection.BadBodyException e) {
+            closeUpstream();
+            fail(e.status(), e.getMessage());
+        } catch (IOException e) {
+            if (!ex.active()) return; // the client went away mid-body: the abort hook closed the upstream
+            upstreamFailed(up != null && up.timedOut(), "writing to upstream: " + e.getMessage());
+        }
+    }
+
+    /** The upstream answered (or closed) before the request was sent whole: read its answer as the response. */
+    private void earlyResponse() {
+        state = State.AWAITING_HEAD;
+        readHead();
+    }
+
+    private void awaitHead() {
+        state = State.AWAITING_HEAD;
+        sentAt = System.nanoTime();
+        up.deadline(s.timeoutNanos());
+        up.interest(Registration.READ);
+    }
+
+    // ------------------------------------------------------------------ response
+
+    private void readHead() {
+        int n;
+        try {
+            n = up.fill();
+        } catch (IOException e) {
+            upstreamFailed(up.timedOut(), "reading from upstream: " + e.getMessage());
+            return;
+        }
+        if (n < 0) {
+            upstreamFailed(false, "upstream closed before a response");
+            return;
+        }
+        ByteBuffer buf = up.buffer();
+        while (true) {
+            buf.flip();
+            UpstreamParse r = parser.parse(buf);
+            buf.compact();
+            switch (r) {
+                case UpstreamParse.NeedMore nm -> {
+                    if (!buf.hasRemaining()) {
+                        closeUpstream();
+                        fail(Status.BAD_GATEWAY, "upstream response head too large");
+                        return;
+                    }
+                    up.interest(Registration.READ);
+                    return;
+                }
+                case UpstreamParse.Invalid bad -> {
+                    closeUpstream();
+                    fail(Status.BAD_GATEWAY, "invalid upstream response: " + bad.reason());
+                    return;
+                }
+                case UpstreamHead h when h.status() == 101 -> {
+                    tunnel(h);
+                    return;
+                }
+                case UpstreamHead h when h.interim() -> {
+                    interim(h);
+                    parser = new ResponseParser(MAX_HEAD, MAX_FIELDS);
+                }
+                case UpstreamHead h -> {
+                    respond(h);
+                    return;
+                }
+            }
+        }
+    }
+
+    /** 1xx: forwarded (not 100, which the client connection already sent when the body was wanted). */
+    private void interim(UpstreamHead h) {
+        if (h.status() == 100) return;
+        try {
+            ex.interim(ProxyHeaders.response(h.status(), h.reason(), h.headers(), false));
+        } catch (IOException e) {
+            ex.abort();
+        }
+    }
+
+    private void respond(UpstreamHead h) {
+        ex.upstreamNanos(System.nanoTime() - sentAt);
+        UpstreamFraming f = ResponseParser.framing(h, req.method() == Method.HEAD);
+        if (f instanceof UpstreamParse.Invalid bad) {
+            closeUpstream();
+            fail(Status.BAD_GATEWAY, "invalid upstream response: " + bad.reason());
+            return;
+        }
+        decoder = (BodyDecoder) f;
+        upstreamKeepAlive = h.keepAlive() && decoder.length() >= 0 || h.keepAlive() && decoder.chunked();
+        Head out = ProxyHeaders.response(h.status(), h.reason(), h.headers(), false);
+        long length = decoder.chunked() ? -1 : decoder.length();
+        if (req.method() == Method.HEAD || h.status() == 304) {
+            String cl = h.header("Content-Length");
+            length = cl == null ? -1 : flash.http.Tokens.parseDigits(cl.trim());
+        }
+        state = State.BODY;
+        up.deadline(s.timeoutNanos());
+        ex.respond(out, this, length);
+    }
+
+    private void readBody() {
+        try {
+            int n = up.fill();
+            if (n < 0) {
+                if (viewOut) {
+                    up.interest(0);
+                } else {
+                    long r = decoder.eof();
+                    if (r == BodyDecoder.FAILED) {
+                        closeUpstream();
+                        ex.abort(); // truncated: the client must see a short body, never a complete-looking one
+                        return;
+                    }
+                    upstreamKeepAlive = false;
+                }
+            } else if (n > 0) {
+                up.deadline(s.timeoutNanos());
+            }
+        } catch (IOException e) {
+            if (up.timedOut()) LOG.fine("upstream timed out mid-body");
+            closeUpstream();
+            ex.abort();
+            return;
+        }
+        if (!up.buffer().hasRemaining() || viewOut) up.interest(0); // full: wait for the client to take some
+        Runnable r = ready;
+        ready = null;
+        if (r != null) r.run();
+    }
+
+    // ------------------------------------------------------------------ BodyStream (to the client)
+
+    @Override
+    public ByteBuffer next() throws IOException {
+        if (decoder == null || up == null) return null;
+        ByteBuffer buf = up.buffer();
+        if (!viewOut) buf.flip();
+        long n = decoder.available(buf);
+        if (n > 0) {
+            viewOut = true;
+            return buf.slice(buf.position(), (int) n);
+        }
+        buf.compact();
+        viewOut = false;
+        if (n == BodyDecoder.FAILED) {
+            closeUpstream();
+            throw new IOException("invalid upstream body: " + decoder.failure().reason());
+        }
+        return null;
+    }
+
+    @Override
+    public boolean ended() { return decoder != null && decoder.done(); }
+
+    @Override
+    public void consumed(int n) {
+        if (!viewOut) return;
+        ByteBuffer buf = up.buffer();
+        decoder.consume(buf, n);
+        buf.compact();
+        viewOut = false;
+    }
+
+    @Override
+    public void onReady(Runnable r) {
+        ready = r;
+        if (up != null) {
+            up.interest(Registration.READ);
+            up.deadline(s.timeoutNanos());
+        }
+    }
+
+    @Override
+    public void finished() {
+        if (state == State.DONE) return;
+        state = State.DONE;
+        UpstreamConnection c = up;
+        up = null;
+        if (c == null) return;
+        if (upstreamKeepAlive && bodySentOrNone() && decoder.done()) pool.release(c);
+        else c.close();
+    }
+
+    private boolean bodySentOrNone() { return bodySent || !ex.hasBody(); }
+
+    @Override
+    public void abort() {
+        if (state == State.DONE) return;
+        if (state == State.BODY && decoder != null && decoder.done() && !viewOut) {
+            finished(); // HEAD, 204, 304: the upstream's response was complete, so its connection is reusable
+            return;
+        }
+        state = State.DONE;
+        closeUpstream();
+    }
+
+    // ------------------------------------------------------------------ upgrade
+
+    private void tunnel(UpstreamHead h) {
+        if (upgrade == null) {
+            closeUpstream();
+            fail(Status.BAD_GATEWAY, "upstream switched protocols without being asked");
+            return;
+        }
+        state = State.TUNNEL;
+        ex.upstreamNanos(System.nanoTime() - sentAt);
+        UpstreamConnection c = up;
+        c.deadline(0); // the tunnel keeps its own idle timeout
+        Tunnel.End peer = new Tunnel.End() {
+            @Override public Transport transport() { return c.transport(); }
+            @Override public ByteBuffer buffer() { return c.buffer(); }
+            @Override public void interest(int ops) { c.interest(ops); }
+        };
+        try {
+            ex.upgrade(ProxyHeaders.response(101, h.reason(), h.headers(), true), peer, s.tunnelTimeoutNanos());
+        } catch (IOException e) {
+            closeUpstream();
+            ex.abort();
+        }
+    }
+
+    // ------------------------------------------------------------------ failures
+
+    private boolean retryable() {
+        return !ex.responseStarted() && ex.active() && !ex.hasBody() && upgrade == null && idempotent(req.method());
+    }
+
+    private static boolean idempotent(Method m) {
+        return switch (m) {
+            case GET, HEAD, OPTIONS, TRACE, PUT, DELETE -> true;
+            default -> false;
+        };
+    }
+
+    /** The upstream failed after we sent to it: retry if that is safe, else 502/504 or a close. */
+    private void upstreamFailed(boolean timeout, String why) {
+        boolean reused = up != null && up.exchanges() > 1;
+        closeUpstream();
+        if (!ex.active()) return;
+        if (ex.responseStarted()) {
+            ex.abort();
+            return;
+        }
+        if (!timeout && retryable()) {
+            // A pooled connection the upstream had closed gets one more try on a fresh one; else the next upstream.
+            if (reused && !tried.isEmpty()) tried.remove(tried.iterator().next());
+            attempt();
+            return;
+        }
+        fail(timeout ? Status.GATEWAY_TIMEOUT : Status.BAD_GATEWAY, why);
+    }
+
+    private void fail(Status status, String why) {
+        state = State.DONE;
+        closeUpstream();
+        if (!ex.active()) return;
+        if (ex.responseStarted()) {
+            ex.abort();
+            return;
+        }
+        LOG.fine(() -> "proxy " + req.target() + ": " + status.code() + " (" + why + ")");
+        ex.fail(status);
+    }
+
+    private void closeUpstream() {
+        UpstreamConnection c = up;
+        up = null;
+        if (c != null) c.close();
+    }
+}

@@ -1,0 +1,65 @@
+package flash.handlers;
+
+import flash.content.Translation;
+import flash.http.Request;
+import flash.http.Status;
+import flash.pipeline.Exchange;
+import flash.pipeline.Handler;
+import flash.pipeline.PipelineContext;
+import flash.pipeline.Responder;
+import flash.pipeline.Response;
+import flash.http.RequestTarget;
+
+/**
+ * Files under the document root, the paper's pipeline: a cached translation answers at once; a miss goes
+ * through the driver's seam (a helper under AMPED), and the response is built when it comes back. GET and HEAD
+ * only; a request body is left to the connection, which discards it.
+ */
+public final class StaticHandler implements Handler {
+    private final PipelineContext ctx;
+
+    public StaticHandler(PipelineContext ctx) { this.ctx = ctx; }
+
+    @Override
+    public void handle(Exchange ex) {
+        Request req = ex.request();
+        Response refused = Responder.refuseMethod(req);
+        if (refused != null) {
+            ex.respond(refused);
+            return;
+        }
+        RequestTarget.Normalized target = ex.target();
+        if (target == null) {
+            ex.respond(Responder.error(Status.BAD_REQUEST, req, !req.keepAlive()));
+            return;
+        }
+        Translation cached = ctx.lookup(target);
+        if (cached != null) {
+            translated(ex, cached);
+            return;
+        }
+        ex.driver().stats().diskTasks.increment();
+        ex.driver().seam().run(() -> ctx.translate(target), outcome -> {
+            Translation t = outcome.ok() ? outcome.value() : new Translation.Failed(String.valueOf(outcome.failure()));
+            if (!ex.active()) {
+                release(t);
+                return;
+            }
+            translated(ex, t);
+        });
+    }
+
+    private void translated(Exchange ex, Translation t) {
+        Response r;
+        try {
+            r = ctx.responder().respond(ex.request(), t);
+        } finally {
+            release(t);
+        }
+        ex.respond(r);
+    }
+
+    private static void release(Translation t) {
+        if (t instanceof Translation.Found f) f.entry().release();
+    }
+}

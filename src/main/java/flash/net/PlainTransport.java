@@ -1,0 +1,107 @@
+package flash.net;
+
+import flash.sys.Native;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SelectableChannel;
+import java.nio.channels.SocketChannel;
+
+/**
+ * TCP (or a Unix socket) with nothing in between: the transport of plain HTTP and of upstream connections.
+ *
+ * <p>On a non-blocking socket file data goes through a direct {@code sendfile(2)} downcall
+ * ({@link Native#sendfile}): {@code FileChannel.transferTo} on this JDK tries {@code copy_file_range} (which
+ * fails) before every {@code sendfile}. Blocking sockets (thread per connection, virtual threads) keep
+ * {@code transferTo}, which knows how to park; so does everything when the native layer is unavailable.
+ */
+public final class PlainTransport implements Transport {
+    /** Direct sendfile unless disabled ({@code -Dflash.sendfile=transferTo}, for A/B measurements). */
+    static final boolean DIRECT_SENDFILE = Native.available() && Native.fdAccess()
+            && !"transferTo".equals(System.getProperty("flash.sendfile"));
+
+    private final SocketChannel ch;
+    private int socketFd = -2;         // looked up on the first direct sendfile
+    private FileChannel fdFile;        // the file whose descriptor is cached in fileFd
+    private int fileFd = -1;
+    private boolean direct = DIRECT_SENDFILE;
+    private ByteBuffer parkBuffer;     // virtual threads only: see copyParking
+
+    public PlainTransport(SocketChannel ch) { this.ch = ch; }
+
+    @Override public int read(ByteBuffer dst) throws IOException { return ch.read(dst); }
+
+    @Override
+    public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        return ch.write(srcs, offset, length);
+    }
+
+    @Override public int write(ByteBuffer src) throws IOException { return ch.write(src); }
+
+    @Override
+    public long sendFile(FileChannel file, long pos, long len) throws IOException {
+        if (!ch.isBlocking() && direct) return sendfile(file, pos, len);
+        long w = file.transferTo(pos, len, ch);
+        // A virtual thread's socket is non-blocking underneath and sendfile does not park the thread: it returns 0
+        // when the socket is full, and the driver would spin. A plain write parks until the socket drains.
+        if (w == 0 && ch.isBlocking()) w = copyParking(file, pos, len);
+        return w;
+    }
+
+    /**
+     * sendfile(2) straight from the file's descriptor: 0 when the socket is full. Falls back to transferTo for
+     * good if the kernel refuses the pair (EINVAL, ENOSYS: a file system without sendfile support).
+     */
+    private long sendfile(FileChannel file, long pos, long len) throws IOException {
+        if (socketFd == -2) socketFd = Native.fd(ch);
+        if (file != fdFile) {
+            fdFile = file;
+            fileFd = Native.fd(file);
+        }
+        if (socketFd < 0 || fileFd < 0) return file.transferTo(pos, len, ch);
+        for (int attempt = 0; ; attempt++) {
+            long n = Native.sendfile(socketFd, fileFd, pos, len);
+            if (n >= 0) return n;
+            if (n == -Native.EAGAIN) return 0;
+            if (n == -Native.EINTR && attempt < 8) continue;
+            if (n == -Native.EINVAL || n == -Native.ENOSYS || n == -Native.EOPNOTSUPP) {
+                direct = false;
+                return file.transferTo(pos, len, ch);
+            }
+            throw new IOException("sendfile failed: errno " + -n);
+        }
+    }
+
+    /** One small piece by a positional read and a write, which parks a virtual thread until the socket drains. */
+    private long copyParking(FileChannel file, long pos, long len) throws IOException {
+        if (parkBuffer == null) parkBuffer = ByteBuffer.allocateDirect(16 * 1024);
+        ByteBuffer b = parkBuffer.clear().limit((int) Math.min(len, parkBuffer.capacity()));
+        int n = file.read(b, pos);
+        if (n <= 0) return 0;
+        b.flip();
+        while (b.hasRemaining()) ch.write(b);
+        return n;
+    }
+
+    @Override public void shutdownOutput() throws IOException { ch.shutdownOutput(); }
+
+    @Override public void shutdownInput() throws IOException { ch.shutdownInput(); }
+
+    @Override
+    public void close() {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // closing is all we wanted
+        }
+    }
+
+    @Override public boolean isOpen() { return ch.isOpen(); }
+
+    @Override public boolean isBlocking() { return ch.isBlocking(); }
+
+    @Override public SelectableChannel channel() { return ch; }
+
+    public SocketChannel socket() { return ch; }
+}

@@ -1,0 +1,52 @@
+package flash.net;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SelectableChannel;
+
+/**
+ * The byte pipe under an HTTP connection. The codec above reads and writes only through it, so a TLS transport
+ * can replace the plain one without touching HTTP code (nginx swaps a connection's send and recv functions the
+ * same way). Works on blocking and non-blocking channels alike: a non-blocking call that cannot move bytes
+ * returns 0.
+ */
+public interface Transport {
+    /** Returned by {@link #sendFile} when this transport cannot send file data without copying it (TLS). */
+    long UNSUPPORTED = -2;
+
+    /** Reads into {@code dst}: bytes read, 0 when nothing is ready (non-blocking), -1 at end of stream. */
+    int read(ByteBuffer dst) throws IOException;
+
+    /** One gathering write of {@code srcs[offset, offset + length)}: bytes written (0 when the socket is full). */
+    long write(ByteBuffer[] srcs, int offset, int length) throws IOException;
+
+    /** Writes one buffer: bytes written (0 when the socket is full). */
+    int write(ByteBuffer src) throws IOException;
+
+    /**
+     * Sends {@code length} bytes of {@code file} from {@code position} without copying them through user space:
+     * bytes sent, 0 when the socket is full, or {@link #UNSUPPORTED} when this transport cannot (the caller then
+     * maps or reads the data and uses {@link #write}). A blocking transport sends at least one byte or throws.
+     */
+    long sendFile(FileChannel file, long position, long length) throws IOException;
+
+    /** Ends our sending side (a FIN) while we may still read: how a closing connection lingers. */
+    void shutdownOutput() throws IOException;
+
+    /**
+     * Ends the receiving side: a read blocked on another thread returns -1 at once. A blocking driver's timer uses
+     * it to wake its owner without taking the socket away (the owner may still answer 408).
+     */
+    void shutdownInput() throws IOException;
+
+    /** Closes the channel; safe from any thread (it is how a timer interrupts a blocked owner), idempotent. */
+    void close();
+
+    boolean isOpen();
+
+    boolean isBlocking();
+
+    /** The channel a driver registers for readiness. */
+    SelectableChannel channel();
+}

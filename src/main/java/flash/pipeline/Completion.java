@@ -1,0 +1,24 @@
+package flash.pipeline;
+
+import flash.http.Request;
+
+/**
+ * How one exchange ended: every exchange ends exactly once, whether answered, aborted, or refused before a request
+ * could be parsed (400, 408: {@code request} is null). The access log and the metrics hang here.
+ *
+ * @param status     the status sent, or the one that was being sent when the exchange was aborted
+ * @param bodyBytes  body bytes actually written to the client
+ * @param aborted    the response did not reach the client whole (client gone, timeout, origin failure)
+ * @param upstreamNanos time spent waiting for an upstream's response head, or -1 when not proxied
+ */
+public record Completion(Request request, String remote, int status, long bodyBytes, boolean aborted,
+                         long startNanos, long endNanos, long upstreamNanos) {
+
+    /** Receives every completion, on the connection's thread: it must not block. */
+    @FunctionalInterface
+    public interface Listener {
+        void completed(Completion c);
+
+        Listener NONE = c -> { };
+    }
+}

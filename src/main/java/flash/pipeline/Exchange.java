@@ -1,0 +1,117 @@
+package flash.pipeline;
+
+import flash.http.Head;
+import flash.http.Request;
+import flash.http.RequestTarget;
+import flash.http.Status;
+import flash.net.Driver;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * One request and its response, as a handler sees it: the parsed head, the body on demand, and the ways to
+ * answer. Every method is called on the connection's thread. An exchange ends exactly once, through the server's
+ * {@link Completion.Listener}: answered, aborted, or refused.
+ */
+public final class Exchange {
+    private final Http1Connection connection;
+    private final Request request;
+    private final RequestTarget.Normalized target;
+    final long startNanos = System.nanoTime();
+    long upstreamNanos = -1;
+    int status;
+    boolean started;    // some byte of a response (interim or final) left for the client
+    boolean completed;
+    private Runnable onAbort;
+
+    Exchange(Http1Connection connection, Request request, RequestTarget.Normalized target) {
+        this.connection = connection;
+        this.request = request;
+        this.target = target;
+    }
+
+    /** The parsed request; null only for an exchange refused before a request could be parsed. */
+    public Request request() { return request; }
+
+    /** The normalised path, or null when the target does not normalise (the static handler answers 400). */
+    public RequestTarget.Normalized target() { return target; }
+
+    /** The driver the connection runs on: where to register upstream channels and run blocking work. */
+    public Driver driver() { return connection.driver(); }
+
+    public String remoteAddress() { return connection.remoteHost(); }
+
+    public int remotePort() { return connection.remotePort(); }
+
+    /** Whether the connection is still waiting for this exchange's response. */
+    public boolean active() { return !completed; }
+
+    /** Whether any byte of a response has left for the client: after that, an error can only close. */
+    public boolean responseStarted() { return started; }
+
+    // ------------------------------------------------------------------ request body
+
+    /** Whether the request has a body. */
+    public boolean hasBody() { return request != null && request.hasBody(); }
+
+    /**
+     * The next piece of the request body as a view the handler holds until {@link #bodyConsumed}, or null when
+     * none is here yet (then {@link #onBody}) or the body ended ({@link #bodyEnded}). Sends 100 Continue the first
+     * time the handler asks and must wait. Throws {@link Http1Connection.BadBodyException} for malformed framing,
+     * and IOException when the client went away mid-body.
+     */
+    public ByteBuffer bodyNext() throws IOException { return connection.bodyNext(this); }
+
+    public void bodyConsumed(int n) { connection.bodyConsumed(this, n); }
+
+    public boolean bodyEnded() { return connection.bodyEnded(this); }
+
+    /** Calls {@code ready} when more body bytes arrived, the body ended, or the client closed. */
+    public void onBody(Runnable ready) { connection.bodyOnReady(this, ready); }
+
+    // ------------------------------------------------------------------ responses
+
+    /** Sends a complete response (fixed segments, or a streamed body already framed). */
+    public void respond(Response response) { connection.respond(this, response); }
+
+    /**
+     * Sends a structured head and a streamed body; the connection adds the framing: Content-Length when
+     * {@code length} >= 0, else chunked (HTTP/1.1) or close-delimited (HTTP/1.0). HEAD, 204 and 304 send no body.
+     */
+    public void respond(Head head, BodyStream body, long length) { connection.respond(this, head, body, length); }
+
+    /** Sends a generated error page (502, 504, ...). */
+    public void fail(Status status) {
+        connection.respond(this, Responder.error(status, request, request == null || !request.keepAlive()));
+    }
+
+    /** Sends an interim (1xx) response ahead of the final one. */
+    public void interim(Head head) throws IOException { connection.interim(this, head); }
+
+    /**
+     * Answers {@code 101} with {@code head} and turns the connection into a byte tunnel to {@code peer}, which then
+     * reports its own readiness through {@link #tunnelStep}. The tunnel ends after {@code idleNanos} without traffic.
+     */
+    public void upgrade(Head head, Tunnel.End peer, long idleNanos) throws IOException {
+        connection.upgrade(this, head, peer, idleNanos);
+    }
+
+    /** The tunnel's peer is ready (event loops): move bytes. */
+    public void tunnelStep() { connection.tunnelStep(); }
+
+    /** Gives up after part of the response left: the client connection closes. */
+    public void abort() { connection.abortExchange(this); }
+
+    /** Time spent waiting for an upstream's response head, for the access log. */
+    public void upstreamNanos(long nanos) { upstreamNanos = nanos; }
+
+    /** Called once if the client connection ends before the exchange completed: release what the handler holds. */
+    public void onAbort(Runnable r) { onAbort = r; }
+
+    void fireAbort() {
+        Runnable r = onAbort;
+        onAbort = null;
+        if (r != null) r.run();
+    }
+}

@@ -1,0 +1,724 @@
+package flash.pipeline;
+
+import flash.http.BadRequest;
+import flash.http.BodyDecoder;
+import flash.http.Head;
+import flash.http.Method;
+import flash.http.ParseResult;
+import flash.http.Request;
+import flash.http.RequestParser;
+import flash.http.RequestTarget;
+import flash.http.Status;
+import flash.net.Driver;
+import flash.net.IoHandler;
+import flash.net.Registration;
+import flash.net.Transport;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One client connection speaking HTTP/1: the codec only. It reads and parses request heads, keeps pipelined
+ * requests in order and one at a time, hands each request to the handler the {@link Router} picks as an
+ * {@link Exchange}, delivers the request body to it on demand, sends the response it gets back, and handles
+ * keep-alive, 100-continue, lingering close and timeouts. Written once for every architecture: an event loop
+ * calls {@link #onReadable}/{@link #onWritable} on readiness; a blocking driver calls them for the one operation
+ * asked for next. All state is confined to the owning thread, except what a blocking driver's timer reads.
+ */
+public final class Http1Connection implements IoHandler {
+    /** BODY: a handler waits for request body bytes; BUSY: a handler or the disk is working (its own deadlines). */
+    public enum Phase { IDLE, READING, BODY, BUSY, WRITING, LINGERING, TUNNEL, CLOSED }
+
+    /** How long a closing connection keeps draining the client's input so our last response is not lost to a RST. */
+    private static final long LINGER_NANOS = 2_000_000_000L;
+    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final Transport transport;
+    private final Driver driver;
+    private final Registration reg;
+    private final PipelineContext ctx;
+    private final RequestParser parser;
+    private final SocketAddress remote;
+    private ByteBuffer in;                           // write mode, except while a body view is out
+    private Outgoing outgoing;                       // the response being sent, or null
+    private final Outgoing sender = new Outgoing();  // reused by every response of this connection
+    private Exchange exchange;                       // the exchange in progress, or null
+    private Runnable bodyWaiter;                     // the handler waits for request body bytes
+    private boolean bodyViewOut;                     // `in` is flipped while a handler holds a body view
+    private boolean continueSent;
+    private boolean closeAfterResponse;
+    private boolean inputClosed;
+    private boolean writeBlocked;
+    private int served; // requests handled on this connection
+    private boolean residencyChecked; // mapped body: a helper just faulted its pages in
+    private boolean mappedBody;       // the body is sent from mapped file chunks (AMPED tests their residency)
+    private volatile Phase phase = Phase.IDLE;
+    private volatile long deadline;
+    /** Set by another thread (a blocking driver's watchdog): the deadline passed; the owner acts on it. */
+    private volatile boolean timerFired;
+    /** Set by another thread (shutdown under a blocking driver): close after the current response. */
+    private volatile boolean drainRequested;
+    private long interruptedDeadline; // the watchdog's own field: the deadline it last acted on
+    private Tunnel tunnel;            // after a 101: the connection is a byte tunnel to a peer
+    private Tunnel.End tunnelPeer;
+
+    public Http1Connection(Transport transport, Driver driver, Registration reg, PipelineContext ctx) {
+        this.transport = transport;
+        this.driver = driver;
+        this.reg = reg;
+        this.ctx = ctx;
+        this.parser = new RequestParser(ctx.config().limits());
+        this.remote = remoteOf(transport);
+        this.deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
+        driver.stats().openConnections.increment();
+    }
+
+    private static SocketAddress remoteOf(Transport t) {
+        try {
+            return t.channel() instanceof SocketChannel sc ? sc.getRemoteAddress() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    public Phase phase() { return phase; }
+    public Driver driver() { return driver; }
+    PipelineContext context() { return ctx; }
+
+    String remoteHost() {
+        return remote instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "-";
+    }
+
+    int remotePort() { return remote instanceof InetSocketAddress a ? a.getPort() : 0; }
+
+    // ------------------------------------------------------------------ readiness
+
+    @Override
+    public void onReadable() {
+        if (phase == Phase.CLOSED) return;
+        if (phase == Phase.TUNNEL) {
+            tunnelStep();
+            return;
+        }
+        if (exchange != null && bodyWaiter == null && phase != Phase.BODY) {
+            // Busy with a response: stop reading until it is done (pipelined bytes wait in the kernel), or an
+            // EOF or a full buffer would make the loop spin on a connection it cannot serve yet.
+            updateInterest();
+            return;
+        }
+        if (in == null) in = driver.acquireBuffer();
+        if (bodyViewOut || !in.hasRemaining()) {
+            updateInterest(); // the handler has not consumed what it holds: read no more (backpressure)
+            return;
+        }
+        int n;
+        try {
+            n = transport.read(in);
+        } catch (IOException e) {
+            close();
+            return;
+        }
+        if (phase == Phase.LINGERING) {
+            in.clear();
+            if (n < 0) close();
+            return;
+        }
+        if (n < 0 && timerFired) {
+            expire(); // a watchdog shut our input down to wake this read: the deadline passed
+            return;
+        }
+        if (exchange != null) { // request body for the handler
+            if (n < 0) inputClosed = true;
+            if (n > 0) deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
+            wakeBodyWaiter();
+            return;
+        }
+        if (n < 0) {
+            inputClosed = true;
+            process();
+            if (phase != Phase.CLOSED && exchange == null) close();
+            return;
+        }
+        if (n > 0) process();
+        else releaseBufferIfEmpty();
+    }
+
+    @Override
+    public void onWritable() {
+        if (phase == Phase.TUNNEL) {
+            tunnelStep();
+            return;
+        }
+        if (phase == Phase.CLOSED || outgoing == null) return;
+        write();
+    }
+
+    @Override
+    public boolean expired(long now) {
+        Phase p = phase;
+        if (p == Phase.TUNNEL) return tunnel.expired(now);
+        return p != Phase.BUSY && p != Phase.CLOSED && now - deadline > 0;
+    }
+
+    /**
+     * Called by a blocking driver's watchdog, on its own thread, when the deadline has passed. A timer only
+     * interrupts: it wakes the owning thread out of its blocking read or write and leaves every release to it,
+     * because the owner may be inside a write from a mapped chunk that must not be unmapped under it.
+     */
+    @Override
+    public void interrupt() {
+        Phase p = phase;
+        long d = deadline;
+        if (p == Phase.BUSY || p == Phase.CLOSED || d == interruptedDeadline) return; // once per deadline
+        interruptedDeadline = d;
+        timerFired = true;
+        if (p == Phase.TUNNEL) { // both directions are blocked in reads: closing both ends wakes them
+            transport.close();
+            tunnelPeer.transport().close();
+            return;
+        }
+        try {
+            if (p == Phase.READING || p == Phase.BODY) {
+                transport.shutdownInput(); // the owner's read returns EOF, and it can still write the 408
+            } else {
+                if (p == Phase.WRITING) driver.stats().timeouts.increment();
+                if (p == Phase.IDLE) driver.stats().idleCloses.increment();
+                transport.close();         // the owner's read or write fails, and the owner closes and releases
+            }
+        } catch (IOException ignored) {
+            // the channel is already gone: the owner finds out on its next call
+        }
+    }
+
+    @Override
+    public void abort() { transport.close(); }
+
+    @Override
+    public void requestDrain() {
+        drainRequested = true;
+        Phase p = phase;
+        if (p == Phase.IDLE || p == Phase.READING) {
+            try {
+                transport.shutdownInput(); // the owner's read sees EOF and closes
+            } catch (IOException ignored) {
+                // already closed
+            }
+        }
+    }
+
+    /** On the owning thread, when the deadline has passed (an event loop's timer, or after {@link #interrupt}). */
+    @Override
+    public void expire() {
+        switch (phase) {
+            case READING, BODY -> {
+                if (phase == Phase.READING) driver.stats().timeouts.increment();
+                // Slowloris defence: a head (or a body a handler waits for) that has not arrived in time is answered
+                // 408 when nothing was sent yet, and the connection closed.
+                if (exchange == null || !exchange.responseStarted()) {
+                    Response r = Responder.error(Status.REQUEST_TIMEOUT, exchange == null ? null : exchange.request(), true);
+                    try {
+                        transport.write(new ByteBuffer[] {r.head(), ((Segment.Bytes) r.body().getFirst()).buffer()}, 0, 2);
+                    } catch (IOException ignored) {
+                        // the client is gone or not reading: closing is all that is left
+                    }
+                    complete(exchange == null ? new Exchange(this, null, null) : exchange, 408, r.bodyLength(), false);
+                }
+                close();
+            }
+            case IDLE, WRITING, LINGERING, TUNNEL -> {
+                if (!timerFired) {
+                    if (phase == Phase.WRITING) driver.stats().timeouts.increment();
+                    if (phase == Phase.IDLE) driver.stats().idleCloses.increment();
+                }
+                close();
+            }
+            case BUSY, CLOSED -> { }
+        }
+    }
+
+    /** Graceful shutdown: an idle connection closes now; a busy one after its current response. */
+    @Override
+    public void drain() {
+        if (phase == Phase.IDLE || phase == Phase.READING) close();
+        else closeAfterResponse = true;
+    }
+
+    // ------------------------------------------------------------------ requests
+
+    private void process() {
+        while (phase != Phase.CLOSED && phase != Phase.LINGERING && exchange == null) {
+            if (in == null) return;
+            boolean inBody = parser.discardingBody();
+            in.flip();
+            ParseResult r = parser.parse(in);
+            in.compact();
+            switch (r) {
+                case ParseResult.NeedMore nm -> {
+                    // A head larger than a small starting buffer: grow it (the parser's limits bound the size).
+                    if (!in.hasRemaining()) in = driver.grow(in);
+                    waitForInput();
+                    return;
+                }
+                case BadRequest bad when inBody -> {
+                    // The body of a request already answered broke a limit: no request is waiting for a
+                    // response, so an error response would answer the client's next request. Just end.
+                    driver.stats().badRequests.increment();
+                    linger();
+                }
+                case BadRequest bad -> {
+                    driver.stats().badRequests.increment();
+                    phase = Phase.BUSY;
+                    exchange = new Exchange(this, null, null);
+                    respond(exchange, Responder.error(bad.status(), false, true));
+                }
+                case Request req -> handle(req);
+            }
+        }
+    }
+
+    private void waitForInput() {
+        if (inputClosed) {
+            close();
+            return;
+        }
+        long now = System.nanoTime();
+        if (in.position() > 0 || !parser.idle()) {
+            if (phase != Phase.READING) {
+                phase = Phase.READING;
+                deadline = now + ctx.config().headerTimeout().toNanos();
+            }
+        } else {
+            phase = Phase.IDLE;
+            deadline = now + ctx.config().idleTimeout().toNanos();
+            releaseBufferIfEmpty();
+        }
+        updateInterest();
+    }
+
+    private void handle(Request parsed) {
+        phase = Phase.BUSY;
+        int cap = ctx.config().limits().maxKeepAliveRequests();
+        // The last request a connection may carry is answered with Connection: close, then the connection closes.
+        Request req = cap > 0 && ++served >= cap ? parsed.closing() : parsed;
+        driver.stats().requests.increment();
+        continueSent = false;
+        RequestTarget.Normalized target = RequestTarget.normalize(req.rawPath()) instanceof RequestTarget.Normalized n ? n : null;
+        Exchange ex = new Exchange(this, req, target);
+        exchange = ex;
+        // A target that does not normalise is refused by the static handler (after its method check).
+        Handler h = target == null ? ctx.router().fallback() : ctx.router().handler(target.path());
+        h.handle(ex);
+    }
+
+    // ------------------------------------------------------------------ request bodies
+
+    /** The next decoded body bytes in the read buffer, as a view the handler holds until {@link #bodyConsumed}. */
+    ByteBuffer bodyNext(Exchange ex) throws IOException {
+        if (ex != exchange || phase == Phase.CLOSED) throw new IOException("connection closed");
+        BodyDecoder d = parser.body();
+        if (d == null || d.done()) return null;
+        if (in == null) in = driver.acquireBuffer();
+        if (!bodyViewOut) in.flip();
+        long n = d.available(in);
+        if (n > 0) {
+            bodyViewOut = true;
+            return in.slice(in.position(), (int) n);
+        }
+        in.compact();
+        bodyViewOut = false;
+        if (n == BodyDecoder.FAILED) throw new BadBodyException(d.failure());
+        if (n == 0 && inputClosed) {
+            if (d.eof() == BodyDecoder.FAILED) throw new BadBodyException(d.failure());
+        }
+        if (n == 0 && !continueSent && ex.request().header("Expect") != null) sendContinue();
+        return null;
+    }
+
+    void bodyConsumed(Exchange ex, int n) {
+        if (ex != exchange || !bodyViewOut) return;
+        parser.body().consume(in, n);
+        in.compact();
+        bodyViewOut = false;
+    }
+
+    boolean bodyEnded(Exchange ex) {
+        BodyDecoder d = parser.body();
+        if (d == null) return true;
+        if (!d.done() && !bodyViewOut && in != null) {
+            in.flip();
+            d.available(in); // consumes a last-chunk and trailers that may already be here
+            in.compact();
+        }
+        return d.done();
+    }
+
+    /** The handler waits for body bytes: read the client (with a deadline) and call {@code ready} when some came. */
+    void bodyOnReady(Exchange ex, Runnable ready) {
+        if (ex != exchange || phase == Phase.CLOSED) return;
+        bodyWaiter = ready;
+        if (inputClosed) {
+            driver.execute(this::wakeBodyWaiter);
+            return;
+        }
+        if (phase == Phase.BUSY) {
+            phase = Phase.BODY;
+            deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
+        }
+        updateInterest();
+    }
+
+    private void wakeBodyWaiter() {
+        Runnable r = bodyWaiter;
+        bodyWaiter = null;
+        if (phase == Phase.BODY) phase = Phase.BUSY;
+        updateInterest();
+        if (r != null) r.run();
+    }
+
+    /** RFC 9110 section 10.1.1: the client waits for this before it sends the body a handler now wants. */
+    private void sendContinue() throws IOException {
+        continueSent = true;
+        if (exchange.request().http10()) return;
+        ByteBuffer b = ByteBuffer.wrap(CONTINUE);
+        transport.write(b);
+        if (b.hasRemaining()) throw new IOException("cannot send 100 Continue");
+    }
+
+    /** A malformed request body: the handler answers 400 (or aborts) with this reason. */
+    public static final class BadBodyException extends IOException {
+        private final BadRequest failure;
+
+        BadBodyException(BadRequest failure) {
+            super("bad request body: " + failure.reason());
+            this.failure = failure;
+        }
+
+        public Status status() { return failure.status(); }
+    }
+
+    // ------------------------------------------------------------------ upgrades
+
+    /**
+     * Sends a {@code 101} head and turns this connection into a byte tunnel to {@code peer} (whose buffer may already
+     * hold bytes that followed its 101). Bytes the client sent after its request head go through first.
+     */
+    void upgrade(Exchange ex, Head head101, Tunnel.End peer, long idleNanos) throws IOException {
+        if (ex != exchange || phase == Phase.CLOSED) throw new IOException("connection closed");
+        ByteBuffer h = ByteBuffer.wrap(head101.encode(false, -1, false, false));
+        while (h.hasRemaining()) {
+            if (transport.write(h) == 0 && !transport.isBlocking()) throw new IOException("client not reading");
+        }
+        ex.status = 101;
+        ex.started = true;
+        if (in == null) in = driver.acquireBuffer();
+        if (bodyViewOut) {
+            in.compact();
+            bodyViewOut = false;
+        }
+        ByteBuffer clientBuffer = in;
+        Tunnel.End client = new Tunnel.End() {
+            @Override public flash.net.Transport transport() { return transport; }
+            @Override public ByteBuffer buffer() { return clientBuffer; }
+            @Override public void interest(int ops) { reg.interest(ops); }
+        };
+        tunnelPeer = peer;
+        tunnel = new Tunnel(client, peer, idleNanos);
+        phase = Phase.TUNNEL;
+        if (transport.isBlocking()) {
+            reg.interest(Registration.READ); // the driver calls onReadable next, which runs the tunnel to its end
+        } else {
+            tunnelStep();
+        }
+    }
+
+    /** Readiness on either end of the tunnel (the peer's handler calls this too). */
+    void tunnelStep() {
+        if (phase != Phase.TUNNEL) return;
+        if (transport.isBlocking()) {
+            tunnel.runBlocking(driver::spawn);
+        } else {
+            tunnel.step();
+            if (!tunnel.finished()) return;
+        }
+        complete(exchange, 101, 0, false);
+        close();
+    }
+
+    // ------------------------------------------------------------------ responses
+
+    /** An interim (1xx) response, sent before the final one; HTTP/1.0 clients never see one (RFC 9110 15.2). */
+    void interim(Exchange ex, Head head) throws IOException {
+        if (ex != exchange || ex.request().http10() || outgoing != null) return;
+        ByteBuffer b = ByteBuffer.wrap(head.encodeInterim());
+        while (b.hasRemaining()) {
+            if (transport.write(b) == 0 && !transport.isBlocking()) throw new IOException("client not reading");
+        }
+        ex.started = true;
+    }
+
+    /** Encodes a structured head with the framing this client needs, and sends it with a streamed body. */
+    void respond(Exchange ex, Head head, BodyStream stream, long length) {
+        Request req = ex.request();
+        boolean close = !req.keepAlive() || closeAfterResponse;
+        boolean bodyless = !head.allowsBody() || req.method() == Method.HEAD;
+        boolean chunked = false;
+        if (!bodyless && length < 0) {
+            if (req.http10()) close = true; // an HTTP/1.0 client learns the end of the body from the close
+            else chunked = true;
+        }
+        long announced = bodyless && length < 0 ? -1 : length;
+        byte[] encoded = head.encode(req.http10(), head.status() == 304 || head.status() == 204 ? -1 : announced, chunked, close);
+        ByteBuffer h = ByteBuffer.wrap(encoded);
+        if (bodyless) stream.abort();
+        Response r = bodyless ? new Response(head.status(), h, java.util.List.of(), 0, close, null, false)
+                : Response.streamed(head.status(), h, stream, length, chunked, close);
+        respond(ex, r);
+    }
+
+    void respond(Exchange ex, Response r) {
+        if (ex != exchange || phase == Phase.CLOSED) {
+            if (r.stream() != null) r.stream().abort();
+            new Outgoing(r, true).release();
+            return;
+        }
+        Request req = ex.request();
+        boolean headOnly = req != null && req.method() == Method.HEAD;
+        if (r.close()) closeAfterResponse = true;
+        if (bodyViewOut) { // the handler answered without consuming what it held: the parser discards it later
+            in.compact();
+            bodyViewOut = false;
+        }
+        bodyWaiter = null;
+        ex.status = r.status();
+        ex.started = true;
+        outgoing = sender.reset(r, headOnly);
+        residencyChecked = false;
+        mappedBody = !headOnly && driver.seam().checksResidency() && hasMappedSegment(r);
+        phase = Phase.WRITING;
+        deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+        write();
+    }
+
+    private void write() {
+        Outgoing out = outgoing;
+        long before = out.bytesWritten();
+        if (mappedBody && !residencyChecked) {
+            java.util.List<Segment.Bytes> cold = coldMappedSegments(out);
+            if (!cold.isEmpty()) {
+                makeMappedResident(cold);
+                return;
+            }
+        }
+        Outgoing.Progress p;
+        try {
+            Outgoing.ResidencyCheck check = driver.seam().checksResidency() ? ctx.residency() : null;
+            p = out.writeTo(transport, check);
+        } catch (IOException | RuntimeException | InternalError e) {
+            // Client gone, the origin of a streamed body failed, or the file changed under us: truncated under
+            // sendfile, or under a mapping (the kernel answers writev with EFAULT; Java code touching such memory
+            // gets SIGBUS as an InternalError). This response cannot complete, so the connection ends; other
+            // connections are untouched.
+            close();
+            return;
+        }
+        if (phase == Phase.CLOSED) return;
+        long written = out.bytesWritten() - before;
+        if (written > 0) {
+            driver.stats().bytesOut.add(written);
+            residencyChecked = false; // the socket blocked part-way: re-test the rest of a mapped body next time
+        }
+        switch (p) {
+            case DONE -> finishResponse();
+            case BLOCKED -> {
+                if (written > 0) deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+                phase = Phase.WRITING;
+                writeBlocked = !transport.isBlocking() || written == 0;
+                if (transport.isBlocking()) writeBlocked = true; // the next step is to write again
+                updateInterest();
+            }
+            case NEEDS_RESIDENCY -> makeResident();
+            case WAITING -> {
+                // A streamed body has nothing ready: its source has its own deadline and calls back when it has.
+                phase = Phase.BUSY;
+                writeBlocked = false;
+                updateInterest();
+                out.response().stream().onReady(this::resumeStream);
+            }
+        }
+    }
+
+    private void resumeStream() {
+        if (phase == Phase.CLOSED || outgoing == null) return;
+        phase = Phase.WRITING;
+        deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+        write();
+    }
+
+    /** AMPED: the next chunk of file data is not in memory; a helper reads it in, then the loop sends it. */
+    private void makeResident() {
+        driver.stats().residencyMisses.increment();
+        Segment.FileRegion region = outgoing.pendingRegion();
+        long offset = outgoing.pendingRegionOffset();
+        long length = outgoing.pendingRegionLength();
+        phase = Phase.BUSY;
+        writeBlocked = false;
+        updateInterest();
+        driver.stats().diskTasks.increment();
+        driver.seam().run(() -> ctx.warm(region.handle(), offset, length), outcome -> {
+            if (phase == Phase.CLOSED) return;
+            if (!outcome.ok()) {
+                close(); // an I/O error mid-body: the head is gone already, so closing is the only signal left
+                return;
+            }
+            outgoing.markResident(offset, length);
+            write();
+        });
+    }
+
+    /** AMPED: the parts of the mapped body still to send whose pages are not all in memory (non-blocking test). */
+    private static java.util.List<Segment.Bytes> coldMappedSegments(Outgoing out) {
+        java.util.List<Segment.Bytes> cold = java.util.List.of();
+        for (Segment s : out.response().body()) {
+            if (s instanceof Segment.Bytes b && b.chunk() != null && !b.chunk().resident(b.buffer())) {
+                if (cold.isEmpty()) cold = new java.util.ArrayList<>(2);
+                cold.add(b);
+            }
+        }
+        return cold;
+    }
+
+    private static boolean hasMappedSegment(Response r) {
+        for (Segment s : r.body()) if (s instanceof Segment.Bytes b && b.chunk() != null) return true;
+        return false;
+    }
+
+    /**
+     * AMPED, mapped body: a helper faults the pages in, then the loop writes from the mapping. If that fails (the
+     * file was truncated under the mapping) before any byte left, the client gets a 500 instead; later, only a close.
+     */
+    private void makeMappedResident(java.util.List<Segment.Bytes> cold) {
+        driver.stats().residencyMisses.increment();
+        phase = Phase.BUSY;
+        writeBlocked = false;
+        updateInterest();
+        driver.stats().diskTasks.increment();
+        java.util.List<ByteBuffer> views = new java.util.ArrayList<>(cold.size());
+        for (Segment.Bytes b : cold) views.add(b.buffer().duplicate()); // the helper reads positions, never moves them
+        driver.seam().run(() -> {
+            for (int i = 0; i < cold.size(); i++) cold.get(i).chunk().touch(views.get(i));
+            return Boolean.TRUE;
+        }, outcome -> {
+            if (phase == Phase.CLOSED) return;
+            if (!outcome.ok()) {
+                if (outgoing.bytesWritten() > 0) {
+                    close();
+                    return;
+                }
+                outgoing.release();
+                outgoing = null;
+                Exchange ex = exchange;
+                respond(ex, Responder.error(Status.INTERNAL_SERVER_ERROR, ex.request(), closeAfterResponse));
+            } else {
+                residencyChecked = true;
+                write();
+            }
+        });
+    }
+
+    private void finishResponse() {
+        Exchange ex = exchange;
+        complete(ex, ex.status, outgoing.bodyBytesWritten(), false);
+        outgoing.release();
+        outgoing = null;
+        exchange = null;
+        bodyWaiter = null;
+        writeBlocked = false;
+        if (closeAfterResponse || drainRequested) {
+            linger();
+            return;
+        }
+        phase = Phase.IDLE;
+        process();
+        if (exchange == null && phase == Phase.IDLE) updateInterest();
+    }
+
+    private void complete(Exchange ex, int status, long bodyBytes, boolean aborted) {
+        if (ex.completed) return;
+        ex.completed = true;
+        ctx.listener().completed(new Completion(ex.request(), remoteHost(), status, bodyBytes, aborted, ex.startNanos,
+                System.nanoTime(), ex.upstreamNanos));
+    }
+
+    /** The handler gives up on the exchange after part of the response left (an origin failed mid-body). */
+    void abortExchange(Exchange ex) {
+        if (ex == exchange) close();
+    }
+
+    /**
+     * Half-close, then drain what the client still sends for a moment: closing a socket with unread input
+     * makes the kernel send RST, which can destroy the response we just wrote before the client reads it.
+     */
+    private void linger() {
+        try {
+            transport.shutdownOutput();
+        } catch (IOException e) {
+            close();
+            return;
+        }
+        if (inputClosed) {
+            close();
+            return;
+        }
+        phase = Phase.LINGERING;
+        deadline = System.nanoTime() + LINGER_NANOS;
+        if (in != null) in.clear();
+        bodyViewOut = false;
+        updateInterest();
+    }
+
+    /** What this connection waits for next, derived from its state. */
+    private void updateInterest() {
+        if (phase == Phase.CLOSED) return;
+        int ops = 0;
+        if (outgoing != null && writeBlocked) ops |= Registration.WRITE;
+        boolean wantsInput = phase == Phase.LINGERING || (exchange == null && outgoing == null) || bodyWaiter != null;
+        if (wantsInput && !bodyViewOut) ops |= Registration.READ;
+        reg.interest(ops);
+    }
+
+    /** Only the owning thread closes: it releases the buffers and chunks that its own reads and writes use. */
+    @Override
+    public void close() {
+        if (phase == Phase.CLOSED) return;
+        phase = Phase.CLOSED;
+        Exchange ex = exchange;
+        exchange = null;
+        if (ex != null) {
+            complete(ex, ex.status, outgoing == null ? 0 : outgoing.bodyBytesWritten(), true);
+            ex.fireAbort();
+        }
+        if (outgoing != null) {
+            outgoing.release();
+            outgoing = null;
+        }
+        transport.close();
+        if (in != null) {
+            driver.releaseBuffer(in);
+            in = null;
+        }
+        driver.stats().openConnections.decrement();
+        reg.cancel();
+    }
+
+    /** Idle connections hold no buffer: that is what keeps thousands of idle keep-alive clients cheap. */
+    private void releaseBufferIfEmpty() {
+        if (in != null && in.position() == 0 && parser.idle() && outgoing == null && exchange == null) {
+            driver.releaseBuffer(in);
+            in = null;
+        }
+    }
+}

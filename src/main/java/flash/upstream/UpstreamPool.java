@@ -1,0 +1,77 @@
+package flash.upstream;
+
+import flash.net.Driver;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * Idle keep-alive connections to upstreams, at most {@code maxIdle} per upstream. One pool per event loop under
+ * amped and sped (connections stay on the loop that opened them, and no lock is taken); one shared pool for the
+ * threads of mt and vt (and so one per mp worker). Most recently used first, so the rest can time out upstream.
+ */
+public final class UpstreamPool {
+    private final int maxIdle;
+    private final boolean shared;
+    private final Map<Upstream, Deque<UpstreamConnection>> idle;
+
+    private UpstreamPool(int maxIdle, boolean shared) {
+        this.maxIdle = maxIdle;
+        this.shared = shared;
+        this.idle = shared ? new ConcurrentHashMap<>() : new java.util.HashMap<>();
+    }
+
+    /** The pool of {@code driver}: its loop's own, or the one all blocking drivers share. */
+    public static UpstreamPool of(Driver driver, int maxIdle) {
+        return driver.local(UpstreamPool.class, () -> new UpstreamPool(maxIdle, driver.blocking()));
+    }
+
+    /** An idle connection to {@code u}, now used by {@code user} on {@code driver}; null when there is none. */
+    public UpstreamConnection take(Upstream u, Driver driver, UpstreamConnection.User user) {
+        Deque<UpstreamConnection> q = idle.get(u);
+        if (q == null) return null;
+        UpstreamConnection c;
+        while ((c = q.pollFirst()) != null) {
+            if (c.isClosed()) continue;
+            if (shared && !c.probeIdle()) {
+                c.close();
+                continue;
+            }
+            try {
+                if (c.adopt(driver, user)) return c;
+            } catch (IOException e) {
+                c.close();
+            }
+        }
+        return null;
+    }
+
+    /** Keeps a connection whose exchange ended cleanly (whole response read, no leftover bytes), or closes it. */
+    public void release(UpstreamConnection c) {
+        if (maxIdle <= 0 || c.isClosed() || c.buffer().position() > 0) {
+            c.close();
+            return;
+        }
+        Deque<UpstreamConnection> q = idle.computeIfAbsent(c.upstream(),
+                k -> shared ? new ConcurrentLinkedDeque<>() : new ArrayDeque<>());
+        if (q.size() >= maxIdle) {
+            c.close();
+            return;
+        }
+        c.park();
+        q.addFirst(c);
+    }
+
+    /** Idle connections held (for tests and the status page). */
+    public int idleCount() {
+        int n = 0;
+        for (Deque<UpstreamConnection> q : idle.values()) {
+            for (UpstreamConnection c : q) if (!c.isClosed()) n++;
+        }
+        return n;
+    }
+}
