@@ -63,6 +63,7 @@ public final class Server implements AutoCloseable {
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
         this.metrics = new ServerMetrics(this, residency);
         ctx.router(Routes.build(config, ctx, metrics));
+        ctx.listener(metrics);
         this.acceptor = Thread.ofPlatform().name("flash-acceptor").unstarted(this::acceptLoop);
         this.refuser = new Refuser(BUSY); // last: it starts a thread
     }

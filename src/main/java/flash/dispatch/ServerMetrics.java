@@ -5,16 +5,24 @@ import flash.content.HeaderCache;
 import flash.content.PathCache;
 import flash.content.Residency;
 import flash.net.LoopStats;
+import flash.pipeline.Completion;
 
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
-/** The server's counters, and their rendering as Prometheus text exposition (--status-path). */
-public final class ServerMetrics {
+/**
+ * The server's counters, and their rendering as Prometheus text exposition (--status-path). It listens at the
+ * pipeline's one completion point, so every exchange is counted exactly once, however it ended.
+ */
+public final class ServerMetrics implements Completion.Listener {
     private final Server server;
     private final Residency residency;
     final LongAdder accepted = new LongAdder();
     final LongAdder refused = new LongAdder();
+    /** Exchanges ended, by status class (index 1..5); aborted ones (the response did not reach the client whole). */
+    private final LongAdder[] byClass = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(),
+            new LongAdder(), new LongAdder()};
+    private final LongAdder aborted = new LongAdder();
 
     ServerMetrics(Server server, Residency residency) {
         this.server = server;
@@ -27,6 +35,18 @@ public final class ServerMetrics {
     /** AMPED's residency checker (its per-test counters), or null under other architectures. */
     public Residency residency() { return residency; }
     public long diskTasks() { return server.dispatcher().stats().stream().mapToLong(s -> s.diskTasks.sum()).sum(); }
+
+    @Override
+    public void completed(Completion c) {
+        int cls = c.status() / 100;
+        byClass[cls >= 1 && cls <= 5 ? cls : 0].increment();
+        if (c.aborted()) aborted.increment();
+    }
+
+    /** Exchanges ended with a status of this class (1 to 5). */
+    public long exchanges(int statusClass) { return byClass[statusClass].sum(); }
+
+    public long abortedExchanges() { return aborted.sum(); }
 
     public String render() {
         StringBuilder sb = new StringBuilder(2048);
@@ -51,6 +71,10 @@ public final class ServerMetrics {
         for (LoopStats s : loops) sample(sb, "flash_timeouts_total", s.name, s.timeouts.sum());
         counter(sb, "flash_idle_closes_total", "Keep-alive connections closed by the idle timeout, per loop.");
         for (LoopStats s : loops) sample(sb, "flash_idle_closes_total", s.name, s.idleCloses.sum());
+        counter(sb, "flash_exchanges_total", "Exchanges ended (answered, aborted or refused), by status class.");
+        for (int i = 1; i <= 5; i++) sb.append("flash_exchanges_total{class=\"").append(i).append("xx\"} ").append(byClass[i].sum()).append('\n');
+        counter(sb, "flash_exchanges_aborted_total", "Exchanges whose response did not reach the client whole.");
+        sb.append("flash_exchanges_aborted_total ").append(aborted.sum()).append('\n');
         gauge(sb, "flash_open_connections", "Open client connections.", server.openConnections());
         counter(sb, "flash_connections_accepted_total", "Connections accepted.");
         sb.append("flash_connections_accepted_total ").append(accepted.sum()).append('\n');
