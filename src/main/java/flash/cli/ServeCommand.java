@@ -20,7 +20,7 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code flash serve [DIR]}: serve a directory until SIGTERM or SIGINT, then drain and exit 0. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Serve the files under DIR over HTTP/1.1.",
+        description = {"Serve the files under DIR over HTTP/1.1, and reverse-proxy path prefixes to upstreams (--proxy).",
                 "Prints 'flash listening on http://ADDR:PORT/ (arch=..., root=...)' when ready.",
                 "SIGTERM or SIGINT: stop accepting, finish responses in flight (up to --drain-timeout), exit 0."})
 public final class ServeCommand implements Callable<Integer> {

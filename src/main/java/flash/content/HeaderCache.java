@@ -1,5 +1,6 @@
 package flash.content;
 
+import flash.http.Head;
 import flash.http.HttpDate;
 import flash.http.ResponseHead;
 import flash.http.Status;
@@ -67,15 +68,20 @@ public final class HeaderCache {
         return e.head.duplicate();
     }
 
-    /** The full-file 200 head, also used uncached. */
+    /** The full-file 200 head, also used uncached: the HTTP/1 encoding of {@link #fileHead}. */
     public static ResponseHead encode(FileEntry entry, boolean http10, boolean close) {
-        ResponseHead h = new ResponseHead(Status.OK, http10)
-                .header("Content-Type", entry.contentType())
-                .header("Content-Length", entry.size())
-                .header("Last-Modified", entry.lastModified())
-                .header("ETag", entry.etag())
-                .header("Accept-Ranges", "bytes")
-                .connection(http10, close);
+        return fileHead(Status.OK, entry, entry.contentType()).toHttp1(http10, entry.size(), false, close);
+    }
+
+    /**
+     * The fields every response about a file carries, written once: its type (null: none, as for 304), validators,
+     * and that it takes ranges (not on 304). Callers add what their status needs (Content-Range).
+     */
+    public static Head fileHead(Status status, FileEntry entry, String contentType) {
+        Head h = new Head(status);
+        if (contentType != null) h.add("Content-Type", contentType);
+        h.add("Last-Modified", entry.lastModified()).add("ETag", entry.etag());
+        if (status != Status.NOT_MODIFIED) h.add("Accept-Ranges", "bytes");
         return h;
     }
 }

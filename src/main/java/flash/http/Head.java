@@ -54,10 +54,15 @@ public final class Head {
      * Content-Length; {@code chunked}: Transfer-Encoding; neither: the body ends at close) and Connection.
      */
     public byte[] encode(boolean http10, long length, boolean chunked, boolean close) {
+        return toHttp1(http10, length, chunked, close).finish();
+    }
+
+    /** The HTTP/1 encoder's builder, unfinished: a cache can pad it and patch its Date later. */
+    public ResponseHead toHttp1(boolean http10, long length, boolean chunked, boolean close) {
         ResponseHead h = new ResponseHead(status, reason, http10);
         for (int i = 0; i < names.size(); i++) h.header(names.get(i), values.get(i));
         if (length >= 0) h.header("Content-Length", length);
         else if (chunked) h.header("Transfer-Encoding", "chunked");
-        return h.connection(http10, close).finish();
+        return h.connection(http10, close);
     }
 }

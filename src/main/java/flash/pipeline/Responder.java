@@ -73,9 +73,8 @@ public final class Responder {
         boolean http10 = req.http10();
         switch (Conditionals.evaluate(req, e.etag(), e.lastModifiedSeconds())) {
             case NOT_MODIFIED -> {
-                ResponseHead h = new ResponseHead(Status.NOT_MODIFIED, http10)
-                        .header("Last-Modified", e.lastModified()).header("ETag", e.etag());
-                return new Response(Status.NOT_MODIFIED, wrap(h.connection(http10, close).finish()), List.of(), 0, close);
+                byte[] h = HeaderCache.fileHead(Status.NOT_MODIFIED, e, null).encode(http10, -1, false, close);
+                return new Response(Status.NOT_MODIFIED, wrap(h), List.of(), 0, close);
             }
             case PRECONDITION_FAILED -> { return error(Status.PRECONDITION_FAILED, req, close); }
             case PROCEED -> { }
@@ -99,15 +98,10 @@ public final class Responder {
     }
 
     private Response singleRange(Request req, FileEntry e, ByteRange r, boolean close) {
-        ResponseHead h = new ResponseHead(Status.PARTIAL_CONTENT, req.http10())
-                .header("Content-Type", e.contentType())
-                .header("Content-Length", r.length())
-                .header("Content-Range", r.contentRange(e.size()))
-                .header("Last-Modified", e.lastModified())
-                .header("ETag", e.etag())
-                .header("Accept-Ranges", "bytes");
-        return new Response(Status.PARTIAL_CONTENT, wrap(h.connection(req.http10(), close).finish()),
-                body(e, r.first(), r.length()), r.length(), close);
+        byte[] h = HeaderCache.fileHead(Status.PARTIAL_CONTENT, e, e.contentType())
+                .add("Content-Range", r.contentRange(e.size()))
+                .encode(req.http10(), r.length(), false, close);
+        return new Response(Status.PARTIAL_CONTENT, wrap(h), body(e, r.first(), r.length()), r.length(), close);
     }
 
     private Response multiRange(Request req, FileEntry e, List<ByteRange> ranges, boolean close) {
@@ -125,13 +119,9 @@ public final class Responder {
         byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
         parts.add(bytes(tail));
         length += tail.length;
-        ResponseHead h = new ResponseHead(Status.PARTIAL_CONTENT, req.http10())
-                .header("Content-Type", "multipart/byteranges; boundary=" + boundary)
-                .header("Content-Length", length)
-                .header("Last-Modified", e.lastModified())
-                .header("ETag", e.etag())
-                .header("Accept-Ranges", "bytes");
-        return new Response(Status.PARTIAL_CONTENT, wrap(h.connection(req.http10(), close).finish()), parts, length, close);
+        byte[] h = HeaderCache.fileHead(Status.PARTIAL_CONTENT, e, "multipart/byteranges; boundary=" + boundary)
+                .encode(req.http10(), length, false, close);
+        return new Response(Status.PARTIAL_CONTENT, wrap(h), parts, length, close);
     }
 
     /** The body of a file range: a slice of the in-memory copy, or a region of the open file (one reference each). */
