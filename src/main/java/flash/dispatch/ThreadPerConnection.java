@@ -88,6 +88,7 @@ public final class ThreadPerConnection implements Dispatcher {
         for (IoHandler h : watchdog.handlers()) h.abort();
         executor.shutdownNow();
         watchdog.stop();
+        driver.closeLocals();
     }
 
     @Override public List<LoopStats> stats() { return List.of(stats); }

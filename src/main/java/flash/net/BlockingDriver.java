@@ -50,6 +50,9 @@ public final class BlockingDriver {
         this.spawner = spawner;
     }
 
+    /** After every connection's thread is done: closes shared state that holds resources (the upstream pool). */
+    public void closeLocals() { EventLoop.closeLocals(locals.values()); }
+
     /** Client connections being served. */
     public int openConnections() { return open.get(); }
 

@@ -147,6 +147,7 @@ public final class EventLoop implements Driver, Executor {
         execute(() -> {
             for (Key k : new ArrayList<>(connections)) k.handler.close();
             for (Key k : new ArrayList<>(others)) k.handler.close();
+            closeLocals(locals.values());
             stopping = true;
             Thread.currentThread().interrupt();
         });
@@ -273,6 +274,19 @@ public final class EventLoop implements Driver, Executor {
                 if (connections.remove(this)) onConnectionClosed.run();
             } else {
                 others.remove(this);
+            }
+        }
+    }
+
+    /** Shared state that holds resources (an upstream pool) is closed with its driver. */
+    static void closeLocals(Iterable<Object> locals) {
+        for (Object o : locals) {
+            if (o instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.log(Level.FINE, "closing " + o, e);
+                }
             }
         }
     }

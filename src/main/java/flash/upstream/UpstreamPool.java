@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * amped and sped (connections stay on the loop that opened them, and no lock is taken); one shared pool for the
  * threads of mt and vt (and so one per mp worker). Most recently used first, so the rest can time out upstream.
  */
-public final class UpstreamPool {
+public final class UpstreamPool implements AutoCloseable {
     private final int maxIdle;
     private final boolean shared;
     private final Map<Upstream, Deque<UpstreamConnection>> idle;
@@ -64,6 +64,15 @@ public final class UpstreamPool {
         }
         c.park();
         q.addFirst(c);
+    }
+
+    /** Shutdown: closes every idle connection (on the loop's thread, or after the threads are gone). */
+    @Override
+    public void close() {
+        for (Deque<UpstreamConnection> q : idle.values()) {
+            UpstreamConnection c;
+            while ((c = q.pollFirst()) != null) c.close();
+        }
     }
 
     /** Idle connections held (for tests and the status page). */
