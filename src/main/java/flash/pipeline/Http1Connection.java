@@ -53,6 +53,7 @@ public final class Http1Connection implements IoHandler {
     private boolean closeAfterResponse;
     private boolean inputClosed;
     private boolean writeBlocked;
+    private boolean processing; // process() is on the stack: a response finished under it lets its loop go on
     private int served; // requests handled on this connection
     private boolean residencyChecked; // mapped body: a helper just faulted its pages in
     private boolean mappedBody;       // the body is sent from mapped file chunks (AMPED tests their residency)
@@ -250,6 +251,18 @@ public final class Http1Connection implements IoHandler {
     // ------------------------------------------------------------------ requests
 
     private void process() {
+        // A handler that answers at once finishes its response inside handle(), under this loop: finishResponse
+        // must not start another loop there, or a buffer of pipelined requests recurses once per request.
+        if (processing) return;
+        processing = true;
+        try {
+            parseAndDispatch();
+        } finally {
+            processing = false;
+        }
+    }
+
+    private void parseAndDispatch() {
         while (phase != Phase.CLOSED && phase != Phase.LINGERING && exchange == null) {
             if (in == null) return;
             boolean inBody = parser.discardingBody();
