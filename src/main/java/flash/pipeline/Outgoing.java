@@ -75,7 +75,7 @@ public final class Outgoing {
         this.piece = null;
         this.chunkTail = null;
         this.lastChunk = null;
-        this.framingBytes = 0;
+        this.streamBodyBytes = 0;
         if (headOnly && response.stream() != null) response.stream().abort();
         return this;
     }
@@ -84,8 +84,13 @@ public final class Outgoing {
     public long bytesWritten() { return bytesWritten; }
 
     /** Body bytes sent so far (framing excluded): what an access log reports. */
-    public long bodyBytesWritten() { return Math.max(0, bytesWritten - headBytes - framingBytes); }
-    private long framingBytes;
+    public long bodyBytesWritten() { return stream != null ? streamBodyBytes : Math.max(0, bytesWritten - headBytes); }
+
+    /**
+     * Data bytes of a streamed body that left, counted as they leave: chunk framing is made ahead of the data it
+     * frames, so subtracting it from the bytes written undercounts a response cut short mid-chunk.
+     */
+    private long streamBodyBytes;
 
     private Segment segment(int i) { return i == 0 ? null : body.get(i - 1); }
 
@@ -192,12 +197,10 @@ public final class Outgoing {
                         chunkHead.clear().put(Long.toHexString(pieceLength).getBytes(StandardCharsets.US_ASCII))
                                 .put((byte) '\r').put((byte) '\n').flip();
                         chunkTail = CRLF.duplicate();
-                        framingBytes += chunkHead.remaining() + 2;
                     }
                 } else if (stream.ended()) {
                     if (chunked) {
                         lastChunk = LAST_CHUNK.duplicate();
-                        framingBytes += lastChunk.remaining();
                     } else if (!head.hasRemaining()) {
                         index = count;
                         stream.finished();
@@ -216,9 +219,11 @@ public final class Outgoing {
                 if (chunked) gather[n++] = chunkTail;
             }
             if (lastChunk != null) gather[n++] = lastChunk;
+            int pieceBefore = piece == null ? 0 : piece.remaining();
             long w = t.write(gather, 0, n);
             Arrays.fill(gather, 0, n, null);
             bytesWritten += w;
+            if (piece != null) streamBodyBytes += pieceBefore - piece.remaining();
             if (piece != null && !piece.hasRemaining() && (chunkTail == null || !chunkTail.hasRemaining())) {
                 piece = null;
                 chunkTail = null;
@@ -286,7 +291,6 @@ public final class Outgoing {
         count = 0;
         stream = null;
         piece = null;
-        framingBytes = 0;
     }
 
     /** Residency test for the next chunk of a file region; AMPED supplies one, other architectures pass null. */
