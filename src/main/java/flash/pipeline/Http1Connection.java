@@ -221,12 +221,15 @@ public final class Http1Connection implements IoHandler {
                 // 408 when nothing was sent yet, and the connection closed.
                 if (exchange == null || !exchange.responseStarted()) {
                     Response r = Responder.error(Status.REQUEST_TIMEOUT, exchange == null ? null : exchange.request(), true);
+                    ByteBuffer head = r.head(), body = ((Segment.Bytes) r.body().getFirst()).buffer();
                     try {
-                        transport.write(new ByteBuffer[] {r.head(), ((Segment.Bytes) r.body().getFirst()).buffer()}, 0, 2);
+                        transport.write(new ByteBuffer[] {head, body}, 0, 2); // one try: a slowloris may not read
                     } catch (IOException ignored) {
                         // the client is gone or not reading: closing is all that is left
                     }
-                    complete(exchange == null ? new Exchange(this, null, null) : exchange, 408, r.bodyLength(), false);
+                    // What actually left: a client that does not read gets (part of) the 408, or none of it.
+                    complete(exchange == null ? new Exchange(this, null, null) : exchange, 408, body.position(),
+                            head.hasRemaining() || body.hasRemaining());
                 }
                 close();
             }
