@@ -967,6 +967,160 @@ class Http1ConnectionTest {
         assertClosed();
     }
 
+    /** A response body that is the request body, pulled as the client sends it: both halves at once. */
+    static final class Echo implements Handler {
+        final long length;
+        int aborts;
+
+        Echo(long length) { this.length = length; }
+
+        @Override
+        public void handle(Exchange ex) {
+            ex.onAbort(() -> aborts++);
+            ex.respond(new Head(Status.OK), new BodyStream() {
+                ByteBuffer view;
+
+                @Override
+                public ByteBuffer next() throws IOException {
+                    if (view == null) view = ex.bodyNext();
+                    return view;
+                }
+
+                @Override public boolean ended() { return view == null && ex.bodyEnded(); }
+
+                @Override
+                public void consumed(int n) {
+                    view = null;
+                    ex.bodyConsumed(n);
+                }
+
+                @Override public void onReady(Runnable ready) { ex.onBody(ready); }
+
+                @Override public void abort() { }
+            }, length);
+        }
+    }
+
+    @Test
+    void aResponseStreamedFromTheRequestBodyAsItArrives() {
+        Echo h = new Echo(-1);
+        open(h);
+        t.deliver("POST /h/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello");
+        c.onReadable();
+        assertThat(out()).isEqualTo("HTTP/1.1 200 OK\r\nServer: flash\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        assertThat(c.phase()).as("waiting for request body, with a response under way").isEqualTo(Phase.BODY);
+        assertThat(reg.ops()).isEqualTo(Registration.READ);
+
+        t.acceptOnly(4); // the socket fills mid-chunk: the request body view stays out, and nothing more is read
+        t.deliver("wor").deliver("ld" + get("/f/next"));
+        c.onReadable();
+        assertThat(reg.ops()).isEqualTo(Registration.WRITE);
+        int reads = t.reads;
+        c.onReadable();
+        assertThat(t.reads).isEqualTo(reads);
+
+        t.acceptAll();
+        c.onWritable();
+        for (int i = 0; i < 10 && done.size() < 2; i++) c.onReadable();
+        assertThat(out()).isEqualTo("HTTP/1.1 200 OK\r\nServer: flash\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "5\r\nhello\r\n3\r\nwor\r\n2\r\nld\r\n0\r\n\r\n" + ok11("hello /f/next"));
+        assertThat(done).hasSize(2);
+        assertThat(done.getFirst().bodyBytes()).isEqualTo(10);
+        assertThat(done).noneMatch(Completion::aborted);
+        assertThat(c.phase()).isEqualTo(Phase.IDLE);
+    }
+
+    @Test
+    void aResponseStreamedFromTheRequestBodyWithAKnownLength() {
+        open(new Echo(10));
+        t.deliverBytewise("POST /h/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhelloworld");
+        for (int i = 0; i < 200 && done.isEmpty(); i++) c.onReadable();
+        assertThat(out()).isEqualTo("HTTP/1.1 200 OK\r\nServer: flash\r\nContent-Length: 10\r\n\r\nhelloworld");
+        assertThat(only().bodyBytes()).isEqualTo(10);
+    }
+
+    @Test
+    void aClientGoneWhileAnEchoWaitsForBodyAbortsOnce() {
+        Echo h = new Echo(-1);
+        open(h);
+        t.deliver("POST /h/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello").deliverEof();
+        c.onReadable();
+        c.onReadable(); // EOF: the stream learns the body is cut short, and the response cannot end well
+        d.runTasks();
+        assertClosed();
+        assertThat(only().aborted()).isTrue();
+        assertThat(only().bodyBytes()).isEqualTo(5);
+        assertThat(h.aborts).isEqualTo(1);
+    }
+
+    @Test
+    void aBodyViewStillHeldWhenTheResponseEndsIsDiscardedNotReparsed() {
+        // The response's stream looks at the request body and ends without consuming what it holds (it answers
+        // from the first bytes). What it held is body: the parser must skip it, and parse the next request whole.
+        Handler h = ex -> ex.respond(new Head(Status.OK), new BodyStream() {
+            ByteBuffer peeked;
+            ByteBuffer answer;
+
+            @Override
+            public ByteBuffer next() throws IOException {
+                if (peeked == null) {
+                    peeked = ex.bodyNext();
+                    answer = ByteBuffer.wrap(("saw " + (char) peeked.get(peeked.position())).getBytes(StandardCharsets.US_ASCII));
+                }
+                return answer.hasRemaining() ? answer : null;
+            }
+
+            @Override public boolean ended() { return answer != null && !answer.hasRemaining(); }
+
+            @Override public void consumed(int n) { }
+
+            @Override public void onReady(Runnable ready) { throw new AssertionError("never waits"); }
+
+            @Override public void abort() { }
+        }, 5);
+        open(h);
+        t.deliver("POST /h/peek HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" + get("/f/next"));
+        c.onReadable();
+        assertThat(out()).isEqualTo("HTTP/1.1 200 OK\r\nServer: flash\r\nContent-Length: 5\r\n\r\nsaw h" + ok11("hello /f/next"));
+        assertThat(done).hasSize(2);
+        assertThat(c.phase()).isEqualTo(Phase.IDLE);
+    }
+
+    @Test
+    void anInterimResponseGoesBeforeTheFinalOneExceptToHttp10() {
+        Handler h = ex -> {
+            try {
+                ex.interim(new Head(103, "Early Hints").add("Link", "</a.css>; rel=preload"));
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+            ex.respond(ok(ex.request(), "final"));
+        };
+        open(h);
+        t.deliver(get("/h/1") + "GET /h/2 HTTP/1.0\r\n\r\n");
+        c.onReadable();
+        assertThat(out()).isEqualTo("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" + ok11("final")
+                + okBytes("HTTP/1.0", "final", "close"));
+        assertThat(done).extracting(Completion::status).containsExactly(200, 200);
+    }
+
+    @Test
+    void aHandlerThatGivesUpClosesTheConnectionAndItsAbortHookRunsOnce() {
+        int[] aborts = {0};
+        Handler h = ex -> {
+            ex.onAbort(() -> aborts[0]++);
+            ex.abort();
+            ex.abort();
+        };
+        open(h);
+        t.deliver(get("/h/x"));
+        c.onReadable();
+        assertClosed();
+        assertThat(aborts[0]).isEqualTo(1);
+        assertThat(only().aborted()).isTrue();
+        assertThat(t.output()).isEmpty();
+    }
+
     // ------------------------------------------------------------------ timeouts
 
     @Test
