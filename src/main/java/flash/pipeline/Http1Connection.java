@@ -653,6 +653,10 @@ public final class Http1Connection implements IoHandler {
         exchange = null;
         bodyWaiter = null;
         writeBlocked = false;
+        if (bodyViewOut) { // the handler still holds a body view: the parser discards what it did not consume
+            in.compact();
+            bodyViewOut = false;
+        }
         if (closeAfterResponse || drainRequested) {
             linger();
             return;
