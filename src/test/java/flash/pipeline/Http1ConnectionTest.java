@@ -27,7 +27,6 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
-import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -1432,10 +1431,26 @@ class Http1ConnectionTest {
 
     // ------------------------------------------------------------------ the one completion point
 
+    /** Another connection on the same context (so on the same listener), for tests that need several. */
+    private record Side(FakeTransport t, FakeDriver d, FakeDriver.Reg reg, Http1Connection c) {}
+
+    private Side another() {
+        FakeTransport t2 = new FakeTransport();
+        FakeDriver d2 = new FakeDriver(BUFFER);
+        FakeDriver.Reg reg2 = d2.registration();
+        return new Side(t2, d2, reg2, new Http1Connection(t2, d2, reg2, ctx));
+    }
+
+    private static String summary(Completion x) {
+        return (x.request() == null ? "-" : x.request().method() + " " + x.request().rawPath()) + " " + x.status() + " "
+                + x.bodyBytes() + (x.aborted() ? " aborted" : "");
+    }
+
     @Test
     void everyExchangeEndsExactlyOnce() {
-        // One connection through most endings: pipelined answers, a lingering close; then a fresh one per ending
-        // that ends the connection. The listener itself refuses a request completed twice.
+        // One listener over connections that end every way: normal and pipelined answers, HEAD, a close then
+        // linger, a streamed body, 400 and 408 (no request), a client gone mid-response. Each exchange reports
+        // once, with the body bytes that actually left; the listener itself refuses a request completed twice.
         Fixed h = new Fixed();
         open(h);
         t.deliver(get("/h/1") + get("/h/2") + "HEAD /h/3 HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -1444,11 +1459,55 @@ class Http1ConnectionTest {
         t.deliverEof();
         c.onReadable();
         assertClosed();
-        assertThat(done).extracting(x -> x.request().rawPath()).containsExactly("/h/1", "/h/2", "/h/3", "/h/4");
-        assertThat(done).extracting(Completion::bodyBytes).containsExactly(10L, 10L, 0L, 10L);
-        assertThat(done).noneMatch(Completion::aborted);
-        assertThat(done).allMatch(x -> x.endNanos() - x.startNanos() >= 0);
-        assertThat(h.exchanges).allMatch(x -> !x.active());
-        assertThat(h.aborts).isZero();
+
+        Side bad = another();
+        bad.t().deliver("GET /h/5 HTTP/1.1\r\n\r\n"); // no Host
+        bad.c().onReadable();
+        bad.t().deliverEof();
+        bad.c().onReadable();
+
+        Side slow = another();
+        slow.t().deliver("GET /h/6 HTTP/1.1\r\nHo");
+        slow.c().onReadable();
+        slow.c().expire();
+
+        Side gone = another();
+        gone.t().acceptOnly("HTTP/1.1 200 OK\r\nServer: flash\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Type: text/plain\r\n"
+                .length() + "Content-Length: 10\r\n\r\n".length() + 3);
+        gone.t().deliver(get("/h/7"));
+        gone.c().onReadable();
+        gone.t().failWrites();
+        gone.c().onWritable();
+
+        Side streamed = another();
+        TestStream s = new TestStream().push("hello").end();
+        ctx.router(new Router(List.of(new Router.Route("/h", false, new Streamer(s, -1))), ex -> ex.fail(Status.NOT_FOUND)));
+        streamed.t().deliver(get("/h/8"));
+        streamed.c().onReadable();
+
+        // Nothing ends twice, whatever comes after.
+        for (Side x : List.of(bad, slow, gone, streamed)) {
+            x.c().expire();
+            x.c().close();
+            x.c().onReadable();
+            x.c().onWritable();
+            assertThat(x.c().phase()).isEqualTo(Phase.CLOSED);
+            assertThat(x.d().buffersHeld()).isZero();
+        }
+        c.expire();
+        c.close();
+
+        assertThat(done).extracting(Http1ConnectionTest::summary).containsExactly(
+                "GET /h/1 200 10",
+                "GET /h/2 200 10",
+                "HEAD /h/3 200 0",
+                "GET /h/4 200 10",
+                "- 400 " + ErrorPages.body(Status.BAD_REQUEST).length,
+                "- 408 " + ErrorPages.body(Status.REQUEST_TIMEOUT).length,
+                "GET /h/7 200 3 aborted",
+                "GET /h/8 200 5");
+        assertThat(done).allMatch(x -> x.endNanos() - x.startNanos() >= 0 && x.upstreamNanos() == -1 && "-".equals(x.remote()));
+        assertThat(h.exchanges).hasSize(5).allMatch(x -> !x.active());
+        assertThat(h.aborts).as("only the exchange whose client went away").isEqualTo(1);
     }
 }
