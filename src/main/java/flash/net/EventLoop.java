@@ -214,7 +214,8 @@ public final class EventLoop implements Driver, Executor {
         try {
             ((SocketChannel) key.channel()).finishConnect();
         } catch (IOException e) {
-            key.interestOps(0);
+            // A failed finishConnect closes the channel, which cancels its key: the handler must hear of it anyway.
+            if (key.isValid()) key.interestOps(0);
             h.onConnectFailed(e);
             return;
         }
