@@ -62,6 +62,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     private String target;             // the request target sent upstream
     private boolean bodySent;          // the client's body went upstream whole (or there was none)
     private boolean sentAnything;      // some byte of this request reached an upstream
+    private boolean connectTimedOut;   // the last connect timed out: when no upstream is left, that is a 504
     // request body piece in flight: chunk framing + the client's view
     private final ByteBuffer[] gather = new ByteBuffer[4];
     private final ByteBuffer chunkHead = ByteBuffer.allocate(20);
@@ -96,7 +97,8 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     private void attempt() {
         Upstream u = s.group().pick(tried);
         if (u == null) {
-            fail(Status.BAD_GATEWAY, "no upstream available");
+            if (connectTimedOut) fail(Status.GATEWAY_TIMEOUT, "connect timed out, no other upstream");
+            else fail(Status.BAD_GATEWAY, "no upstream available");
             return;
         }
         tried.add(u);
@@ -115,6 +117,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
         } catch (IOException e) {
             u.failed(System.nanoTime(), flash.upstream.UpstreamGroup.DOWN_NANOS);
             up = null;
+            connectTimedOut = false;
             attempt();
         }
     }
@@ -135,7 +138,8 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
         u.failed(System.nanoTime(), flash.upstream.UpstreamGroup.DOWN_NANOS);
         up.close();
         up = null;
-        if (e instanceof SocketTimeoutException) {
+        connectTimedOut = e instanceof SocketTimeoutException;
+        if (connectTimedOut) {
             // A connect timeout: the next upstream may answer, but only if this request can still be retried.
             if (retryable()) attempt();
             else fail(Status.GATEWAY_TIMEOUT, "connect to " + u + " timed out");
@@ -145,6 +149,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     }
 
     private void connected() {
+        connectTimedOut = false;
         up.startExchange();
         up.deadline(s.timeoutNanos());
         state = State.SENDING;
