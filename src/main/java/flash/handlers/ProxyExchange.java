@@ -139,13 +139,9 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
         up.close();
         up = null;
         connectTimedOut = e instanceof SocketTimeoutException;
-        if (connectTimedOut) {
-            // A connect timeout: the next upstream may answer, but only if this request can still be retried.
-            if (retryable()) attempt();
-            else fail(Status.GATEWAY_TIMEOUT, "connect to " + u + " timed out");
-            return;
-        }
-        attempt(); // nothing was sent: the next upstream in turn (or 502 when none is left)
+        // Refused or timed out, nothing was sent: the next upstream in turn, whatever the method (502, or 504 after
+        // a timeout, when none is left).
+        attempt();
     }
 
     private void connected() {
