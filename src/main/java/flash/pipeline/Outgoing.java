@@ -189,7 +189,15 @@ public final class Outgoing {
     private Progress writeStream(Transport t) throws IOException {
         while (true) {
             if (piece == null && lastChunk == null) {
-                ByteBuffer next = stream.next();
+                ByteBuffer next;
+                try {
+                    next = stream.next();
+                } catch (IOException e) {
+                    // The origin failed at its first piece: the head still goes out, so the client sees a response
+                    // cut short (as when the failure comes a read later), not a connection closed without a word.
+                    if (head.hasRemaining()) bytesWritten += t.write(head);
+                    throw e;
+                }
                 if (next != null && next.hasRemaining()) {
                     piece = next;
                     pieceLength = next.remaining();
