@@ -62,6 +62,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     private String target;             // the request target sent upstream
     private boolean bodySent;          // the client's body went upstream whole (or there was none)
     private boolean sentAnything;      // some byte of this request reached an upstream
+    private boolean staleRetried;      // a reused connection failed and its upstream got one more try, fresh
     private boolean connectTimedOut;   // the last connect timed out: when no upstream is left, that is a 504
     // request body piece in flight: chunk framing + the client's view
     private final ByteBuffer[] gather = new ByteBuffer[4];
@@ -322,6 +323,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
 
     private void respond(UpstreamHead h) {
         ex.upstreamNanos(System.nanoTime() - sentAt);
+        up.upstream().succeeded(); // it answered: a trial request after a down period ends the down period
         UpstreamFraming f = ResponseParser.framing(h, req.method() == Method.HEAD);
         if (f instanceof UpstreamParse.Invalid bad) {
             closeUpstream();
@@ -478,6 +480,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     /** The upstream failed after we sent to it: retry if that is safe, else 502/504 or a close. */
     private void upstreamFailed(boolean timeout, String why) {
         boolean reused = up != null && up.exchanges() > 1;
+        Upstream failed = up == null ? null : up.upstream();
         closeUpstream();
         if (!ex.active()) return;
         if (ex.responseStarted()) {
@@ -486,7 +489,10 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
         }
         if (!timeout && retryable()) {
             // A pooled connection the upstream had closed gets one more try on a fresh one; else the next upstream.
-            if (reused && !tried.isEmpty()) tried.remove(tried.iterator().next());
+            if (reused && failed != null && !staleRetried) {
+                tried.remove(failed);
+                staleRetried = true;
+            }
             attempt();
             return;
         }

@@ -1,19 +1,26 @@
 package flash.upstream;
 
 import java.net.SocketAddress;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One origin server: its address, resolved once at start so DNS never blocks a loop, and its passive health.
  * A connect failure marks it down for {@link UpstreamGroup#DOWN_NANOS}; after that, one trial request is let
- * through, and its outcome decides whether it is up again. Shared by every loop: the fields are atomic.
+ * through (another after {@link #TRIAL_NANOS} if its outcome never came), and its outcome decides whether it is
+ * up again. Shared by every loop: the fields are atomic.
  */
 public final class Upstream {
     private final String name;
     private final String authority;
     private final SocketAddress address;
     private volatile long downUntil;            // System.nanoTime() before which it is skipped; 0 = up
-    private final AtomicBoolean trial = new AtomicBoolean();
+    /** When the current trial request was let through (0: none): another is let through a while later. */
+    private final AtomicLong trialAt = new AtomicLong();
+    /**
+     * A trial whose outcome is never recorded (its client left during the connect) must not keep the upstream out
+     * for good: after this long another request may try.
+     */
+    static final long TRIAL_NANOS = 5_000_000_000L;
 
     /** @param authority host[:port] to send as Host when the client sent none */
     public Upstream(String name, String authority, SocketAddress address) {
@@ -31,21 +38,23 @@ public final class Upstream {
         long d = downUntil;
         if (d == 0) return true;
         if (now - d < 0) return false;
-        return trial.compareAndSet(false, true);
+        long t = trialAt.get();
+        if (t != 0 && now - t < TRIAL_NANOS) return false;
+        return trialAt.compareAndSet(t, now == 0 ? 1 : now);
     }
 
     /** A connect failed (refused, unreachable, timed out): skip this upstream for a while. */
     public void failed(long now, long downNanos) {
         downUntil = now + downNanos;
         if (downUntil == 0) downUntil = 1;
-        trial.set(false);
+        trialAt.set(0);
     }
 
     /** A connect succeeded: the upstream is up (again). */
     public void succeeded() {
         if (downUntil != 0) {
             downUntil = 0;
-            trial.set(false);
+            trialAt.set(0);
         }
     }
 
