@@ -180,37 +180,11 @@ public final class RequestParser {
 
             // ---- header fields
             Headers headers = new Headers();
-            int p = lineEnd + 2;
-            int end = len - 2; // the final CRLF
-            while (p < end) {
-                int eol = indexOf(h, p, end, (byte) '\r');
-                if (eol < 0) eol = end;
-                if (eol < end && h[eol + 1] != '\n') return BadRequest.of(Status.BAD_REQUEST, "bare CR in request head");
-                if (h[p] == ' ' || h[p] == '\t') return BadRequest.of(Status.BAD_REQUEST, "obsolete line folding");
-                int colon = -1;
-                for (int i = p; i < eol; i++) {
-                    byte b = h[i];
-                    if (b == ':') { colon = i; break; }
-                    if (!Tokens.isTchar(b)) {
-                        return BadRequest.of(Status.BAD_REQUEST,
-                                b == ' ' || b == '\t' ? "whitespace before colon in header field" : "invalid header field name");
-                    }
-                }
-                if (colon <= p) return BadRequest.of(Status.BAD_REQUEST, "invalid header field");
-                int vs = colon + 1, ve = eol;
-                while (vs < ve && (h[vs] == ' ' || h[vs] == '\t')) vs++;
-                while (ve > vs && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) ve--;
-                for (int i = vs; i < ve; i++) {
-                    int b = h[i] & 0xff;
-                    if ((b < 0x20 && b != '\t') || b == 0x7f) return BadRequest.of(Status.BAD_REQUEST, "control character in header value");
-                }
-                if (headers.size() >= limits.maxHeaderCount()) {
-                    return BadRequest.of(Status.HEADER_FIELDS_TOO_LARGE, "more than " + limits.maxHeaderCount() + " header fields");
-                }
-                headers.add(new String(h, p, colon - p, StandardCharsets.US_ASCII),
-                        new String(h, vs, ve - vs, StandardCharsets.ISO_8859_1));
-                p = eol + 2;
+            String bad = FieldLines.parse(h, lineEnd + 2, len - 2, headers, limits.maxHeaderCount(), "request head");
+            if (bad == FieldLines.TOO_MANY) {
+                return BadRequest.of(Status.HEADER_FIELDS_TOO_LARGE, "more than " + limits.maxHeaderCount() + " header fields");
             }
+            if (bad != null) return BadRequest.of(Status.BAD_REQUEST, bad);
             return Framing.apply(method, methodToken, target, minor, headers, limits);
         }
 

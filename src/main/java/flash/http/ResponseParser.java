@@ -94,36 +94,11 @@ public final class ResponseParser {
             reason = new String(h, 13, lineEnd - 13, StandardCharsets.ISO_8859_1);
         }
 
-        // ---- header fields, exactly as strict as a request's (RequestParser.HeadParser)
+        // ---- header fields, exactly as strict as a request's
         Headers headers = new Headers();
-        int p = lineEnd + 2;
-        int end = len - 2; // the final CRLF
-        while (p < end) {
-            int eol = p;
-            while (eol < end && h[eol] != '\r') eol++;
-            if (eol < end && h[eol + 1] != '\n') return new UpstreamParse.Invalid("bare CR in response head");
-            if (h[p] == ' ' || h[p] == '\t') return new UpstreamParse.Invalid("obsolete line folding");
-            int colon = -1;
-            for (int i = p; i < eol; i++) {
-                byte b = h[i];
-                if (b == ':') { colon = i; break; }
-                if (!Tokens.isTchar(b)) {
-                    return new UpstreamParse.Invalid(b == ' ' || b == '\t'
-                            ? "whitespace before colon in header field" : "invalid header field name");
-                }
-            }
-            if (colon <= p) return new UpstreamParse.Invalid("invalid header field");
-            int vs = colon + 1, ve = eol;
-            while (vs < ve && (h[vs] == ' ' || h[vs] == '\t')) vs++;
-            while (ve > vs && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) ve--;
-            for (int i = vs; i < ve; i++) {
-                if (ctl(h[i])) return new UpstreamParse.Invalid("control character in header value");
-            }
-            if (headers.size() >= maxFields) return new UpstreamParse.Invalid("more than " + maxFields + " header fields");
-            headers.add(new String(h, p, colon - p, StandardCharsets.US_ASCII),
-                    new String(h, vs, ve - vs, StandardCharsets.ISO_8859_1));
-            p = eol + 2;
-        }
+        String bad = FieldLines.parse(h, lineEnd + 2, len - 2, headers, maxFields, "response head");
+        if (bad == FieldLines.TOO_MANY) return new UpstreamParse.Invalid("more than " + maxFields + " header fields");
+        if (bad != null) return new UpstreamParse.Invalid(bad);
         return new UpstreamHead(status, reason, minor, headers, keepAlive(minor, headers));
     }
 

@@ -186,7 +186,8 @@ class BackendTest {
     @Test
     void chunkedResponseOnTheWire() throws Exception {
         try (RawClient c = new RawClient(backend.port())) {
-            RawClient.Response r = c.send("GET /chunked?n=4&size=300&delay=10&trailer=1 HTTP/1.1\r\nHost: x\r\n\r\n").read();
+            // read(true): the head only, so that this test reads the chunk framing itself
+            RawClient.Response r = c.send("GET /chunked?n=4&size=300&delay=10&trailer=1 HTTP/1.1\r\nHost: x\r\n\r\n").read(true);
             assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
             assertThat(r.header("Trailer")).isEqualTo("X-Trailer");
             InputStream in = c.input();

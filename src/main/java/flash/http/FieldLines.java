@@ -1,0 +1,55 @@
+package flash.http;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The field lines of a head (RFC 9112 section 5), parsed one way for requests and for upstream responses: a token
+ * name, a colon with no whitespace before it, a value without control characters, no obs-fold, every line ended
+ * by CRLF. Strictness here is what keeps a request from smuggling a second one, and an upstream from splitting
+ * the head we relay.
+ */
+final class FieldLines {
+    /** What {@link #parse} returns when the head has more fields than allowed (431 for a request). */
+    static final String TOO_MANY = "too many header fields";
+
+    private FieldLines() {}
+
+    /**
+     * Parses the lines in {@code h[from, end)} ({@code end} excludes the head's final CRLF) into {@code headers}.
+     * Returns null, or why the head is malformed ({@link #TOO_MANY} past {@code maxFields}); {@code head} names it
+     * in the reason ("request head", "response head").
+     */
+    static String parse(byte[] h, int from, int end, Headers headers, int maxFields, String head) {
+        int p = from;
+        while (p < end) {
+            int eol = p;
+            while (eol < end && h[eol] != '\r') eol++;
+            if (eol < end && h[eol + 1] != '\n') return "bare CR in " + head;
+            if (h[p] == ' ' || h[p] == '\t') return "obsolete line folding";
+            int colon = -1;
+            for (int i = p; i < eol; i++) {
+                byte b = h[i];
+                if (b == ':') {
+                    colon = i;
+                    break;
+                }
+                if (!Tokens.isTchar(b)) {
+                    return b == ' ' || b == '\t' ? "whitespace before colon in header field" : "invalid header field name";
+                }
+            }
+            if (colon <= p) return "invalid header field";
+            int vs = colon + 1, ve = eol;
+            while (vs < ve && (h[vs] == ' ' || h[vs] == '\t')) vs++;
+            while (ve > vs && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) ve--;
+            for (int i = vs; i < ve; i++) {
+                int b = h[i] & 0xff;
+                if ((b < 0x20 && b != '\t') || b == 0x7f) return "control character in header value";
+            }
+            if (headers.size() >= maxFields) return TOO_MANY;
+            headers.add(new String(h, p, colon - p, StandardCharsets.US_ASCII),
+                    new String(h, vs, ve - vs, StandardCharsets.ISO_8859_1));
+            p = eol + 2;
+        }
+        return null;
+    }
+}
