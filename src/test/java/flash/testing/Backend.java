@@ -44,12 +44,16 @@ import java.util.function.Consumer;
  * <p>
  * Routes, by path prefix (query parameters in brackets):
  * <ul>
- * <li>{@code /echo} [status, close, header=Name:value...]: 200 (or {@code status}) with a JSON description of the
- *     request, see {@link Echo}; 204 and 304 carry no body and no Content-Length.</li>
+ * <li>{@code /echo} [status, close, drop=1, header=Name:value...]: 200 (or {@code status}) with a JSON description of
+ *     the request, see {@link Echo}; 204 and 304 carry no body and no Content-Length. {@code drop=1}: framed for
+ *     keep-alive, without {@code Connection: close}, yet the connection is closed right after (as a server at its
+ *     keep-alive limit does): a proxy that pooled it finds it dead on its next request.</li>
  * <li>{@code /chunked} [n, size, delay (ms), trailer=1]: n chunks of size bytes of the {@link #pattern}.</li>
  * <li>{@code /bytes} [size]: Content-Length framed pattern, streamed (any size, 2^31 and beyond).</li>
  * <li>{@code /close-delimited} [size, hint=0]: no framing, the body ends at the close.</li>
  * <li>{@code /slow} [ms]: waits, then a small 200.</li>
+ * <li>{@code /slow-read} [ms]: reads the request body in pieces of at most 64 KiB with {@code ms} (default 1)
+ *     between them, then the echo: an origin slower than the client, for upload backpressure tests.</li>
  * <li>{@code /reset}: no response, an RST. {@code /reset-mid} [size]: head and at most half the body, then an RST.</li>
  * <li>{@code /hang}: no response, the connection stays open until the client or {@link #close()} ends it.</li>
  * <li>{@code /lie/both}, {@code /lie/cl-conflict}, {@code /lie/short}, {@code /lie/bad-chunk},
@@ -429,7 +433,8 @@ public final class Backend implements AutoCloseable {
                     out.write(ascii("HTTP/1.1 100 Continue\r\n\r\n"));
                     out.flush();
                 }
-                Body body = RequestParser.readBody(in, head, options.recordBodyLimit);
+                InputStream bodyIn = path.startsWith("/slow-read") ? new SlowInput(in, query(head.target())) : in;
+                Body body = RequestParser.readBody(bodyIn, head, options.recordBodyLimit);
                 Received r = new Received(connection, head.method(), head.target(), head.version(), head.headers(),
                         body.kept(), body.length(), body.sha256(), body.chunked(), body.trailers(), head.raw());
                 received.add(r);
@@ -488,6 +493,7 @@ public final class Backend implements AutoCloseable {
         if (path.startsWith("/chunked")) return chunked(x);
         if (path.startsWith("/bytes")) return bytes(x);
         if (path.startsWith("/close-delimited")) return closeDelimited(x);
+        if (path.startsWith("/slow-read")) return echo(x, 200); // the body was read slowly (SlowInput)
         if (path.startsWith("/slow")) return slow(x);
         if (path.startsWith("/reset-mid")) return resetMid(x);
         if (path.startsWith("/reset")) {
@@ -511,15 +517,16 @@ public final class Backend implements AutoCloseable {
     private boolean echo(Exchange x, int status) throws IOException {
         if (status < 200 || status > 599) throw new IllegalArgumentException("bad status: " + status);
         boolean close = x.close() || "1".equals(x.param("close"));
+        boolean drop = "1".equals(x.param("drop"));
         if (status == 204 || status == 304) {
             head(x, status, List.of(), close);
-            return !close;
+            return !close && !drop;
         }
         byte[] json = ascii(echoJson(x.r()));
         head(x, status, List.of(new Header("Content-Type", "application/json"),
                 new Header("Content-Length", Integer.toString(json.length))), close);
         if (!x.isHead()) x.out().write(json);
-        return !close;
+        return !close && !drop;
     }
 
     static String echoJson(Received r) {
@@ -733,6 +740,24 @@ public final class Backend implements AutoCloseable {
 
     private static List<String> all(List<Header> fields, String name) {
         return fields.stream().filter(h -> h.name().equalsIgnoreCase(name)).map(Header::value).toList();
+    }
+
+    /** {@code /slow-read}'s body source: at most {@link #PIECE} bytes per read, each after a pause of {@code ms}. */
+    private static final class SlowInput extends java.io.FilterInputStream {
+        private final long ms;
+
+        SlowInput(InputStream in, Map<String, List<String>> query) {
+            super(in);
+            List<String> v = query.get("ms");
+            this.ms = v == null || !v.getFirst().matches("\\d{1,9}") ? 1 : Long.parseLong(v.getFirst());
+        }
+
+        /** Bulk reads (the body's data) are the slow ones; single bytes (chunk-size lines) are not paced. */
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            sleep(ms);
+            return super.read(b, off, Math.min(len, PIECE));
+        }
     }
 
     /** The WebSocket handshake and echo loop of {@code /ws}. */
