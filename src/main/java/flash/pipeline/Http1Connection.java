@@ -154,7 +154,14 @@ public final class Http1Connection implements IoHandler {
             tunnelStep();
             return;
         }
-        if (phase == Phase.CLOSED || outgoing == null) return;
+        if (phase == Phase.CLOSED) return;
+        if (outgoing == null) {
+            // A WRITE interest left over from the last response (a pipelined request was handled as soon as it
+            // finished, before the interest was recomputed): drop it, or a blocking driver would call this forever
+            // instead of waiting on the new exchange's upstream, and an event loop would spin on a writable socket.
+            updateInterest();
+            return;
+        }
         write();
     }
 
