@@ -8,6 +8,7 @@ import flash.testing.Backend;
 import flash.testing.Fixtures;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
+import flash.testing.WebSocketClient;
 import org.junit.jupiter.api.AfterAll;
 
 import java.io.ByteArrayInputStream;
@@ -32,7 +33,8 @@ class ProxyUnixSocketTest {
             c -> c.withProxies(List.of(
                     ProxyRoute.parse("/echo=unix:" + BACKEND.socketFile()),
                     ProxyRoute.parse("/bytes=unix:" + BACKEND.socketFile()),
-                    ProxyRoute.parse("/chunked=unix:" + BACKEND.socketFile())))));
+                    ProxyRoute.parse("/chunked=unix:" + BACKEND.socketFile()),
+                    ProxyRoute.parse("/ws=unix:" + BACKEND.socketFile())))));
 
     private static Path tempDir() {
         try {
@@ -109,6 +111,19 @@ class ProxyUnixSocketTest {
             assertThat(ch.status()).isEqualTo(200);
             assertThat(ch.body()).hasSize(30 * 7000);
             Backend.assertPattern(ch.body(), 0);
+        }
+    }
+
+    @AllArchs
+    void aWebSocketTunnelsOverAUnixSocket(Architecture arch) throws Exception {
+        try (WebSocketClient ws = WebSocketClient.connect(SERVERS.get(arch).port(), "/ws")) {
+            ws.sendText("over unix");
+            assertThat(ws.receive().text()).isEqualTo("over unix");
+            byte[] big = Fixtures.random(300_000, 12);
+            ws.sendBinary(big);
+            assertThat(ws.receive().payload()).isEqualTo(big);
+            ws.sendClose(1000, "");
+            assertThat(ws.receive().opcode()).isEqualTo(WebSocketClient.CLOSE);
         }
     }
 
