@@ -18,8 +18,15 @@ public final class RawClient implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
 
-    public RawClient(int port) throws IOException {
+    public RawClient(int port) throws IOException { this(port, 0); }
+
+    /**
+     * With {@code receiveBuffer} > 0, a fixed SO_RCVBUF set before connecting (no autotuning): a client that stops
+     * reading then fills its side within that many bytes, and the server's writes block soon after.
+     */
+    public RawClient(int port, int receiveBuffer) throws IOException {
         socket = new Socket();
+        if (receiveBuffer > 0) socket.setReceiveBufferSize(receiveBuffer);
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         socket.setSoTimeout(15_000);
         socket.setTcpNoDelay(true);
