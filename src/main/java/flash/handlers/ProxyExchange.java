@@ -344,20 +344,22 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     }
 
     private void readBody() {
+        if (viewOut) {
+            // The client connection still holds a view of the buffer (flipped, so a read would land on the bytes it
+            // has yet to send): read nothing until it took them and asks again (onReady).
+            up.interest(0);
+            return;
+        }
         try {
             int n = up.fill();
             if (n < 0) {
-                if (viewOut) {
-                    up.interest(0);
-                } else {
-                    long r = decoder.eof();
-                    if (r == BodyDecoder.FAILED) {
-                        closeUpstream();
-                        ex.abort(); // truncated: the client must see a short body, never a complete-looking one
-                        return;
-                    }
-                    upstreamKeepAlive = false;
+                long r = decoder.eof();
+                if (r == BodyDecoder.FAILED) {
+                    closeUpstream();
+                    ex.abort(); // truncated: the client must see a short body, never a complete-looking one
+                    return;
                 }
+                upstreamKeepAlive = false;
             } else if (n > 0) {
                 up.deadline(s.timeoutNanos());
             }
@@ -367,7 +369,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
             ex.abort();
             return;
         }
-        if (!up.buffer().hasRemaining() || viewOut) up.interest(0); // full: wait for the client to take some
+        if (!up.buffer().hasRemaining()) up.interest(0); // full: wait for the client to take some
         Runnable r = ready;
         ready = null;
         if (r != null) r.run();
