@@ -369,7 +369,10 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
             ex.abort();
             return;
         }
-        if (!up.buffer().hasRemaining()) up.interest(0); // full: wait for the client to take some
+        if (!up.buffer().hasRemaining()) { // full: wait for the client to take some, and do not time the origin
+            up.interest(0);
+            up.deadline(0);
+        }
         Runnable r = ready;
         ready = null;
         if (r != null) r.run();
@@ -385,6 +388,9 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
         long n = decoder.available(buf);
         if (n > 0) {
             viewOut = true;
+            // Until the client has taken this, the wait is the client's: --upstream-timeout is for an origin that
+            // does not answer, and a slow client is the write timeout's business. onReady arms it again.
+            up.deadline(0);
             return buf.slice(buf.position(), (int) n);
         }
         buf.compact();
