@@ -28,7 +28,8 @@ class ProxySlowClientTest {
             c -> c.withProxies(List.of(ProxyRoute.parse("/chunked=" + BACKEND.url())))));
     /** --upstream-timeout 1: the origin must answer, and keep answering, within a second of being read. */
     private static final ArchServers SHORT_UPSTREAM_TIMEOUT = new ArchServers(arch -> TestServer.start(Fixtures.root(), arch,
-            c -> c.withProxies(List.of(ProxyRoute.parse("/bytes=" + BACKEND.url())))
+            c -> c.withProxies(List.of(ProxyRoute.parse("/bytes=" + BACKEND.url()),
+                            ProxyRoute.parse("/chunked=" + BACKEND.url()), ProxyRoute.parse("/slow=" + BACKEND.url())))
                     .withUpstreamTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(1))));
 
     @AfterAll
@@ -74,6 +75,27 @@ class ProxySlowClientTest {
                 got += k;
             }
             assertThat(got).as("body bytes received").isEqualTo(size);
+        }
+    }
+
+    /** The other side of the same rule: an origin that goes silent while the proxy waits on it still times out. */
+    @AllArchs
+    void anOriginSilentLongerThanTheUpstreamTimeoutStillTimesOut(Architecture arch) throws Exception {
+        try (RawClient c = new RawClient(SHORT_UPSTREAM_TIMEOUT.get(arch).port())) {
+            c.send("GET /slow?ms=4000 HTTP/1.1\r\nHost: t\r\n\r\n");
+            assertThat(c.read().status()).as("no head within the upstream timeout").isEqualTo(504);
+        }
+        try (RawClient c = new RawClient(SHORT_UPSTREAM_TIMEOUT.get(arch).port())) {
+            // One chunk, then 4 s of silence mid-body: the client gets a truncated body, never a complete-looking one.
+            c.send("GET /chunked?n=2&size=1000&delay=4000 HTTP/1.1\r\nHost: t\r\n\r\n");
+            RawClient.Response head = c.read(true);
+            assertThat(head.status()).isEqualTo(200);
+            assertThat(head.header("Transfer-Encoding")).isEqualTo("chunked");
+            byte[] rest = c.readToEnd(); // bounded by the socket timeout (15 s)
+            String wire = new String(rest, java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertThat(wire).startsWith("3e8\r\n");
+            assertThat(wire).as("no last chunk").doesNotContain("\r\n0\r\n\r\n");
+            assertThat(rest.length).as("only the first chunk").isLessThan(1100);
         }
     }
 }
