@@ -29,7 +29,8 @@ class ProxySlowClientTest {
     /** --upstream-timeout 1: the origin must answer, and keep answering, within a second of being read. */
     private static final ArchServers SHORT_UPSTREAM_TIMEOUT = new ArchServers(arch -> TestServer.start(Fixtures.root(), arch,
             c -> c.withProxies(List.of(ProxyRoute.parse("/bytes=" + BACKEND.url()),
-                            ProxyRoute.parse("/chunked=" + BACKEND.url()), ProxyRoute.parse("/slow=" + BACKEND.url())))
+                            ProxyRoute.parse("/chunked=" + BACKEND.url()), ProxyRoute.parse("/slow=" + BACKEND.url()),
+                            ProxyRoute.parse("/echo=" + BACKEND.url())))
                     .withUpstreamTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(1))));
 
     @AfterAll
@@ -75,6 +76,23 @@ class ProxySlowClientTest {
                 got += k;
             }
             assertThat(got).as("body bytes received").isEqualTo(size);
+        }
+    }
+
+    /** The same for an upload: a client pausing mid-body is not the origin timing out. */
+    @AllArchs
+    void aClientPausingMidUploadLongerThanTheUpstreamTimeoutIsNotCutOff(Architecture arch) throws Exception {
+        byte[] body = Fixtures.random(200_000, 31);
+        try (RawClient c = new RawClient(SHORT_UPSTREAM_TIMEOUT.get(arch).port())) {
+            c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + body.length + "\r\n\r\n");
+            c.send(java.util.Arrays.copyOfRange(body, 0, 100_000));
+            Thread.sleep(3000); // the origin has taken everything so far and waits for more, as the proxy does
+            c.send(java.util.Arrays.copyOfRange(body, 100_000, body.length));
+            RawClient.Response r = c.read();
+            assertThat(r.status()).isEqualTo(200);
+            Backend.Echo e = Backend.Echo.parse(r.body());
+            assertThat(e.bodyLength()).isEqualTo(body.length);
+            assertThat(e.bodySha256()).isEqualTo(ProxyTest.sha256(body));
         }
     }
 
