@@ -233,9 +233,11 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
                     if (chunkedUpload) lastChunk = LAST_CHUNK.duplicate();
                     else bodySent = true;
                 } else {
-                    // Wait for the client; meanwhile watch the upstream for an early answer or a reset.
+                    // Wait for the client; meanwhile watch the upstream for an early answer or a reset, but do not
+                    // time it: the wait is the client's (the connection's idle timeout covers it).
                     up.interest(Registration.READ);
-                    ex.onBody(this::send);
+                    up.deadline(0);
+                    ex.onBody(this::resumeSend);
                     return;
                 }
             }
@@ -246,6 +248,13 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
             if (!ex.active()) return; // the client went away mid-body: the abort hook closed the upstream
             upstreamFailed(up != null && up.timedOut(), "writing to upstream: " + e.getMessage());
         }
+    }
+
+    /** More of the client's body came: the upstream is waited on again, so its deadline runs again. */
+    private void resumeSend() {
+        if (state != State.SENDING || up == null) return;
+        up.deadline(s.timeoutNanos());
+        send();
     }
 
     /** The upstream answered (or closed) before the request was sent whole: read its answer as the response. */
