@@ -30,8 +30,10 @@ class ProxySlowClientTest {
     private static final ArchServers SHORT_UPSTREAM_TIMEOUT = new ArchServers(arch -> TestServer.start(Fixtures.root(), arch,
             c -> c.withProxies(List.of(ProxyRoute.parse("/bytes=" + BACKEND.url()),
                             ProxyRoute.parse("/chunked=" + BACKEND.url()), ProxyRoute.parse("/slow=" + BACKEND.url()),
-                            ProxyRoute.parse("/echo=" + BACKEND.url())))
-                    .withUpstreamTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(1))));
+                            ProxyRoute.parse("/echo=" + BACKEND.url()),
+                            ProxyRoute.parse("/slow-read=" + BACKEND.url())))
+                    .withUpstreamTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(1))
+                    .withLimits(new flash.http.HttpLimits(8192, 16384, 100, 1L << 30))));
 
     @AfterAll
     static void stop() {
@@ -114,6 +116,23 @@ class ProxySlowClientTest {
             assertThat(wire).startsWith("3e8\r\n");
             assertThat(wire).as("no last chunk").doesNotContain("\r\n0\r\n\r\n");
             assertThat(rest.length).as("only the first chunk").isLessThan(1100);
+        }
+        // An origin that stops reading an upload (5 s per 64 KiB): once every buffer between is full, the proxy's
+        // write makes no progress for the upstream timeout, and the client is answered 504.
+        try (RawClient c = new RawClient(SHORT_UPSTREAM_TIMEOUT.get(arch).port())) {
+            long size = 512L << 20;
+            c.send("POST /slow-read?ms=5000 HTTP/1.1\r\nHost: t\r\nContent-Length: " + size + "\r\n\r\n");
+            Thread writer = Thread.ofPlatform().daemon().start(() -> {
+                byte[] piece = new byte[1 << 16];
+                try {
+                    for (long sent = 0; sent < size; sent += piece.length) c.socket().getOutputStream().write(piece);
+                } catch (java.io.IOException expected) {
+                    // the proxy answered and closed while we were still sending
+                }
+            });
+            assertThat(c.read().status()).isEqualTo(504);
+            c.close();
+            writer.join(15_000);
         }
     }
 }
