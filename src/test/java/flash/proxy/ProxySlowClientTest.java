@@ -48,7 +48,7 @@ class ProxySlowClientTest {
         try (RawClient c = new RawClient(SERVERS.get(arch).port(), RCVBUF)) {
             c.send("GET /chunked?n=" + n + "&size=" + size + "&delay=1 HTTP/1.1\r\nHost: t\r\n\r\n");
             // Not reading: the proxy's writes to us block part-way through a piece while the origin keeps sending.
-            Thread.sleep(2000);
+            Thread.sleep(1500);
             RawClient.Response r = c.read();
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.body()).hasSize(n * size);
@@ -68,7 +68,7 @@ class ProxySlowClientTest {
             Backend.assertPattern(first, 0);
             // The pause is ours, not the origin's: the proxy is not reading it because we are not reading the proxy.
             // Its upstream timeout (1 s) is for an origin that does not answer, not for a client that is slow.
-            Thread.sleep(3000);
+            Thread.sleep(2000);
             long got = first.length;
             byte[] buf = new byte[1 << 16];
             while (got < size) {
@@ -88,7 +88,7 @@ class ProxySlowClientTest {
         try (RawClient c = new RawClient(SHORT_UPSTREAM_TIMEOUT.get(arch).port())) {
             c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + body.length + "\r\n\r\n");
             c.send(java.util.Arrays.copyOfRange(body, 0, 100_000));
-            Thread.sleep(3000); // the origin has taken everything so far and waits for more, as the proxy does
+            Thread.sleep(2000); // the origin has taken everything so far and waits for more, as the proxy does
             c.send(java.util.Arrays.copyOfRange(body, 100_000, body.length));
             RawClient.Response r = c.read();
             assertThat(r.status()).isEqualTo(200);
@@ -102,12 +102,12 @@ class ProxySlowClientTest {
     @AllArchs
     void anOriginSilentLongerThanTheUpstreamTimeoutStillTimesOut(Architecture arch) throws Exception {
         try (RawClient c = new RawClient(SHORT_UPSTREAM_TIMEOUT.get(arch).port())) {
-            c.send("GET /slow?ms=4000 HTTP/1.1\r\nHost: t\r\n\r\n");
+            c.send("GET /slow?ms=2500 HTTP/1.1\r\nHost: t\r\n\r\n");
             assertThat(c.read().status()).as("no head within the upstream timeout").isEqualTo(504);
         }
         try (RawClient c = new RawClient(SHORT_UPSTREAM_TIMEOUT.get(arch).port())) {
-            // One chunk, then 4 s of silence mid-body: the client gets a truncated body, never a complete-looking one.
-            c.send("GET /chunked?n=2&size=1000&delay=4000 HTTP/1.1\r\nHost: t\r\n\r\n");
+            // One chunk, then 2.5 s of silence mid-body: the client gets a truncated body, never a complete-looking one.
+            c.send("GET /chunked?n=2&size=1000&delay=2500 HTTP/1.1\r\nHost: t\r\n\r\n");
             RawClient.Response head = c.read(true);
             assertThat(head.status()).isEqualTo(200);
             assertThat(head.header("Transfer-Encoding")).isEqualTo("chunked");
