@@ -167,6 +167,16 @@ class BackendTest {
     }
 
     @Test
+    void echoDropParameterClosesAKeepAliveResponseAnyway() throws Exception {
+        try (RawClient c = new RawClient(backend.port())) {
+            RawClient.Response r = c.send("GET /echo?drop=1 HTTP/1.1\r\nHost: x\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("Connection")).as("framed for keep-alive").isNull();
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    @Test
     void headGetsTheHeadOnly() throws Exception {
         try (RawClient c = new RawClient(backend.port())) {
             RawClient.Response r = c.send("HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n").read(true);
@@ -246,6 +256,26 @@ class BackendTest {
         HttpResponse<byte[]> r = Http.get(backend.uri("/slow?ms=100"));
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(new String(r.body(), StandardCharsets.US_ASCII)).isEqualTo("slow\n");
+    }
+
+    @Test
+    void slowReadTakesTheBodyInPiecesWithPausesThenEchoes() throws Exception {
+        byte[] body = Fixtures.random(300_000, 5); // 5 pieces of at most 64 KiB, 20 ms apart: at least 100 ms
+        try (RawClient c = new RawClient(backend.port())) {
+            long t0 = System.nanoTime();
+            c.send("POST /slow-read?ms=20 HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n").send(body);
+            RawClient.Response r = c.read();
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(r.status()).isEqualTo(200);
+            Echo e = Echo.parse(r.body());
+            assertThat(e.target()).isEqualTo("/slow-read?ms=20");
+            assertThat(e.bodyLength()).isEqualTo(body.length);
+            assertThat(e.bodySha256()).isEqualTo(sha256(body));
+            assertThat(ms).as("paced reads").isGreaterThanOrEqualTo(100);
+            // chunked too: the chunk-size lines are not paced byte by byte
+            r = c.send("POST /slow-read?ms=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").read();
+            assertThat(Echo.parse(r.body()).bodyText()).isEqualTo("hello");
+        }
     }
 
     // ---- failures ---------------------------------------------------------------------------------------------
