@@ -58,6 +58,7 @@ public final class UpstreamPool implements AutoCloseable {
         }
         Deque<UpstreamConnection> q = idle.computeIfAbsent(c.upstream(),
                 k -> shared ? new ConcurrentLinkedDeque<>() : new ArrayDeque<>());
+        if (q.size() >= maxIdle) q.removeIf(UpstreamConnection::isClosed); // idle ones the upstream closed
         if (q.size() >= maxIdle) {
             c.close();
             return;
