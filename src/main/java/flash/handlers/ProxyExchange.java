@@ -11,9 +11,9 @@ import flash.http.UpstreamHead;
 import flash.http.UpstreamParse;
 import flash.net.Registration;
 import flash.net.Transport;
+import flash.pipeline.BadBodyException;
 import flash.pipeline.BodyStream;
 import flash.pipeline.Exchange;
-import flash.pipeline.Http1Connection;
 import flash.pipeline.Tunnel;
 import flash.upstream.Upstream;
 import flash.upstream.UpstreamConnection;
@@ -23,8 +23,8 @@ import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.HashSet;
-import java.util.Set;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.logging.Logger;
 
 /**
@@ -53,7 +53,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     private final ProxyHandler.Settings s;
     private final Request req;
     private final UpstreamPool pool;
-    private final Set<Upstream> tried = new HashSet<>(2);
+    private final List<Upstream> tried = new ArrayList<>(2); // a list: one or two entries, no hashing per request
     private final String upgrade;      // the Upgrade value passed on, or null
     private final boolean chunkedUpload;
     private State state = State.CONNECTING;
@@ -150,6 +150,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
         up.startExchange();
         up.deadline(s.timeoutNanos());
         state = State.SENDING;
+        sentAt = System.nanoTime(); // an early answer is timed from here; awaitHead() restarts it after the body
         send();
     }
 
@@ -165,7 +166,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
             case AWAITING_HEAD -> readHead();
             case BODY -> readBody();
             case TUNNEL -> ex.tunnelStep();
-            case SENDING -> earlyResponse();
+            case SENDING -> readHead(); // an interim (its own 100 Continue), an early final answer, or a reset
             default -> up.interest(0);
         }
     }
@@ -241,7 +242,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
                     return;
                 }
             }
-        } catch (Http1Connection.BadBodyException e) {
+        } catch (BadBodyException e) {
             closeUpstream();
             fail(e.status(), e.getMessage());
         } catch (IOException e) {
@@ -255,12 +256,6 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
         if (state != State.SENDING || up == null) return;
         up.deadline(s.timeoutNanos());
         send();
-    }
-
-    /** The upstream answered (or closed) before the request was sent whole: read its answer as the response. */
-    private void earlyResponse() {
-        state = State.AWAITING_HEAD;
-        readHead();
     }
 
     private void awaitHead() {
@@ -296,7 +291,8 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
                         fail(Status.BAD_GATEWAY, "upstream response head too large");
                         return;
                     }
-                    up.interest(Registration.READ);
+                    // While sending, send() owns the interest (it may be waiting to write, too).
+                    if (state != State.SENDING) up.interest(Registration.READ);
                     return;
                 }
                 case UpstreamParse.Invalid bad -> {

@@ -18,9 +18,38 @@ import java.util.Set;
 final class ProxyHeaders {
     static final String VIA = "1.1 flash";
 
-    /** RFC 9110 7.6.1 and the de facto ones (Keep-Alive, Proxy-Connection), plus the framing we redo ourselves. */
-    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te",
-            "trailer", "transfer-encoding", "upgrade", "content-length");
+    // What a field is to a proxy. Classified by length and a case-insensitive compare, without lower-casing
+    // every name: this runs for each field of every proxied request and response.
+    private static final int OTHER = 0, HOP = 1, XFF = 2, FORWARDED = 3, VIA_FIELD = 4, XF_OURS = 5, ORIGIN_ONLY = 6;
+
+    /**
+     * HOP: RFC 9110 7.6.1's hop-by-hop fields and the de facto ones (Keep-Alive, Proxy-Connection), plus the
+     * framing we redo ourselves (Content-Length); XF_OURS: X-Forwarded-Proto/Host, which we set; ORIGIN_ONLY: Date
+     * and Server, which a response gets from us.
+     */
+    private static int kind(String n) {
+        return switch (n.length()) {
+            case 2 -> is(n, "te") ? HOP : OTHER;
+            case 3 -> is(n, "via") ? VIA_FIELD : OTHER;
+            case 4 -> is(n, "date") ? ORIGIN_ONLY : OTHER;
+            case 6 -> is(n, "server") ? ORIGIN_ONLY : OTHER;
+            case 7 -> is(n, "trailer") || is(n, "upgrade") ? HOP : OTHER;
+            case 9 -> is(n, "forwarded") ? FORWARDED : OTHER;
+            case 10 -> is(n, "connection") || is(n, "keep-alive") ? HOP : OTHER;
+            case 14 -> is(n, "content-length") ? HOP : OTHER;
+            case 15 -> is(n, "x-forwarded-for") ? XFF : OTHER;
+            case 16 -> is(n, "proxy-connection") ? HOP : is(n, "x-forwarded-host") ? XF_OURS : OTHER;
+            case 17 -> is(n, "transfer-encoding") ? HOP : is(n, "x-forwarded-proto") ? XF_OURS : OTHER;
+            default -> OTHER;
+        };
+    }
+
+    private static boolean is(String name, String lower) { return name.equalsIgnoreCase(lower); }
+
+    /** Whether the Connection header named this field (it is then hop-by-hop too). */
+    private static boolean named(Set<String> named, String name) {
+        return !named.isEmpty() && named.contains(name.toLowerCase(Locale.ROOT));
+    }
 
     private ProxyHeaders() {}
 
@@ -39,13 +68,13 @@ final class ProxyHeaders {
         String host = h.get("Host");
         for (int i = 0; i < h.size(); i++) {
             String name = h.name(i);
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (HOP_BY_HOP.contains(lower) || named.contains(lower)) continue;
-            switch (lower) {
-                case "x-forwarded-for" -> { xff = xff == null ? h.value(i) : xff + ", " + h.value(i); continue; }
-                case "forwarded" -> { forwarded = forwarded == null ? h.value(i) : forwarded + ", " + h.value(i); continue; }
-                case "via" -> { via = via == null ? h.value(i) : via + ", " + h.value(i); continue; }
-                case "x-forwarded-proto", "x-forwarded-host" -> { continue; } // ours replace the client's claims
+            int kind = kind(name);
+            if (kind == HOP || named(named, name)) continue;
+            switch (kind) {
+                case XFF -> { xff = xff == null ? h.value(i) : xff + ", " + h.value(i); continue; }
+                case FORWARDED -> { forwarded = forwarded == null ? h.value(i) : forwarded + ", " + h.value(i); continue; }
+                case VIA_FIELD -> { via = via == null ? h.value(i) : via + ", " + h.value(i); continue; }
+                case XF_OURS -> { continue; } // ours replace the client's claims
                 default -> { }
             }
             b.append(name).append(": ").append(h.value(i)).append("\r\n");
@@ -77,11 +106,11 @@ final class ProxyHeaders {
         Head out = new Head(status, reason);
         String via = null;
         for (int i = 0; i < h.size(); i++) {
-            String lower = h.name(i).toLowerCase(Locale.ROOT);
-            if (HOP_BY_HOP.contains(lower) || named.contains(lower)) continue;
+            int kind = kind(h.name(i));
+            if (kind == HOP || named(named, h.name(i))) continue;
             // Date and Server are ours, as nginx does by default (proxy_pass_header to keep them).
-            if (lower.equals("date") || lower.equals("server")) continue;
-            if (lower.equals("via")) {
+            if (kind == ORIGIN_ONLY) continue;
+            if (kind == VIA_FIELD) {
                 via = via == null ? h.value(i) : via + ", " + h.value(i);
                 continue;
             }

@@ -131,7 +131,8 @@ public final class EventLoop implements Driver, Executor {
     @Override
     @SuppressWarnings("unchecked")
     public <T> T local(Class<T> key, Supplier<T> make) {
-        return (T) locals.computeIfAbsent(key, k -> make.get());
+        Object v = locals.get(key); // per request on the proxy's path: the plain lookup first
+        return (T) (v != null ? v : locals.computeIfAbsent(key, k -> make.get()));
     }
 
     /** Stops accepting new work: idle connections close now, busy ones after their current response. */

@@ -58,7 +58,7 @@ public final class Exchange {
     /**
      * The next piece of the request body as a view the handler holds until {@link #bodyConsumed}, or null when
      * none is here yet (then {@link #onBody}) or the body ended ({@link #bodyEnded}). Sends 100 Continue the first
-     * time the handler asks and must wait. Throws {@link Http1Connection.BadBodyException} for malformed framing,
+     * time the handler asks and must wait. Throws {@link BadBodyException} for malformed framing,
      * and IOException when the client went away mid-body.
      */
     public ByteBuffer bodyNext() throws IOException { return connection.bodyNext(this); }

@@ -411,18 +411,6 @@ public final class Http1Connection implements IoHandler {
         if (b.hasRemaining()) throw new IOException("cannot send 100 Continue");
     }
 
-    /** A malformed request body: the handler answers 400 (or aborts) with this reason. */
-    public static final class BadBodyException extends IOException {
-        private final BadRequest failure;
-
-        BadBodyException(BadRequest failure) {
-            super("bad request body: " + failure.reason());
-            this.failure = failure;
-        }
-
-        public Status status() { return failure.status(); }
-    }
-
     // ------------------------------------------------------------------ upgrades
 
     /**

@@ -1,7 +1,7 @@
 package flash.upstream;
 
 import java.util.List;
-import java.util.Set;
+import java.util.Collection;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** The upstreams of one proxy route: round-robin over those not marked down (passive health checks). */
@@ -20,7 +20,7 @@ public final class UpstreamGroup {
     public List<Upstream> upstreams() { return upstreams; }
 
     /** The next upstream in turn that is available and not in {@code tried}, or null when none is left. */
-    public Upstream pick(Set<Upstream> tried) {
+    public Upstream pick(Collection<Upstream> tried) {
         long now = System.nanoTime();
         int n = upstreams.size();
         int start = Math.floorMod(next.getAndIncrement(), n);

@@ -205,7 +205,7 @@ class Http1ConnectionTest {
                     });
                     return;
                 }
-            } catch (Http1Connection.BadBodyException e) {
+            } catch (BadBodyException e) {
                 failure = e;
                 ex.fail(e.status());
             } catch (IOException e) {
@@ -871,8 +871,8 @@ class Http1ConnectionTest {
         assertThat(h.body()).isEqualTo("hello");
         t.deliver("zz\r\n" + get("/f/never"));
         c.onReadable();
-        assertThat(h.failure).isInstanceOf(Http1Connection.BadBodyException.class);
-        assertThat(((Http1Connection.BadBodyException) h.failure).status()).isEqualTo(Status.BAD_REQUEST);
+        assertThat(h.failure).isInstanceOf(BadBodyException.class);
+        assertThat(((BadBodyException) h.failure).status()).isEqualTo(Status.BAD_REQUEST);
         // The handler's 400 is the last response: the framing is lost, so nothing after it is parsed as a request.
         assertThat(out()).isEqualTo(errorBytes(Status.BAD_REQUEST, false));
         assertThat(other.exchanges).isEmpty();
@@ -887,7 +887,7 @@ class Http1ConnectionTest {
         open(h);
         t.deliver("POST /h/up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFF\r\n");
         c.onReadable();
-        assertThat(((Http1Connection.BadBodyException) h.failure).status()).isEqualTo(Status.CONTENT_TOO_LARGE);
+        assertThat(((BadBodyException) h.failure).status()).isEqualTo(Status.CONTENT_TOO_LARGE);
         assertThat(only().status()).isEqualTo(413);
     }
 
@@ -900,7 +900,7 @@ class Http1ConnectionTest {
         assertThat(h.body()).isEqualTo("hello");
         c.onReadable(); // reads the EOF and wakes the handler
         d.runTasks();
-        assertThat(h.failure).isInstanceOf(Http1Connection.BadBodyException.class);
+        assertThat(h.failure).isInstanceOf(BadBodyException.class);
         assertThat(out()).isEqualTo(errorBytes(Status.BAD_REQUEST, false));
         assertClosed();
         assertThat(only().status()).isEqualTo(400);
@@ -910,7 +910,7 @@ class Http1ConnectionTest {
     @Test
     void aHandlerThatAsksForBodyAfterEofIsWokenByATask() {
         int[] wakeups = {0};
-        Http1Connection.BadBodyException[] failure = {null};
+        BadBodyException[] failure = {null};
         Handler h = new Handler() {
             Exchange ex;
 
@@ -927,7 +927,7 @@ class Http1ConnectionTest {
                 }
                 try {
                     assertThat(ex.bodyNext()).isNull();
-                } catch (Http1Connection.BadBodyException e) {
+                } catch (BadBodyException e) {
                     failure[0] = e;
                     ex.fail(e.status());
                 } catch (IOException e) {
@@ -961,7 +961,7 @@ class Http1ConnectionTest {
         assertThat(t.eofPending()).isTrue();
         h.release();
         c.onReadable(); // now the EOF
-        assertThat(h.failure).isInstanceOf(Http1Connection.BadBodyException.class);
+        assertThat(h.failure).isInstanceOf(BadBodyException.class);
         assertThat(out()).isEqualTo(errorBytes(Status.BAD_REQUEST, false));
         assertClosed();
     }
