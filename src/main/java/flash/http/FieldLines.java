@@ -12,7 +12,24 @@ final class FieldLines {
     /** What {@link #parse} returns when the head has more fields than allowed (431 for a request). */
     static final String TOO_MANY = "too many header fields";
 
+    /**
+     * Where a complete head is copied for parsing. Per thread, not per connection or parser: an event loop parses
+     * for thousands of connections, and an idle connection should hold no parsing memory.
+     */
+    private static final ThreadLocal<byte[][]> SCRATCH = ThreadLocal.withInitial(() -> new byte[][] {new byte[1024]});
+
     private FieldLines() {}
+
+    /** Copies the complete head {@code in[start, end)} into this thread's scratch array and consumes it from {@code in}. */
+    static byte[] takeHead(java.nio.ByteBuffer in, int start, int end) {
+        int len = end - start;
+        byte[][] holder = SCRATCH.get();
+        if (holder[0].length < len) holder[0] = new byte[Math.max(len, holder[0].length * 2)];
+        byte[] h = holder[0];
+        in.get(start, h, 0, len);
+        in.position(end);
+        return h;
+    }
 
     /**
      * Parses the lines in {@code h[from, end)} ({@code end} excludes the head's final CRLF) into {@code headers}.

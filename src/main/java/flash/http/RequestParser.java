@@ -21,11 +21,6 @@ public final class RequestParser {
     private int scanned;            // bytes of the current head already scanned, from buffer position
     private int requestLineEnd = -1; // offset of the request line's CR, once seen
     private BodyDecoder body;       // BODY: the body being discarded
-    /**
-     * Where a complete head is copied for parsing. Per thread, not per connection: an event loop parses for
-     * thousands of connections, and an idle connection should hold no parsing memory.
-     */
-    private static final ThreadLocal<byte[][]> SCRATCH = ThreadLocal.withInitial(() -> new byte[][] {new byte[1024]});
 
     public RequestParser(HttpLimits limits) { this.limits = limits; }
 
@@ -97,11 +92,7 @@ public final class RequestParser {
             return ParseResult.NEED_MORE;
         }
         int len = headEnd - start;
-        byte[][] holder = SCRATCH.get();
-        if (holder[0].length < len) holder[0] = new byte[Math.max(len, holder[0].length * 2)];
-        byte[] scratch = holder[0];
-        buf.get(start, scratch, 0, len);
-        buf.position(headEnd);
+        byte[] scratch = FieldLines.takeHead(buf, start, headEnd);
         scanned = 0;
         int lineEnd = requestLineEnd;
         requestLineEnd = -1;

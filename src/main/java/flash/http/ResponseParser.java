@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
  * they split differently than it did.
  */
 public final class ResponseParser {
-    private static final ThreadLocal<byte[][]> SCRATCH = ThreadLocal.withInitial(() -> new byte[][] {new byte[1024]});
 
     private final int maxHeadBytes;
     private final int maxFields;
@@ -52,11 +51,7 @@ public final class ResponseParser {
             return UpstreamParse.NEED_MORE;
         }
         int len = headEnd - start;
-        byte[][] holder = SCRATCH.get();
-        if (holder[0].length < len) holder[0] = new byte[Math.max(len, holder[0].length * 2)];
-        byte[] h = holder[0];
-        in.get(start, h, 0, len);
-        in.position(headEnd);
+        byte[] h = FieldLines.takeHead(in, start, headEnd);
         scanned = 0;
         UpstreamParse r = parseHead(h, len);
         if (r instanceof UpstreamParse.Invalid bad) failed = bad;
