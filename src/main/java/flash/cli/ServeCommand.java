@@ -96,7 +96,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--drain-timeout", paramLabel = "SEC", description = "Seconds to finish responses in flight on shutdown (default: ${DEFAULT-VALUE}).")
     double drainTimeout = 10;
 
-    @Option(names = "--max-body", paramLabel = "BYTES", description = "Largest request body read (and discarded) before 413 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-body", paramLabel = "BYTES", description = "Largest request body accepted before 413: discarded for static files, forwarded by --proxy (default: ${DEFAULT-VALUE}).")
     long maxBody = HttpLimits.DEFAULTS.maxBody();
 
     @Option(names = "--max-keepalive-requests", paramLabel = "N", description = "Close a connection after N requests; 0 = no limit (default: ${DEFAULT-VALUE}; mp workers default to 100).")
