@@ -61,7 +61,6 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     private ByteBuffer head;           // the request head being sent
     private String target;             // the request target sent upstream
     private boolean bodySent;          // the client's body went upstream whole (or there was none)
-    private boolean sentAnything;      // some byte of this request reached an upstream
     private boolean staleRetried;      // a reused connection failed and its upstream got one more try, fresh
     private boolean connectTimedOut;   // the last connect timed out: when no upstream is left, that is a 504
     // request body piece in flight: chunk framing + the client's view
@@ -198,10 +197,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
                 if (n > 0) {
                     long w = up.transport().write(gather, 0, n);
                     java.util.Arrays.fill(gather, 0, n, null);
-                    if (w > 0) {
-                        sentAnything = true;
-                        up.deadline(s.timeoutNanos());
-                    }
+                    if (w > 0) up.deadline(s.timeoutNanos());
                     if (head.hasRemaining() || (piece != null && (piece.hasRemaining() || (tail != null && tail.hasRemaining())))
                             || (lastChunk != null && lastChunk.hasRemaining())) {
                         up.interest(Registration.WRITE | Registration.READ); // READ: an early answer or a reset

@@ -23,11 +23,7 @@ public final class StaticHandler implements Handler {
     @Override
     public void handle(Exchange ex) {
         Request req = ex.request();
-        Response refused = Responder.refuseMethod(req);
-        if (refused != null) {
-            ex.respond(refused);
-            return;
-        }
+        if (Responder.refused(ex)) return;
         RequestTarget.Normalized target = ex.target();
         if (target == null) {
             ex.respond(Responder.error(Status.BAD_REQUEST, req, !req.keepAlive()));

@@ -23,11 +23,7 @@ public final class StatusHandler implements Handler {
     @Override
     public void handle(Exchange ex) {
         Request req = ex.request();
-        Response refused = Responder.refuseMethod(req);
-        if (refused != null) {
-            ex.respond(refused);
-            return;
-        }
+        if (Responder.refused(ex)) return;
         byte[] body = render.get().getBytes(StandardCharsets.UTF_8);
         ResponseHead h = new ResponseHead(Status.OK, req.http10())
                 .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

@@ -102,6 +102,4 @@ public final class PlainTransport implements Transport {
     @Override public boolean isBlocking() { return ch.isBlocking(); }
 
     @Override public SelectableChannel channel() { return ch; }
-
-    public SocketChannel socket() { return ch; }
 }

@@ -88,7 +88,6 @@ public final class Http1Connection implements IoHandler {
 
     public Phase phase() { return phase; }
     public Driver driver() { return driver; }
-    PipelineContext context() { return ctx; }
 
     String remoteHost() {
         return remote instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "-";

@@ -48,6 +48,13 @@ public final class Responder {
         return n;
     }
 
+    /** For GET/HEAD-only handlers: answers 405 or 501 and returns true, or returns false when the method is allowed. */
+    public static boolean refused(Exchange ex) {
+        Response r = refuseMethod(ex.request());
+        if (r != null) ex.respond(r);
+        return r != null;
+    }
+
     /** Files are GET and HEAD: a known other method is 405 with Allow, an unknown one 501; null if allowed. */
     public static Response refuseMethod(Request req) {
         if (req.method() == Method.UNKNOWN) return error(Status.NOT_IMPLEMENTED, req, !req.keepAlive());

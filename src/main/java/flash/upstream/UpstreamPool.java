@@ -75,13 +75,4 @@ public final class UpstreamPool implements AutoCloseable {
             while ((c = q.pollFirst()) != null) c.close();
         }
     }
-
-    /** Idle connections held (for tests and the status page). */
-    public int idleCount() {
-        int n = 0;
-        for (Deque<UpstreamConnection> q : idle.values()) {
-            for (UpstreamConnection c : q) if (!c.isClosed()) n++;
-        }
-        return n;
-    }
 }
