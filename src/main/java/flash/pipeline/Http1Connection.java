@@ -546,8 +546,7 @@ public final class Http1Connection implements IoHandler {
             case BLOCKED -> {
                 if (written > 0) deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
                 phase = Phase.WRITING;
-                writeBlocked = !transport.isBlocking() || written == 0;
-                if (transport.isBlocking()) writeBlocked = true; // the next step is to write again
+                writeBlocked = true; // the next step is to write again (on a loop: once the socket drains)
                 updateInterest();
             }
             case NEEDS_RESIDENCY -> makeResident();
