@@ -24,8 +24,16 @@
 # listen backlog. That is the architecture's behaviour, reported as such ("no static response"); ARGS_mt="--threads
 # 256" shows the cost of more threads instead.
 #
+# PIPELINE=N (default 1: off) makes the static wrk pipeline N requests per connection (a wrk Lua script). wrk's cost
+# per request then drops several-fold, so Flash's CPU 0, not the load generator on CPU 1, bounds the static
+# throughput: loaded/alone then measures what the slow upstream costs Flash itself. Without it, a loop that is not
+# saturated (cpu% well under 100) means the figure is the load generator's: the slow wrk's writes to Flash wake a
+# thread on the other CPU, which costs CPU 1 several times what its writes to the backend next to it cost (strace
+# -c of the slow wrk: write 34 us per call through Flash, 8 us direct).
+#
 # usage: bench/isolation.sh [RUNS=3] [SECONDS=10]
 # env:   ARCHS="amped sped mt vt mp"  CONNS=50  SLOW_CONNS=64  DELAY_MS=50  UPSTREAM_KEEPALIVE=64  CONTROL=1  WARMUP=5
+#        PIPELINE=1
 #        ARGS_amped="--loops 1" ARGS_sped="--loops 1" ARGS_mt="" ARGS_vt="" ARGS_mp=""   per-arch `flash serve` flags
 #        FLASH_ARGS (extra flags for every arch)  JAVA_OPTS (extra JVM flags for Flash)
 #        NICE (default -20 as root, else 0)  NOISE_PCT=10  KEEP=1 (keep the work directory)  FLASH_JAR
@@ -37,7 +45,8 @@ RUNS=${1:-3}; SECS=${2:-10}
 [[ "$RUNS" =~ ^[1-9][0-9]*$ && "$SECS" =~ ^[1-9][0-9]*$ ]] || die "usage: bench/isolation.sh [RUNS] [SECONDS]"
 ARCHS=${ARCHS:-"amped sped mt vt mp"}
 CONNS=${CONNS:-50}; SLOW_CONNS=${SLOW_CONNS:-64}; DELAY_MS=${DELAY_MS:-50}; UPSTREAM_KEEPALIVE=${UPSTREAM_KEEPALIVE:-64}
-CONTROL=${CONTROL:-1}; WARMUP=${WARMUP:-5}
+CONTROL=${CONTROL:-1}; WARMUP=${WARMUP:-5}; PIPELINE=${PIPELINE:-1}
+[[ "$PIPELINE" =~ ^[1-9][0-9]*$ ]] || die "PIPELINE must be a number of requests (1: no pipelining), not '$PIPELINE'"
 SLOW_LEAD=1.5   # seconds the slow connections run before the static measurement starts
 MODES="alone loaded"; [[ "$CONTROL" == 1 ]] && MODES="alone control loaded"
 [[ "$WARMUP" =~ ^[1-9][0-9]*$ ]] || die "WARMUP must be a number of seconds, not '$WARMUP'"
@@ -45,9 +54,22 @@ ensure_jar
 
 mkdir -p "$WORK/www"
 head -c 1024 /dev/urandom > "$WORK/www/f.bin"
+STATIC_SCRIPT=()
+if ((PIPELINE > 1)); then
+  cat > "$WORK/pipeline.lua" <<LUA
+-- $PIPELINE requests per write; wrk sends the next batch once every response of this one arrived.
+init = function(args)
+  local r = {}
+  for i = 1, $PIPELINE do r[i] = wrk.format(nil) end
+  req = table.concat(r)
+end
+request = function() return req end
+LUA
+  STATIC_SCRIPT=(-s "$WORK/pipeline.lua")
+fi
 
 machine_note
-echo "# $BENCH_NAME: archs $ARCHS, $RUNS run(s) x ${SECS}s; static wrk -t1 -c$CONNS /f.bin (1 KiB);" \
+echo "# $BENCH_NAME: archs $ARCHS, $RUNS run(s) x ${SECS}s; static wrk -t1 -c$CONNS /f.bin (1 KiB, pipeline depth $PIPELINE);" \
   "slow wrk -t1 -c$SLOW_CONNS /slow/x -> upstream delay ${DELAY_MS} ms (expect ~$((SLOW_CONNS * 1000 / DELAY_MS)) req/s)"
 echo "commands:"
 start slow-backend 1 "$JAVA" -XX:+UseSerialGC -Xmx128m "$HERE/bench/SlowBackend.java" 0 "$DELAY_MS" 64
@@ -70,15 +92,23 @@ for a in $ARCHS; do
 done
 check_autogroups
 launcher 1
-echo "  static wrk: $(quote "${LAUNCH[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency) http://127.0.0.1:PORT/f.bin"
+echo "  static wrk: $(quote "${LAUNCH[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "${STATIC_SCRIPT[@]}") http://127.0.0.1:PORT/f.bin"
 echo "  slow wrk:   $(quote "${LAUNCH[@]}" wrk -t1 -c"$SLOW_CONNS" -d"$((SECS + 3))s" --timeout 30s --latency) http://127.0.0.1:PORT/slow/x" \
   "(control: http://127.0.0.1:$SPORT/x, the slow backend itself)"
-echo "  (PORT per arch:$(for a in $ARCHS; do printf ' %s=%s' "$a" "${PORT[$a]}"; done); warm-up: $WARMUP s static, 3 s slow, per arch)"
+echo "  (PORT per arch:$(for a in $ARCHS; do printf ' %s=%s' "$a" "${PORT[$a]}"; done); warm-up per arch: $WARMUP s static, then $WARMUP s static and slow together)"
 export WRK_QUIET=1
 echo "warming up ..."
 for a in $ARCHS; do
-  run_wrk "warm-$a" 1 -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:${PORT[$a]}/f.bin"
-  run_wrk "warm-slow-$a" 1 -t1 -c"$SLOW_CONNS" -d3s --timeout 30s "http://127.0.0.1:${PORT[$a]}/slow/x"
+  run_wrk "warm-$a" 1 -t1 -c"$CONNS" -d"${WARMUP}s" "${STATIC_SCRIPT[@]}" "http://127.0.0.1:${PORT[$a]}/f.bin"
+  # Then both at once, as "loaded" will: mixed traffic changes the JIT's type profiles (a second handler, a
+  # streamed body) and C2 deoptimises and recompiles the shared path (Http1Connection.respond, Outgoing.writeTo,
+  # StaticHandler.handle; seen with -XX:+PrintCompilation), up to a second of compiler time on CPU 0 that a first
+  # loaded measurement would otherwise pay.
+  start_wrk "warm-slow-$a" 1 -t1 -c"$SLOW_CONNS" -d"$((WARMUP + 3))s" --timeout 30s "http://127.0.0.1:${PORT[$a]}/slow/x"
+  slow_pid=$WRK_PID
+  sleep 1.5
+  run_wrk "warm-mixed-$a" 1 -t1 -c"$CONNS" -d"${WARMUP}s" "${STATIC_SCRIPT[@]}" "http://127.0.0.1:${PORT[$a]}/f.bin"
+  finish_wrk "warm-slow-$a" "$slow_pid"
 done
 echo
 
@@ -101,7 +131,7 @@ for r in $(seq "$RUNS"); do
       st0=$(session_ticks "${PID[$a]}"); bt0=$(session_ticks "${PID[slow-backend]}")
       sw0=0; [[ -n $slow_pid ]] && sw0=$(session_ticks "$slow_pid")
       noise_begin
-      run_wrk "$tag" 1 -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "http://127.0.0.1:${PORT[$a]}/f.bin"
+      run_wrk "$tag" 1 -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "${STATIC_SCRIPT[@]}" "http://127.0.0.1:${PORT[$a]}/f.bin"
       noise_end
       st1=$(session_ticks "${PID[$a]}"); bt1=$(session_ticks "${PID[slow-backend]}")
       sw1=0; [[ -n $slow_pid ]] && sw1=$(session_ticks "$slow_pid")

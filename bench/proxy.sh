@@ -126,8 +126,8 @@ echo
 
 tmpfiles() { grep -c 'buffered to a temporary file' "$WORK/nginx-proxy-error.log" 2>/dev/null || true; }
 declare -A RPS=() P99=() EFF=()
-printf '%-8s %-12s %3s %9s %8s %8s %8s %5s %5s %5s %6s %5s %s\n' \
-  size server run req/s p50ms p99ms MB/s cpu% oth0% oth1% steal% tmpf notes
+printf '%-8s %-12s %3s %9s %8s %8s %8s %5s %5s %5s %5s %5s %6s %5s %s\n' \
+  size server run req/s p50ms p99ms MB/s cpu% be% wrk% oth0% oth1% steal% tmpf notes
 for b in "${SIZES[@]}"; do
   for r in $(seq "$RUNS"); do
     for s in $SERVERS; do
@@ -148,7 +148,8 @@ for b in "${SIZES[@]}"; do
       cpu=$(pct "$sticks")
       eff=$(awk -v r="$rps" -v t="$sticks" -v hz="$HZ" -v d="$SECS" 'BEGIN {printf "%d", (t > 0 ? r * d * hz / t : 0)}')
       tmpf=-; [[ $s == nginx ]] && tmpf=$((tf1 - tf0))
-      printf '%-8s %-12s %3d %9.0f %8s %8s %8s %5d ' "$b" "$s" "$r" "$rps" "$(wrk_pct "$f" 50)" "$p99" "$(wrk_mbs "$f")" "$cpu"
+      printf '%-8s %-12s %3d %9.0f %8s %8s %8s %5d %5d %5d ' "$b" "$s" "$r" "$rps" "$(wrk_pct "$f" 50)" "$p99" "$(wrk_mbs "$f")" "$cpu" \
+        "$(pct "$bticks")" "$(pct "${WRK_TICKS[$tag]}")"
       if [[ $s == backend ]]; then NOISE_CPUS=1 noise_cols "$c0" "$c1"; else noise_cols "$c0" "$c1"; fi
       printf ' %5s %s\n' "$tmpf" "$(wrk_errors "$f")${NOISY}"
       RPS[$s,$b]+="$rps "; P99[$s,$b]+="$p99 "; EFF[$s,$b]+="$eff "

@@ -5,9 +5,9 @@ import flash.http.Headers;
 import flash.http.Request;
 
 import java.nio.charset.StandardCharsets;
-import java.util.HashSet;
+import java.util.ArrayList;
 import java.util.Locale;
-import java.util.Set;
+import java.util.List;
 
 /**
  * The header rules of a forwarding proxy (RFC 9110 section 7.6, RFC 9112, RFC 7239). Hop-by-hop fields, and every
@@ -46,9 +46,13 @@ final class ProxyHeaders {
 
     private static boolean is(String name, String lower) { return name.equalsIgnoreCase(lower); }
 
-    /** Whether the Connection header named this field (it is then hop-by-hop too). */
-    private static boolean named(Set<String> named, String name) {
-        return !named.isEmpty() && named.contains(name.toLowerCase(Locale.ROOT));
+    /**
+     * Whether the Connection header named this field (it is then hop-by-hop too). A scan of the few tokens, not a
+     * set lookup: that would lower-case every field name of every response ("Connection: keep-alive" is common).
+     */
+    private static boolean named(List<String> named, String name) {
+        for (int i = 0; i < named.size(); i++) if (named.get(i).equalsIgnoreCase(name)) return true;
+        return false;
     }
 
     private ProxyHeaders() {}
@@ -61,7 +65,7 @@ final class ProxyHeaders {
     static byte[] request(Request req, String target, String clientIp, long bodyLength, boolean chunked, String upgrade,
                           String upstreamAuthority) {
         Headers h = req.headers();
-        Set<String> named = connectionNamed(h);
+        List<String> named = connectionNamed(h);
         StringBuilder b = new StringBuilder(256 + 32 * h.size());
         b.append(req.methodToken()).append(' ').append(target).append(" HTTP/1.1\r\n");
         String xff = null, forwarded = null, via = null;
@@ -102,7 +106,7 @@ final class ProxyHeaders {
 
     /** The client's response head, built from the upstream's: hop-by-hop and our own fields dropped, Via added. */
     static Head response(int status, String reason, Headers h, boolean upgrade) {
-        Set<String> named = connectionNamed(h);
+        List<String> named = connectionNamed(h);
         Head out = new Head(status, reason);
         String via = null;
         for (int i = 0; i < h.size(); i++) {
@@ -133,18 +137,18 @@ final class ProxyHeaders {
     }
 
     /** Lower-cased tokens of every Connection field. */
-    private static Set<String> connectionNamed(Headers h) {
-        Set<String> out = null;
+    private static List<String> connectionNamed(Headers h) {
+        List<String> out = null;
         for (int i = 0; i < h.size(); i++) {
             if (!h.name(i).equalsIgnoreCase("Connection")) continue;
             for (String t : h.value(i).split(",")) {
                 String tok = t.trim().toLowerCase(Locale.ROOT);
                 if (tok.isEmpty()) continue;
-                if (out == null) out = new HashSet<>();
-                out.add(tok);
+                if (out == null) out = new ArrayList<>(2);
+                if (!out.contains(tok)) out.add(tok);
             }
         }
-        return out == null ? Set.of() : out;
+        return out == null ? List.of() : out;
     }
 
     private static String quoteIfNeeded(String host) {

@@ -27,6 +27,25 @@ public final class RequestTarget {
     /** Returns a {@link Normalized} path or a {@link BadRequest}. */
     public static Object normalize(String rawPath) {
         if (rawPath.isEmpty() || rawPath.charAt(0) != '/') return BadRequest.of(Status.BAD_REQUEST, "path must start with '/'");
+        Object decoded = plain(rawPath) ? rawPath : decode(rawPath);
+        if (!(decoded instanceof String text)) return decoded;
+        return segments(text);
+    }
+
+    /**
+     * Whether the path decodes to itself: printable ASCII without '%' or '\\'. Nearly every request's path is, and
+     * then it needs no byte array and no UTF-8 decoder.
+     */
+    private static boolean plain(String rawPath) {
+        for (int i = 0; i < rawPath.length(); i++) {
+            char c = rawPath.charAt(i);
+            if (c <= 0x20 || c >= 0x7f || c == '%' || c == '\\') return false;
+        }
+        return true;
+    }
+
+    /** Percent-decodes and checks the path: the decoded text, or a {@link BadRequest}. */
+    private static Object decode(String rawPath) {
         byte[] decoded = new byte[rawPath.length()];
         int n = 0;
         for (int i = 0; i < rawPath.length(); i++) {
@@ -59,6 +78,10 @@ public final class RequestTarget {
         } catch (CharacterCodingException e) {
             return BadRequest.of(Status.BAD_REQUEST, "path is not valid UTF-8");
         }
+        return text;
+    }
+
+    private static Object segments(String text) {
         List<String> segments = new ArrayList<>();
         int start = 1;
         boolean trailingSlash = text.endsWith("/");

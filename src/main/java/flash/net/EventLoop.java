@@ -163,11 +163,10 @@ public final class EventLoop implements Driver, Executor {
         long nextTick = System.nanoTime() + TICK_MS * 1_000_000;
         while (!Thread.currentThread().isInterrupted()) {
             try {
-                selector.select(TICK_MS);
+                // The action form dispatches each key as epoll reports it: in readiness order (a request that
+                // came first is answered first) and without the selected-key HashSet's add, iterate and clear.
+                selector.select(this::dispatch, TICK_MS);
                 wakeupPending.set(false);
-                Set<SelectionKey> keys = selector.selectedKeys();
-                for (SelectionKey key : keys) dispatch(key, (Key) key.attachment());
-                keys.clear();
                 Runnable t;
                 while ((t = tasks.poll()) != null) runTask(t);
                 long now = System.nanoTime();
@@ -189,8 +188,8 @@ public final class EventLoop implements Driver, Executor {
         }
     }
 
-    private void dispatch(SelectionKey key, Key k) {
-        IoHandler h = k.handler;
+    private void dispatch(SelectionKey key) {
+        IoHandler h = ((Key) key.attachment()).handler;
         try {
             if (!key.isValid()) return;
             int ready = key.readyOps();
