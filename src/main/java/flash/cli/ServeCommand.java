@@ -121,6 +121,17 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tunnel-timeout", paramLabel = "SEC", description = "Seconds an upgraded (WebSocket) connection may carry no traffic either way (default: ${DEFAULT-VALUE}).")
     double tunnelTimeout = ServerConfig.DEFAULT_TUNNEL_TIMEOUT.toMillis() / 1000.0;
 
+    @Option(names = "--access-log", paramLabel = "PATH",
+            description = {"Log every exchange to PATH (appended; '-' for stdout), written by its own thread so a slow disk",
+                    "never stalls serving: lines the writer cannot keep up with are dropped and counted",
+                    "(flash_access_log_dropped_total). SIGHUP or SIGUSR1 reopens the file (for logrotate). Off by default."})
+    String accessLog;
+
+    @Option(names = "--access-log-format", paramLabel = "FORMAT",
+            description = {"combined (default: nginx's and Apache's) or json (one object per line: time, remote, method,",
+                    "target, protocol, status, bytes, duration_ms, referer, user_agent, aborted, upstream_ms when proxied)."})
+    String accessLogFormat = "combined";
+
     @Option(names = "--listener-from", hidden = true, paramLabel = "SOCKET",
             description = "MP worker: take the listening socket from the parent's Unix socket at SOCKET.")
     Path listenerFrom;
@@ -136,7 +147,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig cfg = config();
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onTermination(stop::countDown);
-        if (cfg.arch() == Architecture.MP) return Prefork.run(cfg, this::announce, stop);
+        if (cfg.arch() == Architecture.MP) return Prefork.run(cfg, this::announce, stop, Signals::onReopen);
         Server server;
         try {
             if (listenerFrom != null) {
@@ -153,6 +164,7 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UsageError("cannot listen on " + cfg.bind() + ":" + cfg.port() + ": " + e);
         }
+        Signals.onReopen(server::reopenLogs);
         announce(cfg, server.port());
         stop.await();
         server.close();
@@ -202,6 +214,13 @@ public final class ServeCommand implements Callable<Integer> {
                 throw new UsageError(e.getMessage());
             }
         }
+        flash.config.AccessLogFormat logFormat;
+        try {
+            logFormat = flash.config.AccessLogFormat.parse(accessLogFormat);
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--access-log-format: " + e.getMessage());
+        }
+        if (accessLog != null) checkWritable(accessLog);
         HttpLimits d = HttpLimits.DEFAULTS;
         return ServerConfig.defaults(dir.toRealPath())
                 .withPort(port).withBind(bind).withArch(arch)
@@ -219,7 +238,23 @@ public final class ServeCommand implements Callable<Integer> {
                 .withProxies(routes).withUpstreamKeepalive(upstreamKeepalive)
                 .withUpstreamTimeouts(seconds("--upstream-connect-timeout", upstreamConnectTimeout),
                         seconds("--upstream-timeout", upstreamTimeout))
-                .withTunnelTimeout(seconds("--tunnel-timeout", tunnelTimeout));
+                .withTunnelTimeout(seconds("--tunnel-timeout", tunnelTimeout))
+                .withAccessLog(accessLog == null ? null : accessLog.equals("-") ? "-" : Path.of(accessLog).toAbsolutePath().toString(),
+                        logFormat);
+    }
+
+    /** Fails now, with a sentence, rather than at the first request: the file must open for appending. */
+    private static void checkWritable(String path) {
+        if (path.equals("-")) return;
+        if (path.isEmpty()) throw new UsageError("--access-log needs a file name, or '-' for stdout");
+        Path p = Path.of(path);
+        if (Files.isDirectory(p)) throw new UsageError("--access-log '" + path + "' is a directory");
+        try (var ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.APPEND)) {
+            // opened (and created when missing): the server opens it again when it starts
+        } catch (IOException | RuntimeException e) {
+            throw new UsageError("--access-log '" + path + "' cannot be opened for writing: " + e.getMessage());
+        }
     }
 
     private static void positive(String name, long v) {

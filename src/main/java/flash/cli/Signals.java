@@ -13,4 +13,10 @@ final class Signals {
         Signal.handle(new Signal("TERM"), s -> action.run());
         Signal.handle(new Signal("INT"), s -> action.run());
     }
+
+    /** SIGHUP and SIGUSR1 reopen the log files (logrotate's postrotate sends one of them). */
+    static void onReopen(Runnable action) {
+        Signal.handle(new Signal("HUP"), s -> action.run());
+        Signal.handle(new Signal("USR1"), s -> action.run());
+    }
 }

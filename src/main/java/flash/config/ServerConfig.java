@@ -42,7 +42,9 @@ public record ServerConfig(
         int upstreamKeepalive,
         Duration upstreamConnectTimeout,
         Duration upstreamTimeout,
-        Duration tunnelTimeout) {
+        Duration tunnelTimeout,
+        String accessLog,
+        AccessLogFormat accessLogFormat) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -77,7 +79,8 @@ public record ServerConfig(
                 DEFAULT_PATH_CACHE, true, true, DEFAULT_CACHE_BYTES,
                 Duration.ofSeconds(1),    // cached translations are revalidated after this long
                 DEFAULT_SMALL_FILE_MAX, null, false, 0, java.util.List.of(), DEFAULT_UPSTREAM_KEEPALIVE,
-                DEFAULT_UPSTREAM_CONNECT_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_TUNNEL_TIMEOUT);
+                DEFAULT_UPSTREAM_CONNECT_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_TUNNEL_TIMEOUT,
+                null, AccessLogFormat.COMBINED); // no access log unless asked for
     }
 
     public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
@@ -112,6 +115,10 @@ public record ServerConfig(
         return edit(e -> { e.upstreamConnectTimeout = connect; e.upstreamTimeout = io; });
     }
     public ServerConfig withTunnelTimeout(Duration v) { return edit(e -> e.tunnelTimeout = v); }
+    /** {@code path}: a file to append to, "-" for stdout, null for none. */
+    public ServerConfig withAccessLog(String path, AccessLogFormat format) {
+        return edit(e -> { e.accessLog = path; e.accessLogFormat = format; });
+    }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -153,6 +160,8 @@ public record ServerConfig(
         Duration upstreamConnectTimeout;
         Duration upstreamTimeout;
         Duration tunnelTimeout;
+        String accessLog;
+        AccessLogFormat accessLogFormat;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -187,10 +196,12 @@ public record ServerConfig(
             upstreamConnectTimeout = c.upstreamConnectTimeout;
             upstreamTimeout = c.upstreamTimeout;
             tunnelTimeout = c.tunnelTimeout;
+            accessLog = c.accessLog;
+            accessLogFormat = c.accessLogFormat;
         }
 
         ServerConfig build() {
-            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout);
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat);
         }
     }
 }

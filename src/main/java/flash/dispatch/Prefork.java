@@ -55,8 +55,8 @@ public final class Prefork {
      * Runs until {@code stop} opens (SIGTERM/SIGINT). Each worker gets this configuration as serve options
      * ({@link #workerArgs}) plus its own architecture, port and bind address.
      */
-    public static int run(ServerConfig config, BiConsumer<ServerConfig, Integer> announce, CountDownLatch stop)
-            throws Exception {
+    public static int run(ServerConfig config, BiConsumer<ServerConfig, Integer> announce, CountDownLatch stop,
+                          java.util.function.Consumer<Runnable> onReopen) throws Exception {
         // Mode 0700 (the JDK's default for temp directories): only our own user can reach the handoff socket and
         // take the listening socket from it.
         Path handoffDir = Files.createTempDirectory("flash-mp-");
@@ -67,6 +67,7 @@ public final class Prefork {
             try (ServerSocketChannel handoff = ListenerHandoff.offer(listener, handoffDir.resolve("listener"))) {
                 Prefork p = new Prefork(config, port, workerArgs(config), handoffDir.resolve("listener"));
                 p.spawnAll();
+                onReopen.accept(p::reopenLogs);
                 Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
                 announce.accept(config, port);
                 stop.await();
@@ -122,9 +123,22 @@ public final class Prefork {
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
+    /** SIGHUP/SIGUSR1 reach the parent: each worker owns its access-log descriptor and must reopen it itself. */
+    private void reopenLogs() {
+        for (Process w : workers) {
+            if (w == null || !w.isAlive()) continue;
+            try {
+                new ProcessBuilder("kill", "-HUP", Long.toString(w.pid())).inheritIO().start();
+            } catch (IOException e) {
+                System.err.println("flash: cannot signal mp worker " + w.pid() + " to reopen its logs: " + e.getMessage());
+            }
+        }
+    }
+
     private static void awaitListening(int i, Process p) throws IOException {
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.ISO_8859_1));
         String line = out.readLine(); // the worker's "listening" line: it is accepting now
+        if (line != null && line.startsWith("flash listening")) relayOutput(i, out);
         if (line == null || !line.startsWith("flash listening")) {
             p.destroyForcibly();
             throw new IOException("mp worker " + i + " failed to start (exit " + waitQuietly(p) + ")");
@@ -173,6 +187,26 @@ public final class Prefork {
 
 
     /** This configuration as `flash serve` options, less what each worker gets from Prefork itself. */
+    /**
+     * What a worker prints after its listening line (its access log, with --access-log -) goes on to our stdout,
+     * line by line: an unread pipe would fill and stall the worker's log writer.
+     */
+    private static void relayOutput(int i, BufferedReader out) {
+        Thread.ofPlatform().daemon(true).name("flash-mp-stdout-" + i).start(() -> {
+            try {
+                String l;
+                while ((l = out.readLine()) != null) {
+                    synchronized (System.out) {
+                        System.out.print(l + "\n");
+                        System.out.flush();
+                    }
+                }
+            } catch (IOException ignored) {
+                // the worker exited
+            }
+        });
+    }
+
     static List<String> workerArgs(ServerConfig c) {
         List<String> a = new ArrayList<>(List.of(c.root().toString(),
                 "--path-cache", Integer.toString(c.pathCacheEntries()),
@@ -197,6 +231,7 @@ public final class Prefork {
                 "--upstream-connect-timeout", seconds(c.upstreamConnectTimeout()),
                 "--upstream-timeout", seconds(c.upstreamTimeout()),
                 "--tunnel-timeout", seconds(c.tunnelTimeout())));
+        if (c.accessLog() != null) a.addAll(List.of("--access-log", c.accessLog(), "--access-log-format", c.accessLogFormat().cliName()));
         return a;
     }
 

@@ -7,6 +7,8 @@ import flash.net.Adopter;
 import flash.net.PlainTransport;
 import flash.pipeline.Http1Connection;
 import flash.pipeline.Outgoing;
+import flash.log.AccessLog;
+import flash.pipeline.Completion;
 import flash.pipeline.PipelineContext;
 
 import java.io.IOException;
@@ -17,6 +19,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
@@ -41,6 +44,7 @@ public final class Server implements AutoCloseable {
     private final Thread acceptor;
     private final ServerMetrics metrics;
     private final Refuser refuser;
+    private final AccessLog accessLog; // null: none
     /** Free places when the dispatcher's capacity is bounded (mt, mp workers); null when it is not. */
     private final Semaphore slots;
     private volatile boolean stopping;
@@ -63,10 +67,27 @@ public final class Server implements AutoCloseable {
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
         this.metrics = new ServerMetrics(this, residency);
         ctx.router(Routes.build(config, ctx, metrics));
-        ctx.listener(metrics);
+        this.accessLog = openAccessLog(config);
+        ctx.listener(accessLog == null ? metrics : c -> {
+            metrics.completed(c);
+            accessLog.completed(c);
+        });
         this.acceptor = Thread.ofPlatform().name("flash-acceptor").unstarted(this::acceptLoop);
         this.refuser = new Refuser(BUSY); // last: it starts a thread
     }
+
+    private static AccessLog openAccessLog(ServerConfig config) throws IOException {
+        if (config.accessLog() == null) return null;
+        return new AccessLog("-".equals(config.accessLog()) ? null : Path.of(config.accessLog()), config.accessLogFormat());
+    }
+
+    /** SIGHUP, SIGUSR1: the access log is opened again, at the same path (logrotate renamed the old file). */
+    public void reopenLogs() {
+        if (accessLog != null) accessLog.reopen();
+    }
+
+    /** Lines the access log lost (its writer fell behind, or a write failed); 0 without an access log. */
+    public long accessLogDropped() { return accessLog == null ? 0 : accessLog.dropped(); }
 
     /** Binds and starts serving. Throws {@link BindException} when the address is in use. */
     public static Server start(ServerConfig config) throws IOException {
@@ -141,6 +162,7 @@ public final class Server implements AutoCloseable {
             if (open.incrementAndGet() > config.maxConnections() || stopping) {
                 connectionClosed();
                 metrics.refused.increment();
+                if (accessLog != null) logRefused(ch);
                 refuser.refuse(ch);
                 continue;
             }
@@ -175,6 +197,19 @@ public final class Server implements AutoCloseable {
         }
         refuser.close();
         ctx.close();
+        if (accessLog != null) accessLog.close(); // last: every exchange has completed (or been cut) by now
+    }
+
+    /** A connection refused with 503 at --max-connections (or during a drain) is an exchange too. */
+    private void logRefused(SocketChannel ch) {
+        String remote;
+        try {
+            remote = ((InetSocketAddress) ch.getRemoteAddress()).getAddress().getHostAddress();
+        } catch (IOException | RuntimeException e) {
+            remote = null;
+        }
+        long now = System.nanoTime();
+        accessLog.completed(new Completion(null, remote, 503, 0, false, now, now, -1));
     }
 
     private static void sleepQuietly(long ms) {

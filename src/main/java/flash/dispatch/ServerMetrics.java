@@ -80,6 +80,8 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_connections_accepted_total ").append(accepted.sum()).append('\n');
         counter(sb, "flash_connections_refused_total", "Connections refused at the connection limit.");
         sb.append("flash_connections_refused_total ").append(refused.sum()).append('\n');
+        counter(sb, "flash_access_log_dropped_total", "Access-log lines lost: the writer fell behind (a stalled disk or pipe) or a write failed.");
+        sb.append("flash_access_log_dropped_total ").append(server.accessLogDropped()).append('\n');
         PathCache pc = server.context().pathCache();
         HeaderCache hc = server.context().headerCache();
         ChunkCache cc = server.context().chunkCache();

@@ -84,6 +84,15 @@ class CliTest {
         }
     }
 
+    @Test
+    void unwritableAccessLogIsOneLineAndStatus2() throws Exception {
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--access-log", ROOT + "/no/such/dir/access.log"),
+                "--access-log");
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--access-log", ROOT), "is a directory");
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--access-log", "-", "--access-log-format", "xml"),
+                "'xml'");
+    }
+
     private static void assertUsageError(List<String> args, String named) throws Exception {
         try (FlashProcess p = FlashProcess.start(args.toArray(String[]::new))) {
             List<String> err = p.stderrLines();

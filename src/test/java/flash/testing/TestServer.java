@@ -33,6 +33,7 @@ public final class TestServer implements AutoCloseable {
     private final Thread prefork;         // MP: the supervising Prefork.run
     private final CountDownLatch stop;    // MP: its SIGTERM stand-in
     private final int port;
+    private final java.util.concurrent.atomic.AtomicReference<Runnable> reopen = new java.util.concurrent.atomic.AtomicReference<>();
 
     private TestServer(Server server) {
         this.server = server;
@@ -64,15 +65,18 @@ public final class TestServer implements AutoCloseable {
     private static TestServer startPrefork(ServerConfig cfg) {
         CountDownLatch stop = new CountDownLatch(1);
         CompletableFuture<Integer> port = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicReference<Runnable> reopen = new java.util.concurrent.atomic.AtomicReference<>();
         Thread t = Thread.ofPlatform().name("test-prefork").daemon(true).start(() -> {
             try {
-                Prefork.run(cfg, (c, p) -> port.complete(p), stop);
+                Prefork.run(cfg, (c, p) -> port.complete(p), stop, reopen::set);
             } catch (Throwable e) {
                 port.completeExceptionally(e);
             }
         });
         try {
-            return new TestServer(t, stop, port.get(60, TimeUnit.SECONDS));
+            TestServer ts = new TestServer(t, stop, port.get(60, TimeUnit.SECONDS));
+            ts.reopen.set(reopen.get());
+            return ts;
         } catch (ExecutionException e) {
             throw new IllegalStateException("mp server failed to start", e.getCause());
         } catch (InterruptedException | TimeoutException e) {
@@ -102,6 +106,12 @@ public final class TestServer implements AutoCloseable {
     public Server server() {
         Assumptions.assumeTrue(server != null, "server internals are in the mp worker processes");
         return server;
+    }
+
+    /** What SIGHUP does: the access log is reopened (for MP, each worker is signalled). */
+    public void reopenLogs() {
+        if (server != null) server.reopenLogs();
+        else reopen.get().run();
     }
 
     public URI uri(String path) { return URI.create("http://127.0.0.1:" + port() + path); }
