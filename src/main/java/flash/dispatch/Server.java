@@ -68,9 +68,11 @@ public final class Server implements AutoCloseable {
         this.metrics = new ServerMetrics(this, residency);
         ctx.router(Routes.build(config, ctx, metrics));
         this.accessLog = openAccessLog(config);
-        ctx.listener(accessLog == null ? metrics : c -> {
+        ErrorLog errorLog = new ErrorLog();
+        ctx.listener(c -> {
             metrics.completed(c);
-            accessLog.completed(c);
+            errorLog.completed(c);
+            if (accessLog != null) accessLog.completed(c);
         });
         this.acceptor = Thread.ofPlatform().name("flash-acceptor").unstarted(this::acceptLoop);
         this.refuser = new Refuser(BUSY); // last: it starts a thread
@@ -209,7 +211,7 @@ public final class Server implements AutoCloseable {
             remote = null;
         }
         long now = System.nanoTime();
-        accessLog.completed(new Completion(null, remote, 503, 0, false, now, now, -1));
+        accessLog.completed(new Completion(null, remote, 503, 0, false, now, now, -1, null, null));
     }
 
     private static void sleepQuietly(long ms) {

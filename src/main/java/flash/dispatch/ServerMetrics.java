@@ -6,6 +6,7 @@ import flash.content.PathCache;
 import flash.content.Residency;
 import flash.net.LoopStats;
 import flash.pipeline.Completion;
+import flash.pipeline.ErrorCause;
 
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -23,10 +24,13 @@ public final class ServerMetrics implements Completion.Listener {
     private final LongAdder[] byClass = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(),
             new LongAdder(), new LongAdder()};
     private final LongAdder aborted = new LongAdder();
+    /** 5xx exchanges by cause (a fixed set: {@link ErrorCause}). */
+    private final LongAdder[] errors = new LongAdder[ErrorCause.values().length];
 
     ServerMetrics(Server server, Residency residency) {
         this.server = server;
         this.residency = residency;
+        for (int i = 0; i < errors.length; i++) errors[i] = new LongAdder();
     }
 
     public long requests() { return server.dispatcher().stats().stream().mapToLong(s -> s.requests.sum()).sum(); }
@@ -41,7 +45,11 @@ public final class ServerMetrics implements Completion.Listener {
         int cls = c.status() / 100;
         byClass[cls >= 1 && cls <= 5 ? cls : 0].increment();
         if (c.aborted()) aborted.increment();
+        if (c.cause() != null) errors[c.cause().ordinal()].increment();
     }
+
+    /** Exchanges ended with a 5xx status of this cause. */
+    public long errors(ErrorCause cause) { return errors[cause.ordinal()].sum(); }
 
     /** Exchanges ended with a status of this class (1 to 5). */
     public long exchanges(int statusClass) { return byClass[statusClass].sum(); }
@@ -73,6 +81,10 @@ public final class ServerMetrics implements Completion.Listener {
         for (LoopStats s : loops) sample(sb, "flash_idle_closes_total", s.name, s.idleCloses.sum());
         counter(sb, "flash_exchanges_total", "Exchanges ended (answered, aborted or refused), by status class.");
         for (int i = 1; i <= 5; i++) sb.append("flash_exchanges_total{class=\"").append(i).append("xx\"} ").append(byClass[i].sum()).append('\n');
+        counter(sb, "flash_errors_total", "Exchanges ended with a 5xx status, by cause (a fixed set; they sum to class 5xx).");
+        for (ErrorCause e : ErrorCause.values()) {
+            sb.append("flash_errors_total{cause=\"").append(e.label()).append("\"} ").append(errors[e.ordinal()].sum()).append('\n');
+        }
         counter(sb, "flash_exchanges_aborted_total", "Exchanges whose response did not reach the client whole.");
         sb.append("flash_exchanges_aborted_total ").append(aborted.sum()).append('\n');
         gauge(sb, "flash_open_connections", "Open client connections.", server.openConnections());

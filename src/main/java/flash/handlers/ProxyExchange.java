@@ -13,6 +13,7 @@ import flash.net.Registration;
 import flash.net.Transport;
 import flash.pipeline.BadBodyException;
 import flash.pipeline.BodyStream;
+import flash.pipeline.ErrorCause;
 import flash.pipeline.Exchange;
 import flash.pipeline.Tunnel;
 import flash.upstream.Upstream;
@@ -63,6 +64,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     private boolean bodySent;          // the client's body went upstream whole (or there was none)
     private boolean staleRetried;      // a reused connection failed and its upstream got one more try, fresh
     private boolean connectTimedOut;   // the last connect timed out: when no upstream is left, that is a 504
+    private String lastConnectError;   // the last connect failure, for the error log
     // request body piece in flight: chunk framing + the client's view
     private final ByteBuffer[] gather = new ByteBuffer[4];
     private final ByteBuffer chunkHead = ByteBuffer.allocate(20);
@@ -97,8 +99,9 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     private void attempt() {
         Upstream u = s.group().pick(tried);
         if (u == null) {
-            if (connectTimedOut) fail(Status.GATEWAY_TIMEOUT, "connect timed out, no other upstream");
-            else fail(Status.BAD_GATEWAY, "no upstream available");
+            String last = lastConnectError == null ? "" : " (last connect: " + lastConnectError + ")";
+            if (connectTimedOut) fail(Status.GATEWAY_TIMEOUT, "connect timed out, no other upstream" + last);
+            else fail(Status.BAD_GATEWAY, "no upstream available" + last);
             return;
         }
         tried.add(u);
@@ -116,6 +119,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
             up = UpstreamConnection.open(ex.driver(), u, this, s.connectTimeoutNanos());
         } catch (IOException e) {
             u.failed(System.nanoTime(), flash.upstream.UpstreamGroup.DOWN_NANOS);
+            lastConnectError = u.authority() + ": " + e;
             up = null;
             connectTimedOut = false;
             attempt();
@@ -136,6 +140,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
         if (state == State.DONE) return;
         Upstream u = up.upstream();
         u.failed(System.nanoTime(), flash.upstream.UpstreamGroup.DOWN_NANOS);
+        lastConnectError = u.authority() + ": " + e;
         up.close();
         up = null;
         connectTimedOut = e instanceof SocketTimeoutException;
@@ -341,6 +346,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
         }
         state = State.BODY;
         up.deadline(s.timeoutNanos());
+        if (h.status() >= 500) ex.failedBecause(ErrorCause.UPSTREAM_STATUS, null); // the upstream's own 5xx, passed on
         ex.respond(out, this, length);
     }
 
@@ -516,8 +522,13 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
             ex.abort();
             return;
         }
-        LOG.fine(() -> "proxy " + req.target() + ": " + status.code() + " (" + why + ")");
-        ex.fail(status);
+        if (status.code() >= 500) {
+            // Flash's own 502/504: the error log says why, and flash_errors_total counts it.
+            ex.fail(status, status == Status.GATEWAY_TIMEOUT ? ErrorCause.UPSTREAM_TIMEOUT : ErrorCause.UPSTREAM, why);
+        } else {
+            LOG.fine(() -> "proxy " + req.target() + ": " + status.code() + " (" + why + ")");
+            ex.fail(status);
+        }
     }
 
     private void closeUpstream() {

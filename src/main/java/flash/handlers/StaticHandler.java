@@ -3,6 +3,7 @@ package flash.handlers;
 import flash.content.Translation;
 import flash.http.Request;
 import flash.http.Status;
+import flash.pipeline.ErrorCause;
 import flash.pipeline.Exchange;
 import flash.pipeline.Handler;
 import flash.pipeline.PipelineContext;
@@ -36,9 +37,15 @@ public final class StaticHandler implements Handler {
         }
         ex.driver().stats().diskTasks.increment();
         ex.driver().seam().run(() -> ctx.translate(target), outcome -> {
-            Translation t = outcome.ok() ? outcome.value() : new Translation.Failed(String.valueOf(outcome.failure()));
+            Translation t = outcome.ok() ? outcome.value() : null;
             if (!ex.active()) {
                 release(t);
+                return;
+            }
+            if (t == null) {
+                // The translation threw: not an I/O error it could map to a status, but a defect (issue #11's
+                // TimSort exception out of the path cache was one). 500 for this request, and the log says why.
+                ex.fail(Status.INTERNAL_SERVER_ERROR, ErrorCause.TRANSLATION, ErrorCause.describe(outcome.failure()));
                 return;
             }
             translated(ex, t);
@@ -46,6 +53,7 @@ public final class StaticHandler implements Handler {
     }
 
     private void translated(Exchange ex, Translation t) {
+        if (t instanceof Translation.Failed f) ex.failedBecause(ErrorCause.FILE_IO, f.reason());
         Response r;
         try {
             r = ctx.responder().respond(ex.request(), t);

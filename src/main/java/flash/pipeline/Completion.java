@@ -10,9 +10,11 @@ import flash.http.Request;
  * @param bodyBytes  body bytes actually written to the client
  * @param aborted    the response did not reach the client whole (client gone, timeout, origin failure)
  * @param upstreamNanos time spent waiting for an upstream's response head, or -1 when not proxied
+ * @param cause      for a 5xx status, why (never null then); null for every other status
+ * @param errorDetail what failed, when Flash generated the 5xx because something did (for the error log); else null
  */
 public record Completion(Request request, String remote, int status, long bodyBytes, boolean aborted,
-                         long startNanos, long endNanos, long upstreamNanos) {
+                         long startNanos, long endNanos, long upstreamNanos, ErrorCause cause, String errorDetail) {
 
     /** Receives every completion, on the connection's thread: it must not block. */
     @FunctionalInterface

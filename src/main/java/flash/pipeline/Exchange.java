@@ -23,6 +23,8 @@ public final class Exchange {
     int status;
     boolean started;    // some byte of a response (interim or final) left for the client
     boolean completed;
+    ErrorCause cause;   // why the 5xx this exchange is answered with was generated; null when none was recorded
+    String errorDetail; // what failed, for the error log
     private Runnable onAbort;
 
     Exchange(Http1Connection connection, Request request, RequestTarget.Normalized target) {
@@ -81,9 +83,24 @@ public final class Exchange {
      */
     public void respond(Head head, BodyStream body, long length) { connection.respond(this, head, body, length); }
 
-    /** Sends a generated error page (502, 504, ...). */
+    /** Sends a generated error page (a 4xx; for a 5xx, say why with {@link #fail(Status, ErrorCause, String)}). */
     public void fail(Status status) {
         connection.respond(this, Responder.error(status, request, request == null || !request.keepAlive()));
+    }
+
+    /** Sends a generated 5xx error page that {@code cause} made necessary; {@code detail} goes to the error log. */
+    public void fail(Status status, ErrorCause cause, String detail) {
+        failedBecause(cause, detail);
+        fail(status);
+    }
+
+    /**
+     * Records why the 5xx this exchange is about to be answered with was generated: the completion carries it to the
+     * error log and to {@code flash_errors_total}. Without it a 5xx counts as {@link ErrorCause#unrecorded}.
+     */
+    public void failedBecause(ErrorCause cause, String detail) {
+        this.cause = cause;
+        this.errorDetail = detail;
     }
 
     /** Sends an interim (1xx) response ahead of the final one. */

@@ -630,6 +630,7 @@ public final class Http1Connection implements IoHandler {
                 outgoing.release();
                 outgoing = null;
                 Exchange ex = exchange;
+                ex.failedBecause(ErrorCause.FILE_READ, "reading a mapped body into memory: " + ErrorCause.describe(outcome.failure()));
                 respond(ex, Responder.error(Status.INTERNAL_SERVER_ERROR, ex.request(), closeAfterResponse));
             } else {
                 residencyChecked = true;
@@ -662,8 +663,11 @@ public final class Http1Connection implements IoHandler {
     private void complete(Exchange ex, int status, long bodyBytes, boolean aborted) {
         if (ex.completed) return;
         ex.completed = true;
+        // A 5xx always has a cause (the one recorded where it was decided, else one from the status alone).
+        boolean is5xx = status / 100 == 5;
+        ErrorCause cause = !is5xx ? null : ex.cause != null ? ex.cause : ErrorCause.unrecorded(status);
         ctx.listener().completed(new Completion(ex.request(), remoteHost(), status, bodyBytes, aborted, ex.startNanos,
-                System.nanoTime(), ex.upstreamNanos));
+                System.nanoTime(), ex.upstreamNanos, cause, is5xx ? ex.errorDetail : null));
     }
 
     /** The handler gives up on the exchange after part of the response left (an origin failed mid-body). */

@@ -28,6 +28,7 @@ public final class PipelineContext {
     private final Outgoing.ResidencyCheck residency;
     private Router router;
     private Completion.Listener listener = Completion.Listener.NONE;
+    private volatile java.util.function.Consumer<RequestTarget.Normalized> translationFault; // tests only
 
     public PipelineContext(ServerConfig config, Outgoing.ResidencyCheck residency) {
         this.config = config;
@@ -70,10 +71,19 @@ public final class PipelineContext {
 
     /** Blocking: translate and remember. Runs wherever the architecture runs disk work. */
     public Translation translate(RequestTarget.Normalized target) {
+        java.util.function.Consumer<RequestTarget.Normalized> fault = translationFault;
+        if (fault != null) fault.accept(target);
         Translation t = translator.translate(target);
         if (pathCache != null) pathCache.put(target, t);
         return t;
     }
+
+    /**
+     * Fault injection for tests: {@code fault} runs at the start of every translation, where translations run (a
+     * helper under amped), and whatever it throws fails that translation as a defect in it would. Null: none (the
+     * default; production never sets one).
+     */
+    public void translationFault(java.util.function.Consumer<RequestTarget.Normalized> fault) { this.translationFault = fault; }
 
     /** Blocking: bring a file range into the page cache by reading it (the paper's helpers did the same with mmap). */
     public Boolean warm(FileHandle file, long offset, long length) throws IOException {

@@ -19,6 +19,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * nobody (setpriv) when the tests run as root. An I/O error during translation is 500 for that request only: the
  * fault is a genuine EIO from the kernel, a sysfs attribute whose read fails (runtime-PM autosuspend_delay_ms
  * returns -EIO on devices without autosuspend), served through a symlink with --follow-symlinks. No FUSE, no mocks.
+ * That 500 leaves one line in the error log (stderr) naming its cause.
  */
 class FaultTest {
     private static final List<String> EIO_CANDIDATES = List.of(
@@ -59,6 +60,12 @@ class FaultTest {
                 assertThat(get(c, "/ok.txt").body()).as("same connection after the 500").isEqualTo(OK);
             }
             assertThat(server.stderr()).doesNotContain("SEVERE");
+            if (eio != null) {
+                // Not silent (issue #11): one error-log line with the cause, on stderr, under every architecture.
+                assertThat(server.stderr().lines().filter(l -> l.contains("WARNING flash.dispatch.ErrorLog: 500 file_io: GET /eio.txt from "))
+                        .toList()).as("error log on stderr:\n%s", server.stderr()).singleElement()
+                        .asString().contains("Input/output error");
+            }
         } finally {
             Files.deleteIfExists(docroot.resolve("eio.txt")); // before JUnit's cleanup, which warns about links out
         }
