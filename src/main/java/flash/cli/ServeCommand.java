@@ -17,6 +17,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import flash.log.ErrorLogHandler;
 
 /** {@code flash serve [DIR]}: serve a directory until SIGTERM or SIGINT, then drain and exit 0. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
@@ -24,6 +27,7 @@ import java.util.concurrent.CountDownLatch;
                 "Prints 'flash listening on http://ADDR:PORT/ (arch=..., root=...)' when ready.",
                 "SIGTERM or SIGINT: stop accepting, finish responses in flight (up to --drain-timeout), exit 0."})
 public final class ServeCommand implements Callable<Integer> {
+    private static final Logger LOG = Logger.getLogger("flash.serve");
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "Document root (default: the current directory).")
     Path dir = Path.of(".");
@@ -132,6 +136,14 @@ public final class ServeCommand implements Callable<Integer> {
                     "target, protocol, status, bytes, duration_ms, referer, user_agent, aborted, upstream_ms when proxied)."})
     String accessLogFormat = "combined";
 
+    @Option(names = "--error-log", paramLabel = "PATH",
+            description = "Write the error log (time, level, source, message) to PATH instead of stderr; reopened on SIGHUP/SIGUSR1.")
+    Path errorLog;
+
+    @Option(names = "--log-level", paramLabel = "LEVEL",
+            description = "error, warn, info (default: start, drain and exit are logged) or debug.")
+    String logLevel = "info";
+
     @Option(names = "--listener-from", hidden = true, paramLabel = "SOCKET",
             description = "MP worker: take the listening socket from the parent's Unix socket at SOCKET.")
     Path listenerFrom;
@@ -145,9 +157,18 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServerConfig cfg = config();
+        ErrorLogHandler errors = installErrorLog();
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onTermination(stop::countDown);
-        if (cfg.arch() == Architecture.MP) return Prefork.run(cfg, this::announce, stop, Signals::onReopen);
+        if (cfg.arch() == Architecture.MP) {
+            int status = Prefork.run(cfg, this::announce, stop, workers -> Signals.onReopen(() -> {
+                errors.reopen();
+                workers.run();
+            }), errorLogArgs());
+            LOG.info("exit");
+            errors.close();
+            return status;
+        }
         Server server;
         try {
             if (listenerFrom != null) {
@@ -164,11 +185,42 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UsageError("cannot listen on " + cfg.bind() + ":" + cfg.port() + ": " + e);
         }
-        Signals.onReopen(server::reopenLogs);
+        Signals.onReopen(() -> {
+            errors.reopen();
+            server.reopenLogs();
+        });
         announce(cfg, server.port());
+        if (listenerFrom == null) LOG.info("serving " + cfg.root() + " on " + cfg.bind() + ":" + server.port() + " (arch "
+                + cfg.arch().cliName() + ")");
         stop.await();
         server.close();
+        if (listenerFrom == null) LOG.info("exit");
+        errors.close();
         return 0;
+    }
+
+    /** Replaces JUL's synchronous console handler by the error log's own writer thread. */
+    private ErrorLogHandler installErrorLog() {
+        Level level;
+        try {
+            level = ErrorLogHandler.level(logLevel);
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("--log-level: " + e.getMessage());
+        }
+        boolean stderr = errorLog == null || errorLog.toString().equals("-");
+        if (!stderr) checkWritable("--error-log", errorLog.toString());
+        try {
+            return ErrorLogHandler.install(stderr ? null : errorLog.toAbsolutePath(), level);
+        } catch (IOException e) {
+            throw new UsageError("--error-log '" + errorLog + "' cannot be opened for writing: " + e.getMessage());
+        }
+    }
+
+    /** mp workers log as their parent does. */
+    private java.util.List<String> errorLogArgs() {
+        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("--log-level", logLevel));
+        if (errorLog != null && !errorLog.toString().equals("-")) a.addAll(java.util.List.of("--error-log", errorLog.toAbsolutePath().toString()));
+        return a;
     }
 
     /**
@@ -220,7 +272,7 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageError("--access-log-format: " + e.getMessage());
         }
-        if (accessLog != null) checkWritable(accessLog);
+        if (accessLog != null) checkWritable("--access-log", accessLog);
         HttpLimits d = HttpLimits.DEFAULTS;
         return ServerConfig.defaults(dir.toRealPath())
                 .withPort(port).withBind(bind).withArch(arch)
@@ -244,16 +296,16 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     /** Fails now, with a sentence, rather than at the first request: the file must open for appending. */
-    private static void checkWritable(String path) {
+    private static void checkWritable(String option, String path) {
         if (path.equals("-")) return;
-        if (path.isEmpty()) throw new UsageError("--access-log needs a file name, or '-' for stdout");
+        if (path.isEmpty()) throw new UsageError(option + " needs a file name" + (option.equals("--access-log") ? ", or '-' for stdout" : ""));
         Path p = Path.of(path);
-        if (Files.isDirectory(p)) throw new UsageError("--access-log '" + path + "' is a directory");
+        if (Files.isDirectory(p)) throw new UsageError(option + " '" + path + "' is a directory");
         try (var ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.CREATE,
                 java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.APPEND)) {
             // opened (and created when missing): the server opens it again when it starts
         } catch (IOException | RuntimeException e) {
-            throw new UsageError("--access-log '" + path + "' cannot be opened for writing: " + e.getMessage());
+            throw new UsageError(option + " '" + path + "' cannot be opened for writing: " + e.getMessage());
         }
     }
 

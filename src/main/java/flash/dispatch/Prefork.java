@@ -56,7 +56,7 @@ public final class Prefork {
      * ({@link #workerArgs}) plus its own architecture, port and bind address.
      */
     public static int run(ServerConfig config, BiConsumer<ServerConfig, Integer> announce, CountDownLatch stop,
-                          java.util.function.Consumer<Runnable> onReopen) throws Exception {
+                          java.util.function.Consumer<Runnable> onReopen, List<String> logArgs) throws Exception {
         // Mode 0700 (the JDK's default for temp directories): only our own user can reach the handoff socket and
         // take the listening socket from it.
         Path handoffDir = Files.createTempDirectory("flash-mp-");
@@ -65,7 +65,9 @@ public final class Prefork {
             listener.bind(new InetSocketAddress(config.bind(), config.port()), config.backlog());
             int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
             try (ServerSocketChannel handoff = ListenerHandoff.offer(listener, handoffDir.resolve("listener"))) {
-                Prefork p = new Prefork(config, port, workerArgs(config), handoffDir.resolve("listener"));
+                List<String> args = new ArrayList<>(workerArgs(config));
+                args.addAll(logArgs);
+                Prefork p = new Prefork(config, port, args, handoffDir.resolve("listener"));
                 p.spawnAll();
                 onReopen.accept(p::reopenLogs);
                 Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);

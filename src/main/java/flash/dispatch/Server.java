@@ -188,9 +188,13 @@ public final class Server implements AutoCloseable {
             // closing the listener only stops new connections
         }
         acceptor.interrupt(); // it may be waiting for a free slot rather than in accept
+        int inFlight = dispatcher.openConnections();
+        LOG.info("drain started: " + inFlight + " connection(s) open, up to " + config.drainTimeout().toMillis() / 1000.0 + " s");
         dispatcher.drain();
         long deadline = System.nanoTime() + config.drainTimeout().toNanos();
         while (dispatcher.openConnections() > 0 && System.nanoTime() < deadline) sleepQuietly(20);
+        int cut = dispatcher.openConnections();
+        if (cut > 0) LOG.warning(cut + " connection(s) cut at the drain timeout");
         dispatcher.stop();
         try {
             acceptor.join(1000);

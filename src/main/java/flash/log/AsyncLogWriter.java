@@ -26,7 +26,8 @@ public final class AsyncLogWriter implements AutoCloseable {
     /** Buffer per side: some thousands of access-log lines, the backlog a stalled disk may build before drops. */
     public static final int DEFAULT_BUFFER = 1 << 20;
 
-    private final Path path; // null: stdout
+    private final Path path; // null: stdout or stderr
+    private final boolean stderr;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
     private final AtomicLong dropped = new AtomicLong();
@@ -41,7 +42,13 @@ public final class AsyncLogWriter implements AutoCloseable {
 
     /** Opens {@code path} for appending (created if missing), or stdout when null. Throws when it cannot. */
     public AsyncLogWriter(Path path, int bufferBytes, String threadName) throws IOException {
+        this(path, bufferBytes, threadName, false);
+    }
+
+    /** As above; with {@code path} null, {@code stderr} picks stderr instead of stdout. */
+    public AsyncLogWriter(Path path, int bufferBytes, String threadName, boolean stderr) throws IOException {
         this.path = path;
+        this.stderr = stderr;
         this.active = ByteBuffer.allocate(bufferBytes);
         this.spare = ByteBuffer.allocate(bufferBytes);
         this.out = open();
@@ -49,7 +56,7 @@ public final class AsyncLogWriter implements AutoCloseable {
     }
 
     private WritableByteChannel open() throws IOException {
-        if (path == null) return new FileOutputStream(FileDescriptor.out).getChannel();
+        if (path == null) return new FileOutputStream(stderr ? FileDescriptor.err : FileDescriptor.out).getChannel();
         // APPEND: mp workers share the file, and each write lands whole at its end.
         return FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
     }
@@ -133,7 +140,7 @@ public final class AsyncLogWriter implements AutoCloseable {
             String msg = String.valueOf(e.getMessage());
             if (!msg.equals(lastError)) {
                 lastError = msg;
-                System.err.println("flash: cannot write " + (path == null ? "stdout" : path) + ": " + msg);
+                System.err.println("flash: cannot write " + (path == null ? stderr ? "stderr" : "stdout" : path) + ": " + msg);
             }
         }
     }

@@ -93,6 +93,31 @@ class CliTest {
                 "'xml'");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"amped", "mp"})
+    void errorLogFileRecordsStartDrainAndExit(String arch, @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path log = dir.resolve("error.log");
+        try (FlashProcess p = FlashProcess.start("serve", ROOT, "--port", "0", "--arch", arch, "--processes", "2",
+                "--error-log", log.toString())) {
+            Matcher m = FlashProcess.LISTENING.matcher(String.valueOf(p.readLine()));
+            assertThat(m.matches()).isTrue();
+            assertThat(Http.get(URI.create("http://127.0.0.1:" + m.group(1) + "/hello.txt")).statusCode()).isEqualTo(200);
+            assertThat(p.terminate()).isZero();
+            assertThat(p.stderrLines()).isEmpty(); // everything went to the file
+        }
+        List<String> lines = java.nio.file.Files.readAllLines(log);
+        String stamp = "^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3} (ERROR|WARN|INFO|DEBUG) \\S+: .*";
+        assertThat(lines).allMatch(l -> l.matches(stamp) || l.startsWith("    "), "time LEVEL source: message");
+        assertThat(lines).anyMatch(l -> l.contains(" INFO flash.dispatch.Server: drain started: "));
+        assertThat(lines.getLast()).contains(" INFO flash.serve: exit");
+        if (arch.equals("amped")) assertThat(lines.getFirst()).contains(" INFO flash.serve: serving ");
+    }
+
+    @Test
+    void badLogLevelIsOneLineAndStatus2() throws Exception {
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--log-level", "loud"), "'loud'");
+    }
+
     private static void assertUsageError(List<String> args, String named) throws Exception {
         try (FlashProcess p = FlashProcess.start(args.toArray(String[]::new))) {
             List<String> err = p.stderrLines();

@@ -68,7 +68,7 @@ public final class TestServer implements AutoCloseable {
         java.util.concurrent.atomic.AtomicReference<Runnable> reopen = new java.util.concurrent.atomic.AtomicReference<>();
         Thread t = Thread.ofPlatform().name("test-prefork").daemon(true).start(() -> {
             try {
-                Prefork.run(cfg, (c, p) -> port.complete(p), stop, reopen::set);
+                Prefork.run(cfg, (c, p) -> port.complete(p), stop, reopen::set, List.of());
             } catch (Throwable e) {
                 port.completeExceptionally(e);
             }
