@@ -44,7 +44,8 @@ public final class UpstreamConnection implements IoHandler {
     private Driver driver;
     private Registration reg;
     private User user;
-    private long deadline;               // System.nanoTime() deadline, or 0 for none
+    /** System.nanoTime() deadline, or 0 for none; volatile: a blocking driver's watchdog reads it from its own thread. */
+    private volatile long deadline;
     private volatile boolean timedOut;   // a blocking driver's watchdog closed the socket
     private volatile boolean closed;
     private int exchanges;
