@@ -23,7 +23,7 @@ import flash.log.ErrorLogHandler;
 
 /** {@code flash serve [DIR]}: serve a directory until SIGTERM or SIGINT, then drain and exit 0. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Serve the files under DIR over HTTP/1.1, and reverse-proxy path prefixes to upstreams (--proxy).",
+        description = {"Serve the files under DIR over HTTP/1.1, reverse-proxy path prefixes to upstreams (--proxy), and run CGI programs (--cgi).",
                 "Prints 'flash listening on http://ADDR:PORT/ (arch=..., root=...)' when ready.",
                 "SIGTERM or SIGINT: stop accepting, finish responses in flight (up to --drain-timeout), exit 0."})
 public final class ServeCommand implements Callable<Integer> {
@@ -143,6 +143,16 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--log-level", paramLabel = "LEVEL",
             description = "error, warn, info (default: start, drain and exit are logged) or debug.")
     String logLevel = "info";
+
+    @Option(names = "--cgi", paramLabel = "PREFIX=DIR",
+            description = {"Run CGI/1.1 programs (RFC 3875) for paths under PREFIX (repeatable): PREFIX/name/extra?q runs DIR/name",
+                    "with PATH_INFO=/extra. The program must be an executable regular file that stays inside DIR after",
+                    "symlinks (else 404 or 403); DIR's files are never served as static content. Every method is passed."})
+    java.util.List<String> cgis = new java.util.ArrayList<>();
+
+    @Option(names = "--cgi-timeout", paramLabel = "SEC", description = {"Seconds a CGI program may go without output progress: then 504 (or the",
+            "connection closes, once the response started) and its process group gets SIGTERM, then SIGKILL (default: ${DEFAULT-VALUE})."})
+    double cgiTimeout = ServerConfig.DEFAULT_CGI_TIMEOUT.toMillis() / 1000.0;
 
     @Option(names = "--listener-from", hidden = true, paramLabel = "SOCKET",
             description = "MP worker: take the listening socket from the parent's Unix socket at SOCKET.")
@@ -273,6 +283,14 @@ public final class ServeCommand implements Callable<Integer> {
             throw new UsageError("--access-log-format: " + e.getMessage());
         }
         if (accessLog != null) checkWritable("--access-log", accessLog);
+        java.util.List<flash.config.CgiRoute> cgiRoutes = new java.util.ArrayList<>();
+        for (String c : cgis) {
+            try {
+                cgiRoutes.add(flash.config.CgiRoute.parse(c));
+            } catch (IllegalArgumentException e) {
+                throw new UsageError(e.getMessage());
+            }
+        }
         HttpLimits d = HttpLimits.DEFAULTS;
         return ServerConfig.defaults(dir.toRealPath())
                 .withPort(port).withBind(bind).withArch(arch)
@@ -292,7 +310,8 @@ public final class ServeCommand implements Callable<Integer> {
                         seconds("--upstream-timeout", upstreamTimeout))
                 .withTunnelTimeout(seconds("--tunnel-timeout", tunnelTimeout))
                 .withAccessLog(accessLog == null ? null : accessLog.equals("-") ? "-" : Path.of(accessLog).toAbsolutePath().toString(),
-                        logFormat);
+                        logFormat)
+                .withCgis(cgiRoutes).withCgiTimeout(seconds("--cgi-timeout", cgiTimeout));
     }
 
     /** Fails now, with a sentence, rather than at the first request: the file must open for appending. */

@@ -44,7 +44,9 @@ public record ServerConfig(
         Duration upstreamTimeout,
         Duration tunnelTimeout,
         String accessLog,
-        AccessLogFormat accessLogFormat) {
+        AccessLogFormat accessLogFormat,
+        java.util.List<CgiRoute> cgis,
+        Duration cgiTimeout) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -66,6 +68,8 @@ public record ServerConfig(
     public static final Duration DEFAULT_UPSTREAM_TIMEOUT = Duration.ofSeconds(60);
     /** An upgraded (WebSocket) tunnel with no traffic either way for this long is closed. */
     public static final Duration DEFAULT_TUNNEL_TIMEOUT = Duration.ofSeconds(300);
+    /** A CGI script that makes no output progress for this long gets 504 (or its connection closed) and is killed. */
+    public static final Duration DEFAULT_CGI_TIMEOUT = Duration.ofSeconds(60);
 
     public static ServerConfig defaults(Path root) {
         return new ServerConfig(root, "127.0.0.1", 8080, Architecture.AMPED, DEFAULT_LOOPS, DEFAULT_HELPERS,
@@ -80,7 +84,8 @@ public record ServerConfig(
                 Duration.ofSeconds(1),    // cached translations are revalidated after this long
                 DEFAULT_SMALL_FILE_MAX, null, false, 0, java.util.List.of(), DEFAULT_UPSTREAM_KEEPALIVE,
                 DEFAULT_UPSTREAM_CONNECT_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_TUNNEL_TIMEOUT,
-                null, AccessLogFormat.COMBINED); // no access log unless asked for
+                null, AccessLogFormat.COMBINED, // no access log unless asked for
+                java.util.List.of(), DEFAULT_CGI_TIMEOUT);
     }
 
     public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
@@ -119,6 +124,8 @@ public record ServerConfig(
     public ServerConfig withAccessLog(String path, AccessLogFormat format) {
         return edit(e -> { e.accessLog = path; e.accessLogFormat = format; });
     }
+    public ServerConfig withCgis(java.util.List<CgiRoute> v) { return edit(e -> e.cgis = java.util.List.copyOf(v)); }
+    public ServerConfig withCgiTimeout(Duration v) { return edit(e -> e.cgiTimeout = v); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -162,6 +169,8 @@ public record ServerConfig(
         Duration tunnelTimeout;
         String accessLog;
         AccessLogFormat accessLogFormat;
+        java.util.List<CgiRoute> cgis;
+        Duration cgiTimeout;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -198,10 +207,12 @@ public record ServerConfig(
             tunnelTimeout = c.tunnelTimeout;
             accessLog = c.accessLog;
             accessLogFormat = c.accessLogFormat;
+            cgis = c.cgis;
+            cgiTimeout = c.cgiTimeout;
         }
 
         ServerConfig build() {
-            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat);
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout);
         }
     }
 }

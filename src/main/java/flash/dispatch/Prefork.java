@@ -234,6 +234,8 @@ public final class Prefork {
                 "--upstream-timeout", seconds(c.upstreamTimeout()),
                 "--tunnel-timeout", seconds(c.tunnelTimeout())));
         if (c.accessLog() != null) a.addAll(List.of("--access-log", c.accessLog(), "--access-log-format", c.accessLogFormat().cliName()));
+        for (flash.config.CgiRoute r : c.cgis()) a.addAll(List.of("--cgi", r.spec()));
+        a.addAll(List.of("--cgi-timeout", seconds(c.cgiTimeout())));
         return a;
     }
 

@@ -34,6 +34,10 @@ final class Routes {
                     config.upstreamKeepalive(), config.upstreamConnectTimeout().toNanos(),
                     config.upstreamTimeout().toNanos(), config.tunnelTimeout().toNanos())));
         }
+        for (flash.config.CgiRoute c : config.cgis()) {
+            routes.add(new Router.Route(flash.cgi.CgiHandler.routePath(c), false,
+                    new flash.cgi.CgiHandler(c, config.root(), config.cgiTimeout(), config.limits())));
+        }
         return new Router(routes, new StaticHandler(ctx));
     }
 

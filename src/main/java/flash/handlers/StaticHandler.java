@@ -30,6 +30,10 @@ public final class StaticHandler implements Handler {
             ex.respond(Responder.error(Status.BAD_REQUEST, req, !req.keepAlive()));
             return;
         }
+        if (underCgiDir(target.path(), null)) {
+            ex.respond(Responder.error(Status.NOT_FOUND, req, !req.keepAlive()));
+            return;
+        }
         Translation cached = ctx.lookup(target);
         if (cached != null) {
             translated(ex, cached);
@@ -52,8 +56,26 @@ public final class StaticHandler implements Handler {
         });
     }
 
+    /**
+     * Whether a URL path (or the file it was translated to) lies in a {@code --cgi} directory: programs are run,
+     * never served as files, even when their directory is inside the document root.
+     */
+    private boolean underCgiDir(String urlPath, java.nio.file.Path file) {
+        var cgis = ctx.config().cgis();
+        if (cgis.isEmpty()) return false;
+        java.nio.file.Path p = file != null ? file.toAbsolutePath().normalize()
+                : ctx.config().root().resolve(urlPath.substring(1)).normalize();
+        for (var c : cgis) if (p.startsWith(c.dir())) return true;
+        return false;
+    }
+
     private void translated(Exchange ex, Translation t) {
         if (t instanceof Translation.Failed f) ex.failedBecause(ErrorCause.FILE_IO, f.reason());
+        if (t instanceof Translation.Found f && underCgiDir(null, f.entry().path())) {
+            release(t);
+            ex.respond(Responder.error(Status.NOT_FOUND, ex.request(), !ex.request().keepAlive()));
+            return;
+        }
         Response r;
         try {
             r = ctx.responder().respond(ex.request(), t);

@@ -25,6 +25,8 @@ public final class Exchange {
     boolean completed;
     ErrorCause cause;   // why the 5xx this exchange is answered with was generated; null when none was recorded
     String errorDetail; // what failed, for the error log
+    int redirects;      // CGI local redirects that led to this exchange
+    static final int MAX_REDIRECTS = 10;
     private Runnable onAbort;
 
     Exchange(Http1Connection connection, Request request, RequestTarget.Normalized target) {
@@ -45,6 +47,9 @@ public final class Exchange {
     public String remoteAddress() { return connection.remoteHost(); }
 
     public int remotePort() { return connection.remotePort(); }
+
+    /** The local address the client connected to, or null (not a TCP connection). */
+    public java.net.InetSocketAddress localAddress() { return connection.localAddress(); }
 
     /** Whether the connection is still waiting for this exchange's response. */
     public boolean active() { return !completed; }
@@ -117,6 +122,13 @@ public final class Exchange {
     /** The tunnel's peer is ready (event loops): move bytes. */
     public void tunnelStep() { connection.tunnelStep(); }
 
+    /**
+     * Answers with the response to a GET of {@code pathAndQuery} on this server instead (a CGI local redirect,
+     * RFC 3875 section 6.2.2): routed like a new request with the same headers and no body. Only before any byte
+     * of a response left; after {@link Exchange#MAX_REDIRECTS} in a row the answer is 500.
+     */
+    public void redirect(String pathAndQuery) { connection.redirect(this, pathAndQuery); }
+
     /** Gives up after part of the response left: the client connection closes. */
     public void abort() { connection.abortExchange(this); }
 
@@ -125,6 +137,9 @@ public final class Exchange {
 
     /** Called once if the client connection ends before the exchange completed: release what the handler holds. */
     public void onAbort(Runnable r) { onAbort = r; }
+
+    /** Replaced by a redirect: the handler's abort hook is dropped without running. */
+    void fireAbortHookless() { onAbort = null; }
 
     void fireAbort() {
         Runnable r = onAbort;

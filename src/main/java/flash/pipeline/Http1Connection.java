@@ -95,6 +95,42 @@ public final class Http1Connection implements IoHandler {
 
     int remotePort() { return remote instanceof InetSocketAddress a ? a.getPort() : 0; }
 
+    /** The address the client connected to (for CGI's SERVER_NAME and SERVER_PORT), or null. */
+    InetSocketAddress localAddress() {
+        try {
+            return transport.channel() instanceof SocketChannel sc && sc.getLocalAddress() instanceof InetSocketAddress a ? a : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * A CGI local redirect (RFC 3875 section 6.2.2): the exchange is replaced, without completing, by a GET for
+     * {@code pathAndQuery} with the same headers and no body, routed like a new request. A request body not read
+     * yet is discarded by the connection as usual.
+     */
+    void redirect(Exchange ex, String pathAndQuery) {
+        if (ex != exchange || phase == Phase.CLOSED) return;
+        Request old = ex.request();
+        if (ex.redirects >= Exchange.MAX_REDIRECTS) {
+            respond(ex, Responder.error(flash.http.Status.INTERNAL_SERVER_ERROR, old, !old.keepAlive()));
+            return;
+        }
+        int q = pathAndQuery.indexOf('?');
+        String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
+        String query = q < 0 ? null : pathAndQuery.substring(q + 1);
+        Request req = new Request(Method.GET, "GET", pathAndQuery, path, query, old.minorVersion(), old.headers(),
+                old.keepAlive(), 0, false);
+        RequestTarget.Normalized target = RequestTarget.normalize(path) instanceof RequestTarget.Normalized n ? n : null;
+        Exchange next = new Exchange(this, req, target);
+        next.redirects = ex.redirects + 1;
+        ex.completed = true; // replaced: the new exchange is the one that ends, once
+        ex.fireAbortHookless();
+        exchange = next;
+        Handler h = target == null ? ctx.router().fallback() : ctx.router().handler(target.path());
+        h.handle(next);
+    }
+
     // ------------------------------------------------------------------ readiness
 
     @Override

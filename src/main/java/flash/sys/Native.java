@@ -189,6 +189,22 @@ public final class Native {
         }
     }
 
+    /**
+     * kill(2) of a whole process group ({@code kill(-pgid, sig)}), as the CGI handler ends a script and whatever it
+     * forked. Returns 0 or -errno ({@code -ESRCH}: the group is gone).
+     */
+    public static int killProcessGroup(long pgid, int sig) {
+        if (pgid <= 1) throw new IllegalArgumentException("process group " + pgid);
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        try {
+            long r = (long) SYSCALL4.invokeExact(s.state, 62L /* SYS_kill on x86-64 */, -pgid, (long) sig, 0L, 0L);
+            return r == 0 ? 0 : (int) -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED): drops clean, unmapped pages. Returns 0 or -errno. */
     public static int fadviseDontNeed(int fd, long off, long len) {
         if (!AVAILABLE) return -ENOSYS;

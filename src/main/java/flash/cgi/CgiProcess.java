@@ -1,0 +1,169 @@
+package flash.cgi;
+
+import flash.sys.Native;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
+
+/**
+ * One running CGI program: its three pipes, its stderr pump, and how it is ended.
+ *
+ * <p><b>Process group.</b> {@link ProcessBuilder} cannot call setsid(2), so the program is started through
+ * util-linux's {@code setsid}, which (the JVM's child is never a group leader) calls setsid() and execs the
+ * program in place: the program's pid is its process group's id, and whatever it forks stays in that group.
+ * Ending it is {@code kill(-pgid, SIGTERM)}, then SIGKILL after {@link #GRACE_MILLIS} unless the group is gone
+ * ({@link Native#killProcessGroup}); without {@code setsid} or the native layer it falls back to killing the
+ * process and its live descendants through {@link ProcessHandle}. argv is the program alone: never the query
+ * (CVE-2012-1823).
+ *
+ * <p><b>Pipes.</b> Java cannot select on a Process's pipes, so blocking reads and writes on them run on
+ * {@link #PUMPS}, daemon platform threads of their own (not AMPED's disk helpers: a script may hold a pipe read
+ * for a minute, and disk work must not queue behind it). stderr is pumped to the end by one of them, line by
+ * line, into the server's log with the script's name: a script that writes a lot to stderr never blocks on it.
+ * The JVM's process reaper collects the exit status, so no zombie stays behind; {@link #close} closes all three
+ * pipes, so no descriptor stays open.
+ */
+final class CgiProcess {
+    private static final Logger LOG = Logger.getLogger(CgiProcess.class.getName());
+    static final long GRACE_MILLIS = 2000;
+    private static final int MAX_LOG_LINE = 4096;
+    private static final String SETSID = Files.isExecutable(Path.of("/usr/bin/setsid")) ? "/usr/bin/setsid"
+            : Files.isExecutable(Path.of("/bin/setsid")) ? "/bin/setsid" : null;
+    private static final int SIGTERM = 15, SIGKILL = 9;
+
+    private static final AtomicInteger THREADS = new AtomicInteger();
+    /** Blocking pipe reads and writes, and the stderr pumps. */
+    static final ExecutorService PUMPS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "flash-cgi-pump-" + THREADS.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+    });
+    /** Timeouts and the SIGKILL after the grace period: a timer only interrupts (it kills; the owner answers). */
+    static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "flash-cgi-timer");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final Process process;
+    private final String name;
+    private final boolean ownGroup;
+    private final AtomicBoolean killed = new AtomicBoolean();
+
+    private CgiProcess(Process process, String name, boolean ownGroup) {
+        this.process = process;
+        this.name = name;
+        this.ownGroup = ownGroup;
+    }
+
+    /** Starts {@code program} in {@code workDir} with exactly {@code env}. Blocking: call it through a seam. */
+    static CgiProcess start(Path program, Path workDir, Map<String, String> env, String name) throws IOException {
+        List<String> argv = new ArrayList<>(2);
+        if (SETSID != null && Native.available()) argv.add(SETSID);
+        argv.add(program.toString());
+        ProcessBuilder pb = new ProcessBuilder(argv).directory(workDir.toFile());
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        CgiProcess p = new CgiProcess(pb.start(), name, argv.size() == 2);
+        PUMPS.execute(p::pumpStderr);
+        return p;
+    }
+
+    long pid() { return process.pid(); }
+
+    InputStream stdout() { return process.getInputStream(); }
+
+    OutputStream stdin() { return process.getOutputStream(); }
+
+    boolean alive() { return process.isAlive(); }
+
+    /** Ends the program and everything it forked: SIGTERM to the group now, SIGKILL after the grace period. */
+    void kill() {
+        if (!killed.compareAndSet(false, true)) return;
+        signal(SIGTERM);
+        TIMER.schedule(() -> signal(SIGKILL), GRACE_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The response is complete (stdout ended): a program still running after {@code timeoutMillis} (a cleanup
+     * that hangs, a child that kept the group alive) is killed then.
+     */
+    void reapWithin(long timeoutMillis) {
+        if (!process.isAlive()) return;
+        var f = TIMER.schedule(this::kill, timeoutMillis, TimeUnit.MILLISECONDS);
+        process.onExit().thenRun(() -> f.cancel(false));
+    }
+
+    private void signal(int sig) {
+        if (ownGroup) {
+            int r = Native.killProcessGroup(process.pid(), sig);
+            if (r == 0 || r == -3 /* ESRCH: the group is gone */) return;
+        }
+        if (sig == SIGKILL) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        } else {
+            process.descendants().forEach(ProcessHandle::destroy);
+            process.destroy();
+        }
+    }
+
+    /** Closes the pipes this side holds (stdout and stdin; stderr is its pump's). Idempotent. */
+    void close() {
+        closeQuietly(process.getOutputStream());
+        closeQuietly(process.getInputStream());
+    }
+
+    static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // a broken pipe on close: nothing to do
+        }
+    }
+
+    /** Every line of stderr goes to the log, named; long lines are cut into pieces. Runs until EOF. */
+    private void pumpStderr() {
+        InputStream err = process.getErrorStream();
+        byte[] buf = new byte[8192];
+        byte[] line = new byte[MAX_LOG_LINE];
+        int len = 0;
+        try (err) {
+            int n;
+            while ((n = err.read(buf)) > 0) {
+                for (int i = 0; i < n; i++) {
+                    byte b = buf[i];
+                    if (b == '\n' || len == line.length) {
+                        log(line, len);
+                        len = 0;
+                        if (b == '\n') continue;
+                    }
+                    line[len++] = b;
+                }
+            }
+        } catch (IOException e) {
+            // the pipe broke (closed under us): nothing more to log
+        }
+        if (len > 0) log(line, len);
+    }
+
+    private void log(byte[] line, int len) {
+        if (len > 0 && line[len - 1] == '\r') len--;
+        String text = new String(line, 0, len, StandardCharsets.UTF_8);
+        LOG.warning(() -> "cgi " + name + ": " + text);
+    }
+}
