@@ -85,6 +85,7 @@ final class CgiExchange implements BodyStream {
     // time and the end
     private volatile boolean timedOut;
     private ScheduledFuture<?> timer;
+    private volatile int armed;        // the arming the pending timer belongs to
     private int inFlight;
     private boolean ended;
     private boolean killOnEnd;
@@ -234,18 +235,31 @@ final class CgiExchange implements BodyStream {
 
     private void arm() {
         if (timer != null) timer.cancel(false);
-        timer = CgiProcess.TIMER.schedule(this::timeUp, s.timeoutNanos(), TimeUnit.NANOSECONDS);
+        int gen = ++armed;
+        timer = CgiProcess.TIMER.schedule(() -> timeUp(gen), s.timeoutNanos(), TimeUnit.NANOSECONDS);
     }
 
     private void disarm() {
+        armed++;
         if (timer != null) timer.cancel(false);
         timer = null;
     }
 
-    /** On the timer's thread: only interrupt. The pending pipe operation then ends, and the owner answers. */
-    private void timeUp() {
-        timedOut = true;
+    /**
+     * On the timer's thread: only interrupt. The pending pipe operation then ends, and the owner answers. A script
+     * still writing to stderr is making progress: the check is put off until stderr has been quiet long enough.
+     */
+    private void timeUp(int gen) {
+        if (gen != armed) return; // re-armed or disarmed meanwhile
         CgiProcess p = proc;
+        if (p != null) {
+            long quiet = System.nanoTime() - p.lastStderrNanos();
+            if (quiet < s.timeoutNanos()) {
+                CgiProcess.TIMER.schedule(() -> timeUp(gen), s.timeoutNanos() - quiet, TimeUnit.NANOSECONDS);
+                return;
+            }
+        }
+        timedOut = true;
         if (p != null) p.kill();
     }
 

@@ -63,6 +63,8 @@ final class CgiProcess {
     private final String name;
     private final boolean ownGroup;
     private final AtomicBoolean killed = new AtomicBoolean();
+    /** When stderr last brought something: a script busy logging is making progress, for the timeout. */
+    private volatile long stderrNanos = System.nanoTime();
 
     private CgiProcess(Process process, String name, boolean ownGroup) {
         this.process = process;
@@ -84,6 +86,8 @@ final class CgiProcess {
     }
 
     long pid() { return process.pid(); }
+
+    long lastStderrNanos() { return stderrNanos; }
 
     InputStream stdout() { return process.getInputStream(); }
 
@@ -145,6 +149,7 @@ final class CgiProcess {
         try (err) {
             int n;
             while ((n = err.read(buf)) > 0) {
+                stderrNanos = System.nanoTime();
                 for (int i = 0; i < n; i++) {
                     byte b = buf[i];
                     if (b == '\n' || len == line.length) {

@@ -51,7 +51,8 @@ final class CgiScripts {
                     """);
             script("stderr.cgi", """
                     echo "first complaint" >&2
-                    head -c 1000000 /dev/zero | tr '\\0' 'e' | fold -w 100 >&2
+                    head -c 150000 /dev/zero | tr '\\0' 'e' | fold -w 100 >&2
+                    echo >&2
                     echo "last complaint" >&2
                     printf 'Content-Type: text/plain\\n\\nok'
                     """);

@@ -118,6 +118,24 @@ class CliTest {
         assertUsageError(List.of("serve", ROOT, "--port", "0", "--log-level", "loud"), "'loud'");
     }
 
+    @Test
+    void badCgiFlagsAreOneLineAndStatus2() throws Exception {
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--cgi", "/cgi-bin"), "PREFIX=DIR");
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--cgi", "cgi-bin=" + ROOT), "must start with '/'");
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--cgi", "/cgi-bin=" + ROOT + "/does-not-exist"), "not a directory");
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--cgi-timeout", "0"), "--cgi-timeout");
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--cgi-timeout", "soon"), "--cgi-timeout");
+    }
+
+    @Test
+    void helpDescribesCgi() throws Exception {
+        try (FlashProcess p = FlashProcess.start("serve", "--help")) {
+            String out = String.join("\n", p.remainingStdout());
+            assertThat(p.exitCode()).isZero();
+            assertThat(out).contains("--cgi=PREFIX=DIR").contains("--cgi-timeout=SEC").contains("SIGKILL");
+        }
+    }
+
     private static void assertUsageError(List<String> args, String named) throws Exception {
         try (FlashProcess p = FlashProcess.start(args.toArray(String[]::new))) {
             List<String> err = p.stderrLines();
