@@ -226,6 +226,7 @@ final class CgiExchange implements BodyStream {
     }
 
     private static <T> BlockingSeam.Outcome<T> run(BlockingSeam.Task<T> task) {
+        flash.sys.DiskGuard.check("CGI pipe I/O"); // never on an AMPED loop: a pump thread's job
         try {
             return new BlockingSeam.Outcome<>(task.run(), null);
         } catch (Exception e) {

@@ -74,6 +74,7 @@ final class CgiProcess {
 
     /** Starts {@code program} in {@code workDir} with exactly {@code env}. Blocking: call it through a seam. */
     static CgiProcess start(Path program, Path workDir, Map<String, String> env, String name) throws IOException {
+        flash.sys.DiskGuard.check("CGI spawn");
         List<String> argv = new ArrayList<>(2);
         if (SETSID != null && Native.available()) argv.add(SETSID);
         argv.add(program.toString());
