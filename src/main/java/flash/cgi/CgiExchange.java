@@ -151,7 +151,9 @@ final class CgiExchange implements BodyStream {
                 }
             }
         } catch (BadBodyException e) {
-            fail(e.status(), e.getMessage());
+            // Chunk sizes past --max-body: too large to buffer, so the script cannot be told its length. 411 says
+            // what would work (a Content-Length, streamed), where the connection's own check would say 413.
+            fail(e.status() == Status.CONTENT_TOO_LARGE ? Status.LENGTH_REQUIRED : e.status(), e.getMessage());
         } catch (IOException e) {
             end(true); // the client went away
         }

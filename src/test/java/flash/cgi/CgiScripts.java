@@ -44,6 +44,11 @@ final class CgiScripts {
             script("length.cgi", "printf 'Content-Type: text/plain\\nContent-Length: 5\\n\\nhello'\n");
             script("short.cgi", "printf 'Content-Type: text/plain\\nContent-Length: 10\\n\\nhello'\n");
             script("big.cgi", "printf 'Content-Type: application/octet-stream\\n\\n'\nhead -c 20000000 /dev/zero\n");
+            script("big-pid.cgi", """
+                    echo "$$ 0" > %s/"$QUERY_STRING"
+                    printf 'Content-Type: application/octet-stream\\n\\n'
+                    exec head -c 20000000 /dev/zero
+                    """.formatted(PIDS));
             script("post.cgi", """
                     printf 'Content-Type: text/plain\\n\\n'
                     echo "len=$CONTENT_LENGTH type=$CONTENT_TYPE"
