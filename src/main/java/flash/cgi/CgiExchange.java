@@ -71,6 +71,7 @@ final class CgiExchange implements BodyStream {
     private int bufferedSent;
     private boolean writing;
     private boolean stdinClosed;
+    private boolean waitingForBody;             // feedStdin waits for the client's next body bytes
     // response
     private final CgiOutputParser parser;
     private CgiOutputParser.Result result;
@@ -269,6 +270,7 @@ final class CgiExchange implements BodyStream {
     // ------------------------------------------------------------------ stdin
 
     private void feedStdin() {
+        waitingForBody = false;
         if (ended || stdinClosed || writing) return;
         if (buffered != null) {
             if (bufferedSent >= buffered.length) {
@@ -295,6 +297,7 @@ final class CgiExchange implements BodyStream {
             } else if (ex.bodyEnded()) {
                 stdinDone();
             } else {
+                waitingForBody = true;
                 ex.onBody(this::feedStdin);
             }
         } catch (BadBodyException e) {
@@ -424,6 +427,9 @@ final class CgiExchange implements BodyStream {
             return;
         }
         ex.respond(head, this, length);
+        // The script answered before it had all its input (it may stream both ways): the connection dropped the
+        // body waiter when the response began, so ask again.
+        if (waitingForBody && !ended && ex.active()) ex.onBody(this::feedStdin);
     }
 
     // ------------------------------------------------------------------ BodyStream (to the client)

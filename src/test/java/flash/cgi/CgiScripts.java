@@ -49,6 +49,10 @@ final class CgiScripts {
                     printf 'Content-Type: application/octet-stream\\n\\n'
                     exec head -c 20000000 /dev/zero
                     """.formatted(PIDS));
+            script("early.cgi", """
+                    printf 'Content-Type: text/plain\\n\\nreading\\n'
+                    sha256sum | cut -d' ' -f1
+                    """);
             script("post.cgi", """
                     printf 'Content-Type: text/plain\\n\\n'
                     echo "len=$CONTENT_LENGTH type=$CONTENT_TYPE"

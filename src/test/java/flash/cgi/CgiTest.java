@@ -278,6 +278,24 @@ class CgiTest {
     }
 
     @AllArchs
+    void aScriptThatAnswersBeforeReadingStillGetsItsWholeBody(Architecture arch) throws Exception {
+        byte[] body = flash.testing.Fixtures.random(2_000_000, 8);
+        try (RawClient c = client(arch)) {
+            c.timeout(30_000);
+            c.send("POST /cgi-bin/early.cgi HTTP/1.1\r\nHost: t\r\nContent-Length: " + body.length + "\r\n\r\n");
+            c.send(java.util.Arrays.copyOf(body, 1000));
+            Thread.sleep(300); // the script's head and first line go out while most of the body is still to come
+            for (int off = 1000; off < body.length; off += 200_000) {
+                c.send(java.util.Arrays.copyOfRange(body, off, Math.min(body.length, off + 200_000)));
+                Thread.sleep(20);
+            }
+            RawClient.Response r = c.read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.bodyText()).isEqualTo("reading\n" + sha256(body) + "\n");
+        }
+    }
+
+    @AllArchs
     void chunkedBodyPastMaxBodyIs411(Architecture arch) throws Exception {
         try (RawClient c = client(arch)) {
             c.timeout(30_000);
