@@ -34,8 +34,9 @@ import java.util.logging.Logger;
  * {@link #PUMPS}, daemon platform threads of their own (not AMPED's disk helpers: a script may hold a pipe read
  * for a minute, and disk work must not queue behind it). stderr is pumped to the end by one of them, line by
  * line, into the server's log with the script's name: a script that writes a lot to stderr never blocks on it.
- * The JVM's process reaper collects the exit status, so no zombie stays behind; {@link #close} closes all three
- * pipes, so no descriptor stays open.
+ * The JVM's process reaper collects the exit status, so no zombie stays behind; the exchange closes stdin and
+ * stdout once no operation is in flight on them, and the stderr pump closes stderr at its end, so no descriptor
+ * stays open.
  */
 final class CgiProcess {
     private static final Logger LOG = Logger.getLogger(CgiProcess.class.getName());
@@ -86,15 +87,11 @@ final class CgiProcess {
         return p;
     }
 
-    long pid() { return process.pid(); }
-
     long lastStderrNanos() { return stderrNanos; }
 
     InputStream stdout() { return process.getInputStream(); }
 
     OutputStream stdin() { return process.getOutputStream(); }
-
-    boolean alive() { return process.isAlive(); }
 
     /** Ends the program and everything it forked: SIGTERM to the group now, SIGKILL after the grace period. */
     void kill() {
@@ -125,12 +122,6 @@ final class CgiProcess {
             process.descendants().forEach(ProcessHandle::destroy);
             process.destroy();
         }
-    }
-
-    /** Closes the pipes this side holds (stdout and stdin; stderr is its pump's). Idempotent. */
-    void close() {
-        closeQuietly(process.getOutputStream());
-        closeQuietly(process.getInputStream());
     }
 
     static void closeQuietly(java.io.Closeable c) {

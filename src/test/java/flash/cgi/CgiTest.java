@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CgiTest {
     static final ArchServers SERVERS = new ArchServers(arch -> TestServer.start(CgiScripts.ROOT, arch,
             c -> c.withCgis(List.of(CgiRoute.parse("/cgi-bin=" + CgiScripts.DIR)))
-                    .withCgiTimeout(Duration.ofSeconds(2))
+                    .withCgiTimeout(Duration.ofSeconds(10)) // timeouts are CgiLifecycleTest's: none here, even on a loaded machine
                     .withLimits(new HttpLimits(8192, 16384, 100, 4L << 20))));
 
     @AfterAll
