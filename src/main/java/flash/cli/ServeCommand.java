@@ -23,7 +23,8 @@ import flash.log.ErrorLogHandler;
 
 /** {@code flash serve [DIR]}: serve a directory until SIGTERM or SIGINT, then drain and exit 0. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Serve the files under DIR over HTTP/1.1, reverse-proxy path prefixes to upstreams (--proxy), and run CGI programs (--cgi).",
+        description = {"Serve the files under DIR over HTTP/1.1, reverse-proxy path prefixes to upstreams (--proxy), run CGI",
+                "programs (--cgi), and run scripts on FastCGI backends such as php-fpm (--fastcgi).",
                 "Prints 'flash listening on http://ADDR:PORT/ (arch=..., root=...)' when ready.",
                 "SIGTERM or SIGINT: stop accepting, finish responses in flight (up to --drain-timeout), exit 0."})
 public final class ServeCommand implements Callable<Integer> {
@@ -153,6 +154,29 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--cgi-timeout", paramLabel = "SEC", description = {"Seconds a CGI program may go without output progress: then 504 (or the",
             "connection closes, once the response started) and its process group gets SIGTERM, then SIGKILL (default: ${DEFAULT-VALUE})."})
     double cgiTimeout = ServerConfig.DEFAULT_CGI_TIMEOUT.toMillis() / 1000.0;
+
+    @Option(names = "--fastcgi", paramLabel = "EXT=ADDRESS",
+            description = {"Run scripts ending in EXT on the FastCGI responder at ADDRESS (repeatable): unix:/path/to.sock or",
+                    "host:port, e.g. --fastcgi .php=unix:/run/php/php8.2-fpm.sock. A path with a segment ending in EXT runs",
+                    "that file (it must exist under DIR, else 404, and the backend is never asked); the rest is PATH_INFO."})
+    java.util.List<String> fastcgi = new java.util.ArrayList<>();
+
+    @Option(names = "--index", paramLabel = "NAMES", split = ",",
+            description = "Files tried, in order, for a URL ending in '/': comma-separated, e.g. index.php,index.html (default: index.html).")
+    java.util.List<String> index = new java.util.ArrayList<>(ServerConfig.DEFAULT_INDEX);
+
+    @Option(names = "--fastcgi-connections", paramLabel = "N",
+            description = {"FastCGI connections per backend for the whole server (default: ${DEFAULT-VALUE}); each holds a php-fpm worker,",
+                    "so keep N at or below pm.max_children. Split between event loops (amped/sped) and mp workers, at least 1 each."})
+    int fastcgiConnections = ServerConfig.DEFAULT_FASTCGI_CONNECTIONS;
+
+    @Option(names = "--fastcgi-queue", paramLabel = "N",
+            description = "Requests that may wait in the server for a busy FastCGI backend (per pool); past that, 503 with Retry-After (default: ${DEFAULT-VALUE}).")
+    int fastcgiQueue = ServerConfig.DEFAULT_FASTCGI_QUEUE;
+
+    @Option(names = "--fastcgi-timeout", paramLabel = "SEC",
+            description = "Seconds without progress from a FastCGI backend before 504 (or a close, once the response started) (default: ${DEFAULT-VALUE}).")
+    double fastcgiTimeout = ServerConfig.DEFAULT_FASTCGI_TIMEOUT.toMillis() / 1000.0;
 
     @Option(names = "--listener-from", hidden = true, paramLabel = "SOCKET",
             description = "MP worker: take the listening socket from the parent's Unix socket at SOCKET.")
@@ -291,6 +315,26 @@ public final class ServeCommand implements Callable<Integer> {
                 throw new UsageError(e.getMessage());
             }
         }
+        java.util.List<flash.config.FastCgiRoute> fcgi = new java.util.ArrayList<>();
+        java.util.Set<String> exts = new java.util.HashSet<>();
+        for (String f : fastcgi) {
+            flash.config.FastCgiRoute r;
+            try {
+                r = flash.config.FastCgiRoute.parse(f);
+            } catch (IllegalArgumentException e) {
+                throw new UsageError(e.getMessage());
+            }
+            if (!exts.add(r.ext())) throw new UsageError("--fastcgi " + r.ext() + " is given twice");
+            fcgi.add(r);
+        }
+        if (index.isEmpty()) throw new UsageError("--index needs at least one name");
+        for (String n : index) {
+            if (n.isEmpty() || n.indexOf('/') >= 0 || n.equals(".") || n.equals("..")) {
+                throw new UsageError("--index names are file names, not '" + n + "'");
+            }
+        }
+        positive("--fastcgi-connections", fastcgiConnections);
+        if (fastcgiQueue < 0) throw new UsageError("--fastcgi-queue must not be negative");
         HttpLimits d = HttpLimits.DEFAULTS;
         return ServerConfig.defaults(dir.toRealPath())
                 .withPort(port).withBind(bind).withArch(arch)
@@ -311,7 +355,9 @@ public final class ServeCommand implements Callable<Integer> {
                 .withTunnelTimeout(seconds("--tunnel-timeout", tunnelTimeout))
                 .withAccessLog(accessLog == null ? null : accessLog.equals("-") ? "-" : Path.of(accessLog).toAbsolutePath().toString(),
                         logFormat)
-                .withCgis(cgiRoutes).withCgiTimeout(seconds("--cgi-timeout", cgiTimeout));
+                .withCgis(cgiRoutes).withCgiTimeout(seconds("--cgi-timeout", cgiTimeout))
+                .withFastcgi(fcgi).withIndexNames(index).withFastcgiConnections(fastcgiConnections)
+                .withFastcgiQueue(fastcgiQueue).withFastcgiTimeout(seconds("--fastcgi-timeout", fastcgiTimeout));
     }
 
     /** Fails now, with a sentence, rather than at the first request: the file must open for appending. */

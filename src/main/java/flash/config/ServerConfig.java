@@ -46,7 +46,12 @@ public record ServerConfig(
         String accessLog,
         AccessLogFormat accessLogFormat,
         java.util.List<CgiRoute> cgis,
-        Duration cgiTimeout) {
+        Duration cgiTimeout,
+        java.util.List<FastCgiRoute> fastcgi,
+        java.util.List<String> indexNames,
+        int fastcgiConnections,
+        int fastcgiQueue,
+        Duration fastcgiTimeout) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -71,6 +76,19 @@ public record ServerConfig(
     /** A CGI script that makes no output progress for this long gets 504 (or its connection closed) and is killed. */
     public static final Duration DEFAULT_CGI_TIMEOUT = Duration.ofSeconds(60);
 
+    /** Names tried, in order, for a directory URL ending in '/' (--index). */
+    public static final java.util.List<String> DEFAULT_INDEX = java.util.List.of("index.html");
+    /**
+     * FastCGI connections per backend for the whole server (split between the event loops under amped and sped, and
+     * between the workers under mp). Each open connection holds a php-fpm worker, so keep it at or below the pool's
+     * pm.max_children: Debian's default pool has 5.
+     */
+    public static final int DEFAULT_FASTCGI_CONNECTIONS = 4;
+    /** Requests that may wait, in FIFO order, for a FastCGI connection (per pool); past that, 503 with Retry-After. */
+    public static final int DEFAULT_FASTCGI_QUEUE = 256;
+    /** FastCGI reads and writes: no progress for this long gives 504. */
+    public static final Duration DEFAULT_FASTCGI_TIMEOUT = Duration.ofSeconds(60);
+
     public static ServerConfig defaults(Path root) {
         return new ServerConfig(root, "127.0.0.1", 8080, Architecture.AMPED, DEFAULT_LOOPS, DEFAULT_HELPERS,
                 DEFAULT_THREADS, DEFAULT_PROCESSES, false, false, false, HttpLimits.DEFAULTS,
@@ -85,7 +103,9 @@ public record ServerConfig(
                 DEFAULT_SMALL_FILE_MAX, null, false, 0, java.util.List.of(), DEFAULT_UPSTREAM_KEEPALIVE,
                 DEFAULT_UPSTREAM_CONNECT_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_TUNNEL_TIMEOUT,
                 null, AccessLogFormat.COMBINED, // no access log unless asked for
-                java.util.List.of(), DEFAULT_CGI_TIMEOUT);
+                java.util.List.of(), DEFAULT_CGI_TIMEOUT,
+                java.util.List.of(), DEFAULT_INDEX, DEFAULT_FASTCGI_CONNECTIONS, DEFAULT_FASTCGI_QUEUE,
+                DEFAULT_FASTCGI_TIMEOUT);
     }
 
     public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
@@ -126,6 +146,11 @@ public record ServerConfig(
     }
     public ServerConfig withCgis(java.util.List<CgiRoute> v) { return edit(e -> e.cgis = java.util.List.copyOf(v)); }
     public ServerConfig withCgiTimeout(Duration v) { return edit(e -> e.cgiTimeout = v); }
+    public ServerConfig withFastcgi(java.util.List<FastCgiRoute> v) { return edit(e -> e.fastcgi = java.util.List.copyOf(v)); }
+    public ServerConfig withIndexNames(java.util.List<String> v) { return edit(e -> e.indexNames = java.util.List.copyOf(v)); }
+    public ServerConfig withFastcgiConnections(int v) { return edit(e -> e.fastcgiConnections = v); }
+    public ServerConfig withFastcgiQueue(int v) { return edit(e -> e.fastcgiQueue = v); }
+    public ServerConfig withFastcgiTimeout(Duration v) { return edit(e -> e.fastcgiTimeout = v); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -171,6 +196,11 @@ public record ServerConfig(
         AccessLogFormat accessLogFormat;
         java.util.List<CgiRoute> cgis;
         Duration cgiTimeout;
+        java.util.List<FastCgiRoute> fastcgi;
+        java.util.List<String> indexNames;
+        int fastcgiConnections;
+        int fastcgiQueue;
+        Duration fastcgiTimeout;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -209,10 +239,15 @@ public record ServerConfig(
             accessLogFormat = c.accessLogFormat;
             cgis = c.cgis;
             cgiTimeout = c.cgiTimeout;
+            fastcgi = c.fastcgi;
+            indexNames = c.indexNames;
+            fastcgiConnections = c.fastcgiConnections;
+            fastcgiQueue = c.fastcgiQueue;
+            fastcgiTimeout = c.fastcgiTimeout;
         }
 
         ServerConfig build() {
-            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout);
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout);
         }
     }
 }

@@ -26,8 +26,7 @@ import java.nio.file.attribute.BasicFileAttributes;
  * symlinks may be followed out of it.
  */
 public final class PathTranslator {
-    private static final String INDEX = "index.html";
-
+    private final java.util.List<String> indexNames;
     private final Path realRoot;
     private final boolean followSymlinks;
     private final boolean dotfiles;
@@ -35,6 +34,13 @@ public final class PathTranslator {
     private final int smallFileMax;
 
     public PathTranslator(Path root, boolean followSymlinks, boolean dotfiles, boolean listDirs, int smallFileMax) {
+        this(root, followSymlinks, dotfiles, listDirs, smallFileMax, java.util.List.of("index.html"));
+    }
+
+    /** @param indexNames files tried in order for a directory URL (--index), dynamic ones (FastCGI's) left out */
+    public PathTranslator(Path root, boolean followSymlinks, boolean dotfiles, boolean listDirs, int smallFileMax,
+                          java.util.List<String> indexNames) {
+        this.indexNames = java.util.List.copyOf(indexNames);
         try {
             this.realRoot = root.toRealPath();
         } catch (IOException e) {
@@ -59,11 +65,13 @@ public final class PathTranslator {
             if (!followSymlinks && !real.startsWith(realRoot)) return Translation.NOT_FOUND;
             if (attrs.isDirectory()) {
                 if (!target.trailingSlash()) return new Translation.Redirect(RequestTarget.encodePath(target.path()) + "/");
-                Path index = real.resolve(INDEX);
-                if (Files.isRegularFile(index)) {
-                    Path realIndex = index.toRealPath();
-                    if (!followSymlinks && !realIndex.startsWith(realRoot)) return Translation.NOT_FOUND;
-                    return open(realIndex, Files.readAttributes(realIndex, BasicFileAttributes.class));
+                for (String name : indexNames) {
+                    Path index = real.resolve(name);
+                    if (Files.isRegularFile(index)) {
+                        Path realIndex = index.toRealPath();
+                        if (!followSymlinks && !realIndex.startsWith(realRoot)) return Translation.NOT_FOUND;
+                        return open(realIndex, Files.readAttributes(realIndex, BasicFileAttributes.class));
+                    }
                 }
                 if (listDirs) return new Translation.Listing(DirectoryListing.render(real, target.path(), dotfiles));
                 return Translation.NOT_FOUND;

@@ -236,6 +236,12 @@ public final class Prefork {
         if (c.accessLog() != null) a.addAll(List.of("--access-log", c.accessLog(), "--access-log-format", c.accessLogFormat().cliName()));
         for (flash.config.CgiRoute r : c.cgis()) a.addAll(List.of("--cgi", r.spec()));
         a.addAll(List.of("--cgi-timeout", seconds(c.cgiTimeout())));
+        for (flash.config.FastCgiRoute f : c.fastcgi()) a.addAll(List.of("--fastcgi", f.spec()));
+        // Each worker has its own pool: the server-wide FastCGI bound is split between them, at least 1 each.
+        a.addAll(List.of("--index", String.join(",", c.indexNames()),
+                "--fastcgi-connections", Integer.toString(Math.max(1, c.fastcgiConnections() / Math.max(1, c.processes()))),
+                "--fastcgi-queue", Integer.toString(c.fastcgiQueue()),
+                "--fastcgi-timeout", seconds(c.fastcgiTimeout())));
         return a;
     }
 

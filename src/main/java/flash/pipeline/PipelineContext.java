@@ -30,12 +30,19 @@ public final class PipelineContext {
     private Completion.Listener listener = Completion.Listener.NONE;
     private volatile java.util.function.Consumer<RequestTarget.Normalized> translationFault; // tests only
 
+    /** The --index names the static handler may serve: never one that FastCGI runs (its source would leak). */
+    static java.util.List<String> staticIndexNames(ServerConfig config) {
+        return config.indexNames().stream()
+                .filter(n -> config.fastcgi().stream().noneMatch(f -> n.endsWith(f.ext())))
+                .toList();
+    }
+
     public PipelineContext(ServerConfig config, Outgoing.ResidencyCheck residency) {
         this.config = config;
         // Measurement knobs (docs/amped.md): move the small/mapped/sendfile boundaries without new CLI flags.
         int smallFileMax = Integer.getInteger("flash.smallFileMax", config.smallFileMax());
         this.translator = new PathTranslator(config.root(), config.followSymlinks(), config.dotfiles(), config.listDirs(),
-                config.fileCache() ? smallFileMax : -1);
+                config.fileCache() ? smallFileMax : -1, staticIndexNames(config));
         // One --cache-mb budget: a quarter for small files held in memory by the path cache, the rest for mappings.
         long memoryBudget = config.cacheBytes() / 4;
         this.pathCache = config.pathCacheEntries() > 0

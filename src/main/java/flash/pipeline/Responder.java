@@ -179,6 +179,17 @@ public final class Responder {
         return error(status, req != null && req.http10(), close);
     }
 
+    /** An error response with one more field (503 with Retry-After). */
+    public static Response error(Status status, Request req, boolean close, String name, String value) {
+        boolean http10 = req != null && req.http10();
+        byte[] body = ErrorPages.body(status);
+        ResponseHead h = new ResponseHead(status, http10)
+                .header("Content-Type", "text/html; charset=utf-8")
+                .header(name, value)
+                .header("Content-Length", body.length);
+        return new Response(status, wrap(h.connection(http10, close).finish()), List.of(bytes(body)), body.length, close);
+    }
+
     /** An error response; also used when no request could be parsed. */
     public static Response error(Status status, boolean http10, boolean close) {
         byte[] body = ErrorPages.body(status);

@@ -25,6 +25,9 @@ public final class UpstreamPool implements AutoCloseable {
         this.idle = shared ? new ConcurrentHashMap<>() : new java.util.HashMap<>();
     }
 
+    /** A pool of its own (FastCGI keeps one per backend, apart from the proxy's); {@code shared}: thread-safe. */
+    public static UpstreamPool create(int maxIdle, boolean shared) { return new UpstreamPool(maxIdle, shared); }
+
     /** The pool of {@code driver}: its loop's own, or the one all blocking drivers share. */
     public static UpstreamPool of(Driver driver, int maxIdle) {
         return driver.local(UpstreamPool.class, () -> new UpstreamPool(maxIdle, driver.blocking()));
