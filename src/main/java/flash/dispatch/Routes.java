@@ -38,7 +38,32 @@ final class Routes {
             routes.add(new Router.Route(flash.cgi.CgiHandler.routePath(c), false,
                     new flash.cgi.CgiHandler(c, config.root(), config.cgiTimeout(), config.limits())));
         }
-        return new Router(routes, new StaticHandler(ctx));
+        flash.pipeline.Handler fallback = new StaticHandler(ctx);
+        if (!config.fastcgi().isEmpty()) fallback = fastcgi(config, fallback);
+        return new Router(routes, fallback);
+    }
+
+    /** FastCGI sits in front of the static files: a path with a script segment (or a script index) is its. */
+    private static flash.fastcgi.FastCgiHandler fastcgi(ServerConfig config, flash.pipeline.Handler next) {
+        List<flash.fastcgi.FastCgiHandler.Route> routes = new ArrayList<>();
+        java.util.Map<String, Upstream> byAddress = new java.util.HashMap<>();
+        for (flash.config.FastCgiRoute f : config.fastcgi()) {
+            Upstream u = byAddress.computeIfAbsent(f.address(), a -> {
+                if (f.unixSocket() != null) return new Upstream(a, "localhost", UnixDomainSocketAddress.of(f.unixSocket()));
+                InetSocketAddress isa = new InetSocketAddress(f.host(), f.port());
+                if (isa.isUnresolved()) {
+                    throw new IllegalArgumentException("--fastcgi " + f.ext() + ": cannot resolve host '" + f.host() + "'");
+                }
+                return new Upstream(a, f.host(), isa);
+            });
+            routes.add(new flash.fastcgi.FastCgiHandler.Route(f.ext(), u));
+        }
+        var settings = new flash.fastcgi.FastCgiHandler.Settings(config.root(), routes, config.indexNames(),
+                config.followSymlinks(), config.dotfiles(),
+                flash.fastcgi.FastCgiHandler.perPool(config.fastcgiConnections(), config.arch(), config.loops()),
+                config.fastcgiQueue(), config.upstreamConnectTimeout().toNanos(), config.fastcgiTimeout().toNanos(),
+                "flash");
+        return new flash.fastcgi.FastCgiHandler(settings, next);
     }
 
     /** Resolves each upstream once, here at start, so DNS never blocks a loop. */

@@ -1,0 +1,530 @@
+package flash.fastcgi;
+
+import flash.cgi.CgiOutputException;
+import flash.cgi.CgiOutputParser;
+import flash.http.Head;
+import flash.http.Method;
+import flash.http.Request;
+import flash.http.Status;
+import flash.net.Registration;
+import flash.pipeline.BadBodyException;
+import flash.pipeline.BodyStream;
+import flash.pipeline.Exchange;
+import flash.upstream.UpstreamConnection;
+
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.util.logging.Logger;
+
+/**
+ * One FastCGI request, as a small state machine on the client connection's thread, the proxy's twin: wait for a
+ * slot (a bounded FIFO inside the server), take a pooled keep-alive connection or connect, send BEGIN_REQUEST and
+ * PARAMS, stream the request body as STDIN records with backpressure (the client is read only once the backend
+ * took the previous piece), parse STDOUT's CGI header block, then hand the rest of STDOUT to the client connection
+ * as a {@link BodyStream} straight from the connection's read buffer (the backend is read only when the client
+ * took the previous piece). STDERR goes to the error log; END_REQUEST ends the response and returns the
+ * connection to the pool.
+ *
+ * <p>Failures: refused or reset gives 502, no progress for {@code --fastcgi-timeout} gives 504, while nothing has
+ * reached the client; afterwards the client connection is closed. A client that goes away closes the backend
+ * connection (FastCGI's abort), which is never reused half-way.
+ */
+final class FastCgiExchange implements UpstreamConnection.User, BodyStream, RecordReader.Sink {
+    private static final Logger LOG = Logger.getLogger(FastCgiExchange.class.getName());
+    private static final int MAX_HEAD = 64 * 1024;
+    private static final int MAX_STDERR_LINE = 4096;
+
+    private enum State { WAITING, CONNECTING, SENDING, AWAITING_HEAD, BODY, DONE }
+
+    private final Exchange ex;
+    private final FastCgiHandler.Settings s;
+    private final FastCgiHandler.Found script;
+    private final FastCgiHandler.Backend backend;
+    private final Request req;
+    private final Runnable granted = this::grantedLater;
+    private State state = State.WAITING;
+    private boolean slot;              // holds one of the backend's slots
+    private UpstreamConnection up;
+    private boolean fresh;             // the connection was opened for this request (not from the pool)
+    private boolean retried;
+    // request
+    private ByteBuffer begin;
+    private final ByteBuffer stdinHeader = ByteBuffer.allocate(Records.HEADER);
+    private final ByteBuffer[] gather = new ByteBuffer[3];
+    private ByteBuffer piece;
+    private int pieceLength;
+    private boolean stdinEnding;       // the empty STDIN record is being written
+    private boolean stdinDone;
+    private boolean earlyInput;        // the backend sent something while we were still sending
+    private boolean bodyTouched;       // a piece of the client's body was taken: no retry after that
+    private boolean received;          // a byte came from the backend on this connection
+    // response
+    private final RecordReader reader = new RecordReader();
+    private final CgiOutputParser parser = new CgiOutputParser(MAX_HEAD);
+    private boolean viewOut;
+    private boolean bodyStarted;       // a STDOUT body byte was seen
+    private Runnable ready;
+    private long sentAt;
+    private final StringBuilder stderrLine = new StringBuilder();
+
+    FastCgiExchange(Exchange ex, FastCgiHandler.Settings s, FastCgiHandler.Found script, FastCgiHandler.Backend backend) {
+        this.ex = ex;
+        this.s = s;
+        this.script = script;
+        this.backend = backend;
+        this.req = ex.request();
+    }
+
+    void start() {
+        ex.onAbort(this::abort);
+        if (req.chunked()) {
+            // FastCGI responders need CONTENT_LENGTH: a chunked body would have to be buffered first.
+            finishWith(Status.LENGTH_REQUIRED, "chunked request body");
+            return;
+        }
+        switch (backend.slots().acquire(granted, s.timeoutNanos())) {
+            case NOW -> {
+                slot = true;
+                go();
+            }
+            case QUEUED -> state = State.WAITING;
+            case FULL, TIMED_OUT -> overloaded();
+        }
+    }
+
+    /** Past the bound of waiting requests: 503, with a hint of when to come back. */
+    private void overloaded() {
+        state = State.DONE;
+        if (!ex.active()) return;
+        LOG.fine(() -> "fastcgi " + script.scriptName() + ": 503 (every connection busy, queue full)");
+        ex.respond(flash.pipeline.Responder.error(Status.SERVICE_UNAVAILABLE, req, !req.keepAlive(), "Retry-After", "1"));
+    }
+
+    /** A slot came free for this queued request (event loops): continue on the loop, after the releaser is done. */
+    private void grantedLater() {
+        slot = true;
+        ex.driver().execute(() -> {
+            if (state != State.WAITING || !ex.active()) {
+                releaseSlot();
+                return;
+            }
+            go();
+        });
+    }
+
+    private void go() {
+        UpstreamConnection pooled = backend.pool().take(script.route().upstream(), ex.driver(), this);
+        if (pooled != null) {
+            up = pooled;
+            fresh = false;
+            connected();
+            return;
+        }
+        try {
+            state = State.CONNECTING;
+            fresh = true;
+            up = UpstreamConnection.open(ex.driver(), script.route().upstream(), this, s.connectTimeoutNanos());
+        } catch (IOException e) {
+            up = null;
+            finishWith(Status.BAD_GATEWAY, "cannot connect: " + e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------ upstream events
+
+    @Override
+    public void onConnected() {
+        if (state == State.DONE) return;
+        connected();
+    }
+
+    @Override
+    public void onConnectFailed(IOException e) {
+        if (state == State.DONE) return;
+        closeUpstream();
+        finishWith(e instanceof SocketTimeoutException ? Status.GATEWAY_TIMEOUT : Status.BAD_GATEWAY,
+                "connect failed: " + e);
+    }
+
+    private void connected() {
+        piece = null;
+        stdinEnding = stdinDone = earlyInput = false;
+        up.startExchange();
+        up.deadline(s.timeoutNanos());
+        begin = Records.begin(FastCgiParams.of(ex, s, script), true);
+        state = State.SENDING;
+        sentAt = System.nanoTime();
+        send();
+    }
+
+    @Override
+    public void onUpstreamWritable() {
+        if (state == State.SENDING) send();
+    }
+
+    @Override
+    public void onUpstreamReadable() {
+        switch (state) {
+            case SENDING -> early();
+            case AWAITING_HEAD -> readHead();
+            case BODY -> readBody();
+            default -> { if (up != null) up.interest(0); }
+        }
+    }
+
+    @Override
+    public void onUpstreamTimeout() {
+        if (state == State.DONE) return;
+        upstreamFailed(true, state == State.CONNECTING ? "connect timed out" : "timed out");
+    }
+
+    // ------------------------------------------------------------------ request
+
+    /** BEGIN_REQUEST and PARAMS, then STDIN as the client delivers it, then the empty STDIN record. */
+    private void send() {
+        try {
+            while (true) {
+                int n = 0;
+                if (begin.hasRemaining()) gather[n++] = begin;
+                if (piece != null || stdinEnding) {
+                    if (stdinHeader.hasRemaining()) gather[n++] = stdinHeader;
+                    if (piece != null) gather[n++] = piece;
+                }
+                if (n > 0) {
+                    long w = up.transport().write(gather, 0, n);
+                    java.util.Arrays.fill(gather, 0, n, null);
+                    if (w > 0) up.deadline(s.timeoutNanos());
+                    if (begin.hasRemaining() || ((piece != null || stdinEnding) && stdinHeader.hasRemaining())
+                            || (piece != null && piece.hasRemaining())) {
+                        up.interest(earlyInput ? Registration.WRITE : Registration.WRITE | Registration.READ);
+                        return;
+                    }
+                    if (piece != null) {
+                        piece = null;
+                        ex.bodyConsumed(pieceLength);
+                    }
+                    if (stdinEnding) {
+                        stdinEnding = false;
+                        stdinDone = true;
+                    }
+                }
+                if (stdinDone) {
+                    awaitHead();
+                    return;
+                }
+                ByteBuffer next = ex.hasBody() ? ex.bodyNext() : null;
+                if (next != null) {
+                    bodyTouched = true;
+                    pieceLength = Math.min(next.remaining(), Records.MAX_CONTENT);
+                    piece = next.slice(next.position(), pieceLength);
+                    Records.stdinHeader(stdinHeader, pieceLength);
+                } else if (!ex.hasBody() || ex.bodyEnded()) {
+                    stdinEnding = true;
+                    Records.stdinHeader(stdinHeader, 0);
+                } else {
+                    // The wait is the client's (its idle timeout covers it): watch the backend only for a reset.
+                    up.interest(earlyInput ? 0 : Registration.READ);
+                    up.deadline(0);
+                    ex.onBody(this::resumeSend);
+                    return;
+                }
+            }
+        } catch (BadBodyException e) {
+            closeUpstream();
+            finishWith(e.status(), e.getMessage());
+        } catch (IOException e) {
+            if (!ex.active()) return;
+            upstreamFailed(up != null && up.timedOut(), "writing: " + e.getMessage());
+        }
+    }
+
+    private void resumeSend() {
+        if (state != State.SENDING || up == null) return;
+        up.deadline(s.timeoutNanos());
+        send();
+    }
+
+    /** The backend spoke before it had the whole request: keep what it sent (it is the response's start). */
+    private void early() {
+        try {
+            int n = up.fill();
+            if (n < 0) {
+                upstreamFailed(false, "closed while the request was being sent");
+                return;
+            }
+        } catch (IOException e) {
+            upstreamFailed(up.timedOut(), "reading: " + e.getMessage());
+            return;
+        }
+        earlyInput = true;
+        received = true;
+        up.interest(piece != null || stdinEnding || begin.hasRemaining() ? Registration.WRITE : 0);
+    }
+
+    private void awaitHead() {
+        state = State.AWAITING_HEAD;
+        sentAt = System.nanoTime();
+        up.deadline(s.timeoutNanos());
+        if (earlyInput) readHead();
+        else up.interest(Registration.READ);
+    }
+
+    // ------------------------------------------------------------------ response
+
+    private void readHead() {
+        int n;
+        try {
+            n = up.fill();
+        } catch (IOException e) {
+            upstreamFailed(up.timedOut(), "reading: " + e.getMessage());
+            return;
+        }
+        if (n > 0) received = true;
+        ByteBuffer buf = up.buffer();
+        buf.flip();
+        try {
+            while (true) {
+                int r = reader.next(buf, this);
+                if (state == State.DONE) return; // (not expected: the sink does not end the exchange)
+                if (r == RecordReader.FAILED) {
+                    buf.compact();
+                    malformed("not FastCGI: " + reader.failure());
+                    return;
+                }
+                if (r == RecordReader.ENDED) {
+                    buf.compact();
+                    parser.endOfInput(); // throws: the output ended inside the header block
+                    malformed("END_REQUEST before the header block ended");
+                    return;
+                }
+                if (r == RecordReader.NEED_MORE) {
+                    buf.compact();
+                    if (n < 0) {
+                        upstreamFailed(false, "closed before a response");
+                        return;
+                    }
+                    if (!buf.hasRemaining()) {
+                        malformed("header block larger than the buffer");
+                        return;
+                    }
+                    up.interest(Registration.READ);
+                    return;
+                }
+                ByteBuffer out = buf.slice(buf.position(), r);
+                CgiOutputParser.Result result = parser.feed(out);
+                reader.consume(buf, out.position());
+                if (result != null) {
+                    buf.compact();
+                    respond(result);
+                    return;
+                }
+            }
+        } catch (CgiOutputException e) {
+            malformed("invalid CGI output: " + e.getMessage());
+        }
+    }
+
+    private void malformed(String why) {
+        closeUpstream();
+        finishWith(Status.BAD_GATEWAY, why);
+    }
+
+    private void respond(CgiOutputParser.Result r) {
+        ex.upstreamNanos(System.nanoTime() - sentAt);
+        Head head;
+        if (r.localRedirect() != null) {
+            // A CGI local redirect is not re-dispatched here yet: the client is sent there instead.
+            head = new Head(302, "Found");
+            for (CgiOutputParser.Field f : r.fields()) head.add(f.name(), f.value());
+        } else {
+            head = r.head();
+        }
+        state = State.BODY;
+        up.deadline(s.timeoutNanos());
+        long length = -1;
+        if (req.method() == Method.HEAD && r.contentLength() >= 0) length = r.contentLength();
+        ex.respond(head, this, length);
+    }
+
+    private void readBody() {
+        if (viewOut) {
+            up.interest(0);
+            return;
+        }
+        try {
+            int n = up.fill();
+            if (n < 0) {
+                closeUpstream();
+                ex.abort(); // truncated: the client must see a short body, never a complete-looking one
+                return;
+            }
+            if (n > 0) up.deadline(s.timeoutNanos());
+        } catch (IOException e) {
+            if (up.timedOut()) LOG.fine("fastcgi timed out mid-body");
+            closeUpstream();
+            ex.abort();
+            return;
+        }
+        if (!up.buffer().hasRemaining()) {
+            up.interest(0);
+            up.deadline(0);
+        }
+        Runnable r = ready;
+        ready = null;
+        if (r != null) r.run();
+    }
+
+    // ------------------------------------------------------------------ RecordReader.Sink
+
+    @Override
+    public void stderr(ByteBuffer piece) {
+        while (piece.hasRemaining()) {
+            byte b = piece.get();
+            if (b == '\n') {
+                logStderr();
+            } else if (stderrLine.length() < MAX_STDERR_LINE) {
+                stderrLine.append((char) (b & 0xff));
+            }
+        }
+    }
+
+    private void logStderr() {
+        if (stderrLine.isEmpty()) return;
+        String line = stderrLine.toString();
+        stderrLine.setLength(0);
+        LOG.warning(() -> "fastcgi " + script.scriptName() + ": " + line);
+    }
+
+    @Override
+    public void end(int appStatus, int protocolStatus) {
+        logStderr();
+        if (protocolStatus != Records.REQUEST_COMPLETE) {
+            LOG.warning(() -> "fastcgi " + script.scriptName() + ": END_REQUEST protocol status " + protocolStatus);
+        }
+    }
+
+    // ------------------------------------------------------------------ BodyStream (to the client)
+
+    @Override
+    public ByteBuffer next() throws IOException {
+        if (up == null) return null;
+        ByteBuffer buf = up.buffer();
+        if (!viewOut) buf.flip();
+        int n = reader.next(buf, this);
+        if (n > 0) {
+            viewOut = true;
+            if (!bodyStarted) {
+                bodyStarted = true;
+                // (a body after a header block without Content-Type: sent anyway, as nginx does for php-fpm)
+            }
+            up.deadline(0); // until the client took it, the wait is the client's
+            return buf.slice(buf.position(), n);
+        }
+        buf.compact();
+        viewOut = false;
+        if (n == RecordReader.FAILED) {
+            closeUpstream();
+            throw new IOException("invalid FastCGI stream: " + reader.failure());
+        }
+        return null;
+    }
+
+    @Override
+    public boolean ended() { return reader.ended(); }
+
+    @Override
+    public void consumed(int n) {
+        if (!viewOut) return;
+        ByteBuffer buf = up.buffer();
+        reader.consume(buf, n);
+        buf.compact();
+        viewOut = false;
+    }
+
+    @Override
+    public void onReady(Runnable r) {
+        ready = r;
+        if (up != null) {
+            up.interest(Registration.READ);
+            up.deadline(s.timeoutNanos());
+        }
+    }
+
+    @Override
+    public void finished() {
+        if (state == State.DONE) return;
+        state = State.DONE;
+        UpstreamConnection c = up;
+        up = null;
+        if (c != null) {
+            if (reader.ended() && stdinDone && !viewOut) backend.pool().release(c);
+            else c.close();
+        }
+        releaseSlot();
+    }
+
+    @Override
+    public void abort() {
+        if (state == State.DONE) return;
+        if (state == State.WAITING) backend.slots().cancel(granted);
+        if (state == State.BODY && reader.ended() && !viewOut) {
+            finished(); // HEAD, 204, 304: the response was complete, the connection is reusable
+            return;
+        }
+        state = State.DONE;
+        closeUpstream(); // FastCGI's abort: closing the connection (php-fpm then ends the request)
+        releaseSlot();
+    }
+
+    // ------------------------------------------------------------------ failures
+
+    private void upstreamFailed(boolean timeout, String why) {
+        boolean reused = up != null && !fresh;
+        closeUpstream();
+        if (!ex.active()) {
+            state = State.DONE;
+            releaseSlot();
+            return;
+        }
+        if (ex.responseStarted()) {
+            state = State.DONE;
+            releaseSlot();
+            ex.abort();
+            return;
+        }
+        // A pooled connection the backend had closed meanwhile: one more try on a fresh one, if the request body
+        // was not touched yet.
+        if (!timeout && reused && !retried && !bodyTouched && !received && state != State.BODY) {
+            retried = true;
+            go();
+            return;
+        }
+        finishWith(timeout ? Status.GATEWAY_TIMEOUT : Status.BAD_GATEWAY, why);
+    }
+
+    private void finishWith(Status status, String why) {
+        state = State.DONE;
+        closeUpstream();
+        releaseSlot();
+        if (!ex.active()) return;
+        if (ex.responseStarted()) {
+            ex.abort();
+            return;
+        }
+        LOG.fine(() -> "fastcgi " + script.scriptName() + ": " + status.code() + " (" + why + ")");
+        ex.fail(status);
+    }
+
+    private void releaseSlot() {
+        if (!slot) return;
+        slot = false;
+        backend.slots().release();
+    }
+
+    private void closeUpstream() {
+        UpstreamConnection c = up;
+        up = null;
+        if (c != null) c.close();
+    }
+}
