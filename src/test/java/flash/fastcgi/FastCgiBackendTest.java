@@ -1,0 +1,199 @@
+package flash.fastcgi;
+
+import flash.config.Architecture;
+import flash.config.FastCgiRoute;
+import flash.testing.AllArchs;
+import flash.testing.Fixtures;
+import flash.testing.Http;
+import flash.testing.PhpFpm;
+import flash.testing.RawClient;
+import flash.testing.TestServer;
+import org.junit.jupiter.api.Assumptions;
+
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The backend's side of FastCGI: php-fpm going away and coming back, the bound on connections and the queue in
+ * front of it, STDERR, request framing we refuse, and a second responder, fcgiwrap, running a shell CGI script.
+ * Each test starts its own php-fpm and server, since each changes the backend's state.
+ */
+class FastCgiBackendTest {
+
+    private static String text(HttpResponse<byte[]> r) { return new String(r.body(), StandardCharsets.UTF_8); }
+
+    private static TestServer server(PhpFpm fpm, Architecture arch, java.util.function.UnaryOperator<flash.config.ServerConfig> more) {
+        return TestServer.start(fpm.root(), arch, c -> more.apply(c.withFastcgi(List.of(FastCgiRoute.parse(".php=" + fpm.address())))));
+    }
+
+    @AllArchs
+    void phpFpmStoppedGives502AndItsReturnIsNoticed(Architecture arch) throws Exception {
+        try (PhpFpm fpm = PhpFpm.start(2, "")) {
+            fpm.write("hi.php", "<?php header('Content-Type: text/plain'); echo 'hi';\n");
+            try (TestServer s = server(fpm, arch, c -> c)) {
+                assertThat(text(Http.get(s.uri("/hi.php")))).isEqualTo("hi");
+                fpm.stop();
+                assertThat(Http.get(s.uri("/hi.php")).statusCode()).isEqualTo(502);
+                assertThat(Http.get(s.uri("/hi.php")).statusCode()).isEqualTo(502);
+                fpm.restart();
+                HttpResponse<byte[]> r = Http.get(s.uri("/hi.php"));
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(text(r)).isEqualTo("hi");
+            }
+        }
+    }
+
+    @AllArchs
+    void requestsBeyondThePoolWaitInOrderAndPastTheQueueGet503(Architecture arch) throws Exception {
+        Assumptions.assumeTrue(arch != Architecture.MP, "an mp worker serves one connection at a time: nothing queues");
+        try (PhpFpm fpm = PhpFpm.start(4, "")) {
+            fpm.write("slow.php", "<?php sleep(2); header('Content-Type: text/plain'); echo 'slow';\n");
+            fpm.write("hi.php", "<?php header('Content-Type: text/plain'); echo 'hi';\n");
+            try (TestServer s = server(fpm, arch, c -> c.withLoops(1).withFastcgiConnections(1).withFastcgiQueue(1)
+                    .withFastcgiTimeout(Duration.ofSeconds(10)));
+                 HttpClient client = Http.client()) {
+                CompletableFuture<HttpResponse<byte[]>> first = client.sendAsync(
+                        HttpRequest.newBuilder(s.uri("/slow.php")).build(), HttpResponse.BodyHandlers.ofByteArray());
+                Thread.sleep(500); // it holds the one connection
+                CompletableFuture<HttpResponse<byte[]>> second = client.sendAsync(
+                        HttpRequest.newBuilder(s.uri("/hi.php")).build(), HttpResponse.BodyHandlers.ofByteArray());
+                Thread.sleep(500); // it waits in the queue, which is now full
+                HttpResponse<byte[]> third = Http.get(s.uri("/hi.php"));
+                assertThat(third.statusCode()).isEqualTo(503);
+                assertThat(third.headers().firstValue("retry-after")).hasValue("1");
+                assertThat(second.isDone()).isFalse();
+                HttpResponse<byte[]> r1 = first.get(20, TimeUnit.SECONDS);
+                HttpResponse<byte[]> r2 = second.get(20, TimeUnit.SECONDS);
+                assertThat(r1.statusCode()).isEqualTo(200);
+                assertThat(text(r1)).isEqualTo("slow");
+                assertThat(r2.statusCode()).isEqualTo(200);
+                assertThat(text(r2)).isEqualTo("hi");
+                // Everything was given back: the queue and the connection serve again.
+                assertThat(text(Http.get(s.uri("/hi.php")))).isEqualTo("hi");
+            }
+        }
+    }
+
+    @AllArchs
+    void aClientThatLeavesWhileQueuedGivesUpItsPlace(Architecture arch) throws Exception {
+        Assumptions.assumeTrue(arch != Architecture.MP, "an mp worker serves one connection at a time: nothing queues");
+        try (PhpFpm fpm = PhpFpm.start(4, "")) {
+            fpm.write("slow.php", "<?php sleep(1); header('Content-Type: text/plain'); echo 'slow';\n");
+            fpm.write("hi.php", "<?php header('Content-Type: text/plain'); echo 'hi';\n");
+            try (TestServer s = server(fpm, arch, c -> c.withLoops(1).withFastcgiConnections(1).withFastcgiQueue(1)
+                    .withFastcgiTimeout(Duration.ofSeconds(10)));
+                 HttpClient client = Http.client()) {
+                CompletableFuture<HttpResponse<byte[]>> first = client.sendAsync(
+                        HttpRequest.newBuilder(s.uri("/slow.php")).build(), HttpResponse.BodyHandlers.ofByteArray());
+                Thread.sleep(300);
+                try (RawClient gone = new RawClient(s.port())) {
+                    gone.send("GET /hi.php HTTP/1.1\r\nHost: x\r\n\r\n");
+                    Thread.sleep(200);
+                }
+                assertThat(first.get(20, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+                for (int i = 0; i < 3; i++) assertThat(text(Http.get(s.uri("/hi.php")))).isEqualTo("hi");
+            }
+        }
+    }
+
+    @AllArchs
+    void stderrGoesToTheErrorLog(Architecture arch) throws Exception {
+        Assumptions.assumeTrue(arch != Architecture.MP, "the log of mp workers is in their own processes");
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Logger log = Logger.getLogger(FastCgiExchange.class.getName());
+        Handler h = new Handler() {
+            @Override public void publish(LogRecord r) { logged.add(r.getMessage()); }
+            @Override public void flush() { }
+            @Override public void close() { }
+        };
+        log.addHandler(h);
+        try (PhpFpm fpm = PhpFpm.start(2, "php_admin_value[error_log] = /proc/self/fd/2\n");
+             TestServer s = server(fpm, arch, c -> c)) {
+            // Without an error_log of its own, PHP sends error_log() to the SAPI: FastCGI's STDERR.
+            fpm.write("err.php", "<?php ini_set('error_log', ''); error_log('flash-stderr-marker'); header('Content-Type: text/plain'); echo 'ok';\n");
+            HttpResponse<byte[]> r = Http.get(s.uri("/err.php"));
+            assertThat(text(r)).isEqualTo("ok");
+            assertThat(Http.await(() -> logged.stream().anyMatch(m -> m.contains("/err.php") && m.contains("flash-stderr-marker")), 5000))
+                    .as("logged: %s", logged).isTrue();
+        } finally {
+            log.removeHandler(h);
+        }
+    }
+
+    @AllArchs
+    void headAndChunkedBodies(Architecture arch) throws Exception {
+        try (PhpFpm fpm = PhpFpm.start(2, "")) {
+            fpm.write("hi.php", "<?php header('Content-Type: text/plain'); echo 'hi';\n");
+            try (TestServer s = server(fpm, arch, c -> c); RawClient c = new RawClient(s.port())) {
+                c.send("HEAD /hi.php HTTP/1.1\r\nHost: x\r\n\r\n");
+                RawClient.Response head = c.read(true);
+                assertThat(head.status()).isEqualTo(200);
+                assertThat(head.body()).isEmpty();
+                c.send("GET /hi.php HTTP/1.1\r\nHost: x\r\n\r\n");
+                assertThat(c.read().bodyText()).isEqualTo("hi");
+                c.send("POST /hi.php HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(411);
+            }
+        }
+    }
+
+    @AllArchs
+    void fcgiwrapRunsAShellCgiScript(Architecture arch) throws Exception {
+        Path fcgiwrap = Path.of("/usr/sbin/fcgiwrap");
+        Assumptions.assumeTrue(Files.isExecutable(fcgiwrap), "fcgiwrap is not installed");
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "flash-fcw-");
+        Process p = null;
+        try {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path root = Files.createDirectories(dir.resolve("root"));
+            Path script = root.resolve("hello.sh");
+            Files.writeString(script, """
+                    #!/bin/sh
+                    printf 'Content-Type: text/plain\\r\\n'
+                    printf 'X-Script: shell\\r\\n\\r\\n'
+                    echo "hello from sh: $REQUEST_METHOD $QUERY_STRING $PATH_INFO $SCRIPT_NAME"
+                    if [ -n "$CONTENT_LENGTH" ]; then printf 'body: '; head -c "$CONTENT_LENGTH"; echo; fi
+                    """);
+            Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path sock = dir.resolve("fcgiwrap.sock");
+            p = new ProcessBuilder(fcgiwrap.toString(), "-c", "2", "-s", "unix:" + sock)
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile()).start();
+            assertThat(Http.await(() -> Files.exists(sock), 10_000)).as("fcgiwrap socket").isTrue();
+            Files.setPosixFilePermissions(sock, PosixFilePermissions.fromString("rwxrwxrwx"));
+            try (TestServer s = TestServer.start(root, arch,
+                    c -> c.withFastcgi(List.of(FastCgiRoute.parse(".sh=unix:" + sock))))) {
+                HttpResponse<byte[]> r = Http.get(s.uri("/hello.sh/more?q=1"));
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.headers().firstValue("x-script")).hasValue("shell");
+                assertThat(text(r)).isEqualTo("hello from sh: GET q=1 /more /hello.sh\n");
+                try (HttpClient c = Http.client()) {
+                    HttpResponse<byte[]> post = c.send(HttpRequest.newBuilder(s.uri("/hello.sh"))
+                            .POST(HttpRequest.BodyPublishers.ofString("posted")).build(), HttpResponse.BodyHandlers.ofByteArray());
+                    assertThat(text(post)).isEqualTo("hello from sh: POST   /hello.sh\nbody: posted\n");
+                }
+                assertThat(Http.get(s.uri("/nothere.sh")).statusCode()).isEqualTo(404);
+            }
+        } finally {
+            if (p != null) {
+                p.destroy();
+                if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+            }
+            Fixtures.deleteTree(dir);
+        }
+    }
+}
