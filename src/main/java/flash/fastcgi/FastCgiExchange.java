@@ -42,7 +42,10 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     private final FastCgiHandler.Found script;
     private final FastCgiHandler.Backend backend;
     private final Request req;
-    private final Runnable granted = this::grantedLater;
+    private final Slots.Waiter waiter = new Slots.Waiter() {
+        @Override public void granted() { grantedLater(); }
+        @Override public void expired() { expiredLater(); }
+    };
     private State state = State.WAITING;
     private boolean slot;              // holds one of the backend's slots
     private UpstreamConnection up;
@@ -83,7 +86,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
             finishWith(Status.LENGTH_REQUIRED, "chunked request body");
             return;
         }
-        switch (backend.slots().acquire(granted, s.timeoutNanos())) {
+        switch (backend.slots().acquire(waiter, s.timeoutNanos())) {
             case NOW -> {
                 slot = true;
                 go();
@@ -110,6 +113,13 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
                 return;
             }
             go();
+        });
+    }
+
+    /** Queued longer than --fastcgi-timeout (event loops): 503, as when the queue is full. */
+    private void expiredLater() {
+        ex.driver().execute(() -> {
+            if (state == State.WAITING && ex.active()) overloaded();
         });
     }
 
@@ -467,7 +477,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     @Override
     public void abort() {
         if (state == State.DONE) return;
-        if (state == State.WAITING) backend.slots().cancel(granted);
+        if (state == State.WAITING) backend.slots().cancel(waiter);
         if (state == State.BODY && reader.ended() && !viewOut) {
             finished(); // HEAD, 204, 304: the response was complete, the connection is reusable
             return;

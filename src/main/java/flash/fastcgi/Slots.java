@@ -18,6 +18,15 @@ import java.util.concurrent.locks.ReentrantLock;
 abstract sealed class Slots permits Slots.Local, Slots.Shared {
     enum Grant { NOW, QUEUED, FULL, TIMED_OUT }
 
+    /** A queued request (event loops): told on its loop's thread when it got a slot, or waited too long. */
+    interface Waiter {
+        /** It holds a slot now. */
+        void granted();
+
+        /** It waited longer than its wait bound without getting one: it holds none. */
+        void expired();
+    }
+
     final int max;
     final int maxWaiting;
 
@@ -31,13 +40,14 @@ abstract sealed class Slots permits Slots.Local, Slots.Shared {
     static Slots shared(int max, int maxWaiting) { return new Shared(max, maxWaiting); }
 
     /**
-     * Asks for a slot. Local: NOW, or QUEUED ({@code granted} runs later, on the loop, holding the slot), or FULL.
-     * Shared: blocks while queued, up to {@code waitNanos}; NOW, FULL or TIMED_OUT.
+     * Asks for a slot. Local: NOW, or QUEUED (the waiter hears later, on the loop), or FULL; a waiter queued longer
+     * than {@code waitNanos} is expired when a slot is next given out or asked for. Shared: blocks while queued, up
+     * to {@code waitNanos}; NOW, FULL or TIMED_OUT.
      */
-    abstract Grant acquire(Runnable granted, long waitNanos);
+    abstract Grant acquire(Waiter w, long waitNanos);
 
     /** A queued request no longer wants its slot (its client left). */
-    abstract void cancel(Runnable granted);
+    abstract void cancel(Waiter w);
 
     /** A slot is free again: the first waiter gets it. */
     abstract void release();
@@ -48,7 +58,9 @@ abstract sealed class Slots permits Slots.Local, Slots.Shared {
 
     /** One event loop's: only its thread calls. */
     static final class Local extends Slots {
-        private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
+        private record Queued(Waiter w, long since, long waitNanos) {}
+
+        private final ArrayDeque<Queued> queue = new ArrayDeque<>();
         private int active;
 
         Local(int max, int maxWaiting) {
@@ -56,25 +68,36 @@ abstract sealed class Slots permits Slots.Local, Slots.Shared {
         }
 
         @Override
-        Grant acquire(Runnable granted, long waitNanos) {
+        Grant acquire(Waiter w, long waitNanos) {
             if (active < max) {
                 active++;
                 return Grant.NOW;
             }
+            expireStale(System.nanoTime());
             if (queue.size() >= maxWaiting) return Grant.FULL;
-            queue.addLast(granted);
+            queue.addLast(new Queued(w, System.nanoTime(), waitNanos));
             return Grant.QUEUED;
         }
 
         @Override
-        void cancel(Runnable granted) { queue.remove(granted); }
+        void cancel(Waiter w) { queue.removeIf(q -> q.w() == w); }
 
-        /** Hands the slot on (the waiter runs now, on this loop, after the caller's own release work) or frees it. */
+        /** Hands the slot on to the first waiter that has not waited too long, or frees it. */
         @Override
         void release() {
-            Runnable next = queue.pollFirst();
+            expireStale(System.nanoTime());
+            Queued next = queue.pollFirst();
             if (next == null) active--;
-            else next.run();
+            else next.w().granted();
+        }
+
+        /** Waiters at the head that waited past their bound: FIFO, so the first fresh one ends the scan. */
+        private void expireStale(long now) {
+            Queued q;
+            while ((q = queue.peekFirst()) != null && now - q.since() > q.waitNanos()) {
+                queue.pollFirst();
+                q.w().expired();
+            }
         }
 
         @Override int inUse() { return active; }
@@ -91,7 +114,7 @@ abstract sealed class Slots permits Slots.Local, Slots.Shared {
         Shared(int max, int maxWaiting) { super(max, maxWaiting); }
 
         @Override
-        Grant acquire(Runnable granted, long waitNanos) {
+        Grant acquire(Waiter w, long waitNanos) {
             CountDownLatch mine;
             lock.lock();
             try {
@@ -122,7 +145,7 @@ abstract sealed class Slots permits Slots.Local, Slots.Shared {
             }
         }
 
-        @Override void cancel(Runnable granted) { }
+        @Override void cancel(Waiter w) { }
 
         @Override
         void release() {

@@ -99,7 +99,7 @@ class FastCgiBackendTest {
         try (PhpFpm fpm = PhpFpm.start(2, "")) {
             fpm.write("slow.php", "<?php sleep(2); header('Content-Type: text/plain'); echo 'slow';\n");
             fpm.write("static.txt", "static\n");
-            try (TestServer s = server(fpm, arch, c -> c.withFastcgiConnections(2).withFastcgiTimeout(Duration.ofSeconds(10)));
+            try (TestServer s = server(fpm, arch, c -> c.withFastcgiConnections(2).withFastcgiTimeout(Duration.ofSeconds(30)));
                  HttpClient client = Http.client()) {
                 List<CompletableFuture<HttpResponse<byte[]>>> slow = new java.util.ArrayList<>();
                 for (int i = 0; i < 16; i++) {
@@ -125,6 +125,28 @@ class FastCgiBackendTest {
                 assertThat(ms[ms.length - 1]).as("slowest (ms)").isLessThan(1500);
                 assertThat(slow.stream().filter(f -> !f.isDone()).count()).as("scripts still queued or running").isPositive();
                 for (CompletableFuture<HttpResponse<byte[]>> f : slow) assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            }
+        }
+    }
+
+    @AllArchs
+    void aRequestQueuedLongerThanTheTimeoutGets503(Architecture arch) throws Exception {
+        Assumptions.assumeTrue(arch != Architecture.MP, "an mp worker serves one connection at a time: nothing queues");
+        try (PhpFpm fpm = PhpFpm.start(4, "")) {
+            // Busy for 3 s, but never silent for long: its own request does not time out.
+            fpm.write("drip.php", "<?php header('Content-Type: text/plain'); for ($i = 0; $i < 6; $i++) { echo $i; flush(); usleep(500000); }\n");
+            fpm.write("hi.php", "<?php header('Content-Type: text/plain'); echo 'hi';\n");
+            try (TestServer s = server(fpm, arch, c -> c.withLoops(1).withFastcgiConnections(1).withFastcgiQueue(4)
+                    .withFastcgiTimeout(Duration.ofMillis(1500)));
+                 HttpClient client = Http.client()) {
+                CompletableFuture<HttpResponse<byte[]>> drip = client.sendAsync(
+                        HttpRequest.newBuilder(s.uri("/drip.php")).build(), HttpResponse.BodyHandlers.ofByteArray());
+                Thread.sleep(300);
+                HttpResponse<byte[]> waited = Http.get(s.uri("/hi.php"));
+                assertThat(waited.statusCode()).isEqualTo(503);
+                assertThat(waited.headers().firstValue("retry-after")).hasValue("1");
+                assertThat(text(drip.get(20, TimeUnit.SECONDS))).isEqualTo("012345");
+                assertThat(text(Http.get(s.uri("/hi.php")))).isEqualTo("hi");
             }
         }
     }
