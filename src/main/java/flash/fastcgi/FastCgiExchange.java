@@ -66,7 +66,6 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     private final RecordReader reader = new RecordReader();
     private final CgiOutputParser parser = new CgiOutputParser(MAX_HEAD);
     private boolean viewOut;
-    private boolean bodyStarted;       // a STDOUT body byte was seen
     private Runnable ready;
     private long sentAt;
     private final StringBuilder stderrLine = new StringBuilder();
@@ -296,7 +295,6 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
         try {
             while (true) {
                 int r = reader.next(buf, this);
-                if (state == State.DONE) return; // (not expected: the sink does not end the exchange)
                 if (r == RecordReader.FAILED) {
                     buf.compact();
                     malformed("not FastCGI: " + reader.failure());
@@ -424,10 +422,6 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
         int n = reader.next(buf, this);
         if (n > 0) {
             viewOut = true;
-            if (!bodyStarted) {
-                bodyStarted = true;
-                // (a body after a header block without Content-Type: sent anyway, as nginx does for php-fpm)
-            }
             up.deadline(0); // until the client took it, the wait is the client's
             return buf.slice(buf.position(), n);
         }
