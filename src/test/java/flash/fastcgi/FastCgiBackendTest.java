@@ -252,9 +252,11 @@ class FastCgiBackendTest {
             }
         } finally {
             if (p != null) {
+                // fcgiwrap -c 2 forks its workers, which outlive a stopped parent: take them first.
+                List<ProcessHandle> workers = p.descendants().toList();
                 p.destroy();
                 if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                workers.forEach(ProcessHandle::destroy);
             }
             Fixtures.deleteTree(dir);
         }
