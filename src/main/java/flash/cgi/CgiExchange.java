@@ -513,8 +513,12 @@ final class CgiExchange implements BodyStream {
         state = State.DONE;
         end(true);
         if (!ex.active()) return;
-        if (ex.responseStarted()) ex.abort();
-        else ex.fail(status);
+        if (ex.responseStarted()) {
+            ex.abort();
+        } else {
+            ex.failedBecause(flash.pipeline.ErrorCause.CGI, scriptName + ": " + why);
+            ex.fail(status);
+        }
     }
 
     /**

@@ -100,6 +100,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
         state = State.DONE;
         if (!ex.active()) return;
         LOG.fine(() -> "fastcgi " + script.scriptName() + ": 503 (every connection busy, queue full)");
+        ex.failedBecause(flash.pipeline.ErrorCause.OVERLOAD, "FastCGI queue full");
         ex.respond(flash.pipeline.Responder.error(Status.SERVICE_UNAVAILABLE, req, !req.keepAlive(), "Retry-After", "1"));
     }
 
@@ -517,6 +518,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
             return;
         }
         LOG.fine(() -> "fastcgi " + script.scriptName() + ": " + status.code() + " (" + why + ")");
+        ex.failedBecause(flash.pipeline.ErrorCause.FASTCGI, script.scriptName() + ": " + why);
         ex.fail(status);
     }
 

@@ -23,6 +23,12 @@ public enum ErrorCause {
     UPSTREAM_STATUS("upstream_status", false),
     /** 501 and 505: the client asked for a method or protocol version Flash does not implement; not logged. */
     UNSUPPORTED("unsupported", false),
+    /** 500, 502, 504: a CGI program could not start, failed, went silent past --cgi-timeout or wrote malformed output. */
+    CGI("cgi", true),
+    /** 502, 504: a FastCGI backend could not be reached, failed, timed out or answered malformed records. */
+    FASTCGI("fastcgi", true),
+    /** 503: a bounded queue was full (FastCGI requests waiting for a backend connection): overload, not a failure. */
+    OVERLOAD("overload", false),
     /** Any other 5xx, for which no cause was recorded (a path these causes do not cover yet): logged. */
     OTHER("other", true);
 

@@ -195,9 +195,15 @@ class CgiTest {
 
     @AllArchs
     void malformedOutputIs502(Architecture arch) throws Exception {
+        TestServer s = SERVERS.get(arch);
+        long before = s.inProcess() ? s.server().metrics().errors(flash.pipeline.ErrorCause.CGI) : 0;
         assertThat(get(arch, "/cgi-bin/malformed.cgi").status()).isEqualTo(502);
         assertThat(get(arch, "/cgi-bin/silent.cgi").status()).isEqualTo(502);
         assertThat(get(arch, "/cgi-bin/no-type.cgi").status()).isEqualTo(502);
+        if (s.inProcess()) { // counted by cause on the status page, not as "other"
+            assertThat(flash.testing.Http.await(() -> s.server().metrics().errors(flash.pipeline.ErrorCause.CGI) == before + 3, 5_000))
+                    .as("flash_errors_total{cause=\"cgi\"}").isTrue();
+        }
         RawClient.Response empty = get(arch, "/cgi-bin/no-body.cgi");
         assertThat(empty.status()).isEqualTo(204);
     }
