@@ -62,7 +62,7 @@ final class Routes {
                 config.followSymlinks(), config.dotfiles(),
                 flash.fastcgi.FastCgiHandler.perPool(config.fastcgiConnections(), config.arch(), config.loops()),
                 config.fastcgiQueue(), config.upstreamConnectTimeout().toNanos(), config.fastcgiTimeout().toNanos(),
-                "flash");
+                "flash", config.revalidateAfter().toNanos());
         return new flash.fastcgi.FastCgiHandler(settings, next);
     }
 

@@ -41,7 +41,7 @@ public final class FastCgiHandler implements Handler {
      */
     public record Settings(Path root, List<Route> routes, List<String> indexNames, boolean followSymlinks,
                            boolean dotfiles, int connections, int queue, long connectTimeoutNanos, long timeoutNanos,
-                           String serverSoftware) {
+                           String serverSoftware, long revalidateNanos) {
         public Settings {
             routes = List.copyOf(routes);
             indexNames = List.copyOf(indexNames);
@@ -62,10 +62,12 @@ public final class FastCgiHandler implements Handler {
 
     private final Settings s;
     private final Handler next;
+    private final ScriptCache found;
 
     public FastCgiHandler(Settings settings, Handler next) {
         this.s = settings;
         this.next = next;
+        this.found = new ScriptCache(settings.revalidateNanos());
     }
 
     public Settings settings() { return s; }
@@ -75,6 +77,11 @@ public final class FastCgiHandler implements Handler {
         RequestTarget.Normalized t = ex.target();
         if (t == null) {
             next.handle(ex);
+            return;
+        }
+        Found cached = found.get(t.path(), System.nanoTime());
+        if (cached != null) {
+            new FastCgiExchange(ex, s, cached, backend(ex.driver(), cached.route())).start();
             return;
         }
         List<String> segs = t.segments();
@@ -108,11 +115,15 @@ public final class FastCgiHandler implements Handler {
     /** The disk check goes through the seam: a helper under amped, inline where threads may block. */
     private void resolve(Exchange ex, flash.net.BlockingSeam.Task<Script> task) {
         ex.driver().stats().diskTasks.increment();
+        long asked = System.nanoTime(); // the entry's age counts from before the check: never fresher than the disk was
         ex.driver().seam().run(task, outcome -> {
             if (!ex.active()) return;
             Script sc = outcome.ok() ? outcome.value() : new Missing();
             switch (sc) {
-                case Found f -> new FastCgiExchange(ex, s, f, backend(ex.driver(), f.route())).start();
+                case Found f -> {
+                    found.put(ex.target().path(), f, asked);
+                    new FastCgiExchange(ex, s, f, backend(ex.driver(), f.route())).start();
+                }
                 case Missing m -> ex.fail(Status.NOT_FOUND);
                 case Forbidden fb -> ex.fail(Status.FORBIDDEN);
                 case NotScript n -> next.handle(ex);

@@ -18,6 +18,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -244,6 +246,32 @@ class FastCgiPhpTest {
     void aRequestPhpFpmTerminatesGets502(Architecture arch) throws Exception {
         HttpResponse<byte[]> r = Http.get(uri(arch, "/term.kphp"));
         assertThat(r.statusCode()).isEqualTo(502);
+    }
+
+    /**
+     * A script found is remembered for --revalidate-ms (default 1 s), so a hot script costs no disk check per
+     * request; a deleted one is 404 again, never sent to the backend, once that bound has passed.
+     */
+    @AllArchs
+    void aDeletedScriptIsMissingAgainWithinTheRevalidationBound(Architecture arch) throws Exception {
+        String name = "gone-" + arch.name().toLowerCase(java.util.Locale.ROOT) + ".php";
+        Path script = FPM.write(name, "<?php header('Content-Type: text/plain'); echo 'here';");
+        assertThat(Http.get(uri(arch, "/" + name)).statusCode()).isEqualTo(200);
+        TestServer s = SERVERS.get(arch);
+        if (s.inProcess()) { // the second request is answered from the cache: no disk task for it
+            long before = s.server().dispatcher().stats().stream().mapToLong(l -> l.diskTasks.sum()).sum();
+            assertThat(Http.get(uri(arch, "/" + name)).statusCode()).isEqualTo(200);
+            long after = s.server().dispatcher().stats().stream().mapToLong(l -> l.diskTasks.sum()).sum();
+            assertThat(after).as("disk tasks for a cached script").isEqualTo(before);
+        }
+        Files.delete(script);
+        assertThat(Http.await(() -> {
+            try {
+                return Http.get(uri(arch, "/" + name)).statusCode() == 404;
+            } catch (Exception e) {
+                return false;
+            }
+        }, 10_000)).as("404 once the entry is older than --revalidate-ms").isTrue();
     }
 
     @AllArchs
