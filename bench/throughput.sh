@@ -9,6 +9,8 @@
 # env:   FLASH_ARGS   extra `flash serve` flags (e.g. "--header-align 32")
 #        JAVA_OPTS    JVM flags replacing the launcher's (see ./flash); SERVERS="flash nginx lighttpd"
 #        CONNS=50     wrk connections
+#        ACCESS_LOG=1 both log every request in the combined format to a file in the work directory: Flash with
+#                     --access-log, nginx with `access_log FILE combined` (unbuffered: a write(2) per line)
 #        NICE=-10     run servers and wrk at this nice level (on a shared machine: keeps other load from starving a run)
 # needs: wrk, nginx, lighttpd, taskset; builds target/flash.jar via ./flash when needed. Ports 28480-28482.
 set -euo pipefail
@@ -19,6 +21,11 @@ CONNS=${CONNS:-50}
 NICE=${NICE:-0}
 PIN0=(nice -n "$NICE" taskset -c 0); PIN1=(nice -n "$NICE" taskset -c 1)
 WORK=$(mktemp -d /tmp/flash-bench.XXXXXX)
+NGINX_LOG="access_log off;"
+if [[ ${ACCESS_LOG:-0} == 1 ]]; then
+  NGINX_LOG="access_log $WORK/nginx-access.log combined;"
+  FLASH_ARGS="${FLASH_ARGS:-} --access-log $WORK/flash-access.log"
+fi
 mkdir -p "$WORK/www" "$WORK/tmp"
 head -c "$SIZE" /dev/urandom > "$WORK/www/f.bin"
 PIDS=()
@@ -29,7 +36,7 @@ cat > "$WORK/nginx.conf" <<NGX
 worker_processes 1; daemon off; master_process off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log;
 events { worker_connections 4096; }
 http {
-  sendfile on; tcp_nopush on; tcp_nodelay on; access_log off; keepalive_requests 1000000;
+  sendfile on; tcp_nopush on; tcp_nodelay on; $NGINX_LOG keepalive_requests 1000000;
   open_file_cache max=1000 inactive=60s; open_file_cache_valid 60s; default_type application/octet-stream;
   client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
   uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
