@@ -9,8 +9,9 @@
 # env:   FLASH_ARGS   extra `flash serve` flags (e.g. "--header-align 32")
 #        JAVA_OPTS    JVM flags replacing the launcher's (see ./flash); SERVERS="flash nginx lighttpd"
 #        CONNS=50     wrk connections
-#        ACCESS_LOG=1 both log every request in the combined format to a file in the work directory: Flash with
-#                     --access-log, nginx with `access_log FILE combined` (unbuffered: a write(2) per line)
+#        SERVERS may also name flash-log and nginx-log: the same servers logging every request in the combined
+#                     format to a file in the work directory (Flash --access-log; nginx `access_log FILE combined`,
+#                     unbuffered: a write(2) per line), so that a logging and a silent server run interleaved
 #        NICE=-10     run servers and wrk at this nice level (on a shared machine: keeps other load from starving a run)
 # needs: wrk, nginx, lighttpd, taskset; builds target/flash.jar via ./flash when needed. Ports 28480-28482.
 set -euo pipefail
@@ -21,11 +22,6 @@ CONNS=${CONNS:-50}
 NICE=${NICE:-0}
 PIN0=(nice -n "$NICE" taskset -c 0); PIN1=(nice -n "$NICE" taskset -c 1)
 WORK=$(mktemp -d /tmp/flash-bench.XXXXXX)
-NGINX_LOG="access_log off;"
-if [[ ${ACCESS_LOG:-0} == 1 ]]; then
-  NGINX_LOG="access_log $WORK/nginx-access.log combined;"
-  FLASH_ARGS="${FLASH_ARGS:-} --access-log $WORK/flash-access.log"
-fi
 mkdir -p "$WORK/www" "$WORK/tmp"
 head -c "$SIZE" /dev/urandom > "$WORK/www/f.bin"
 PIDS=()
@@ -36,7 +32,7 @@ cat > "$WORK/nginx.conf" <<NGX
 worker_processes 1; daemon off; master_process off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log;
 events { worker_connections 4096; }
 http {
-  sendfile on; tcp_nopush on; tcp_nodelay on; $NGINX_LOG keepalive_requests 1000000;
+  sendfile on; tcp_nopush on; tcp_nodelay on; access_log off; keepalive_requests 1000000;
   open_file_cache max=1000 inactive=60s; open_file_cache_valid 60s; default_type application/octet-stream;
   client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
   uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
@@ -55,9 +51,16 @@ server.network-backend = "sendfile"
 mimetype.assign = ( "" => "application/octet-stream" )
 LTD
 
-declare -A PORT=([flash]=28480 [nginx]=28481 [lighttpd]=28482) SPID=()
+sed -e "s|access_log off;|access_log $WORK/nginx-access.log combined;|" -e 's|28481|28484|' -e 's|nginx.pid|nginx-log.pid|' \
+  "$WORK/nginx.conf" > "$WORK/nginx-log.conf"
+declare -A PORT=([flash]=28480 [nginx]=28481 [lighttpd]=28482 [flash-log]=28483 [nginx-log]=28484) SPID=()
 for s in $SERVERS; do
   case $s in
+    flash-log)
+      # shellcheck disable=SC2086
+      "${PIN0[@]}" "$HERE/flash" serve "$WORK/www" --port 28483 --loops 1 --access-log "$WORK/flash-access.log" \
+        ${FLASH_ARGS:-} >"$WORK/flash-log.log" 2>&1 & ;;
+    nginx-log) "${PIN0[@]}" nginx -c "$WORK/nginx-log.conf" >"$WORK/nginx-log.log" 2>&1 & ;;
     flash)
       if [[ -n "${JAVA_OPTS:-}" ]]; then
         "$HERE/flash" help >/dev/null 2>&1 || true   # builds the jar if needed

@@ -18,6 +18,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * pipe never blocks an event loop. Two buffers: callers append to the active one under a lock held only for the
  * copy; the writer swaps it for the empty spare and writes outside the lock.
  *
+ * <p>The writer is not woken per line: that would be a futex wake, a context switch and a small write(2) for every
+ * few lines, on the loop's own core (it cost a third of the server's CPU per request at 1 KiB). It wakes when
+ * {@link #FLUSH_BYTES} have gathered, and otherwise every {@link #FLUSH_MILLIS} ms: a line reaches the file
+ * within that time.
+ *
  * <p>When the writer falls behind until the active buffer is full, a line is dropped and counted
  * ({@link #dropped()}), never waited for: a loop must not stall on its log. {@link #reopen()} (SIGHUP, SIGUSR1)
  * makes the writer close the file and open the same path again, after logrotate renamed it.
@@ -25,6 +30,10 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class AsyncLogWriter implements AutoCloseable {
     /** Buffer per side: some thousands of access-log lines, the backlog a stalled disk may build before drops. */
     public static final int DEFAULT_BUFFER = 1 << 20;
+    /** Bytes that wake the writer at once. */
+    public static final int FLUSH_BYTES = 64 * 1024;
+    /** Longest a line waits for the writer otherwise. */
+    public static final long FLUSH_MILLIS = 100;
 
     private final Path path; // null: stdout or stderr
     private final boolean stderr;
@@ -33,6 +42,7 @@ public final class AsyncLogWriter implements AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
     private final Thread thread;
+    private final int flushBytes;
     private ByteBuffer active;
     private ByteBuffer spare;
     private boolean reopen;
@@ -49,6 +59,7 @@ public final class AsyncLogWriter implements AutoCloseable {
     public AsyncLogWriter(Path path, int bufferBytes, String threadName, boolean stderr) throws IOException {
         this.path = path;
         this.stderr = stderr;
+        this.flushBytes = Math.min(FLUSH_BYTES, bufferBytes / 2);
         this.active = ByteBuffer.allocate(bufferBytes);
         this.spare = ByteBuffer.allocate(bufferBytes);
         this.out = open();
@@ -69,7 +80,7 @@ public final class AsyncLogWriter implements AutoCloseable {
                 dropped.incrementAndGet();
                 return false;
             }
-            boolean wake = active.position() == 0;
+            boolean wake = active.position() < flushBytes && active.position() + length >= flushBytes;
             active.put(line, 0, length);
             if (wake) work.signal();
             return true;
@@ -99,9 +110,16 @@ public final class AsyncLogWriter implements AutoCloseable {
             boolean doReopen, last;
             lock.lock();
             try {
-                while (active.position() == 0 && !reopen && !closing) {
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLUSH_MILLIS);
+                while (active.position() < flushBytes && !reopen && !closing) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        if (active.position() > 0) break; // the interval is up: write what there is
+                        deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLUSH_MILLIS);
+                        continue;
+                    }
                     try {
-                        work.await(1, TimeUnit.SECONDS);
+                        work.awaitNanos(left);
                     } catch (InterruptedException e) {
                         closing = true;
                     }
