@@ -65,7 +65,6 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     // response
     private final RecordReader reader = new RecordReader();
     private final CgiOutputParser parser = new CgiOutputParser(MAX_HEAD);
-    private boolean viewOut;
     private Runnable ready;
     private long sentAt;
     private final StringBuilder stderrLine = new StringBuilder();
@@ -357,7 +356,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     }
 
     private void readBody() {
-        if (viewOut) {
+        if (up.lent()) {
             up.interest(0);
             return;
         }
@@ -418,16 +417,9 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     @Override
     public ByteBuffer next() throws IOException {
         if (up == null) return null;
-        ByteBuffer buf = up.buffer();
-        if (!viewOut) buf.flip();
-        int n = reader.next(buf, this);
-        if (n > 0) {
-            viewOut = true;
-            up.deadline(0); // until the client took it, the wait is the client's
-            return buf.slice(buf.position(), n);
-        }
-        buf.compact();
-        viewOut = false;
+        int n = reader.next(up.readable(), this);
+        if (n > 0) return up.lend(n);
+        up.refill();
         if (n == RecordReader.FAILED) {
             closeUpstream();
             throw new IOException("invalid FastCGI stream: " + reader.failure());
@@ -440,11 +432,9 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
 
     @Override
     public void consumed(int n) {
-        if (!viewOut) return;
-        ByteBuffer buf = up.buffer();
-        reader.consume(buf, n);
-        buf.compact();
-        viewOut = false;
+        if (up == null || !up.lent()) return;
+        reader.consume(up.buffer(), n);
+        up.refill();
     }
 
     @Override
@@ -463,7 +453,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
         UpstreamConnection c = up;
         up = null;
         if (c != null) {
-            if (reader.ended() && stdinDone && !viewOut) backend.pool().release(c);
+            if (reader.ended() && stdinDone && !c.lent()) backend.pool().release(c);
             else c.close();
         }
         releaseSlot();
@@ -473,7 +463,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     public void abort() {
         if (state == State.DONE) return;
         if (state == State.WAITING) backend.slots().cancel(waiter);
-        if (state == State.BODY && reader.ended() && !viewOut) {
+        if (state == State.BODY && reader.ended() && (up == null || !up.lent())) {
             finished(); // HEAD, 204, 304: the response was complete, the connection is reusable
             return;
         }

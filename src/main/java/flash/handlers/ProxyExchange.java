@@ -76,7 +76,6 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     private ResponseParser parser;
     private BodyDecoder decoder;
     private boolean upstreamKeepAlive;
-    private boolean viewOut;           // the upstream buffer is flipped while the client connection holds a view
     private Runnable ready;
     private long sentAt;
 
@@ -351,7 +350,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     }
 
     private void readBody() {
-        if (viewOut) {
+        if (up.lent()) {
             // The client connection still holds a view of the buffer (flipped, so a read would land on the bytes it
             // has yet to send): read nothing until it took them and asks again (onReady).
             up.interest(0);
@@ -390,18 +389,9 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     @Override
     public ByteBuffer next() throws IOException {
         if (decoder == null || up == null) return null;
-        ByteBuffer buf = up.buffer();
-        if (!viewOut) buf.flip();
-        long n = decoder.available(buf);
-        if (n > 0) {
-            viewOut = true;
-            // Until the client has taken this, the wait is the client's: --upstream-timeout is for an origin that
-            // does not answer, and a slow client is the write timeout's business. onReady arms it again.
-            up.deadline(0);
-            return buf.slice(buf.position(), (int) n);
-        }
-        buf.compact();
-        viewOut = false;
+        long n = decoder.available(up.readable());
+        if (n > 0) return up.lend((int) n);
+        up.refill();
         if (n == BodyDecoder.FAILED) {
             closeUpstream();
             throw new IOException("invalid upstream body: " + decoder.failure().reason());
@@ -414,11 +404,9 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
 
     @Override
     public void consumed(int n) {
-        if (!viewOut) return;
-        ByteBuffer buf = up.buffer();
-        decoder.consume(buf, n);
-        buf.compact();
-        viewOut = false;
+        if (up == null || !up.lent()) return;
+        decoder.consume(up.buffer(), n);
+        up.refill();
     }
 
     @Override
@@ -446,7 +434,7 @@ final class ProxyExchange implements UpstreamConnection.User, BodyStream {
     @Override
     public void abort() {
         if (state == State.DONE) return;
-        if (state == State.BODY && decoder != null && decoder.done() && !viewOut) {
+        if (state == State.BODY && decoder != null && decoder.done() && (up == null || !up.lent())) {
             finished(); // HEAD, 204, 304: the upstream's response was complete, so its connection is reusable
             return;
         }

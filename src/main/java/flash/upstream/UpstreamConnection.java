@@ -41,6 +41,7 @@ public final class UpstreamConnection implements IoHandler {
     private final SocketChannel channel;
     private final PlainTransport transport;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_SIZE);
+    private boolean lent;           // see readable(): a view of the buffer is out with the client connection
     private Driver driver;
     private Registration reg;
     private User user;
@@ -77,6 +78,38 @@ public final class UpstreamConnection implements IoHandler {
     /** The read buffer, in write mode: what has been read from the upstream and not yet consumed. */
     public ByteBuffer buffer() { return buffer; }
 
+    // ------------------------------------------------------------------ body bytes lent to the client connection
+
+    /**
+     * The buffer flipped for reading what has been read and not yet taken. A response body is sent from views of
+     * it ({@link #lend}), so it stays flipped while a view is out, and only {@link #refill} turns it back.
+     */
+    public ByteBuffer readable() {
+        if (!lent) buffer.flip();
+        return buffer;
+    }
+
+    /**
+     * A view of the {@code n} bytes at the readable buffer's position, for the client connection to send. Until
+     * it has taken them, the wait is the client's (--upstream-timeout is for an origin that does not answer, a slow
+     * client is the write timeout's business): the deadline stops, and the body source arms it again when asked
+     * for more.
+     */
+    public ByteBuffer lend(int n) {
+        lent = true;
+        deadline(0);
+        return buffer.slice(buffer.position(), n);
+    }
+
+    /** Back to write mode, dropping what was taken (the body decoder moved the position past it). */
+    public void refill() {
+        buffer.compact();
+        lent = false;
+    }
+
+    /** A view is out: the buffer is flipped, and a read would land on bytes the client has yet to send. */
+    public boolean lent() { return lent; }
+
     /** Exchanges this connection has carried (more than one: it came from the pool). */
     public int exchanges() { return exchanges; }
 
@@ -84,7 +117,10 @@ public final class UpstreamConnection implements IoHandler {
 
     public void user(User u) { this.user = u; }
 
-    public void startExchange() { exchanges++; }
+    public void startExchange() {
+        exchanges++;
+        lent = false; // per exchange: a new one starts with no view out
+    }
 
     /** The deadline for the current step, from now; 0 clears it. */
     public void deadline(long nanos) {
