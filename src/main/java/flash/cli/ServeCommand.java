@@ -235,12 +235,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** Replaces JUL's synchronous console handler by the error log's own writer thread. */
     private ErrorLogHandler installErrorLog() {
-        Level level;
-        try {
-            level = ErrorLogHandler.level(logLevel);
-        } catch (IllegalArgumentException e) {
-            throw new UsageError("--log-level: " + e.getMessage());
-        }
+        Level level = parsed("--log-level: ", () -> ErrorLogHandler.level(logLevel));
         boolean stderr = errorLog == null || errorLog.toString().equals("-");
         if (!stderr) checkWritable("--error-log", errorLog.toString());
         try {
@@ -292,40 +287,15 @@ public final class ServeCommand implements Callable<Integer> {
         if (headerAlign < 0 || headerAlign > 4096) throw new UsageError("--header-align must be between 0 and 4096");
         if (statusPath != null && !statusPath.startsWith("/")) throw new UsageError("--status-path must start with '/'");
         if (upstreamKeepalive < 0) throw new UsageError("--upstream-keepalive must not be negative");
-        java.util.List<flash.config.ProxyRoute> routes = new java.util.ArrayList<>();
-        for (String p : proxies) {
-            try {
-                routes.add(flash.config.ProxyRoute.parse(p));
-            } catch (IllegalArgumentException e) {
-                throw new UsageError(e.getMessage());
-            }
-        }
-        flash.config.AccessLogFormat logFormat;
-        try {
-            logFormat = flash.config.AccessLogFormat.parse(accessLogFormat);
-        } catch (IllegalArgumentException e) {
-            throw new UsageError("--access-log-format: " + e.getMessage());
-        }
+        java.util.List<flash.config.ProxyRoute> routes = parseAll(proxies, flash.config.ProxyRoute::parse);
+        flash.config.AccessLogFormat logFormat =
+                parsed("--access-log-format: ", () -> flash.config.AccessLogFormat.parse(accessLogFormat));
         if (accessLog != null) checkWritable("--access-log", accessLog);
-        java.util.List<flash.config.CgiRoute> cgiRoutes = new java.util.ArrayList<>();
-        for (String c : cgis) {
-            try {
-                cgiRoutes.add(flash.config.CgiRoute.parse(c));
-            } catch (IllegalArgumentException e) {
-                throw new UsageError(e.getMessage());
-            }
-        }
-        java.util.List<flash.config.FastCgiRoute> fcgi = new java.util.ArrayList<>();
+        java.util.List<flash.config.CgiRoute> cgiRoutes = parseAll(cgis, flash.config.CgiRoute::parse);
+        java.util.List<flash.config.FastCgiRoute> fcgi = parseAll(fastcgi, flash.config.FastCgiRoute::parse);
         java.util.Set<String> exts = new java.util.HashSet<>();
-        for (String f : fastcgi) {
-            flash.config.FastCgiRoute r;
-            try {
-                r = flash.config.FastCgiRoute.parse(f);
-            } catch (IllegalArgumentException e) {
-                throw new UsageError(e.getMessage());
-            }
+        for (flash.config.FastCgiRoute r : fcgi) {
             if (!exts.add(r.ext())) throw new UsageError("--fastcgi " + r.ext() + " is given twice");
-            fcgi.add(r);
         }
         if (index.isEmpty()) throw new UsageError("--index needs at least one name");
         for (String n : index) {
@@ -372,6 +342,22 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             throw new UsageError(option + " '" + path + "' cannot be opened for writing: " + e.getMessage());
         }
+    }
+
+    /** A value through its parser; one it refuses is a usage error: {@code prefix} and the parser's sentence. */
+    private static <T> T parsed(String prefix, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new UsageError(prefix + e.getMessage());
+        }
+    }
+
+    /** Every value of a repeatable option through its parser (whose messages name the option). */
+    private static <T> java.util.List<T> parseAll(java.util.List<String> values, java.util.function.Function<String, T> parse) {
+        java.util.List<T> out = new java.util.ArrayList<>(values.size());
+        for (String v : values) out.add(parsed("", () -> parse.apply(v)));
+        return out;
     }
 
     private static void positive(String name, long v) {
