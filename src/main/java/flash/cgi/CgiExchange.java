@@ -7,10 +7,10 @@ import flash.http.Status;
 import flash.net.BlockingSeam;
 import flash.net.Driver;
 import flash.pipeline.BadBodyException;
+import flash.pipeline.BodyCollector;
 import flash.pipeline.BodyStream;
 import flash.pipeline.Exchange;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -66,8 +66,7 @@ final class CgiExchange implements BodyStream {
     private CgiProcess proc;
     private InputStream stdout;
     // request body
-    private ByteArrayOutputStream collected;   // a chunked body, buffered to learn its length
-    private byte[] buffered;
+    private byte[] buffered;                   // a chunked body, collected to learn its length
     private int bufferedSent;
     private boolean writing;
     private boolean stdinClosed;
@@ -118,45 +117,23 @@ final class CgiExchange implements BodyStream {
         scriptName = s.prefix() + "/" + name;
         ex.onAbort(this::clientGone);
         if (req.chunked()) {
-            collected = new ByteArrayOutputStream();
-            collect(pathInfo);
+            BodyCollector.collect(ex, s.maxBody(), new BodyCollector.Done() {
+                @Override public void collected(byte[] body) {
+                    if (state != State.STARTING) return;
+                    buffered = body;
+                    spawn(pathInfo, body.length);
+                }
+
+                @Override public void refused(Status status, String why) {
+                    if (state == State.STARTING) fail(status, why);
+                }
+
+                @Override public void gone() {
+                    if (state == State.STARTING) end(true);
+                }
+            });
         } else {
             spawn(pathInfo, req.hasBody() ? req.contentLength() : -1);
-        }
-    }
-
-    /** A chunked request body: buffered up to --max-body, so that CONTENT_LENGTH can be set; past it, 411. */
-    private void collect(String pathInfo) {
-        if (state != State.STARTING) return;
-        try {
-            while (true) {
-                ByteBuffer piece = ex.bodyNext();
-                if (piece != null) {
-                    int n = piece.remaining();
-                    if (collected.size() + (long) n > s.maxBody()) {
-                        fail(Status.LENGTH_REQUIRED, "chunked request body larger than --max-body");
-                        return;
-                    }
-                    byte[] b = new byte[n];
-                    piece.get(b);
-                    collected.write(b, 0, n);
-                    ex.bodyConsumed(n);
-                } else if (ex.bodyEnded()) {
-                    buffered = collected.toByteArray();
-                    collected = null;
-                    spawn(pathInfo, buffered.length);
-                    return;
-                } else {
-                    ex.onBody(() -> collect(pathInfo));
-                    return;
-                }
-            }
-        } catch (BadBodyException e) {
-            // Chunk sizes past --max-body: too large to buffer, so the script cannot be told its length. 411 says
-            // what would work (a Content-Length, streamed), where the connection's own check would say 413.
-            fail(e.status() == Status.CONTENT_TOO_LARGE ? Status.LENGTH_REQUIRED : e.status(), e.getMessage());
-        } catch (IOException e) {
-            end(true); // the client went away
         }
     }
 

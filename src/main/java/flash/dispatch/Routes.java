@@ -62,7 +62,7 @@ final class Routes {
                 config.followSymlinks(), config.dotfiles(),
                 flash.fastcgi.FastCgiHandler.perPool(config.fastcgiConnections(), config.arch(), config.loops()),
                 config.fastcgiQueue(), config.upstreamConnectTimeout().toNanos(), config.fastcgiTimeout().toNanos(),
-                "flash", config.revalidateAfter().toNanos());
+                "flash", config.revalidateAfter().toNanos(), config.limits().maxBody());
         return new flash.fastcgi.FastCgiHandler(settings, next);
     }
 

@@ -8,6 +8,7 @@ import flash.http.Request;
 import flash.http.Status;
 import flash.net.Registration;
 import flash.pipeline.BadBodyException;
+import flash.pipeline.BodyCollector;
 import flash.pipeline.BodyStream;
 import flash.pipeline.Exchange;
 import flash.upstream.UpstreamConnection;
@@ -56,6 +57,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     private final ByteBuffer stdinHeader = ByteBuffer.allocate(Records.HEADER);
     private final ByteBuffer[] gather = new ByteBuffer[3];
     private ByteBuffer piece;
+    private ByteBuffer buffered;       // a chunked body, collected first: FastCGI needs CONTENT_LENGTH
     private int pieceLength;
     private boolean stdinEnding;       // the empty STDIN record is being written
     private boolean stdinDone;
@@ -80,10 +82,25 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     void start() {
         ex.onAbort(this::abort);
         if (req.chunked()) {
-            // FastCGI responders need CONTENT_LENGTH: a chunked body would have to be buffered first.
-            finishWith(Status.LENGTH_REQUIRED, "chunked request body");
+            BodyCollector.collect(ex, s.maxBody(), new BodyCollector.Done() {
+                @Override public void collected(byte[] body) {
+                    if (state != State.WAITING || !ex.active()) return;
+                    buffered = ByteBuffer.wrap(body);
+                    acquire();
+                }
+
+                @Override public void refused(Status status, String why) {
+                    if (state == State.WAITING && ex.active()) finishWith(status, why);
+                }
+
+                @Override public void gone() { state = State.DONE; }
+            });
             return;
         }
+        acquire();
+    }
+
+    private void acquire() {
         switch (backend.slots().acquire(waiter, s.timeoutNanos())) {
             case NOW -> {
                 slot = true;
@@ -161,7 +178,8 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
         stdinEnding = stdinDone = earlyInput = false;
         up.startExchange();
         up.deadline(s.timeoutNanos());
-        begin = Records.begin(FastCgiParams.of(ex, s, script), true);
+        if (buffered != null) buffered.rewind(); // a retry on a fresh connection sends it again
+        begin = Records.begin(FastCgiParams.of(ex, s, script, bodyLength()), true);
         state = State.SENDING;
         sentAt = System.nanoTime();
         send();
@@ -211,7 +229,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
                     }
                     if (piece != null) {
                         piece = null;
-                        ex.bodyConsumed(pieceLength);
+                        if (buffered == null) ex.bodyConsumed(pieceLength);
                     }
                     if (stdinEnding) {
                         stdinEnding = false;
@@ -222,13 +240,15 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
                     awaitHead();
                     return;
                 }
-                ByteBuffer next = ex.hasBody() ? ex.bodyNext() : null;
+                ByteBuffer next = buffered != null ? (buffered.hasRemaining() ? buffered : null)
+                        : ex.hasBody() ? ex.bodyNext() : null;
                 if (next != null) {
-                    bodyTouched = true;
+                    if (buffered == null) bodyTouched = true; // a collected body can be sent again
                     pieceLength = Math.min(next.remaining(), Records.MAX_CONTENT);
                     piece = next.slice(next.position(), pieceLength);
+                    if (buffered != null) buffered.position(buffered.position() + pieceLength);
                     Records.stdinHeader(stdinHeader, pieceLength);
-                } else if (!ex.hasBody() || ex.bodyEnded()) {
+                } else if (buffered != null || !ex.hasBody() || ex.bodyEnded()) {
                     stdinEnding = true;
                     Records.stdinHeader(stdinHeader, 0);
                 } else {
@@ -247,6 +267,9 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
             upstreamFailed(up != null && up.timedOut(), "writing: " + e.getMessage());
         }
     }
+
+    /** CONTENT_LENGTH: the collected body's, or the request's. */
+    private long bodyLength() { return buffered != null ? buffered.capacity() : req.contentLength(); }
 
     private void resumeSend() {
         if (state != State.SENDING || up == null) return;
@@ -340,14 +363,16 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
 
     private void respond(CgiOutputParser.Result r) {
         ex.upstreamNanos(System.nanoTime() - sentAt);
-        Head head;
         if (r.localRedirect() != null) {
-            // A CGI local redirect is not re-dispatched here yet: the client is sent there instead.
-            head = new Head(302, "Found");
-            for (CgiOutputParser.Field f : r.fields()) head.add(f.name(), f.value());
-        } else {
-            head = r.head();
+            // RFC 3875 6.2.2: the answer is a GET of that path on this server. The rest of the script's output is not
+            // wanted: closing the connection is FastCGI's abort (php-fpm ends the request), cheaper than draining.
+            state = State.DONE;
+            closeUpstream();
+            releaseSlot();
+            ex.redirect(r.localRedirect());
+            return;
         }
+        Head head = r.head();
         state = State.BODY;
         up.deadline(s.timeoutNanos());
         long length = -1;

@@ -41,7 +41,7 @@ public final class FastCgiHandler implements Handler {
      */
     public record Settings(Path root, List<Route> routes, List<String> indexNames, boolean followSymlinks,
                            boolean dotfiles, int connections, int queue, long connectTimeoutNanos, long timeoutNanos,
-                           String serverSoftware, long revalidateNanos) {
+                           String serverSoftware, long revalidateNanos, long maxBody) {
         public Settings {
             routes = List.copyOf(routes);
             indexNames = List.copyOf(indexNames);

@@ -18,7 +18,7 @@ import java.util.Locale;
 final class FastCgiParams {
     private FastCgiParams() {}
 
-    static List<String[]> of(Exchange ex, FastCgiHandler.Settings s, FastCgiHandler.Found script) {
+    static List<String[]> of(Exchange ex, FastCgiHandler.Settings s, FastCgiHandler.Found script, long contentLength) {
         Request req = ex.request();
         List<String[]> p = new ArrayList<>(24 + req.headers().size());
         String root = s.root().toString();
@@ -33,7 +33,7 @@ final class FastCgiParams {
         add(p, "REQUEST_METHOD", req.methodToken());
         String type = req.header("Content-Type");
         add(p, "CONTENT_TYPE", type == null ? "" : type);
-        add(p, "CONTENT_LENGTH", req.contentLength() > 0 ? Long.toString(req.contentLength()) : "");
+        add(p, "CONTENT_LENGTH", contentLength > 0 ? Long.toString(contentLength) : "");
         add(p, "SERVER_PROTOCOL", req.http10() ? "HTTP/1.0" : "HTTP/1.1");
         add(p, "REQUEST_SCHEME", "http");
         add(p, "GATEWAY_INTERFACE", "CGI/1.1");
