@@ -66,6 +66,7 @@ flash_cmd() { # flash_cmd ARGS... -> FLASH_CMD array
 WORK=$(mktemp -d /tmp/flash-bench.XXXXXX)
 mkdir -p "$WORK/tmp"
 SESSIONS=()
+CLEANUP_DIRS=()   # more directories to remove on exit (unless KEEP)
 cleanup() {
   local s p alive
   trap - EXIT INT TERM
@@ -82,7 +83,7 @@ cleanup() {
     for p in $(pgrep -s "$s" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
   done
   wait 2>/dev/null || true
-  if [[ -n "${KEEP:-}" ]]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
+  if [[ -n "${KEEP:-}" ]]; then echo "work directory kept: $WORK ${CLEANUP_DIRS[*]}" >&2; else rm -rf "$WORK" "${CLEANUP_DIRS[@]}"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT

@@ -31,9 +31,20 @@
 # thread on the other CPU, which costs CPU 1 several times what its writes to the backend next to it cost (strace
 # -c of the slow wrk: write 34 us per call through Flash, 8 us direct).
 #
+# SLOW=php (default proxy) puts the slow connections on a PHP script instead (the CGI/FastCGI issue's isolation
+# figure): `<?php usleep(DELAY_MS * 1000); echo "slow";` on php-fpm (pm=static, CHILDREN children, a pool and a Unix
+# socket per arch, on CPU 1), reached through --fastcgi .php=unix:SOCK --fastcgi-connections CHILDREN; the 64 slow
+# connections saturate the pool and the rest wait in Flash's FastCGI queue. There is no direct route to compare
+# with, so there is no control measurement (CONTROL is 0). Expect slow-req/s near CHILDREN * 1000 / DELAY_MS.
+#
+# STATIC=cold (default hot) makes the static clients fetch random files of a data set kept out of the page cache
+# (COLD_FILES files of COLD_KB KiB on the disk under /var/tmp, their pages dropped with POSIX_FADV_DONTNEED before
+# each measurement and, unless EVICT_MS=0, every EVICT_MS during it by an evictor on CPU 1, which costs that CPU a
+# little in every mode alike), where AMPED's helpers should beat SPED's blocking loop. Cold runs cannot be pipelined.
+#
 # usage: bench/isolation.sh [RUNS=3] [SECONDS=10]
 # env:   ARCHS="amped sped mt vt mp"  CONNS=50  SLOW_CONNS=64  DELAY_MS=50  UPSTREAM_KEEPALIVE=64  CONTROL=1  WARMUP=5
-#        PIPELINE=1
+#        PIPELINE=1  SLOW=proxy|php  CHILDREN=8 (php)  STATIC=hot|cold  COLD_FILES=20000  COLD_KB=16  EVICT_MS=1000
 #        ARGS_amped="--loops 1" ARGS_sped="--loops 1" ARGS_mt="" ARGS_vt="" ARGS_mp=""   per-arch `flash serve` flags
 #        FLASH_ARGS (extra flags for every arch)  JAVA_OPTS (extra JVM flags for Flash)
 #        NICE (default -20 as root, else 0)  NOISE_PCT=10  KEEP=1 (keep the work directory)  FLASH_JAR
@@ -48,6 +59,20 @@ CONNS=${CONNS:-50}; SLOW_CONNS=${SLOW_CONNS:-64}; DELAY_MS=${DELAY_MS:-50}; UPST
 CONTROL=${CONTROL:-1}; WARMUP=${WARMUP:-5}; PIPELINE=${PIPELINE:-1}
 [[ "$PIPELINE" =~ ^[1-9][0-9]*$ ]] || die "PIPELINE must be a number of requests (1: no pipelining), not '$PIPELINE'"
 SLOW_LEAD=1.5   # seconds the slow connections run before the static measurement starts
+SLOW=${SLOW:-proxy}; STATIC=${STATIC:-hot}; CHILDREN=${CHILDREN:-8}
+COLD_FILES=${COLD_FILES:-20000}; COLD_KB=${COLD_KB:-16}; EVICT_MS=${EVICT_MS:-1000}
+case $SLOW in
+  proxy) SLOW_PATH=/slow/x ;;
+  php) SLOW_PATH=/slow.php; CONTROL=0
+       FPM=${FPM:-/usr/sbin/php-fpm8.2}; [[ -x $FPM ]] || die "php-fpm not found at $FPM (apt-get install php8.2-fpm, or set FPM)" ;;
+  *) die "SLOW must be proxy or php, not '$SLOW'" ;;
+esac
+case $STATIC in
+  hot) STATIC_PATH=/f.bin ;;
+  cold) STATIC_PATH="/cold/ (random)"; need python3
+        ((PIPELINE == 1)) || die "STATIC=cold cannot be pipelined (PIPELINE=$PIPELINE)" ;;
+  *) die "STATIC must be hot or cold, not '$STATIC'" ;;
+esac
 MODES="alone loaded"; [[ "$CONTROL" == 1 ]] && MODES="alone control loaded"
 [[ "$WARMUP" =~ ^[1-9][0-9]*$ ]] || die "WARMUP must be a number of seconds, not '$WARMUP'"
 ensure_jar
@@ -55,6 +80,40 @@ ensure_jar
 mkdir -p "$WORK/www"
 head -c 1024 /dev/urandom > "$WORK/www/f.bin"
 STATIC_SCRIPT=()
+STATIC_ROOT="$WORK/www"
+if [[ $STATIC == cold ]]; then
+  # On the disk, not in /tmp: the data must be read from a device for "cold" to mean anything.
+  COLD=$(mktemp -d /var/tmp/flash-cold.XXXXXX)
+  STATIC_ROOT="$COLD/www"; mkdir -p "$STATIC_ROOT/cold"
+  ln "$WORK/www/f.bin" "$STATIC_ROOT/f.bin" 2>/dev/null || cp "$WORK/www/f.bin" "$STATIC_ROOT/f.bin"
+  echo "creating $COLD_FILES x $COLD_KB KiB files in $STATIC_ROOT/cold ..." >&2
+  python3 - "$STATIC_ROOT/cold" "$COLD_FILES" "$COLD_KB" <<'PY'
+import os, sys
+d, n, kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    with open(os.path.join(d, "f%d.bin" % i), "wb") as f:
+        f.write(os.urandom(kb * 1024))
+os.sync()  # written back, so that dropping the pages really drops them
+PY
+  cat > "$WORK/evict.py" <<'PY'
+import os, sys, time
+d, period = sys.argv[1], int(sys.argv[2]) / 1000
+names = [os.path.join(d, n) for n in os.listdir(d)]
+while True:
+    for p in names:
+        fd = os.open(p, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+    if period == 0: break
+    time.sleep(period)
+PY
+  cat > "$WORK/cold.lua" <<LUA
+math.randomseed(os.time())
+request = function() return wrk.format("GET", "/cold/f" .. math.random(0, $COLD_FILES - 1) .. ".bin") end
+LUA
+  STATIC_SCRIPT=(-s "$WORK/cold.lua")
+  CLEANUP_DIRS+=("$COLD")
+fi
 if ((PIPELINE > 1)); then
   cat > "$WORK/pipeline.lua" <<LUA
 -- $PIPELINE requests per write; wrk sends the next batch once every response of this one arrived.
@@ -69,31 +128,58 @@ LUA
 fi
 
 machine_note
-echo "# $BENCH_NAME: archs $ARCHS, $RUNS run(s) x ${SECS}s; static wrk -t1 -c$CONNS /f.bin (1 KiB, pipeline depth $PIPELINE);" \
-  "slow wrk -t1 -c$SLOW_CONNS /slow/x -> upstream delay ${DELAY_MS} ms (expect ~$((SLOW_CONNS * 1000 / DELAY_MS)) req/s)"
+if [[ $SLOW == php ]]; then expect=$((CHILDREN * 1000 / DELAY_MS)); slow_what="php-fpm x $CHILDREN sleeping ${DELAY_MS} ms"
+else expect=$((SLOW_CONNS * 1000 / DELAY_MS)); slow_what="upstream delay ${DELAY_MS} ms"; fi
+static_what="$STATIC_PATH (1 KiB, pipeline depth $PIPELINE)"
+[[ $STATIC == cold ]] && static_what="random /cold/fN.bin of $COLD_FILES x $COLD_KB KiB, evicted every $EVICT_MS ms"
+echo "# $BENCH_NAME: archs $ARCHS, $RUNS run(s) x ${SECS}s; static wrk -t1 -c$CONNS $static_what;" \
+  "slow wrk -t1 -c$SLOW_CONNS $SLOW_PATH -> $slow_what (expect ~$expect req/s)"
 echo "commands:"
-start slow-backend 1 "$JAVA" -XX:+UseSerialGC -Xmx128m "$HERE/bench/SlowBackend.java" 0 "$DELAY_MS" 64
-wait_log slow-backend '^slow backend listening on ' 120
-SPORT=$(sed -n 's/^slow backend listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/slow-backend.log")
+SPORT=0
+if [[ $SLOW == php ]]; then
+  chmod 755 "$WORK"; mkdir -p "$WORK/www"
+  echo "<?php usleep($DELAY_MS * 1000); echo \"slow\";" > "$WORK/www/slow.php"
+  [[ $STATIC == cold ]] && cp "$WORK/www/slow.php" "$STATIC_ROOT/slow.php" && chmod 755 "$COLD" "$STATIC_ROOT"
+  chmod -R a+rX "$WORK/www"
+  printf '[global]\nerror_log = %s\ndaemonize = no\n' "$WORK/fpm-error.log" > "$WORK/fpm.conf"
+  for a in $ARCHS; do
+    printf '[%s]\nlisten = %s\nlisten.mode = 0666\nlisten.backlog = 4096\nuser = www-data\ngroup = www-data\npm = static\npm.max_children = %s\n' \
+      "$a" "$WORK/fpm-$a.sock" "$CHILDREN" >> "$WORK/fpm.conf"
+  done
+  start php-fpm 1 "$FPM" -F -O -R -y "$WORK/fpm.conf"
+  for a in $ARCHS; do
+    for _ in $(seq 100); do [[ -S $WORK/fpm-$a.sock ]] && break; sleep 0.1; done
+    [[ -S $WORK/fpm-$a.sock ]] || die "php-fpm did not create $WORK/fpm-$a.sock: $(cat "$WORK/php-fpm.log")"
+  done
+else
+  start slow-backend 1 "$JAVA" -XX:+UseSerialGC -Xmx128m "$HERE/bench/SlowBackend.java" 0 "$DELAY_MS" 64
+  wait_log slow-backend '^slow backend listening on ' 120
+  SPORT=$(sed -n 's/^slow backend listening on 127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/slow-backend.log")
+fi
+SLOW_SIDE=slow-backend; [[ $SLOW == php ]] && SLOW_SIDE=php-fpm
 declare -A PORT=()
 for a in $ARCHS; do
   case $a in amped|sped) def="--loops 1" ;; mt|vt|mp) def="" ;; *) die "unknown arch '$a' (amped sped mt vt mp)" ;; esac
   v="ARGS_$a"; args=${!v-$def}
   # shellcheck disable=SC2086
-  flash_cmd "$WORK/www" --port 0 --arch "$a" $args --proxy "/slow/=http://127.0.0.1:$SPORT/" \
-    --upstream-keepalive "$UPSTREAM_KEEPALIVE" --drain-timeout 1 ${FLASH_ARGS:-}
+  if [[ $SLOW == php ]]; then
+    slow_args=(--fastcgi ".php=unix:$WORK/fpm-$a.sock" --fastcgi-connections "$CHILDREN")
+  else
+    slow_args=(--proxy "/slow/=http://127.0.0.1:$SPORT/" --upstream-keepalive "$UPSTREAM_KEEPALIVE")
+  fi
+  flash_cmd "$STATIC_ROOT" --port 0 --arch "$a" $args "${slow_args[@]}" --drain-timeout 1 ${FLASH_ARGS:-}
   start "$a" 0 "${FLASH_CMD[@]}"
 done
 for a in $ARCHS; do
   wait_log "$a" '^flash listening on ' 300
   PORT[$a]=$(flash_port "$a")
   wait_url "$a" "http://127.0.0.1:${PORT[$a]}/f.bin"
-  wait_url "$a" "http://127.0.0.1:${PORT[$a]}/slow/x"
+  wait_url "$a" "http://127.0.0.1:${PORT[$a]}$SLOW_PATH"
 done
 check_autogroups
 launcher 1
 echo "  static wrk: $(quote "${LAUNCH[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "${STATIC_SCRIPT[@]}") http://127.0.0.1:PORT/f.bin"
-echo "  slow wrk:   $(quote "${LAUNCH[@]}" wrk -t1 -c"$SLOW_CONNS" -d"$((SECS + 3))s" --timeout 30s --latency) http://127.0.0.1:PORT/slow/x" \
+echo "  slow wrk:   $(quote "${LAUNCH[@]}" wrk -t1 -c"$SLOW_CONNS" -d"$((SECS + 3))s" --timeout 30s --latency) http://127.0.0.1:PORT$SLOW_PATH" \
   "(control: http://127.0.0.1:$SPORT/x, the slow backend itself)"
 echo "  (PORT per arch:$(for a in $ARCHS; do printf ' %s=%s' "$a" "${PORT[$a]}"; done); warm-up per arch: $WARMUP s static, then $WARMUP s static and slow together)"
 export WRK_QUIET=1
@@ -104,7 +190,7 @@ for a in $ARCHS; do
   # streamed body) and C2 deoptimises and recompiles the shared path (Http1Connection.respond, Outgoing.writeTo,
   # StaticHandler.handle; seen with -XX:+PrintCompilation), up to a second of compiler time on CPU 0 that a first
   # loaded measurement would otherwise pay.
-  start_wrk "warm-slow-$a" 1 -t1 -c"$SLOW_CONNS" -d"$((WARMUP + 3))s" --timeout 30s "http://127.0.0.1:${PORT[$a]}/slow/x"
+  start_wrk "warm-slow-$a" 1 -t1 -c"$SLOW_CONNS" -d"$((WARMUP + 3))s" --timeout 30s "http://127.0.0.1:${PORT[$a]}$SLOW_PATH"
   slow_pid=$WRK_PID
   sleep 1.5
   run_wrk "warm-mixed-$a" 1 -t1 -c"$CONNS" -d"${WARMUP}s" "${STATIC_SCRIPT[@]}" "http://127.0.0.1:${PORT[$a]}/f.bin"
@@ -112,6 +198,7 @@ for a in $ARCHS; do
 done
 echo
 
+if [[ $STATIC == cold && $EVICT_MS -gt 0 ]]; then start evictor 1 python3 "$WORK/evict.py" "$STATIC_ROOT/cold" "$EVICT_MS"; fi
 declare -A RPS=() P99=() RR=() PR=() CR=() CPR=() SRPS=()
 printf '%-6s %3s %-7s %9s %8s %8s %5s %10s %8s %8s %10s %5s %5s %6s %s\n' \
   arch run mode req/s p50ms p99ms cpu% slow-req/s slow-p50 slow-p99 slow-cpu1% oth0% oth1% steal% notes
@@ -122,18 +209,19 @@ for r in $(seq "$RUNS"); do
       tag="$a-$r-$mode"
       slow_pid=""
       if [[ $mode != alone ]]; then
-        slow_url="http://127.0.0.1:${PORT[$a]}/slow/x"; [[ $mode == control ]] && slow_url="http://127.0.0.1:$SPORT/x"
+        slow_url="http://127.0.0.1:${PORT[$a]}$SLOW_PATH"; [[ $mode == control ]] && slow_url="http://127.0.0.1:$SPORT/x"
         start_wrk "slow-$tag" 1 -t1 -c"$SLOW_CONNS" -d"$((SECS + 3))s" --timeout 30s --latency "$slow_url"
         slow_pid=$WRK_PID
         sleep "$SLOW_LEAD"
         kill -0 "$slow_pid" 2>/dev/null || die "the slow wrk ended early: $(cat "$WORK/slow-$tag.wrk")"
       fi
-      st0=$(session_ticks "${PID[$a]}"); bt0=$(session_ticks "${PID[slow-backend]}")
+      [[ $STATIC == cold ]] && python3 "$WORK/evict.py" "$STATIC_ROOT/cold" 0
+      st0=$(session_ticks "${PID[$a]}"); bt0=$(session_ticks "${PID[$SLOW_SIDE]}")
       sw0=0; [[ -n $slow_pid ]] && sw0=$(session_ticks "$slow_pid")
       noise_begin
       run_wrk "$tag" 1 -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "${STATIC_SCRIPT[@]}" "http://127.0.0.1:${PORT[$a]}/f.bin"
       noise_end
-      st1=$(session_ticks "${PID[$a]}"); bt1=$(session_ticks "${PID[slow-backend]}")
+      st1=$(session_ticks "${PID[$a]}"); bt1=$(session_ticks "${PID[$SLOW_SIDE]}")
       sw1=0; [[ -n $slow_pid ]] && sw1=$(session_ticks "$slow_pid")
       slow_ticks=$((bt1 - bt0 + sw1 - sw0))
       f="$WORK/$tag.wrk"
