@@ -21,6 +21,8 @@ public final class CgiHandler implements Handler {
     private final Settings settings;
 
     public CgiHandler(CgiRoute route, Path documentRoot, Duration timeout, HttpLimits limits) {
+        String unavailable = CgiProcess.unavailableReason();
+        if (unavailable != null) throw new IllegalArgumentException("--cgi " + route.prefix() + ": " + unavailable);
         this.settings = new Settings(route.prefix(), route.dir(), documentRoot, timeout.toNanos(),
                 limits.maxHeaderBytes(), limits.maxBody());
     }

@@ -1,16 +1,17 @@
 package flash.cgi;
 
 import flash.sys.Native;
+import flash.sys.Spawn;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -22,28 +23,23 @@ import java.util.logging.Logger;
 /**
  * One running CGI program: its three pipes, its stderr pump, and how it is ended.
  *
- * <p><b>Process group.</b> {@link ProcessBuilder} cannot call setsid(2), so the program is started through
- * util-linux's {@code setsid}, which (the JVM's child is never a group leader) calls setsid() and execs the
- * program in place: the program's pid is its process group's id, and whatever it forks stays in that group.
- * Ending it is {@code kill(-pgid, SIGTERM)}, then SIGKILL after {@link #GRACE_MILLIS} unless the group is gone
- * ({@link Native#killProcessGroup}); without {@code setsid} or the native layer it falls back to killing the
- * process and its live descendants through {@link ProcessHandle}. argv is the program alone: never the query
- * (CVE-2012-1823).
+ * <p><b>Spawn.</b> {@link Spawn#spawn}: glibc's posix_spawn through FFM, one exec, the program leading a session
+ * and process group of its own (POSIX_SPAWN_SETSID), so whatever it forks stays in that group. ProcessBuilder
+ * needed three execs for the same (the JDK's jspawnhelper, util-linux's setsid, the program). Ending it is
+ * {@code kill(-pgid, SIGTERM)}, then SIGKILL after {@link #GRACE_MILLIS} unless the group is gone
+ * ({@link Native#killProcessGroup}). argv is the program alone: never the query (CVE-2012-1823).
  *
- * <p><b>Pipes.</b> Java cannot select on a Process's pipes, so blocking reads and writes on them run on
- * {@link #PUMPS}, daemon platform threads of their own (not AMPED's disk helpers: a script may hold a pipe read
- * for a minute, and disk work must not queue behind it). stderr is pumped to the end by one of them, line by
- * line, into the server's log with the script's name: a script that writes a lot to stderr never blocks on it.
- * The JVM's process reaper collects the exit status, so no zombie stays behind; the exchange closes stdin and
- * stdout once no operation is in flight on them, and the stderr pump closes stderr at its end, so no descriptor
- * stays open.
+ * <p><b>Pipes.</b> Java cannot select on these pipes, so blocking reads and writes on them run on {@link #PUMPS},
+ * daemon platform threads of their own (not AMPED's disk helpers: a script may hold a pipe read for a minute, and
+ * disk work must not queue behind it). stderr is pumped to the end by one of them, line by line, into the server's
+ * log with the script's name: a script that writes a lot to stderr never blocks on it. That pump then reaps the
+ * program (waitpid), so no zombie stays behind; the exchange closes stdin and stdout once no operation is in flight
+ * on them, and the stderr pump closes stderr at its end, so no descriptor stays open.
  */
 final class CgiProcess {
     private static final Logger LOG = Logger.getLogger(CgiProcess.class.getName());
     static final long GRACE_MILLIS = 2000;
     private static final int MAX_LOG_LINE = 4096;
-    private static final String SETSID = Files.isExecutable(Path.of("/usr/bin/setsid")) ? "/usr/bin/setsid"
-            : Files.isExecutable(Path.of("/bin/setsid")) ? "/bin/setsid" : null;
     private static final int SIGTERM = 15, SIGKILL = 9;
 
     private static final AtomicInteger THREADS = new AtomicInteger();
@@ -60,38 +56,45 @@ final class CgiProcess {
         return t;
     });
 
-    private final Process process;
+    private final Spawn.Child child;
+    private final Spawn.PipeIn stdout, stderr;
+    private final Spawn.PipeOut stdin;
     private final String name;
-    private final boolean ownGroup;
     private final AtomicBoolean killed = new AtomicBoolean();
+    /** Completed when the program was reaped. */
+    private final CompletableFuture<Void> exited = new CompletableFuture<>();
     /** When stderr last brought something: a script busy logging is making progress, for the timeout. */
     private volatile long stderrNanos = System.nanoTime();
 
-    private CgiProcess(Process process, String name, boolean ownGroup) {
-        this.process = process;
+    private CgiProcess(Spawn.Child child, String name) {
+        this.child = child;
         this.name = name;
-        this.ownGroup = ownGroup;
+        this.stdout = new Spawn.PipeIn(child.stdout());
+        this.stderr = new Spawn.PipeIn(child.stderr());
+        this.stdin = new Spawn.PipeOut(child.stdin());
+    }
+
+    /** Whether CGI can run here: posix_spawn linked (Linux x86-64, native access enabled), or why not. */
+    static String unavailableReason() {
+        return Spawn.available() ? null : "CGI needs posix_spawn through the native layer (Linux x86-64, "
+                + "--enable-native-access=ALL-UNNAMED): " + Spawn.linkFailure();
     }
 
     /** Starts {@code program} in {@code workDir} with exactly {@code env}. Blocking: call it through a seam. */
     static CgiProcess start(Path program, Path workDir, Map<String, String> env, String name) throws IOException {
         flash.sys.DiskGuard.check("CGI spawn");
-        List<String> argv = new ArrayList<>(2);
-        if (SETSID != null && Native.available()) argv.add(SETSID);
-        argv.add(program.toString());
-        ProcessBuilder pb = new ProcessBuilder(argv).directory(workDir.toFile());
-        pb.environment().clear();
-        pb.environment().putAll(env);
-        CgiProcess p = new CgiProcess(pb.start(), name, argv.size() == 2);
-        PUMPS.execute(p::pumpStderr);
+        List<String> envp = new ArrayList<>(env.size());
+        env.forEach((k, v) -> envp.add(k + "=" + v));
+        CgiProcess p = new CgiProcess(Spawn.spawn(program.toString(), workDir.toString(), envp), name);
+        PUMPS.execute(p::pumpStderrAndReap);
         return p;
     }
 
     long lastStderrNanos() { return stderrNanos; }
 
-    InputStream stdout() { return process.getInputStream(); }
+    InputStream stdout() { return stdout; }
 
-    OutputStream stdin() { return process.getOutputStream(); }
+    OutputStream stdin() { return stdin; }
 
     /** Ends the program and everything it forked: SIGTERM to the group now, SIGKILL after the grace period. */
     void kill() {
@@ -105,23 +108,14 @@ final class CgiProcess {
      * that hangs, a child that kept the group alive) is killed then.
      */
     void reapWithin(long timeoutMillis) {
-        if (!process.isAlive()) return;
+        if (exited.isDone()) return;
         var f = TIMER.schedule(this::kill, timeoutMillis, TimeUnit.MILLISECONDS);
-        process.onExit().thenRun(() -> f.cancel(false));
+        exited.thenRun(() -> f.cancel(false));
     }
 
     private void signal(int sig) {
-        if (ownGroup) {
-            int r = Native.killProcessGroup(process.pid(), sig);
-            if (r == 0 || r == -3 /* ESRCH: the group is gone */) return;
-        }
-        if (sig == SIGKILL) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-        } else {
-            process.descendants().forEach(ProcessHandle::destroy);
-            process.destroy();
-        }
+        int r = Native.killProcessGroup(child.pid(), sig);
+        if (r != 0 && r != -3 /* ESRCH: the group is gone */) LOG.warning(() -> "cgi " + name + ": kill: errno " + -r);
     }
 
     static void closeQuietly(java.io.Closeable c) {
@@ -132,9 +126,16 @@ final class CgiProcess {
         }
     }
 
-    /** Every line of stderr goes to the log, named; long lines are cut into pieces. Runs until EOF. */
+    /** Every line of stderr goes to the log, named; long lines are cut into pieces. Then reaps the program. */
+    private void pumpStderrAndReap() {
+        pumpStderr();
+        // stderr ended: the program closed it or exited. Wait for the exit (a timeout kills it meanwhile).
+        Spawn.waitpid(child.pid());
+        exited.complete(null);
+    }
+
     private void pumpStderr() {
-        InputStream err = process.getErrorStream();
+        InputStream err = stderr;
         byte[] buf = new byte[8192];
         byte[] line = new byte[MAX_LOG_LINE];
         int len = 0;

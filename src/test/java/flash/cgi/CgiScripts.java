@@ -38,6 +38,8 @@ final class CgiScripts {
             script("loop.cgi", "printf 'Location: /cgi-bin/loop.cgi\\n\\n'\n");
             script("malformed.cgi", "printf 'Content-Type text/plain\\n\\nbody'\n");
             script("silent.cgi", "exit 0\n");
+            // Every descriptor the script holds, with what it points at (the shell's own script fd included).
+            script("fds.cgi", "printf 'Content-Type: text/plain\\n\\n'\nfor f in /proc/$$/fd/*; do echo \"${f##*/} $(readlink $f)\"; done\n");
             script("no-type.cgi", "printf 'X-A: 1\\n\\nbody without a type'\n");
             script("no-body.cgi", "printf 'Status: 204\\n\\n'\n");
             script("split.cgi", "printf 'Conte'; sleep 0.2; printf 'nt-Type: text/plain\\r'; sleep 0.2; printf '\\n\\nbo'; sleep 0.2; printf 'dy'\n");

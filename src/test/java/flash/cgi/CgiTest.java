@@ -135,6 +135,25 @@ class CgiTest {
     }
 
     @AllArchs
+    void aScriptInheritsNoDescriptorButItsPipes(Architecture arch) throws Exception {
+        RawClient.Response r = get(arch, "/cgi-bin/fds.cgi");
+        assertThat(r.status()).isEqualTo(200);
+        List<String> fds = r.bodyText().lines().toList();
+        assertThat(fds).as("stdin, stdout, stderr are pipes").contains("0 " + pipeOf(fds, 0), "1 " + pipeOf(fds, 1));
+        assertThat(fds).as("no socket, jar or eventfd of the server's").noneMatch(l -> l.contains("socket:")
+                || l.contains(".jar") || l.contains("eventfd") || l.contains("anon_inode"));
+        // Beyond 0-2, only what the shell opened for itself: its script, and the pipe of $(readlink ...).
+        assertThat(fds.stream().filter(l -> !l.startsWith("0 ") && !l.startsWith("1 ") && !l.startsWith("2 ")))
+                .allMatch(l -> l.contains("fds.cgi") || l.contains("pipe:"));
+    }
+
+    private static String pipeOf(List<String> fds, int fd) {
+        String line = fds.stream().filter(l -> l.startsWith(fd + " ")).findFirst().orElse(fd + " none");
+        assertThat(line).contains("pipe:");
+        return line.substring(line.indexOf(' ') + 1);
+    }
+
+    @AllArchs
     void theCgiDirectoryIsNeverServedAsFiles(Architecture arch) throws Exception {
         RawClient.Response r = get(arch, "/cgi/env.cgi");
         assertThat(r.status()).isEqualTo(404);
