@@ -178,6 +178,31 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Seconds without progress from a FastCGI backend before 504 (or a close, once the response started) (default: ${DEFAULT-VALUE}).")
     double fastcgiTimeout = ServerConfig.DEFAULT_FASTCGI_TIMEOUT.toMillis() / 1000.0;
 
+    @Option(names = "--precompressed",
+            description = {"Serve x.br, x.zst or x.gz in place of x when it exists next to it and Accept-Encoding allows it (q-values",
+                    "honoured), with x's Content-Type, the sidecar's own ETag, Vary: Accept-Encoding, ranges and conditionals."})
+    boolean precompressed;
+
+    @Option(names = "--compress",
+            description = {"Compress text-like files (text/*, JavaScript, JSON, XML, SVG, WASM...) of at least --compress-min-size",
+                    "bytes with zstd or gzip, as Accept-Encoding prefers; each result is cached (--compress-cache-mb), so a hot",
+                    "file is compressed once. Range requests get the uncompressed file."})
+    boolean compress;
+
+    @Option(names = "--compress-level", paramLabel = "N", description = "gzip level for --compress, 1 (fastest) to 9 (smallest) (default: ${DEFAULT-VALUE}).")
+    int compressLevel = flash.config.CompressionConfig.DEFAULT_GZIP_LEVEL;
+
+    @Option(names = "--zstd-level", paramLabel = "N", description = "zstd level for --compress, 1 to 19 (default: ${DEFAULT-VALUE}).")
+    int zstdLevel = flash.config.CompressionConfig.DEFAULT_ZSTD_LEVEL;
+
+    @Option(names = "--compress-min-size", paramLabel = "BYTES", description = "Smaller files are sent uncompressed (default: ${DEFAULT-VALUE}).")
+    int compressMinSize = flash.config.CompressionConfig.DEFAULT_MIN_SIZE;
+
+    @Option(names = "--compress-cache-mb", paramLabel = "MB",
+            description = {"Memory for compressed bodies, least recently used dropped first; a file larger than an eighth of it",
+                    "is sent uncompressed (default: ${DEFAULT-VALUE}; split between the workers under mp)."})
+    long compressCacheMb = flash.config.CompressionConfig.DEFAULT_CACHE_BYTES >> 20;
+
     @Option(names = "--listener-from", hidden = true, paramLabel = "SOCKET",
             description = "MP worker: take the listening socket from the parent's Unix socket at SOCKET.")
     Path listenerFrom;
@@ -305,6 +330,12 @@ public final class ServeCommand implements Callable<Integer> {
         }
         positive("--fastcgi-connections", fastcgiConnections);
         if (fastcgiQueue < 0) throw new UsageError("--fastcgi-queue must not be negative");
+        if (compressLevel < 1 || compressLevel > 9) throw new UsageError("--compress-level must be between 1 and 9, not " + compressLevel);
+        if (zstdLevel < 1 || zstdLevel > 19) throw new UsageError("--zstd-level must be between 1 and 19, not " + zstdLevel);
+        if (compressMinSize < 0) throw new UsageError("--compress-min-size must not be negative");
+        if (compressCacheMb < 0 || compressCacheMb > (1L << 20)) throw new UsageError("--compress-cache-mb must be between 0 and 1048576, not " + compressCacheMb);
+        flash.config.CompressionConfig compression = new flash.config.CompressionConfig(precompressed, compress,
+                compressLevel, zstdLevel, compressMinSize, compressCacheMb << 20);
         HttpLimits d = HttpLimits.DEFAULTS;
         return ServerConfig.defaults(dir.toRealPath())
                 .withPort(port).withBind(bind).withArch(arch)
@@ -327,7 +358,8 @@ public final class ServeCommand implements Callable<Integer> {
                         logFormat)
                 .withCgis(cgiRoutes).withCgiTimeout(seconds("--cgi-timeout", cgiTimeout))
                 .withFastcgi(fcgi).withIndexNames(index).withFastcgiConnections(fastcgiConnections)
-                .withFastcgiQueue(fastcgiQueue).withFastcgiTimeout(seconds("--fastcgi-timeout", fastcgiTimeout));
+                .withFastcgiQueue(fastcgiQueue).withFastcgiTimeout(seconds("--fastcgi-timeout", fastcgiTimeout))
+                .withCompression(compression);
     }
 
     /** Fails now, with a sentence, rather than at the first request: the file must open for appending. */

@@ -51,7 +51,8 @@ public record ServerConfig(
         java.util.List<String> indexNames,
         int fastcgiConnections,
         int fastcgiQueue,
-        Duration fastcgiTimeout) {
+        Duration fastcgiTimeout,
+        CompressionConfig compression) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -105,7 +106,7 @@ public record ServerConfig(
                 null, AccessLogFormat.COMBINED, // no access log unless asked for
                 java.util.List.of(), DEFAULT_CGI_TIMEOUT,
                 java.util.List.of(), DEFAULT_INDEX, DEFAULT_FASTCGI_CONNECTIONS, DEFAULT_FASTCGI_QUEUE,
-                DEFAULT_FASTCGI_TIMEOUT);
+                DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS);
     }
 
     public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
@@ -151,6 +152,7 @@ public record ServerConfig(
     public ServerConfig withFastcgiConnections(int v) { return edit(e -> e.fastcgiConnections = v); }
     public ServerConfig withFastcgiQueue(int v) { return edit(e -> e.fastcgiQueue = v); }
     public ServerConfig withFastcgiTimeout(Duration v) { return edit(e -> e.fastcgiTimeout = v); }
+    public ServerConfig withCompression(CompressionConfig v) { return edit(e -> e.compression = v); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -201,6 +203,7 @@ public record ServerConfig(
         int fastcgiConnections;
         int fastcgiQueue;
         Duration fastcgiTimeout;
+        CompressionConfig compression;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -244,10 +247,11 @@ public record ServerConfig(
             fastcgiConnections = c.fastcgiConnections;
             fastcgiQueue = c.fastcgiQueue;
             fastcgiTimeout = c.fastcgiTimeout;
+            compression = c.compression;
         }
 
         ServerConfig build() {
-            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout);
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression);
         }
     }
 }

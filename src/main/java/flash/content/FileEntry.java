@@ -21,7 +21,15 @@ public final class FileEntry {
     private final FileHandle handle;    // null for small files
     private final Object fileKey;
     private final boolean mincoreTruthful;
+    // Content negotiation (flash.compress): another representation of a resource carries its coding, whether the
+    // choice depended on Accept-Encoding, and whether it takes ranges. An entry derived from another one shares its
+    // bytes and open file without a reference of its own ("borrowed"): it is valid while the entry it came from is held.
+    private final String contentEncoding;
+    private final boolean vary;
+    private final boolean acceptRanges;
+    private final boolean borrowed;
     private volatile Object headerCacheSlot; // owned by the header cache
+    private volatile Object representationSlot; // owned by flash.compress
 
     public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle) {
         this(path, size, mtimeMillis, fileKey, contentType, body, handle, false);
@@ -43,6 +51,45 @@ public final class FileEntry {
         this.etag = "\"" + Long.toHexString(fileKey == null ? 0 : fileKey.hashCode() & 0xffffffffL) + "-"
                 + Long.toHexString(mtimeMillis) + "-" + Long.toHexString(size) + "\"";
         this.lastModified = HttpDate.format(mtimeMillis);
+        this.contentEncoding = null;
+        this.vary = false;
+        this.acceptRanges = true;
+        this.borrowed = false;
+    }
+
+    private FileEntry(FileEntry from, String contentType, String etag, ByteBuffer body, FileHandle handle, long size,
+                      String contentEncoding, boolean vary, boolean acceptRanges, boolean borrowed) {
+        this.path = from.path;
+        this.size = size;
+        this.mtimeMillis = from.mtimeMillis;
+        this.fileKey = from.fileKey;
+        this.mincoreTruthful = from.mincoreTruthful;
+        this.lastModified = from.lastModified;
+        this.contentType = contentType;
+        this.etag = etag;
+        this.body = body == null ? null : body.asReadOnlyBuffer();
+        this.handle = handle;
+        this.contentEncoding = contentEncoding;
+        this.vary = vary;
+        this.acceptRanges = acceptRanges;
+        this.borrowed = borrowed;
+    }
+
+    /**
+     * This file's bytes as a representation chosen by content negotiation: with {@code contentType} (a sidecar
+     * {@code x.css.gz} is served as {@code x.css}'s type), a Content-Encoding (null: none) and Vary: Accept-Encoding
+     * when {@code vary}. Same validators, ranges allowed. Borrowed: use it only while this entry is held.
+     */
+    public FileEntry representation(String contentType, String contentEncoding, boolean vary) {
+        return new FileEntry(this, contentType, etag, body, handle, size, contentEncoding, vary, true, true);
+    }
+
+    /**
+     * Bytes compressed from this file with {@code coding}, held in memory with their own {@code etag}; Vary:
+     * Accept-Encoding and no ranges (a range request gets the file itself). Owns nothing that needs a release.
+     */
+    public FileEntry encoded(ByteBuffer bytes, String coding, String etag) {
+        return new FileEntry(this, contentType, etag, bytes, null, bytes.remaining(), coding, true, false, false);
     }
 
     public Path path() { return path; }
@@ -54,6 +101,12 @@ public final class FileEntry {
     public String lastModified() { return lastModified; }
     public Object fileKey() { return fileKey; }
     public boolean mincoreTruthful() { return mincoreTruthful; }
+    /** The Content-Encoding of this representation, or null for the file as it is. */
+    public String contentEncoding() { return contentEncoding; }
+    /** Whether responses carry Vary: Accept-Encoding (another representation could have been chosen). */
+    public boolean vary() { return vary; }
+    /** Whether ranges apply (Accept-Ranges: bytes); not for bytes compressed on the fly. */
+    public boolean acceptRanges() { return acceptRanges; }
 
     /** The whole content, a fresh read-only view the caller may consume; null when the file is sent from disk. */
     public ByteBuffer body() { return body == null ? null : body.duplicate(); }
@@ -65,8 +118,11 @@ public final class FileEntry {
     public Object headerCacheSlot() { return headerCacheSlot; }
     public void headerCacheSlot(Object slot) { this.headerCacheSlot = slot; }
 
+    public Object representationSlot() { return representationSlot; }
+    public void representationSlot(Object slot) { this.representationSlot = slot; }
+
     /** Drops this entry's own reference to its open file (it closes once no response still sends from it). */
     public void release() {
-        if (handle != null) handle.release();
+        if (handle != null && !borrowed) handle.release();
     }
 }

@@ -81,7 +81,10 @@ public final class HeaderCache {
         Head h = new Head(status);
         if (contentType != null) h.add("Content-Type", contentType);
         h.add("Last-Modified", entry.lastModified()).add("ETag", entry.etag());
-        if (status != Status.NOT_MODIFIED) h.add("Accept-Ranges", "bytes");
+        // A 304 names the representation's validators and Vary, not its other metadata (RFC 9110 15.4.5).
+        if (entry.contentEncoding() != null && status != Status.NOT_MODIFIED) h.add("Content-Encoding", entry.contentEncoding());
+        if (entry.vary()) h.add("Vary", "Accept-Encoding");
+        if (status != Status.NOT_MODIFIED && entry.acceptRanges()) h.add("Accept-Ranges", "bytes");
         return h;
     }
 }

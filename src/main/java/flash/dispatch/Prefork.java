@@ -242,7 +242,18 @@ public final class Prefork {
                 "--fastcgi-connections", Integer.toString(Math.max(1, c.fastcgiConnections() / Math.max(1, c.processes()))),
                 "--fastcgi-queue", Integer.toString(c.fastcgiQueue()),
                 "--fastcgi-timeout", seconds(c.fastcgiTimeout())));
+        compressionArgs(c, a);
         return a;
+    }
+
+    /** Each worker has its own compressed-body cache: the budget is split between them, at least 1 MiB each. */
+    private static void compressionArgs(ServerConfig c, List<String> a) {
+        flash.config.CompressionConfig z = c.compression();
+        if (z.precompressed()) a.add("--precompressed");
+        if (z.compress()) a.add("--compress");
+        a.addAll(List.of("--compress-level", Integer.toString(z.gzipLevel()), "--zstd-level", Integer.toString(z.zstdLevel()),
+                "--compress-min-size", Integer.toString(z.minSize()),
+                "--compress-cache-mb", Long.toString(z.cacheBytes() == 0 ? 0 : Math.max(1, (z.cacheBytes() >> 20) / Math.max(1, c.processes())))));
     }
 
     private static String seconds(java.time.Duration d) { return Double.toString(d.toMillis() / 1000.0); }

@@ -112,6 +112,7 @@ public final class ServerMetrics implements Completion.Listener {
         gauge(sb, "flash_file_cache_bytes", "Small-file bytes held in memory by the path cache.", pc == null ? 0 : pc.bytesHeld());
         gauge(sb, "flash_mapped_cache_bytes", "File bytes mapped by the mapped-file cache.", cc == null ? 0 : cc.bytesMapped());
         gauge(sb, "flash_mapped_cache_chunks", "Chunks in the mapped-file cache.", cc == null ? 0 : cc.chunks());
+        compression(sb, server.context().compressedCache());
         HelperPool hp = server.dispatcher().helpers();
         gauge(sb, "flash_helpers", "Helper threads.", hp == null ? 0 : hp.size());
         gauge(sb, "flash_helpers_busy", "Helper threads running a disk operation now.", hp == null ? 0 : hp.busy());
@@ -122,6 +123,21 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_info{arch=\"").append(arch).append("\",residency=\"")
                 .append(residency == null ? "none" : residency.test().name().toLowerCase()).append("\"} 1\n");
         return sb.toString();
+    }
+
+    /** --compress: the compressed-body cache (zeros without it, so dashboards need no special case). */
+    private static void compression(StringBuilder sb, flash.compress.CompressedCache zc) {
+        counter(sb, "flash_compress_cache_hits_total", "Responses compressed on the fly that were served from the cache.");
+        sb.append("flash_compress_cache_hits_total ").append(zc == null ? 0 : zc.hits.sum()).append('\n');
+        counter(sb, "flash_compress_cache_misses_total", "Responses compressed on the fly that were not in the cache.");
+        sb.append("flash_compress_cache_misses_total ").append(zc == null ? 0 : zc.misses.sum()).append('\n');
+        counter(sb, "flash_compressions_total", "Files compressed on the fly, by coding.");
+        for (flash.compress.Coding c : flash.compress.Coding.values()) {
+            if (!c.onTheFly) continue;
+            sb.append("flash_compressions_total{coding=\"").append(c.token).append("\"} ")
+                    .append(zc == null ? 0 : zc.compressions(c)).append('\n');
+        }
+        gauge(sb, "flash_compress_cache_bytes", "Bytes held by the compressed-body cache.", zc == null ? 0 : zc.bytesHeld());
     }
 
     private static void counter(StringBuilder sb, String name, String help) {

@@ -18,8 +18,12 @@ import flash.http.RequestTarget;
  */
 public final class StaticHandler implements Handler {
     private final PipelineContext ctx;
+    private final flash.compress.Negotiator negotiator; // null unless --precompressed or --compress
 
-    public StaticHandler(PipelineContext ctx) { this.ctx = ctx; }
+    public StaticHandler(PipelineContext ctx) {
+        this.ctx = ctx;
+        this.negotiator = ctx.config().compression().enabled() ? new flash.compress.Negotiator(ctx) : null;
+    }
 
     @Override
     public void handle(Exchange ex) {
@@ -74,6 +78,10 @@ public final class StaticHandler implements Handler {
         if (t instanceof Translation.Found f && underCgiDir(null, f.entry().path())) {
             release(t);
             ex.respond(Responder.error(Status.NOT_FOUND, ex.request(), !ex.request().keepAlive()));
+            return;
+        }
+        if (negotiator != null && t instanceof Translation.Found f) {
+            negotiator.serve(ex, f.entry()); // chooses a coding by Accept-Encoding; releases the entry
             return;
         }
         Response r;

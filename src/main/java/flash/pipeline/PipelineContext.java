@@ -26,6 +26,7 @@ public final class PipelineContext {
     private final ChunkCache chunkCache;   // null when disabled
     private final Responder responder;
     private final Outgoing.ResidencyCheck residency;
+    private final flash.compress.CompressedCache compressedCache; // null unless --compress
     private Router router;
     private Completion.Listener listener = Completion.Listener.NONE;
     private volatile java.util.function.Consumer<RequestTarget.Normalized> translationFault; // tests only
@@ -56,6 +57,8 @@ public final class PipelineContext {
                 : null;
         this.responder = new Responder(headerCache, chunkCache);
         this.residency = residency;
+        this.compressedCache = config.compression().compress()
+                ? new flash.compress.CompressedCache(config.compression().cacheBytes()) : null;
     }
 
     public ServerConfig config() { return config; }
@@ -65,6 +68,8 @@ public final class PipelineContext {
     public ChunkCache chunkCache() { return chunkCache; }
     public PathTranslator translator() { return translator; }
     public Outgoing.ResidencyCheck residency() { return residency; }
+    /** Bodies compressed on the fly (--compress), or null. */
+    public flash.compress.CompressedCache compressedCache() { return compressedCache; }
     /** The route table; set once by the server before the first connection. */
     public Router router() { return router; }
     public void router(Router r) { this.router = r; }
@@ -112,5 +117,6 @@ public final class PipelineContext {
     public void close() {
         if (pathCache != null) pathCache.clear();
         if (chunkCache != null) chunkCache.clear();
+        if (compressedCache != null) compressedCache.clear();
     }
 }
