@@ -114,7 +114,7 @@ public final class Negotiator {
             boolean range = req.header("Range") != null;
             boolean[] on = new boolean[CODINGS];
             for (Coding c : Coding.all()) on[c.ordinal()] = side[c.ordinal()] != null || (fly && c.onTheFly && !range);
-            Coding chosen = AcceptEncoding.parse(req.header("Accept-Encoding")).choose(on);
+            Coding chosen = AcceptEncoding.parse(acceptEncoding(req)).choose(on);
             boolean vary = offered || fly;
             if (chosen == null) {
                 send(ex, vary ? variant(file, file.contentType(), null) : file);
@@ -128,6 +128,12 @@ public final class Negotiator {
             release(sidecars);
             if (owned) file.release();
         }
+    }
+
+    /** The Accept-Encoding field value; several field lines are one comma-separated list (RFC 9110 5.3). */
+    static String acceptEncoding(Request req) {
+        List<String> lines = req.headerValues("Accept-Encoding");
+        return lines.isEmpty() ? null : lines.size() == 1 ? lines.getFirst() : String.join(",", lines);
     }
 
     /** A cached body is sent at once; a missing one is compressed through the seam first. Releases {@code file}. */

@@ -171,6 +171,19 @@ class CompressionTest {
     }
 
     @AllArchs
+    void severalAcceptEncodingLinesAreOneList(Architecture arch) throws Exception {
+        TestServer s = server(arch);
+        try (flash.testing.RawClient c = new flash.testing.RawClient(s.port())) {
+            c.send("GET /app.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br;q=0\r\nAccept-Encoding: gzip;q=0.5, zstd\r\n"
+                    + "Connection: close\r\n\r\n");
+            flash.testing.RawClient.Response r = c.read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("Content-Encoding")).isEqualTo("zstd");
+            assertThat(r.body()).isEqualTo(zstScript);
+        }
+    }
+
+    @AllArchs
     void varyOnlyForFilesThatHaveAnotherRepresentation(Architecture arch) throws Exception {
         TestServer s = server(arch);
         try (HttpClient c = Http.client()) {
