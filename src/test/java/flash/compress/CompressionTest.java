@@ -118,9 +118,12 @@ class CompressionTest {
     }
 
     @AfterAll
-    static void stop() {
+    static void stop() throws IOException {
         SERVERS.values().forEach(TestServer::close);
         SERVERS.clear();
+        try (var files = Files.walk(root)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
     }
 
     private static HttpResponse<byte[]> get(HttpClient c, TestServer s, String path, String... headers) throws Exception {
