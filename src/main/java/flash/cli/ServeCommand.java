@@ -33,10 +33,13 @@ public final class ServeCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "Document root (default: the current directory).")
     Path dir = Path.of(".");
 
-    @Option(names = "--port", paramLabel = "N", description = "TCP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-d", "--directory"}, paramLabel = "DIR", description = "Document root, as jwebserver's -d (instead of the DIR argument).")
+    Path directory;
+
+    @Option(names = {"--port", "-p"}, paramLabel = "N", description = "TCP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port = 8080;
 
-    @Option(names = "--bind", paramLabel = "ADDR", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--bind", "-b", "--bind-address"}, paramLabel = "ADDR", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String bind = "127.0.0.1";
 
     @Option(names = "--arch", paramLabel = "ARCH", description = "amped (default), sped, mt, mp or vt.",
@@ -133,9 +136,14 @@ public final class ServeCommand implements Callable<Integer> {
     String accessLog;
 
     @Option(names = "--access-log-format", paramLabel = "FORMAT",
-            description = {"combined (default: nginx's and Apache's) or json (one object per line: time, remote, method,",
+            description = {"combined (default: nginx's and Apache's), verbose (combined, then each request header as '> Name: value'), or json (one object per line: time, remote, method,",
                     "target, protocol, status, bytes, duration_ms, referer, user_agent, aborted, upstream_ms when proxied)."})
     String accessLogFormat = "combined";
+
+    @Option(names = {"-o", "--output"}, paramLabel = "LEVEL",
+            description = {"jwebserver's output levels: none (default), info (the access log on stdout, as --access-log -),",
+                    "verbose (info plus each request's headers, as --access-log-format verbose)."})
+    String output;
 
     @Option(names = "--error-log", paramLabel = "PATH",
             description = "Write the error log (time, level, source, message) to PATH instead of stderr; reopened on SIGHUP/SIGUSR1.")
@@ -164,6 +172,33 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--index", paramLabel = "NAMES", split = ",",
             description = "Files tried, in order, for a URL ending in '/': comma-separated, e.g. index.php,index.html (default: index.html).")
     java.util.List<String> index = new java.util.ArrayList<>(ServerConfig.DEFAULT_INDEX);
+
+    @Option(names = "--cache-control", paramLabel = "GLOB=VALUE",
+            description = {"Send Cache-Control: VALUE with static files (200, 206, 304) whose URL path matches GLOB (repeatable; the",
+                    "first match wins). '*' matches within a path segment, '**' across segments, '?' one character:",
+                    "--cache-control '/assets/**=public, max-age=31536000, immutable' --cache-control '/**=no-cache'."})
+    java.util.List<String> cacheControl = new java.util.ArrayList<>();
+
+    @Option(names = "--error-page", paramLabel = "STATUS=PATH",
+            description = {"Answer the static errors with STATUS (400-599) with the file at URL path PATH under DIR, keeping the",
+                    "status (repeatable): --error-page 404=/404.html. If PATH cannot be served, the built-in page is sent."})
+    java.util.List<String> errorPages = new java.util.ArrayList<>();
+
+    @Option(names = "--fallback", paramLabel = "PATH",
+            description = {"Answer a GET or HEAD for a path that does not exist with URL path PATH instead, with its status (200):",
+                    "single-page apps (--fallback /index.html) and front controllers (--fallback /index.php with --fastcgi,",
+                    "which then sees the original REQUEST_URI). Existing files and directories are served as usual."})
+    String fallback;
+
+    @Option(names = "--dotfiles-allow", paramLabel = "PREFIX",
+            description = {"Serve dot-names under this URL path prefix even without --dotfiles (repeatable; /.well-known/ is",
+                    "allowed by default, for ACME; 'none' clears the list). .git, .env, .env.*, .htpasswd, .svn and .hg",
+                    "stay hidden (404) whatever the options."})
+    java.util.List<String> dotfilesAllow = new java.util.ArrayList<>();
+
+    @Option(names = "--mime", paramLabel = "EXT=TYPE",
+            description = "Send files ending in .EXT as TYPE, ahead of the built-in table (repeatable): --mime md=text/markdown.")
+    java.util.List<String> mime = new java.util.ArrayList<>();
 
     @Option(names = "--fastcgi-connections", paramLabel = "N",
             description = {"FastCGI connections per backend for the whole server (default: ${DEFAULT-VALUE}); each holds a php-fpm worker,",
@@ -296,6 +331,10 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     ServerConfig config() throws IOException {
+        if (directory != null) {
+            if (!dir.equals(Path.of("."))) throw new UsageError("-d/--directory and the DIR argument both name the document root; give one");
+            dir = directory;
+        }
         if (!Files.exists(dir)) throw new UsageError("document root '" + dir + "' does not exist");
         if (!Files.isDirectory(dir)) throw new UsageError("document root '" + dir + "' is not a directory");
         if (!Files.isReadable(dir) || !Files.isExecutable(dir)) throw new UsageError("document root '" + dir + "' is not readable");
@@ -315,6 +354,20 @@ public final class ServeCommand implements Callable<Integer> {
         java.util.List<flash.config.ProxyRoute> routes = parseAll(proxies, flash.config.ProxyRoute::parse);
         flash.config.AccessLogFormat logFormat =
                 parsed("--access-log-format: ", () -> flash.config.AccessLogFormat.parse(accessLogFormat));
+        String accessLog = this.accessLog;
+        if (output != null) {
+            switch (output) {
+                case "none" -> { }
+                case "info", "verbose" -> {
+                    if (accessLog != null && !accessLog.equals("-")) {
+                        throw new UsageError("-o/--output " + output + " writes the access log to stdout, and --access-log names '" + accessLog + "': give one");
+                    }
+                    accessLog = "-";
+                    if (output.equals("verbose")) logFormat = flash.config.AccessLogFormat.VERBOSE;
+                }
+                default -> throw new UsageError("-o/--output must be none, info or verbose, not '" + output + "'");
+            }
+        }
         if (accessLog != null) checkWritable("--access-log", accessLog);
         java.util.List<flash.config.CgiRoute> cgiRoutes = parseAll(cgis, flash.config.CgiRoute::parse);
         java.util.List<flash.config.FastCgiRoute> fcgi = parseAll(fastcgi, flash.config.FastCgiRoute::parse);
@@ -336,6 +389,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (compressCacheMb < 0 || compressCacheMb > (1L << 20)) throw new UsageError("--compress-cache-mb must be between 0 and 1048576, not " + compressCacheMb);
         flash.config.CompressionConfig compression = new flash.config.CompressionConfig(precompressed, compress,
                 compressLevel, zstdLevel, compressMinSize, compressCacheMb << 20);
+        flash.config.SiteRules site = siteRules();
         HttpLimits d = HttpLimits.DEFAULTS;
         return ServerConfig.defaults(dir.toRealPath())
                 .withPort(port).withBind(bind).withArch(arch)
@@ -359,7 +413,28 @@ public final class ServeCommand implements Callable<Integer> {
                 .withCgis(cgiRoutes).withCgiTimeout(seconds("--cgi-timeout", cgiTimeout))
                 .withFastcgi(fcgi).withIndexNames(index).withFastcgiConnections(fastcgiConnections)
                 .withFastcgiQueue(fastcgiQueue).withFastcgiTimeout(seconds("--fastcgi-timeout", fastcgiTimeout))
-                .withCompression(compression);
+                .withCompression(compression)
+                .withSite(site);
+    }
+
+    /** --cache-control, --error-page, --fallback, --dotfiles-allow and --mime, each value checked now. */
+    private flash.config.SiteRules siteRules() {
+        flash.config.SiteRules site = flash.config.SiteRules.DEFAULTS;
+        java.util.List<flash.config.ErrorPageRule> pages = parseAll(errorPages, flash.config.ErrorPageRule::parse);
+        java.util.Set<Integer> statuses = new java.util.HashSet<>();
+        for (flash.config.ErrorPageRule p : pages) {
+            if (!statuses.add(p.status())) throw new UsageError("--error-page " + p.status() + " is given twice");
+        }
+        java.util.List<String> allow = new java.util.ArrayList<>(site.dotfilesAllow());
+        for (String a : dotfilesAllow) {
+            if (a.equals("none")) allow.clear();
+            else allow.add(parsed("", () -> flash.config.SiteRules.parseDotfilesAllow(a)));
+        }
+        return site.withCacheControl(parseAll(cacheControl, flash.config.CacheControlRule::parse))
+                .withErrorPages(pages)
+                .withFallback(fallback == null ? null : parsed("", () -> flash.config.SiteRules.parseFallback(fallback)))
+                .withDotfilesAllow(allow)
+                .withMime(parseAll(mime, flash.config.MimeRule::parse));
     }
 
     /** Fails now, with a sentence, rather than at the first request: the file must open for appending. */

@@ -52,7 +52,8 @@ public record ServerConfig(
         int fastcgiConnections,
         int fastcgiQueue,
         Duration fastcgiTimeout,
-        CompressionConfig compression) {
+        CompressionConfig compression,
+        SiteRules site) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -106,7 +107,7 @@ public record ServerConfig(
                 null, AccessLogFormat.COMBINED, // no access log unless asked for
                 java.util.List.of(), DEFAULT_CGI_TIMEOUT,
                 java.util.List.of(), DEFAULT_INDEX, DEFAULT_FASTCGI_CONNECTIONS, DEFAULT_FASTCGI_QUEUE,
-                DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS);
+                DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS, SiteRules.DEFAULTS);
     }
 
     public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
@@ -153,6 +154,7 @@ public record ServerConfig(
     public ServerConfig withFastcgiQueue(int v) { return edit(e -> e.fastcgiQueue = v); }
     public ServerConfig withFastcgiTimeout(Duration v) { return edit(e -> e.fastcgiTimeout = v); }
     public ServerConfig withCompression(CompressionConfig v) { return edit(e -> e.compression = v); }
+    public ServerConfig withSite(SiteRules v) { return edit(e -> e.site = v); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -204,6 +206,7 @@ public record ServerConfig(
         int fastcgiQueue;
         Duration fastcgiTimeout;
         CompressionConfig compression;
+        SiteRules site;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -248,10 +251,11 @@ public record ServerConfig(
             fastcgiQueue = c.fastcgiQueue;
             fastcgiTimeout = c.fastcgiTimeout;
             compression = c.compression;
+            site = c.site;
         }
 
         ServerConfig build() {
-            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression);
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site);
         }
     }
 }

@@ -38,6 +38,15 @@ public final class FileEntry {
     /** @param mincoreTruthful this process owns or may write the file, so mincore on its mapping tells the truth */
     public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle,
                      boolean mincoreTruthful) {
+        this(path, size, mtimeMillis, fileKey, contentType, body, handle, mincoreTruthful, null);
+    }
+
+    /**
+     * @param contentDigest a digest of the content, for a file whose mtime says nothing ({@link #reproducible}): it
+     *                      stands in the ETag where the mtime would, so a same-size change still changes the ETag
+     */
+    public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle,
+                     boolean mincoreTruthful, String contentDigest) {
         this.mincoreTruthful = mincoreTruthful;
         this.path = path;
         this.size = size;
@@ -49,8 +58,10 @@ public final class FileEntry {
         // Strong validator from identity, modification time and size: a replaced file (new inode) changes it even
         // when size and mtime happen to match.
         this.etag = "\"" + Long.toHexString(fileKey == null ? 0 : fileKey.hashCode() & 0xffffffffL) + "-"
-                + Long.toHexString(mtimeMillis) + "-" + Long.toHexString(size) + "\"";
-        this.lastModified = HttpDate.format(mtimeMillis);
+                + (contentDigest != null ? contentDigest : Long.toHexString(mtimeMillis)) + "-" + Long.toHexString(size) + "\"";
+        // A reproducible-build tree (the Nix store) sets every mtime to 0 or 1: as a Last-Modified it would match
+        // any If-Modified-Since and give a false 304, so such a file has none.
+        this.lastModified = reproducible(mtimeMillis) ? null : HttpDate.format(mtimeMillis);
         this.contentEncoding = null;
         this.vary = false;
         this.acceptRanges = true;
@@ -95,10 +106,15 @@ public final class FileEntry {
     public Path path() { return path; }
     public long size() { return size; }
     public long mtimeMillis() { return mtimeMillis; }
-    public long lastModifiedSeconds() { return Math.floorDiv(mtimeMillis, 1000); }
+    /** Whole seconds, or -1 when the file has no usable modification time ({@link #reproducible}). */
+    public long lastModifiedSeconds() { return lastModified == null ? -1 : Math.floorDiv(mtimeMillis, 1000); }
     public String etag() { return etag; }
     public String contentType() { return contentType; }
+    /** The Last-Modified value, or null when the file's mtime is a reproducible-build placeholder. */
     public String lastModified() { return lastModified; }
+
+    /** An mtime of 0 or 1 second past the epoch (or before): set by reproducible builds, not by a change. */
+    public static boolean reproducible(long mtimeMillis) { return mtimeMillis < 2000; }
     public Object fileKey() { return fileKey; }
     public boolean mincoreTruthful() { return mincoreTruthful; }
     /** The Content-Encoding of this representation, or null for the file as it is. */

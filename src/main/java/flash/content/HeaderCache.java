@@ -80,7 +80,8 @@ public final class HeaderCache {
     public static Head fileHead(Status status, FileEntry entry, String contentType) {
         Head h = new Head(status);
         if (contentType != null) h.add("Content-Type", contentType);
-        h.add("Last-Modified", entry.lastModified()).add("ETag", entry.etag());
+        if (entry.lastModified() != null) h.add("Last-Modified", entry.lastModified());
+        h.add("ETag", entry.etag());
         // A 304 names the representation's validators and Vary, not its other metadata (RFC 9110 15.4.5).
         if (entry.contentEncoding() != null && status != Status.NOT_MODIFIED) h.add("Content-Encoding", entry.contentEncoding());
         if (entry.vary()) h.add("Vary", "Accept-Encoding");

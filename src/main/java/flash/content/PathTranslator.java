@@ -32,14 +32,28 @@ public final class PathTranslator {
     private final boolean dotfiles;
     private final boolean listDirs;
     private final int smallFileMax;
+    private final DotfilePolicy dotPolicy;
+    private final java.util.Map<String, String> mime; // --mime: lower-case extension to type
 
     public PathTranslator(Path root, boolean followSymlinks, boolean dotfiles, boolean listDirs, int smallFileMax) {
         this(root, followSymlinks, dotfiles, listDirs, smallFileMax, java.util.List.of("index.html"));
     }
 
-    /** @param indexNames files tried in order for a directory URL (--index), dynamic ones (FastCGI's) left out */
     public PathTranslator(Path root, boolean followSymlinks, boolean dotfiles, boolean listDirs, int smallFileMax,
                           java.util.List<String> indexNames) {
+        this(root, followSymlinks, dotfiles, listDirs, smallFileMax, indexNames,
+                new DotfilePolicy(dotfiles, flash.config.SiteRules.DEFAULT_DOTFILES_ALLOW), java.util.Map.of());
+    }
+
+    /**
+     * @param indexNames files tried in order for a directory URL (--index), dynamic ones (FastCGI's) left out
+     * @param dotPolicy  which dot-names may be served (--dotfiles, --dotfiles-allow)
+     * @param mime       extra media types (--mime), lower-case extension to type
+     */
+    public PathTranslator(Path root, boolean followSymlinks, boolean dotfiles, boolean listDirs, int smallFileMax,
+                          java.util.List<String> indexNames, DotfilePolicy dotPolicy, java.util.Map<String, String> mime) {
+        this.dotPolicy = dotPolicy;
+        this.mime = java.util.Map.copyOf(mime);
         this.indexNames = java.util.List.copyOf(indexNames);
         try {
             this.realRoot = root.toRealPath();
@@ -56,7 +70,7 @@ public final class PathTranslator {
 
     public Translation translate(RequestTarget.Normalized target) {
         DiskGuard.check("translate " + target.path());
-        if (!dotfiles && target.hasDotSegment()) return Translation.NOT_FOUND;
+        if (!dotPolicy.allows(target)) return Translation.NOT_FOUND;
         Path p = realRoot;
         for (String seg : target.segments()) p = p.resolve(seg);
         try {
@@ -102,7 +116,8 @@ public final class PathTranslator {
             long size = ch.size();
             long mtime = attrs.lastModifiedTime().toMillis();
             Object key = attrs.fileKey();
-            String type = MimeTypes.forFileName(real.getFileName().toString());
+            String type = MimeTypes.forFileName(real.getFileName().toString(), mime);
+            boolean reproducible = FileEntry.reproducible(mtime);
             if (size <= smallFileMax) {
                 ByteBuffer body = ByteBuffer.allocateDirect((int) size);
                 long pos = 0;
@@ -112,11 +127,13 @@ public final class PathTranslator {
                     pos += n;
                 }
                 body.flip();
-                return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null));
+                String digest = reproducible ? ContentDigest.of(body) : null;
+                return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null, false, digest));
             }
             keep = true;
             boolean truthful = mincoreTruthful(real);
-            return new Translation.Found(new FileEntry(real, size, mtime, key, type, null, new FileHandle(ch, truthful), truthful));
+            String digest = reproducible ? ContentDigest.of(real, ch, key, size) : null;
+            return new Translation.Found(new FileEntry(real, size, mtime, key, type, null, new FileHandle(ch, truthful), truthful, digest));
         } finally {
             if (!keep) ch.close();
         }

@@ -243,6 +243,7 @@ public final class Prefork {
                 "--fastcgi-queue", Integer.toString(c.fastcgiQueue()),
                 "--fastcgi-timeout", seconds(c.fastcgiTimeout())));
         compressionArgs(c, a);
+        siteArgs(c.site(), a);
         return a;
     }
 
@@ -254,6 +255,16 @@ public final class Prefork {
         a.addAll(List.of("--compress-level", Integer.toString(z.gzipLevel()), "--zstd-level", Integer.toString(z.zstdLevel()),
                 "--compress-min-size", Integer.toString(z.minSize()),
                 "--compress-cache-mb", Long.toString(z.cacheBytes() == 0 ? 0 : Math.max(1, (z.cacheBytes() >> 20) / Math.max(1, c.processes())))));
+    }
+
+    /** The site rules as serve options; the dot-name allow-list is given whole ('none' first clears the default). */
+    private static void siteArgs(flash.config.SiteRules s, List<String> a) {
+        for (flash.config.CacheControlRule r : s.cacheControl()) a.addAll(List.of("--cache-control", r.spec()));
+        for (flash.config.ErrorPageRule r : s.errorPages()) a.addAll(List.of("--error-page", r.spec()));
+        if (s.fallback() != null) a.addAll(List.of("--fallback", s.fallback()));
+        a.addAll(List.of("--dotfiles-allow", "none"));
+        for (String p : s.dotfilesAllow()) a.addAll(List.of("--dotfiles-allow", p));
+        for (flash.config.MimeRule r : s.mime()) a.addAll(List.of("--mime", r.spec()));
     }
 
     private static String seconds(java.time.Duration d) { return Double.toString(d.toMillis() / 1000.0); }

@@ -38,7 +38,7 @@ final class Routes {
             routes.add(new Router.Route(flash.cgi.CgiHandler.routePath(c), false,
                     new flash.cgi.CgiHandler(c, config.root(), config.cgiTimeout(), config.limits())));
         }
-        flash.pipeline.Handler fallback = new StaticHandler(ctx);
+        flash.pipeline.Handler fallback = flash.site.SiteHandler.around(config.site(), ctx, new StaticHandler(ctx));
         if (!config.fastcgi().isEmpty()) fallback = fastcgi(config, fallback);
         return new Router(routes, fallback);
     }

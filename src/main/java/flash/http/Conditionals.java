@@ -10,14 +10,17 @@ public final class Conditionals {
 
     private Conditionals() {}
 
-    /** @param lastModifiedSec the representation's Last-Modified, in whole seconds as sent */
+    /**
+     * @param lastModifiedSec the representation's Last-Modified, in whole seconds as sent; -1 when it has none (then
+     *                        If-Modified-Since and If-Unmodified-Since are ignored, RFC 9110 sections 13.1.3-4)
+     */
     public static Outcome evaluate(Request req, String etag, long lastModifiedSec) {
         String ifMatch = req.header("If-Match");
         if (ifMatch != null) {
             if (!matches(ifMatch, etag, false)) return Outcome.PRECONDITION_FAILED;
         } else {
             long ius = HttpDate.parse(req.header("If-Unmodified-Since"));
-            if (ius >= 0 && lastModifiedSec > ius) return Outcome.PRECONDITION_FAILED;
+            if (ius >= 0 && lastModifiedSec >= 0 && lastModifiedSec > ius) return Outcome.PRECONDITION_FAILED;
         }
         String ifNoneMatch = req.header("If-None-Match");
         if (ifNoneMatch != null) {
@@ -26,7 +29,7 @@ public final class Conditionals {
             }
         } else if (req.method().servesFiles()) {
             long ims = HttpDate.parse(req.header("If-Modified-Since"));
-            if (ims >= 0 && lastModifiedSec <= ims) return Outcome.NOT_MODIFIED;
+            if (ims >= 0 && lastModifiedSec >= 0 && lastModifiedSec <= ims) return Outcome.NOT_MODIFIED;
         }
         return Outcome.PROCEED;
     }
@@ -38,7 +41,7 @@ public final class Conditionals {
         String v = ifRange.trim();
         if (v.startsWith("\"") || v.startsWith("W/")) return !v.startsWith("W/") && v.equals(etag);
         long date = HttpDate.parse(v);
-        return date >= 0 && date == lastModifiedSec;
+        return date >= 0 && lastModifiedSec >= 0 && date == lastModifiedSec;
     }
 
     /** Entity-tag list match; weak comparison ignores the W/ prefix, strong comparison refuses weak tags. */

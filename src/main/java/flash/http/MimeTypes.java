@@ -27,6 +27,29 @@ public final class MimeTypes {
         return type == null ? DEFAULT : type;
     }
 
+    /**
+     * The type for a file name, {@code --mime} rules first ({@code extra}: lower-case extension to type, as given),
+     * then the built-in table. A rule's textual type without parameters gets {@code charset=utf-8}.
+     */
+    public static String forFileName(String name, Map<String, String> extra) {
+        if (!extra.isEmpty()) {
+            String lower = name.toLowerCase(Locale.ROOT);
+            // The longest matching extension wins, so a rule for "tar.gz" beats one for "gz".
+            String best = null;
+            int bestLen = -1;
+            for (Map.Entry<String, String> e : extra.entrySet()) {
+                String ext = e.getKey();
+                if (ext.length() > bestLen && lower.length() > ext.length() + 1 && lower.endsWith(ext)
+                        && lower.charAt(lower.length() - ext.length() - 1) == '.') {
+                    best = e.getValue();
+                    bestLen = ext.length();
+                }
+            }
+            if (best != null) return best.indexOf(';') < 0 && textual(best) ? best + "; charset=utf-8" : best;
+        }
+        return forFileName(name);
+    }
+
     static boolean textual(String type) {
         return type.startsWith("text/") || type.equals("application/json") || type.equals("application/ld+json")
                 || type.equals("application/manifest+json") || type.equals("image/svg+xml") || type.equals("application/xml")

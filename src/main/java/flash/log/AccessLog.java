@@ -51,6 +51,7 @@ public final class AccessLog implements Completion.Listener, AutoCloseable {
         LogLine line = lines.get().reset();
         if (format == AccessLogFormat.JSON) json(c, now, line);
         else combined(c, now, line);
+        if (format == AccessLogFormat.VERBOSE) requestHeaders(c, line);
         line.ch('\n');
         writer.offer(line.bytes(), line.length());
     }
@@ -71,6 +72,14 @@ public final class AccessLog implements Completion.Listener, AutoCloseable {
         String referer = r == null ? null : r.header("Referer");
         String agent = r == null ? null : r.header("User-Agent");
         l.clf(referer == null ? "-" : referer).ascii("\" \"").clf(agent == null ? "-" : agent).ch('"');
+    }
+
+    /** verbose: the request's header fields after the line, one per line, escaped as the combined fields are. */
+    private static void requestHeaders(Completion c, LogLine l) {
+        Request r = c.request();
+        if (r == null) return;
+        flash.http.Headers h = r.headers();
+        for (int i = 0; i < h.size(); i++) l.ascii("\n> ").clf(h.name(i)).ascii(": ").clf(h.value(i));
     }
 
     private void json(Completion c, long now, LogLine l) {

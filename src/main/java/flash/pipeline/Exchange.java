@@ -28,6 +28,8 @@ public final class Exchange {
     int redirects;      // CGI local redirects that led to this exchange
     static final int MAX_REDIRECTS = 10;
     private Runnable onAbort;
+    private ResponseFilter filter;
+    boolean rewritten;  // answered for a --fallback target: never rewritten again
 
     Exchange(Http1Connection connection, Request request, RequestTarget.Normalized target) {
         this.connection = connection;
@@ -80,17 +82,54 @@ public final class Exchange {
     // ------------------------------------------------------------------ responses
 
     /** Sends a complete response (fixed segments, or a streamed body already framed). */
-    public void respond(Response response) { connection.respond(this, response); }
+    public void respond(Response response) {
+        ResponseFilter f = filter;
+        if (f != null) {
+            filter = null; // once: what the filter sends in turn goes out as it is
+            f.response(this, response);
+            return;
+        }
+        connection.respond(this, response);
+    }
+
+    /**
+     * Sees this exchange's response before it is sent, once (site rules: Cache-Control, custom error pages, the
+     * fallback). It must lead to exactly one {@link #respond}, {@link #rewrite} or {@link #abort}, as a handler must.
+     */
+    public interface ResponseFilter {
+        void response(Exchange ex, Response r);
+
+        /** A streamed response's head, before it is encoded: the filter may add fields. */
+        default void head(Exchange ex, Head head) {}
+    }
+
+    /** Installs the filter for this exchange's response (null: none). */
+    public void filter(ResponseFilter f) { this.filter = f; }
+
+    /**
+     * Answers with what this server answers for {@code path} instead (--fallback): routed like a new request for it,
+     * with the same method, headers, target and query, so a front controller sees the original REQUEST_URI. Only
+     * before any byte of a response left; the new exchange is {@link #rewritten()}.
+     */
+    public void rewrite(String path) { connection.rewrite(this, path); }
+
+    /** Whether this exchange answers a --fallback rewrite (so it is not rewritten again). */
+    public boolean rewritten() { return rewritten; }
 
     /**
      * Sends a structured head and a streamed body; the connection adds the framing: Content-Length when
      * {@code length} >= 0, else chunked (HTTP/1.1) or close-delimited (HTTP/1.0). HEAD, 204 and 304 send no body.
      */
-    public void respond(Head head, BodyStream body, long length) { connection.respond(this, head, body, length); }
+    public void respond(Head head, BodyStream body, long length) {
+        ResponseFilter f = filter;
+        filter = null;
+        if (f != null) f.head(this, head);
+        connection.respond(this, head, body, length);
+    }
 
     /** Sends a generated error page (a 4xx; for a 5xx, say why with {@link #fail(Status, ErrorCause, String)}). */
     public void fail(Status status) {
-        connection.respond(this, Responder.error(status, request, request == null || !request.keepAlive()));
+        respond(Responder.error(status, request, request == null || !request.keepAlive()));
     }
 
     /** Sends a generated 5xx error page that {@code cause} made necessary; {@code detail} goes to the error log. */

@@ -131,6 +131,26 @@ public final class Http1Connection implements IoHandler {
         h.handle(next);
     }
 
+    /**
+     * A --fallback rewrite: the exchange is replaced, without completing, by the same request (method, target,
+     * query, headers) routed for {@code path}. Like {@link #redirect}, a request body not read yet is discarded.
+     */
+    void rewrite(Exchange ex, String path) {
+        if (ex != exchange || phase == Phase.CLOSED) return;
+        Request old = ex.request();
+        Request req = new Request(old.method(), old.methodToken(), old.target(), path, old.query(), old.minorVersion(),
+                old.headers(), old.keepAlive(), 0, false);
+        RequestTarget.Normalized target = RequestTarget.normalize(path) instanceof RequestTarget.Normalized n ? n : null;
+        Exchange next = new Exchange(this, req, target);
+        next.redirects = ex.redirects;
+        next.rewritten = true;
+        ex.completed = true; // replaced: the new exchange is the one that ends, once
+        ex.fireAbortHookless();
+        exchange = next;
+        Handler h = target == null ? ctx.router().fallback() : ctx.router().handler(target.path());
+        h.handle(next);
+    }
+
     // ------------------------------------------------------------------ readiness
 
     @Override

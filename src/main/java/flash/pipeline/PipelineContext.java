@@ -38,12 +38,20 @@ public final class PipelineContext {
                 .toList();
     }
 
+    /** --mime rules as the translator takes them: lower-case extension to type, a later rule for an extension wins. */
+    static java.util.Map<String, String> mimeRules(ServerConfig config) {
+        java.util.Map<String, String> m = new java.util.HashMap<>();
+        for (flash.config.MimeRule r : config.site().mime()) m.put(r.ext(), r.type());
+        return m;
+    }
+
     public PipelineContext(ServerConfig config, Outgoing.ResidencyCheck residency) {
         this.config = config;
         // Measurement knobs (docs/amped.md): move the small/mapped/sendfile boundaries without new CLI flags.
         int smallFileMax = Integer.getInteger("flash.smallFileMax", config.smallFileMax());
         this.translator = new PathTranslator(config.root(), config.followSymlinks(), config.dotfiles(), config.listDirs(),
-                config.fileCache() ? smallFileMax : -1, staticIndexNames(config));
+                config.fileCache() ? smallFileMax : -1, staticIndexNames(config),
+                new flash.content.DotfilePolicy(config.dotfiles(), config.site().dotfilesAllow()), mimeRules(config));
         // One --cache-mb budget: a quarter for small files held in memory by the path cache, the rest for mappings.
         long memoryBudget = config.cacheBytes() / 4;
         this.pathCache = config.pathCacheEntries() > 0

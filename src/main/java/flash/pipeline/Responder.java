@@ -131,6 +131,9 @@ public final class Responder {
         return new Response(Status.PARTIAL_CONTENT, wrap(h), parts, length, close);
     }
 
+    /** The whole body of a file, as a 200 sends it (one reference each; a custom error page's body). */
+    public List<Segment> fileBody(FileEntry e) { return body(e, 0, e.size()); }
+
     /** The body of a file range: a slice of the in-memory copy, or a region of the open file (one reference each). */
     private List<Segment> body(FileEntry e, long offset, long length) {
         if (length == 0) return List.of();
