@@ -29,6 +29,12 @@ public final class DotfilePolicy {
         this.allowed = List.copyOf(a);
     }
 
+    /** Whether any segment of the path is one of the always-hidden names. */
+    public static boolean hasHiddenSegment(RequestTarget.Normalized target) {
+        for (String s : target.segments()) if (s.startsWith(".") && alwaysHidden(s)) return true;
+        return false;
+    }
+
     /** Whether a normalised path may be served as far as dot-names go. */
     public boolean allows(RequestTarget.Normalized target) {
         if (!target.hasDotSegment()) return true;
@@ -46,7 +52,7 @@ public final class DotfilePolicy {
     }
 
     /** Secrets and version-control history: never served, whatever the options say. */
-    static boolean alwaysHidden(String segment) {
+    public static boolean alwaysHidden(String segment) {
         String s = segment.toLowerCase(Locale.ROOT);
         return s.equals(".git") || s.equals(".env") || s.startsWith(".env.") || s.equals(".htpasswd")
                 || s.equals(".svn") || s.equals(".hg");

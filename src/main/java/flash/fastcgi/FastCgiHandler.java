@@ -138,7 +138,7 @@ public final class FastCgiHandler implements Handler {
         Path p = s.root();
         for (int i = 0; i <= last; i++) {
             String seg = segs.get(i);
-            if (!s.dotfiles() && seg.startsWith(".")) return new Missing();
+            if (seg.startsWith(".") && (!s.dotfiles() || flash.content.DotfilePolicy.alwaysHidden(seg))) return new Missing();
             p = p.resolve(seg);
             name.append('/').append(seg);
         }
@@ -149,7 +149,7 @@ public final class FastCgiHandler implements Handler {
 
     /** A directory URL: its first --index name that exists, a script or not. Runs on the seam. */
     Script index(RequestTarget.Normalized t) throws IOException {
-        if (!s.dotfiles() && t.hasDotSegment()) return new Missing();
+        if (!s.dotfiles() && t.hasDotSegment() || flash.content.DotfilePolicy.hasHiddenSegment(t)) return new Missing();
         Path dir = s.root();
         for (String seg : t.segments()) dir = dir.resolve(seg);
         DiskGuard.check("index " + dir);

@@ -109,7 +109,8 @@ class PathTraversalLiveTest {
         Path root = layout(tmp);
         try (TestServer server = TestServer.start(root, arch, cfg -> cfg.withDotfiles(true))) {
             assertThat(get(server.port(), "/.hidden").bodyText()).isEqualTo("dotfile");
-            assertThat(get(server.port(), "/.git/config").bodyText()).isEqualTo("[core]");
+            // issue #13: .git (and .env) stay hidden even with --dotfiles
+            assertThat(get(server.port(), "/.git/config").status()).isEqualTo(404);
             assertThat(get(server.port(), "/%2ehidden").status()).isEqualTo(200);
             assertThat(get(server.port(), "/link-out").status()).as("dotfiles do not follow links").isEqualTo(404);
             assertThat(get(server.port(), "/..").status()).isEqualTo(400);
