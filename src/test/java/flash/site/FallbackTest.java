@@ -61,6 +61,7 @@ class FallbackTest {
     static void stop() {
         SPA.close();
         BROKEN.close();
+        flash.testing.Fixtures.deleteTree(ROOT);
     }
 
     @AllArchs

@@ -38,7 +38,10 @@ class ReproducibleValidatorsTest {
             c -> c.withRevalidateAfter(Duration.ofMillis(1))));
 
     @AfterAll
-    static void stop() { SERVERS.close(); }
+    static void stop() {
+        SERVERS.close();
+        flash.testing.Fixtures.deleteTree(ROOT);
+    }
 
     private static Path file(String name, byte[] content, long mtimeMillis) throws IOException {
         Path f = ROOT.resolve(name);

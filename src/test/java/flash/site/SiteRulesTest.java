@@ -78,7 +78,10 @@ class SiteRulesTest {
     }
 
     @AfterAll
-    static void stop() { SERVERS.close(); }
+    static void stop() {
+        SERVERS.close();
+        flash.testing.Fixtures.deleteTree(ROOT);
+    }
 
     static RawClient.Response raw(TestServer s, String method, String path, String... headers) throws IOException {
         try (RawClient c = new RawClient(s.port())) {
