@@ -245,6 +245,13 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--reuse-port", description = "Set SO_REUSEPORT so several processes can share the port.")
     boolean reusePort;
 
+    @Option(names = "--proxy-protocol",
+            description = {"Every connection starts with a PROXY protocol header, v1 or v2 (haproxy's send-proxy or send-proxy-v2):",
+                    "its client address is the one logged, sent in X-Forwarded-For and Forwarded, and given to CGI and FastCGI as",
+                    "REMOTE_ADDR/REMOTE_PORT. A LOCAL header (health checks) keeps the proxy's own address. A connection without a",
+                    "valid header within --header-timeout is closed unanswered: only a proxy may connect. Off by default."})
+    boolean proxyProtocol;
+
     @Option(names = "--header-align", paramLabel = "N", description = "Pad cached response heads to a multiple of N bytes (the paper's 32-byte alignment; 0 = off, the default).")
     int headerAlign;
 
@@ -414,7 +421,8 @@ public final class ServeCommand implements Callable<Integer> {
                 .withFastcgi(fcgi).withIndexNames(index).withFastcgiConnections(fastcgiConnections)
                 .withFastcgiQueue(fastcgiQueue).withFastcgiTimeout(seconds("--fastcgi-timeout", fastcgiTimeout))
                 .withCompression(compression)
-                .withSite(site);
+                .withSite(site)
+                .withProxyProtocol(proxyProtocol);
     }
 
     /** --cache-control, --error-page, --fallback, --dotfiles-allow and --mime, each value checked now. */

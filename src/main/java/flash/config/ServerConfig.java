@@ -53,7 +53,8 @@ public record ServerConfig(
         int fastcgiQueue,
         Duration fastcgiTimeout,
         CompressionConfig compression,
-        SiteRules site) {
+        SiteRules site,
+        boolean proxyProtocol) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -107,7 +108,7 @@ public record ServerConfig(
                 null, AccessLogFormat.COMBINED, // no access log unless asked for
                 java.util.List.of(), DEFAULT_CGI_TIMEOUT,
                 java.util.List.of(), DEFAULT_INDEX, DEFAULT_FASTCGI_CONNECTIONS, DEFAULT_FASTCGI_QUEUE,
-                DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS, SiteRules.DEFAULTS);
+                DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS, SiteRules.DEFAULTS, false);   // no PROXY protocol header expected
     }
 
     public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
@@ -155,6 +156,8 @@ public record ServerConfig(
     public ServerConfig withFastcgiTimeout(Duration v) { return edit(e -> e.fastcgiTimeout = v); }
     public ServerConfig withCompression(CompressionConfig v) { return edit(e -> e.compression = v); }
     public ServerConfig withSite(SiteRules v) { return edit(e -> e.site = v); }
+    /** Every connection starts with a PROXY protocol v1 or v2 header (a load balancer in front), else it is closed. */
+    public ServerConfig withProxyProtocol(boolean v) { return edit(e -> e.proxyProtocol = v); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -207,6 +210,7 @@ public record ServerConfig(
         Duration fastcgiTimeout;
         CompressionConfig compression;
         SiteRules site;
+        boolean proxyProtocol;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -252,10 +256,11 @@ public record ServerConfig(
             fastcgiTimeout = c.fastcgiTimeout;
             compression = c.compression;
             site = c.site;
+            proxyProtocol = c.proxyProtocol;
         }
 
         ServerConfig build() {
-            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site);
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site, proxyProtocol);
         }
     }
 }

@@ -228,6 +228,7 @@ public final class Prefork {
         if (c.followSymlinks()) a.add("--follow-symlinks");
         if (c.dotfiles()) a.add("--dotfiles");
         if (c.statusPath() != null) a.addAll(List.of("--status-path", c.statusPath()));
+        if (c.proxyProtocol()) a.add("--proxy-protocol");
         for (flash.config.ProxyRoute r : c.proxies()) a.addAll(List.of("--proxy", r.spec()));
         a.addAll(List.of("--upstream-keepalive", Integer.toString(c.upstreamKeepalive()),
                 "--upstream-connect-timeout", seconds(c.upstreamConnectTimeout()),

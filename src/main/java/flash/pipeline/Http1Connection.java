@@ -11,6 +11,7 @@ import flash.http.RequestTarget;
 import flash.http.Status;
 import flash.net.Driver;
 import flash.net.IoHandler;
+import flash.net.ProxyProtocol;
 import flash.net.Registration;
 import flash.net.Transport;
 
@@ -35,6 +36,7 @@ public final class Http1Connection implements IoHandler {
 
     /** How long a closing connection keeps draining the client's input so our last response is not lost to a RST. */
     private static final long LINGER_NANOS = 2_000_000_000L;
+    private static final java.util.logging.Logger PROXY_LOG = java.util.logging.Logger.getLogger("flash.proxy-protocol");
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Transport transport;
@@ -42,7 +44,13 @@ public final class Http1Connection implements IoHandler {
     private final Registration reg;
     private final PipelineContext ctx;
     private final RequestParser parser;
-    private final SocketAddress remote;
+    /**
+     * The client: the socket's peer, or the address a load balancer's PROXY protocol header names. The one source of
+     * the access log's remote, X-Forwarded-For and Forwarded, and CGI and FastCGI REMOTE_ADDR and REMOTE_PORT.
+     */
+    private SocketAddress client;
+    /** --proxy-protocol: reads the header that precedes the client's first byte; null once it has been read. */
+    private ProxyProtocol proxyHeader;
     private ByteBuffer in;                           // write mode, except while a body view is out
     private Outgoing outgoing;                       // the response being sent, or null
     private final Outgoing sender = new Outgoing();  // reused by every response of this connection
@@ -73,8 +81,15 @@ public final class Http1Connection implements IoHandler {
         this.reg = reg;
         this.ctx = ctx;
         this.parser = new RequestParser(ctx.config().limits());
-        this.remote = remoteOf(transport);
-        this.deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
+        this.client = remoteOf(transport);
+        if (ctx.config().proxyProtocol()) {
+            // The proxy sends the header at once on connecting: it gets the header timeout, not the idle one.
+            proxyHeader = new ProxyProtocol();
+            phase = Phase.READING;
+            deadline = System.nanoTime() + ctx.config().headerTimeout().toNanos();
+        } else {
+            this.deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
+        }
         driver.stats().openConnections.increment();
     }
 
@@ -90,10 +105,10 @@ public final class Http1Connection implements IoHandler {
     public Driver driver() { return driver; }
 
     String remoteHost() {
-        return remote instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "-";
+        return client instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "-";
     }
 
-    int remotePort() { return remote instanceof InetSocketAddress a ? a.getPort() : 0; }
+    int remotePort() { return client instanceof InetSocketAddress a ? a.getPort() : 0; }
 
     /** The address the client connected to (for CGI's SERVER_NAME and SERVER_PORT), or null. */
     InetSocketAddress localAddress() {
@@ -187,6 +202,7 @@ public final class Http1Connection implements IoHandler {
             expire(); // a watchdog shut our input down to wake this read: the deadline passed
             return;
         }
+        if (proxyHeader != null && !proxyHeaderRead(n)) return;
         if (exchange != null) { // request body for the handler
             if (n < 0) inputClosed = true;
             if (n > 0) deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
@@ -201,6 +217,33 @@ public final class Http1Connection implements IoHandler {
         }
         if (n > 0) process();
         else releaseBufferIfEmpty();
+    }
+
+    /**
+     * --proxy-protocol: the header before the first HTTP byte, read from the same buffer (what follows it is the
+     * request, parsed as usual). True once it is complete; false while it is not, or after a bad header or an early
+     * EOF has closed the connection: nothing is answered to a connection that is not the proxy's.
+     */
+    private boolean proxyHeaderRead(int n) {
+        in.flip();
+        boolean done;
+        try {
+            done = proxyHeader.read(in);
+        } catch (ProxyProtocol.Malformed e) {
+            driver.stats().badRequests.increment();
+            PROXY_LOG.warning("closing a connection from " + remoteHost() + ": bad PROXY protocol header: " + e.getMessage());
+            close();
+            return false;
+        }
+        in.compact();
+        if (!done) {
+            if (n < 0) close(); // EOF inside the header
+            else updateInterest();
+            return false;
+        }
+        if (proxyHeader.source() != null) client = proxyHeader.source();
+        proxyHeader = null;
+        return true;
     }
 
     @Override
@@ -276,6 +319,11 @@ public final class Http1Connection implements IoHandler {
     /** On the owning thread, when the deadline has passed (an event loop's timer, or after {@link #interrupt}). */
     @Override
     public void expire() {
+        if (proxyHeader != null) { // the proxy's header did not come in time: no HTTP answer, just the close
+            driver.stats().timeouts.increment();
+            close();
+            return;
+        }
         switch (phase) {
             case READING, BODY -> {
                 if (phase == Phase.READING) driver.stats().timeouts.increment();
