@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * The PROXY protocol reader on its own: every header form, split at every byte as non-blocking reads may split it,
  * and the malformed headers it must refuse (as early as the bytes allow).
  */
-class ProxyProtocolTest {
+public class ProxyProtocolTest {
     static final byte[] REQUEST = "GET / HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     /** What comes out of feeding {@code bytes} in pieces: the source and the bytes left after the header. */
@@ -48,7 +48,7 @@ class ProxyProtocolTest {
         return done ? new Outcome(p.source(), rest.toByteArray()) : null;
     }
 
-    static byte[] concat(byte[] a, byte[] b) {
+    public static byte[] concat(byte[] a, byte[] b) {
         byte[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
         return c;
@@ -57,24 +57,24 @@ class ProxyProtocolTest {
     static byte[] ascii(String s) { return s.getBytes(StandardCharsets.US_ASCII); }
 
     /** A v2 header: command (0 LOCAL, 1 PROXY), family/transport byte, address block, then TLV bytes. */
-    static byte[] v2(int command, int famProto, byte[] addresses, byte[] tlvs) {
+    public static byte[] v2(int command, int famProto, byte[] addresses, byte[] tlvs) {
         ByteBuffer b = ByteBuffer.allocate(16 + addresses.length + tlvs.length);
         b.put(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
         b.put((byte) (0x20 | command)).put((byte) famProto).putShort((short) (addresses.length + tlvs.length));
         return b.put(addresses).put(tlvs).array();
     }
 
-    static byte[] v4Block(int a, int b, int c, int d, int srcPort, int dstPort) {
+    public static byte[] v4Block(int a, int b, int c, int d, int srcPort, int dstPort) {
         return ByteBuffer.allocate(12).put(new byte[] {(byte) a, (byte) b, (byte) c, (byte) d, 127, 0, 0, 1})
                 .putShort((short) srcPort).putShort((short) dstPort).array();
     }
 
-    static byte[] v6Block(String src, int srcPort) throws Exception {
+    public static byte[] v6Block(String src, int srcPort) throws Exception {
         return ByteBuffer.allocate(36).put(java.net.InetAddress.getByName(src).getAddress())
                 .put(java.net.InetAddress.getByName("::1").getAddress()).putShort((short) srcPort).putShort((short) 80).array();
     }
 
-    static byte[] tlv(int type, int length) {
+    public static byte[] tlv(int type, int length) {
         ByteBuffer b = ByteBuffer.allocate(3 + length).put((byte) type).putShort((short) length);
         for (int i = 0; i < length; i++) b.put((byte) ('a' + i % 26));
         return b.array();
