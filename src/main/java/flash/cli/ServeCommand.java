@@ -5,6 +5,7 @@ import flash.config.ServerConfig;
 import flash.dispatch.ListenerHandoff;
 import flash.dispatch.Prefork;
 import flash.dispatch.Server;
+import flash.dispatch.SocketActivation;
 import flash.http.HttpLimits;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -12,6 +13,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.net.BindException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -259,10 +261,16 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ServerConfig cfg = config();
         ErrorLogHandler errors = installErrorLog();
+        java.nio.channels.ServerSocketChannel activated = listenerFrom == null ? socketActivated() : null;
+        if (activated != null) { // --bind and --port give way to the socket systemd passed: announce its address
+            InetSocketAddress a = (InetSocketAddress) activated.getLocalAddress();
+            cfg = cfg.withBind(a.getAddress().getHostAddress()).withPort(a.getPort());
+            LOG.info("socket activation: serving on the socket systemd passed (" + cfg.bind() + ":" + cfg.port() + ")");
+        }
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onTermination(stop::countDown);
         if (cfg.arch() == Architecture.MP) {
-            int status = Prefork.run(cfg, this::announce, stop, workers -> Signals.onReopen(() -> {
+            int status = Prefork.run(cfg, activated, this::announce, stop, workers -> Signals.onReopen(() -> {
                 errors.reopen();
                 workers.run();
             }), errorLogArgs());
@@ -276,6 +284,8 @@ public final class ServeCommand implements Callable<Integer> {
                 ListenerHandoff.Received shared = ListenerHandoff.receive(listenerFrom);
                 exitWithParent(shared, stop);
                 server = Server.start(cfg, shared.listener());
+            } else if (activated != null) {
+                server = Server.start(cfg, activated);
             } else {
                 server = Server.start(cfg);
             }
@@ -298,6 +308,15 @@ public final class ServeCommand implements Callable<Integer> {
         if (listenerFrom == null) LOG.info("exit");
         errors.close();
         return 0;
+    }
+
+    /** systemd's listening socket (LISTEN_FDS/LISTEN_PID), or null when not socket-activated. */
+    private static java.nio.channels.ServerSocketChannel socketActivated() {
+        try {
+            return SocketActivation.listener();
+        } catch (IOException e) {
+            throw new UsageError("socket activation: " + e.getMessage());
+        }
     }
 
     /** Replaces JUL's synchronous console handler by the error log's own writer thread. */

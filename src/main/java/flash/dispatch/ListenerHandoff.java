@@ -91,12 +91,7 @@ public final class ListenerHandoff {
             received = recv(Native.fd(ch));
         }
         int pipe = call(DUP, "dup", 0);
-        call(DUP2, "dup2", received, 0);
-        Native.close(received);
-        Channel inherited = System.inheritedChannel(); // a channel on a dup of descriptor 0
-        if (!(inherited instanceof ServerSocketChannel listener)) {
-            throw new IOException("the descriptor from the parent is not a listening socket: " + inherited);
-        }
+        ServerSocketChannel listener = adoptListening(received, "the descriptor from the parent");
         // Leave the channel the only reference here: once every process has closed its own (workers when they
         // drain, the parent when it stops), the port refuses new connections instead of queueing them unserved.
         int devNull = Native.openReadOnly(Path.of("/dev/null"));
@@ -104,6 +99,31 @@ public final class ListenerHandoff {
         call(DUP2, "dup2", devNull, 0);
         Native.close(devNull);
         return new Received(listener, pipe);
+    }
+
+    /**
+     * A listening socket on descriptor {@code fd} as a channel: {@code fd} is moved onto descriptor 0 (replacing
+     * whatever was there: callers that still need it dup it first), where {@link System#inheritedChannel()}, the
+     * JDK's public way to adopt an inherited socket, finds it. {@code fd} itself is closed. Once per JVM: the JDK
+     * computes the inherited channel once.
+     */
+    static ServerSocketChannel adoptListening(int fd, String what) throws IOException {
+        call(DUP2, "dup2", fd, 0);
+        Native.close(fd);
+        Channel inherited = System.inheritedChannel(); // a channel on a dup of descriptor 0
+        if (!(inherited instanceof ServerSocketChannel listener)) {
+            throw new IOException(what + " is not a listening socket: " + inherited);
+        }
+        return listener;
+    }
+
+    /** Saves descriptor 0 on a new descriptor (the caller restores it with {@link #restoreStdin}). */
+    static int saveStdin() throws IOException { return call(DUP, "dup", 0); }
+
+    /** Puts a descriptor saved by {@link #saveStdin} back on 0, and closes the copy. */
+    static void restoreStdin(int saved) throws IOException {
+        call(DUP2, "dup2", saved, 0);
+        Native.close(saved);
     }
 
     /** The shared listening socket, and the descriptor of the pipe from the parent (EOF when the parent exits). */

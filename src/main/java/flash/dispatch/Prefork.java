@@ -57,12 +57,25 @@ public final class Prefork {
      */
     public static int run(ServerConfig config, BiConsumer<ServerConfig, Integer> announce, CountDownLatch stop,
                           java.util.function.Consumer<Runnable> onReopen, List<String> logArgs) throws Exception {
+        return run(config, null, announce, stop, onReopen, logArgs);
+    }
+
+    /**
+     * As {@link #run(ServerConfig, BiConsumer, CountDownLatch, java.util.function.Consumer, List)}, serving on
+     * {@code inherited} (systemd's socket, see {@link SocketActivation}) instead of binding, when it is not null.
+     */
+    public static int run(ServerConfig config, ServerSocketChannel inherited, BiConsumer<ServerConfig, Integer> announce,
+                          CountDownLatch stop, java.util.function.Consumer<Runnable> onReopen, List<String> logArgs)
+            throws Exception {
         // Mode 0700 (the JDK's default for temp directories): only our own user can reach the handoff socket and
         // take the listening socket from it.
         Path handoffDir = Files.createTempDirectory("flash-mp-");
-        try (ServerSocketChannel listener = ServerSocketChannel.open()) {
-            listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            listener.bind(new InetSocketAddress(config.bind(), config.port()), config.backlog());
+        try (ServerSocketChannel listener = inherited != null ? inherited : ServerSocketChannel.open()) {
+            if (inherited == null) {
+                listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                if (config.reusePort()) listener.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                listener.bind(new InetSocketAddress(config.bind(), config.port()), config.backlog());
+            }
             int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
             try (ServerSocketChannel handoff = ListenerHandoff.offer(listener, handoffDir.resolve("listener"))) {
                 List<String> args = new ArrayList<>(workerArgs(config));

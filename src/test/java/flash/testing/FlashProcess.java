@@ -33,12 +33,23 @@ public final class FlashProcess implements AutoCloseable {
      * (the JDK swaps the stream under the reader), which would make these tests flaky.
      */
     public static FlashProcess start(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        return startWrapped(List.of(), java.util.Map.of(), args);
+    }
+
+    /**
+     * The command run by {@code wrapper} (a program that execs its arguments, such as systemd-socket-activate),
+     * with {@code env} added to the environment.
+     */
+    public static FlashProcess startWrapped(List<String> wrapper, java.util.Map<String, String> env, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(wrapper);
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
                 "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), "flash.cli.FlashMain"));
         cmd.addAll(List.of(args));
         Path out = Files.createTempFile("flash-out-", ".txt"), err = Files.createTempFile("flash-err-", ".txt");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         return new FlashProcess(p, out, err);
     }
 
