@@ -3,11 +3,13 @@ package flash.integration;
 import flash.config.AccessLogFormat;
 import flash.config.Architecture;
 import flash.config.CgiRoute;
+import flash.config.FastCgiRoute;
 import flash.config.ProxyRoute;
 import flash.net.ProxyProtocolTest;
 import flash.testing.AllArchs;
 import flash.testing.Backend;
 import flash.testing.Http;
+import flash.testing.PhpFpm;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -28,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * --proxy-protocol against a live server under every architecture, over raw sockets: the header's client address
  * reaches the access log, X-Forwarded-For and Forwarded, and CGI's REMOTE_ADDR/REMOTE_PORT; a header split at every
- * byte works; LOCAL keeps the real peer; a connection without a valid header, or whose header does not come within
+ * byte works; FastCGI (php-fpm) gets it as REMOTE_ADDR/REMOTE_PORT; LOCAL keeps the real peer; a connection without a valid header, or whose header does not come within
  * --header-timeout, is closed without a single byte of answer and without an access-log line.
  */
 class ProxyProtocolLiveTest {
@@ -111,6 +113,20 @@ class ProxyProtocolLiveTest {
             assertThat(lines).hasSize(5);
             assertThat(lines.stream().map(l -> l.substring(0, l.indexOf(' '))).toList()).containsExactlyInAnyOrder(
                     "192.0.2.10", "192.0.2.10", "198.51.100.20", "2001:db8:0:0:0:0:0:30", "127.0.0.1");
+        }
+    }
+
+    /** FastCGI's REMOTE_ADDR and REMOTE_PORT, from php-fpm's own view of the request (skipped without php-fpm). */
+    @AllArchs
+    void fastCgiSeesTheHeadersAddress(Architecture arch) throws Exception {
+        try (PhpFpm fpm = PhpFpm.start(2, "")) {
+            fpm.write("remote.php", "<?php header('Content-Type: text/plain'); echo $_SERVER['REMOTE_ADDR'], ' ', $_SERVER['REMOTE_PORT'];\n");
+            try (TestServer s = TestServer.start(fpm.root(), arch, c -> c.withProxyProtocol(true)
+                    .withFastcgi(List.of(FastCgiRoute.parse(".php=" + fpm.address()))));
+                 RawClient c = new RawClient(s.port())) {
+                c.send(ProxyProtocolTest.concat(ascii("PROXY TCP4 192.0.2.50 127.0.0.1 40050 80\r\n"), get("/remote.php")));
+                assertThat(c.read().bodyText()).isEqualTo("192.0.2.50 40050");
+            }
         }
     }
 
