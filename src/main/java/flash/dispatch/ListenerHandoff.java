@@ -16,6 +16,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.channels.spi.SelectorProvider;
 import java.nio.file.Path;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -41,7 +42,11 @@ public final class ListenerHandoff {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MemoryLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle SENDMSG, RECVMSG, DUP, DUP2, READ;
+    private static final MethodHandle SENDMSG, RECVMSG, DUP, DUP2, READ, GETSOCKOPT;
+    private static final int SO_ACCEPTCONN = 30;
+    /** sun.nio.ch's server socket channel over an existing descriptor, and IOUtil.newFD; null without --add-opens. */
+    private static final java.lang.reflect.Constructor<?> SERVER_CHANNEL_OVER_FD;
+    private static final java.lang.reflect.Method NEW_FD;
 
     static {
         SymbolLookup libc = LINKER.defaultLookup();
@@ -51,6 +56,20 @@ public final class ListenerHandoff {
         DUP = link(libc, "dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
         DUP2 = link(libc, "dup2", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), errno);
         READ = link(libc, "read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), errno);
+        GETSOCKOPT = link(libc, "getsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), errno);
+        java.lang.reflect.Constructor<?> c = null;
+        java.lang.reflect.Method m = null;
+        try {
+            c = Class.forName("sun.nio.ch.ServerSocketChannelImpl").getDeclaredConstructor(SelectorProvider.class,
+                    java.net.ProtocolFamily.class, java.io.FileDescriptor.class, boolean.class);
+            c.setAccessible(true);
+            m = Class.forName("sun.nio.ch.IOUtil").getMethod("newFD", int.class);
+        } catch (ReflectiveOperationException | RuntimeException e) { // InaccessibleObjectException without --add-opens
+            c = null;
+            m = null;
+        }
+        SERVER_CHANNEL_OVER_FD = c;
+        NEW_FD = m;
     }
 
     private static MethodHandle link(SymbolLookup lookup, String name, FunctionDescriptor fd, Linker.Option... opts) {
@@ -102,12 +121,30 @@ public final class ListenerHandoff {
     }
 
     /**
-     * A listening socket on descriptor {@code fd} as a channel: {@code fd} is moved onto descriptor 0 (replacing
-     * whatever was there: callers that still need it dup it first), where {@link System#inheritedChannel()}, the
-     * JDK's public way to adopt an inherited socket, finds it. {@code fd} itself is closed. Once per JVM: the JDK
-     * computes the inherited channel once.
+     * A listening socket on descriptor {@code fd} as a channel, which then owns the descriptor.
+     *
+     * <p>Built as the JDK builds the channel of an inherited socket, with the constructor of its own server socket
+     * channel over an existing descriptor, but without {@link System#inheritedChannel()}'s subclass: closing that one
+     * also points descriptors 0, 1 and 2 at /dev/null (inetd gave them all the socket), and everything logged or
+     * written to stdout after the listener closes, during the drain, would be lost. Where the JDK's internals are
+     * closed (no {@code --add-opens java.base/sun.nio.ch}), {@code fd} is moved onto descriptor 0 for
+     * {@code inheritedChannel} (callers that still need descriptor 0 dup it first), with that caveat.
      */
     static ServerSocketChannel adoptListening(int fd, String what) throws IOException {
+        if (!listening(fd)) {
+            Native.close(fd);
+            throw new IOException(what + " is not a listening stream socket");
+        }
+        if (SERVER_CHANNEL_OVER_FD != null) {
+            try {
+                return (ServerSocketChannel) SERVER_CHANNEL_OVER_FD.newInstance(SelectorProvider.provider(),
+                        StandardProtocolFamily.INET, NEW_FD.invoke(null, fd), true);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                Throwable cause = e instanceof java.lang.reflect.InvocationTargetException i ? i.getCause() : e;
+                Native.close(fd);
+                throw new IOException(what + ": " + cause, cause);
+            }
+        }
         call(DUP2, "dup2", fd, 0);
         Native.close(fd);
         Channel inherited = System.inheritedChannel(); // a channel on a dup of descriptor 0
@@ -115,6 +152,20 @@ public final class ListenerHandoff {
             throw new IOException(what + " is not a listening socket: " + inherited);
         }
         return listener;
+    }
+
+    /** getsockopt SO_ACCEPTCONN: whether {@code fd} is a socket in the listening state. */
+    private static boolean listening(int fd) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE), value = arena.allocate(JAVA_INT), len = arena.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, 4);
+            int r = (int) GETSOCKOPT.invokeExact(state, fd, SOL_SOCKET, SO_ACCEPTCONN, value, len);
+            return r == 0 && value.get(JAVA_INT, 0) != 0;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException(t);
+        }
     }
 
     /** Saves descriptor 0 on a new descriptor (the caller restores it with {@link #restoreStdin}). */

@@ -11,9 +11,12 @@ import java.nio.channels.ServerSocketChannel;
  * instead of being refused, and Flash needs no privilege to listen on port 80.
  *
  * <p>The JDK adopts an inherited socket only from descriptor 0 ({@link System#inheritedChannel()}, made for inetd),
- * so descriptor 3 is moved there with {@code dup2} (the same FFM downcalls that mp workers use for the socket their
- * parent hands them, {@link ListenerHandoff}), and stdin is put back afterwards. That keeps to public JDK API: the
- * alternative, building a {@code ServerSocketChannel} around a raw descriptor, needs JDK internals.
+ * and closing the channel it gives also points descriptors 0-2 at /dev/null, which would silence the drain's log
+ * lines and an access log on stdout. So descriptor 3 is wrapped the way the JDK wraps descriptor 0, with its server
+ * socket channel's constructor over an existing descriptor ({@link ListenerHandoff#adoptListening}, which mp workers
+ * use for the socket their parent hands them); without {@code --add-opens java.base/sun.nio.ch} (which the jar's
+ * manifest and ./flash give) it falls back to moving 3 onto 0 with dup2 for {@code inheritedChannel}, putting stdin
+ * back afterwards.
  *
  * <p>{@code LISTEN_PID} names the process systemd executed: {@code ./flash} ends with {@code exec java}, so the JVM
  * keeps that pid. mp workers and CGI programs inherit the variables but not the pid, so they ignore them.
