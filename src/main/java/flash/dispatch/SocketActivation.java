@@ -19,7 +19,8 @@ import java.nio.channels.ServerSocketChannel;
  * back afterwards.
  *
  * <p>{@code LISTEN_PID} names the process systemd executed: {@code ./flash} ends with {@code exec java}, so the JVM
- * keeps that pid. mp workers and CGI programs inherit the variables but not the pid, so they ignore them.
+ * keeps that pid. mp workers inherit the variables but not the pid (they take the socket from their parent); CGI
+ * programs get an environment of their own.
  */
 public final class SocketActivation {
     /** SD_LISTEN_FDS_START: the first passed descriptor. */
