@@ -87,7 +87,9 @@ public final class PathTranslator {
                         return open(realIndex, Files.readAttributes(realIndex, BasicFileAttributes.class));
                     }
                 }
-                if (listDirs) return new Translation.Listing(DirectoryListing.render(real, target.path(), dotfiles));
+                if (listDirs) {
+                    return new Translation.Listing(DirectoryListing.read(real, target.path(), realRoot, dotfiles, followSymlinks));
+                }
                 return Translation.NOT_FOUND;
             }
             if (!attrs.isRegularFile()) return Translation.NOT_FOUND; // never open a FIFO or a device

@@ -6,8 +6,8 @@ public sealed interface Translation {
     record Found(FileEntry entry) implements Translation {}
     /** A directory named without its trailing slash: redirect so relative links resolve. */
     record Redirect(String location) implements Translation {}
-    /** A generated directory listing (only with --list-dirs). */
-    record Listing(byte[] html) implements Translation {}
+    /** A directory listing (only with --list-dirs): its entries, drawn as HTML or JSON per request. */
+    record Listing(DirectoryListing listing) implements Translation {}
     record NotFound() implements Translation {}
     record Forbidden() implements Translation {}
     /** An I/O error: 500 for this request only. */

@@ -67,7 +67,7 @@ public final class Responder {
         return switch (t) {
             case Translation.Found f -> file(req, f.entry(), close);
             case Translation.Redirect r -> redirect(req, r.location(), close);
-            case Translation.Listing l -> listing(req, l.html(), close);
+            case Translation.Listing l -> listing(req, l.listing(), close);
             case Translation.NotFound nf -> error(Status.NOT_FOUND, req, close);
             case Translation.Forbidden fb -> error(Status.FORBIDDEN, req, close);
             case Translation.Failed f -> error(Status.INTERNAL_SERVER_ERROR, req, close);
@@ -169,12 +169,17 @@ public final class Responder {
         return new Response(Status.MOVED_PERMANENTLY, wrap(h.finish()), List.of(bytes(body)), body.length, close);
     }
 
-    private Response listing(Request req, byte[] html, boolean close) {
+    /** A listing as HTML, or as JSON when Accept asks for it; the query chooses the order (CPU only: read already). */
+    private Response listing(Request req, flash.content.DirectoryListing l, boolean close) {
+        boolean json = flash.content.DirectoryListing.wantsJson(req.header("Accept"));
+        var sort = flash.content.DirectoryListing.Sort.parse(req.query());
+        byte[] body = json ? l.json(sort) : l.html(sort);
         ResponseHead h = new ResponseHead(Status.OK, req.http10())
-                .header("Content-Type", "text/html; charset=utf-8")
-                .header("Content-Length", html.length)
+                .header("Content-Type", json ? "application/json" : "text/html; charset=utf-8")
+                .header("Content-Length", body.length)
+                .header("Vary", "Accept")
                 .header("Cache-Control", "no-cache");
-        return new Response(Status.OK, wrap(h.connection(req.http10(), close).finish()), List.of(bytes(html)), html.length, close);
+        return new Response(Status.OK, wrap(h.connection(req.http10(), close).finish()), List.of(bytes(body)), body.length, close);
     }
 
     /** An error response for a parsed request. */
