@@ -23,12 +23,18 @@ final class Routes {
     private Routes() {}
 
     static Router build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics) {
+        return build(config, ctx, metrics, List.of());
+    }
+
+    /** {@code extra}: an embedding application's routes (flash.embed), after the status page, before the rest. */
+    static Router build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics, List<Router.Route> extra) {
         List<Router.Route> routes = new ArrayList<>();
         if (config.statusPath() != null) {
             Object n = RequestTarget.normalize(config.statusPath());
             String path = n instanceof RequestTarget.Normalized norm ? norm.path() : config.statusPath();
             routes.add(new Router.Route(path, true, new StatusHandler(metrics::render)));
         }
+        routes.addAll(extra);
         for (ProxyRoute p : config.proxies()) {
             routes.add(new Router.Route(p.prefix(), false, new ProxyHandler(p, group(p),
                     config.upstreamKeepalive(), config.upstreamConnectTimeout().toNanos(),

@@ -49,7 +49,8 @@ public final class Server implements AutoCloseable {
     private final Semaphore slots;
     private volatile boolean stopping;
 
-    private Server(ServerConfig config, ServerSocketChannel listener) throws IOException {
+    private Server(ServerConfig config, ServerSocketChannel listener, java.util.List<flash.pipeline.Router.Route> extraRoutes)
+            throws IOException {
         this.config = config;
         this.listener = listener;
         Residency residency = config.arch() == Architecture.AMPED ? Residency.detect() : null;
@@ -66,7 +67,7 @@ public final class Server implements AutoCloseable {
         int capacity = dispatcher.capacity();
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
         this.metrics = new ServerMetrics(this, residency);
-        ctx.router(Routes.build(config, ctx, metrics));
+        ctx.router(Routes.build(config, ctx, metrics, extraRoutes));
         this.accessLog = openAccessLog(config);
         ErrorLog errorLog = new ErrorLog();
         ctx.listener(c -> {
@@ -102,15 +103,38 @@ public final class Server implements AutoCloseable {
             ssc.close();
             throw e;
         }
-        return start(config, ssc);
+        return start(config, ssc, java.util.List.of());
     }
 
     /** Starts serving on a listening socket bound elsewhere (an MP worker's, shared by its parent). */
     public static Server start(ServerConfig config, ServerSocketChannel listening) throws IOException {
+        return start(config, listening, java.util.List.of());
+    }
+
+    /**
+     * Binds and starts serving with {@code extraRoutes} (an embedding application's, {@code flash.embed}) ahead of
+     * the configured routes and the static files. In-process only: an mp worker JVM would not have them.
+     */
+    public static Server start(ServerConfig config, java.util.List<flash.pipeline.Router.Route> extraRoutes) throws IOException {
+        if (config.arch() == Architecture.MP) throw new IllegalArgumentException("routes in this JVM cannot run in mp's worker JVMs");
+        ServerSocketChannel ssc = ServerSocketChannel.open();
+        try {
+            ssc.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            if (config.reusePort()) ssc.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            ssc.bind(new InetSocketAddress(config.bind(), config.port()), config.backlog());
+        } catch (IOException | RuntimeException e) {
+            ssc.close();
+            throw e;
+        }
+        return start(config, ssc, extraRoutes);
+    }
+
+    private static Server start(ServerConfig config, ServerSocketChannel listening,
+                                java.util.List<flash.pipeline.Router.Route> extraRoutes) throws IOException {
         Server s;
         try {
             listening.configureBlocking(true);
-            s = new Server(config, listening);
+            s = new Server(config, listening, extraRoutes);
         } catch (IOException | RuntimeException e) {
             listening.close();
             throw e;
