@@ -47,6 +47,7 @@ class EmbedTest {
                 + " len=" + body.length + "\n";
         ex.status(201);
         ex.header("X-Echo", "yes");
+        ex.header("X-Virtual", String.valueOf(Thread.currentThread().isVirtual())); // never a loop, never a pool
         try (OutputStream out = ex.responseBody()) {
             out.write(seen.getBytes(StandardCharsets.UTF_8));
             out.write(body);
@@ -63,10 +64,16 @@ class EmbedTest {
                     HttpResponse.BodyHandlers.ofByteArray());
             assertThat(r.statusCode()).isEqualTo(201);
             assertThat(r.headers().firstValue("X-Echo")).hasValue("yes");
+            assertThat(r.headers().firstValue("X-Virtual")).hasValue("true");
             String line = "POST /api/echo me ?a=1&b=%20 x-test=xyz len=300000\n";
             byte[] lineBytes = line.getBytes(StandardCharsets.UTF_8);
             assertThat(new String(Arrays.copyOf(r.body(), lineBytes.length), StandardCharsets.UTF_8)).isEqualTo(line);
             assertThat(Arrays.copyOfRange(r.body(), lineBytes.length, r.body().length)).isEqualTo(sent);
+            // Expect: 100-continue: the client sends its body once the handler reads it.
+            HttpResponse<byte[]> cont = c.send(HttpRequest.newBuilder(uri(f, "/api/c")).expectContinue(true)
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(sent)).build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(cont.statusCode()).isEqualTo(201);
+            assertThat(new String(cont.body(), 0, 40, StandardCharsets.UTF_8)).startsWith("PUT /api/c ?null x-test=null len=300000");
             // A small answer written whole before the handler returned goes out with its length, not chunked.
             HttpResponse<byte[]> g = Http.get(c, uri(f, "/api"));
             assertThat(new String(g.body(), StandardCharsets.UTF_8)).isEqualTo("GET /api ?null x-test=null len=0\n");
@@ -260,6 +267,52 @@ class EmbedTest {
             assertThat(r.headers().firstValue("Content-Length")).hasValue("40000");
             assertThat(r.body()).hasSize(40_000);
             assertThatThrownBy(() -> Http.get(c, uri(f, "/short"))).isInstanceOf(IOException.class);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource(ARCHS)
+    void aClientThatLeavesMidStreamFailsTheHandlersWrites(Architecture arch) throws Exception {
+        CompletableFuture<Throwable> writeFailed = new CompletableFuture<>();
+        Handler endless = ex -> {
+            OutputStream out = ex.responseBody();
+            byte[] piece = new byte[8192];
+            try {
+                while (true) out.write(piece);
+            } catch (IOException e) {
+                writeFailed.complete(e);
+                throw e;
+            }
+        };
+        try (Flash f = start(arch, Flash.builder().route("/endless", endless))) {
+            try (RawClient raw = new RawClient(f.port())) {
+                raw.send("GET /endless HTTP/1.1\r\nHost: x\r\n\r\n");
+                assertThat(readHead(raw.input())).startsWith("HTTP/1.1 200");
+                raw.discard(100_000);
+            } // the client goes away mid-body
+            assertThat(writeFailed.get(30, TimeUnit.SECONDS)).isInstanceOf(IOException.class);
+            try (HttpClient c = Http.client()) {
+                assertThat(Http.get(c, uri(f, "/hello.txt")).statusCode()).isEqualTo(200);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource(ARCHS)
+    void pipelinedRequestsToRoutesAreAnsweredInOrder(Architecture arch) throws Exception {
+        Handler h = ex -> {
+            byte[] body = ex.requestBody().readAllBytes();
+            ex.send(200, "text/plain", (ex.path() + ":" + new String(body, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+        };
+        try (Flash f = start(arch, Flash.builder().route("/p", h)); RawClient raw = new RawClient(f.port())) {
+            raw.send("POST /p/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
+                    + "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /p/2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n"
+                    + "GET /p/3 HTTP/1.0\r\n\r\n");
+            assertThat(raw.read().bodyText()).isEqualTo("/p/1:one");
+            assertThat(raw.read().bodyText()).isEqualTo(Fixtures.HELLO);
+            assertThat(raw.read().bodyText()).isEqualTo("/p/2:two");
+            assertThat(raw.read().bodyText()).isEqualTo("/p/3:");
         }
     }
 
