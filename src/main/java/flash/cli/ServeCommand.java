@@ -60,7 +60,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--processes", paramLabel = "N", description = "Worker processes for mp (default: ${DEFAULT-VALUE}).")
     int processes = ServerConfig.DEFAULT_PROCESSES;
 
-    @Option(names = "--list-dirs", description = "Generate listings for directories without index.html.")
+    @Option(names = "--list-dirs", description = "List directories without an index file: an HTML table (directories first, sizes, dates; sorted by ?sort=name|size|date&order=asc|desc), or a JSON array for Accept: application/json.")
     boolean listDirs;
 
     @Option(names = "--follow-symlinks", description = "Serve symlinks that resolve outside DIR (off: they are 404).")
