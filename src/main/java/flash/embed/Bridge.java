@@ -212,8 +212,11 @@ final class Bridge implements Exchange, BodyStream {
         }
         finish(false, "the server is stopping");
         if (ex.active()) {
-            if (ex.responseStarted()) ex.abort();
-            else ex.fail(Status.SERVICE_UNAVAILABLE);
+            if (ex.responseStarted()) {
+                ex.abort();
+            } else {
+                ex.fail(Status.SERVICE_UNAVAILABLE, ErrorCause.EMBED, "the server stopped while the handler of " + path + " ran");
+            }
         }
         return false;
     }

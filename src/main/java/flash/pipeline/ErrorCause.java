@@ -29,7 +29,10 @@ public enum ErrorCause {
     FASTCGI("fastcgi", true),
     /** 503: a bounded queue was full (FastCGI requests waiting for a backend connection): overload, not a failure. */
     OVERLOAD("overload", false),
-    /** 500: an embedding application's handler (flash.embed) threw before its response began. */
+    /**
+     * 500: an embedding application's handler (flash.embed) threw before its response began; 503: it was still running
+     * when the server stopped (a blocking driver's connection thread was waiting for it).
+     */
     EMBED("embed", true),
     /** Any other 5xx, for which no cause was recorded (a path these causes do not cover yet): logged. */
     OTHER("other", true);
