@@ -248,6 +248,39 @@ class EmbedTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource(ARCHS)
+    void closeCutsAHandlerThatOutlivesTheDrainTimeout(Architecture arch) throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CompletableFuture<Throwable> interrupted = new CompletableFuture<>();
+        Handler hung = ex -> {
+            entered.countDown();
+            try {
+                new CountDownLatch(1).await(); // never released
+            } catch (InterruptedException e) {
+                interrupted.complete(e);
+            }
+        };
+        Flash f = Flash.builder().root(Fixtures.root()).port(0).arch(arch.cliName()).drainTimeout(Duration.ofMillis(500))
+                .route("/hung", hung).build().start();
+        try (RawClient raw = new RawClient(f.port())) {
+            raw.send("GET /hung HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(f::close);
+            closing.get(60, TimeUnit.SECONDS); // bounded by the drain timeout, not by the handler
+            assertThat(interrupted.get(30, TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+            // The client is not left hanging: a 503 (mt, vt) or a close.
+            raw.timeout(30_000);
+            byte[] rest;
+            try {
+                rest = raw.readToEnd();
+            } catch (IOException reset) { // closed with unread input: a reset is a close too
+                rest = new byte[0];
+            }
+            assertThat(rest.length == 0 || new String(rest, StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 503")).isTrue();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource(ARCHS)
     void aDeclaredLengthIsSentAsIsAndAShortBodyIsCut(Architecture arch) throws Exception {
         Flash.Builder b = Flash.builder()
                 .route("/len", ex -> {
