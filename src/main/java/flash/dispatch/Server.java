@@ -94,16 +94,7 @@ public final class Server implements AutoCloseable {
 
     /** Binds and starts serving. Throws {@link BindException} when the address is in use. */
     public static Server start(ServerConfig config) throws IOException {
-        ServerSocketChannel ssc = ServerSocketChannel.open();
-        try {
-            ssc.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            if (config.reusePort()) ssc.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-            ssc.bind(new InetSocketAddress(config.bind(), config.port()), config.backlog());
-        } catch (IOException | RuntimeException e) {
-            ssc.close();
-            throw e;
-        }
-        return start(config, ssc, java.util.List.of());
+        return start(config, java.util.List.of());
     }
 
     /** Starts serving on a listening socket bound elsewhere (an MP worker's, shared by its parent). */
@@ -116,7 +107,6 @@ public final class Server implements AutoCloseable {
      * the configured routes and the static files. In-process only: an mp worker JVM would not have them.
      */
     public static Server start(ServerConfig config, java.util.List<flash.pipeline.Router.Route> extraRoutes) throws IOException {
-        if (config.arch() == Architecture.MP) throw new IllegalArgumentException("routes in this JVM cannot run in mp's worker JVMs");
         ServerSocketChannel ssc = ServerSocketChannel.open();
         try {
             ssc.setOption(StandardSocketOptions.SO_REUSEADDR, true);
