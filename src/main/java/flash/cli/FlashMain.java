@@ -8,7 +8,8 @@ import java.io.PrintWriter;
 /** The {@code flash} command: serve a directory, or run the benchmark harness. */
 @Command(name = "flash", mixinStandardHelpOptions = true, versionProvider = FlashMain.Version.class,
         description = "Flash: an AMPED static web server for the JVM (after Pai, Druschel and Zwaenepoel, 1999).",
-        subcommands = {ServeCommand.class, flash.bench.BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, CheckConfigCommand.class, flash.bench.BenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class FlashMain implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

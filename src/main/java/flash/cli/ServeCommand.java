@@ -28,9 +28,20 @@ import flash.log.ErrorLogHandler;
         description = {"Serve the files under DIR over HTTP/1.1, reverse-proxy path prefixes to upstreams (--proxy), run CGI",
                 "programs (--cgi), and run scripts on FastCGI backends such as php-fpm (--fastcgi).",
                 "Prints 'flash listening on http://ADDR:PORT/ (arch=..., root=...)' when ready.",
-                "SIGTERM or SIGINT: stop accepting, finish responses in flight (up to --drain-timeout), exit 0."})
+                "SIGTERM or SIGINT: stop accepting, finish responses in flight (up to --drain-timeout), exit 0.",
+                "SIGHUP reopens the logs and, with --config, reloads the file (see README: Configuration file)."})
 public final class ServeCommand implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger("flash.serve");
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = {"Read options from a TOML file whose keys are these long option names (port = 8080,",
+                    "list-dirs = true, index = [\"index.html\"], root = \"/srv/www\"), plus [[proxy]], [[cgi]], [[fastcgi]],",
+                    "[[static]], [[headers]] and [[vhost]] tables. Options given here win over the file's.",
+                    "SIGHUP reloads it without dropping connections. Check a file with 'flash check-config FILE'."})
+    Path configFile;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "Document root (default: the current directory).")
     Path dir = Path.of(".");
@@ -254,12 +265,66 @@ public final class ServeCommand implements Callable<Integer> {
                     "valid header within --header-timeout is closed unanswered: only a proxy may connect. Off by default."})
     boolean proxyProtocol;
 
+    @Option(names = "--static", paramLabel = "PREFIX=DIR",
+            description = {"Serve the files under DIR for paths under PREFIX (repeatable), as nginx's alias does: with",
+                    "--static /docs=/usr/share/doc, /docs/x is /usr/share/doc/x. Same rules as the document root (symlinks,",
+                    "dotfiles, index, listings); /docs itself stays the document root's."})
+    java.util.List<String> statics = new java.util.ArrayList<>();
+
+    @Option(names = "--mp-worker-of", hidden = true, paramLabel = "N",
+            description = "MP worker started with --config: one of N workers (splits --fastcgi-connections, caps keep-alive).")
+    int mpWorkerOf;
+
+    /** [[headers]] rules and [[vhost]] tables: only a config file has them. */
+    private java.util.List<flash.config.HeaderRule> headerRules = java.util.List.of();
+    private java.util.List<flash.config.VirtualHost> vhosts = java.util.List.of();
+
+    void fromFile(java.util.List<flash.config.HeaderRule> rules, java.util.List<flash.config.VirtualHost> hosts) {
+        this.headerRules = java.util.List.copyOf(rules);
+        this.vhosts = java.util.List.copyOf(hosts);
+    }
+
     @Option(names = "--header-align", paramLabel = "N", description = "Pad cached response heads to a multiple of N bytes (the paper's 32-byte alignment; 0 = off, the default).")
     int headerAlign;
 
     @Override
     public Integer call() throws Exception {
-        ServerConfig cfg = config();
+        if (configFile == null) return serve(config(), null);
+        java.util.List<ConfigFile.Arg> cli = commandLineArgs(spec.commandLine().getParseResult());
+        ConfigFile.Loaded loaded = ConfigFile.read(configFile).load(cli);
+        Path file = configFile.toAbsolutePath();
+        return loaded.command().serve(loaded.config(), new Reloader(file, cli, loaded.command()));
+    }
+
+    /** SIGHUP with --config: the file read again, with the same command-line options on top. */
+    private record Reloader(Path file, java.util.List<ConfigFile.Arg> cli, ServeCommand running) {
+        ConfigFile.Loaded load() { return ConfigFile.read(file).load(cli); }
+    }
+
+    /** The options given on this command line, as the config file's keys (they replace the file's values). */
+    static java.util.List<ConfigFile.Arg> commandLineArgs(picocli.CommandLine.ParseResult pr) {
+        java.util.List<ConfigFile.Arg> out = new java.util.ArrayList<>();
+        for (picocli.CommandLine.Model.OptionSpec o : pr.matchedOptions()) {
+            String key = o.longestName().substring(2);
+            if (key.equals("config")) continue;
+            java.util.List<String> tokens = new java.util.ArrayList<>();
+            if (o.arity().max() == 0) {
+                tokens.add(o.longestName());
+            } else {
+                for (String v : o.originalStringValues()) {
+                    tokens.add(o.longestName());
+                    tokens.add(v);
+                }
+            }
+            out.add(new ConfigFile.Arg(key, tokens, "--" + key, 0));
+        }
+        for (picocli.CommandLine.Model.PositionalParamSpec p : pr.matchedPositionals()) {
+            out.add(new ConfigFile.Arg("root", java.util.List.copyOf(p.originalStringValues()), "DIR", 0));
+        }
+        return out;
+    }
+
+    private Integer serve(ServerConfig cfg, Reloader reloader) throws Exception {
         ErrorLogHandler errors = installErrorLog();
         java.nio.channels.ServerSocketChannel activated = listenerFrom == null ? socketActivated() : null;
         if (activated != null) { // --bind and --port give way to the socket systemd passed: announce its address
@@ -270,10 +335,18 @@ public final class ServeCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onTermination(stop::countDown);
         if (cfg.arch() == Architecture.MP) {
-            int status = Prefork.run(cfg, activated, this::announce, stop, workers -> Signals.onReopen(() -> {
-                errors.reopen();
-                workers.run();
-            }), errorLogArgs());
+            java.util.List<String> workerArgs = reloader == null ? null : configWorkerArgs(reloader, cfg);
+            int status;
+            try {
+                status = Prefork.run(cfg, activated, this::announce, stop, workers -> Signals.onReopen(() -> {
+                    errors.reopen();
+                    workers.run(); // each worker reopens its logs and, with --config, reloads the file itself
+                }, () -> { }), reloader == null ? errorLogArgs() : java.util.List.of(), workerArgs);
+            } catch (java.nio.channels.UnresolvedAddressException e) {
+                throw new UsageError("--bind '" + cfg.bind() + "' is not an address or a host name that resolves");
+            } catch (BindException e) {
+                throw new UsageError("cannot listen on " + cfg.bind() + ":" + cfg.port() + ": " + e.getMessage());
+            }
             LOG.info("exit");
             errors.close();
             return status;
@@ -289,6 +362,8 @@ public final class ServeCommand implements Callable<Integer> {
             } else {
                 server = Server.start(cfg);
             }
+        } catch (java.nio.channels.UnresolvedAddressException e) {
+            throw new UsageError("--bind '" + cfg.bind() + "' is not an address or a host name that resolves");
         } catch (IllegalArgumentException e) {
             throw new UsageError(e.getMessage()); // a configured route that cannot be set up (an unknown upstream host)
         } catch (BindException e) {
@@ -299,7 +374,7 @@ public final class ServeCommand implements Callable<Integer> {
         Signals.onReopen(() -> {
             errors.reopen();
             server.reopenLogs();
-        });
+        }, reloader == null ? () -> { } : () -> reload(server, reloader));
         announce(cfg, server.port());
         if (listenerFrom == null) LOG.info("serving " + cfg.root() + " on " + cfg.bind() + ":" + server.port() + " (arch "
                 + cfg.arch().cliName() + ")");
@@ -317,6 +392,57 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UsageError("socket activation: " + e.getMessage());
         }
+    }
+
+    /**
+     * SIGHUP: read the file again and swap the new routes and options in; exchanges in flight finish on the old ones.
+     * A file that does not load leaves the running configuration in force, and the error log says why.
+     */
+    private void reload(Server server, Reloader reloader) {
+        ConfigFile.Loaded next;
+        try {
+            next = reloader.load();
+        } catch (UsageError e) {
+            LOG.severe("reload failed, keeping the running configuration: " + e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            LOG.severe("reload failed, keeping the running configuration: " + e);
+            return;
+        }
+        ServeCommand now = reloader.running();
+        if (!java.util.Objects.equals(now.errorLog, next.command().errorLog) || !now.logLevel.equals(next.command().logLevel)) {
+            LOG.warning("reload: error-log and log-level need a restart; keeping error-log " + (now.errorLog == null ? "stderr" : now.errorLog)
+                    + " and log-level " + now.logLevel);
+        }
+        try {
+            server.reload(next.config());
+        } catch (IllegalArgumentException e) {
+            LOG.severe("reload failed, keeping the running configuration: " + e.getMessage());
+            return;
+        }
+        LOG.info("reloaded " + reloader.file());
+    }
+
+    /**
+     * MP workers started from a config file read it themselves (so SIGHUP, which the parent passes on, reloads
+     * them): they get the file, this command line less what Prefork sets for each worker, and the worker count.
+     */
+    private static java.util.List<String> configWorkerArgs(Reloader reloader, ServerConfig cfg) {
+        java.util.Set<String> perWorker = java.util.Set.of("arch", "threads", "port", "bind", "listener-from", "mp-worker-of",
+                "error-log", "log-level");
+        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("--config", reloader.file().toString()));
+        ConfigFile.Arg root = null;
+        for (ConfigFile.Arg arg : reloader.cli()) {
+            if (arg.key().equals("root")) root = arg;
+            else if (!perWorker.contains(arg.key())) a.addAll(arg.tokens());
+        }
+        a.addAll(java.util.List.of("--mp-worker-of", Integer.toString(cfg.processes())));
+        // the parent's error log settings (file and command line merged), as workerArgs would pass them
+        a.addAll(reloader.running().errorLogArgs());
+        if (root != null) {
+            a.add(cfg.root().toString()); // absolute: the worker's working directory is ours, but be plain about it
+        }
+        return a;
     }
 
     /** Replaces JUL's synchronous console handler by the error log's own writer thread. */
@@ -361,10 +487,13 @@ public final class ServeCommand implements Callable<Integer> {
             if (!dir.equals(Path.of("."))) throw new UsageError("-d/--directory and the DIR argument both name the document root; give one");
             dir = directory;
         }
+        if (dir.toString().isEmpty()) throw new UsageError("document root '' is empty: give a directory");
         if (!Files.exists(dir)) throw new UsageError("document root '" + dir + "' does not exist");
         if (!Files.isDirectory(dir)) throw new UsageError("document root '" + dir + "' is not a directory");
         if (!Files.isReadable(dir) || !Files.isExecutable(dir)) throw new UsageError("document root '" + dir + "' is not readable");
         if (port < 0 || port > 65535) throw new UsageError("--port must be between 0 and 65535, not " + port);
+        checkBind(bind);
+        if (revalidateMs < 0) throw new UsageError("--revalidate-ms must not be negative, not " + revalidateMs);
         positive("--loops", loops);
         positive("--helpers", helpers);
         positive("--threads", threads);
@@ -396,6 +525,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         if (accessLog != null) checkWritable("--access-log", accessLog);
         java.util.List<flash.config.CgiRoute> cgiRoutes = parseAll(cgis, flash.config.CgiRoute::parse);
+        java.util.List<flash.config.StaticRoute> staticRoutes = parseAll(statics, flash.config.StaticRoute::parse);
         java.util.List<flash.config.FastCgiRoute> fcgi = parseAll(fastcgi, flash.config.FastCgiRoute::parse);
         java.util.Set<String> exts = new java.util.HashSet<>();
         for (flash.config.FastCgiRoute r : fcgi) {
@@ -408,6 +538,9 @@ public final class ServeCommand implements Callable<Integer> {
             }
         }
         positive("--fastcgi-connections", fastcgiConnections);
+        if (mpWorkerOf < 0) throw new UsageError("--mp-worker-of must not be negative");
+        int fcgiConnections = mpWorkerOf > 0 ? Math.max(1, fastcgiConnections / mpWorkerOf) : fastcgiConnections;
+        boolean mpLimits = arch == Architecture.MP || mpWorkerOf > 0;
         if (fastcgiQueue < 0) throw new UsageError("--fastcgi-queue must not be negative");
         if (compressLevel < 1 || compressLevel > 9) throw new UsageError("--compress-level must be between 1 and 9, not " + compressLevel);
         if (zstdLevel < 1 || zstdLevel > 19) throw new UsageError("--zstd-level must be between 1 and 19, not " + zstdLevel);
@@ -428,7 +561,7 @@ public final class ServeCommand implements Callable<Integer> {
                         seconds("--write-timeout", writeTimeout))
                 .withDrainTimeout(seconds("--drain-timeout", drainTimeout))
                 .withLimits(new HttpLimits(d.maxRequestLine(), d.maxHeaderBytes(), d.maxHeaderCount(), maxBody,
-                        maxKeepAliveRequests == 0 && arch == Architecture.MP ? Prefork.DEFAULT_MAX_KEEPALIVE_REQUESTS : maxKeepAliveRequests))
+                        maxKeepAliveRequests == 0 && mpLimits ? Prefork.DEFAULT_MAX_KEEPALIVE_REQUESTS : maxKeepAliveRequests))
                 .withReusePort(reusePort).withHeaderAlign(headerAlign)
                 .withProxies(routes).withUpstreamKeepalive(upstreamKeepalive)
                 .withUpstreamTimeouts(seconds("--upstream-connect-timeout", upstreamConnectTimeout),
@@ -437,11 +570,12 @@ public final class ServeCommand implements Callable<Integer> {
                 .withAccessLog(accessLog == null ? null : accessLog.equals("-") ? "-" : Path.of(accessLog).toAbsolutePath().toString(),
                         logFormat)
                 .withCgis(cgiRoutes).withCgiTimeout(seconds("--cgi-timeout", cgiTimeout))
-                .withFastcgi(fcgi).withIndexNames(index).withFastcgiConnections(fastcgiConnections)
+                .withFastcgi(fcgi).withIndexNames(index).withFastcgiConnections(fcgiConnections)
                 .withFastcgiQueue(fastcgiQueue).withFastcgiTimeout(seconds("--fastcgi-timeout", fastcgiTimeout))
                 .withCompression(compression)
                 .withSite(site)
-                .withProxyProtocol(proxyProtocol);
+                .withProxyProtocol(proxyProtocol)
+                .withStatics(staticRoutes).withHeaderRules(headerRules).withVhosts(vhosts);
     }
 
     /** --cache-control, --error-page, --fallback, --dotfiles-allow and --mime, each value checked now. */
@@ -462,6 +596,19 @@ public final class ServeCommand implements Callable<Integer> {
                 .withFallback(fallback == null ? null : parsed("", () -> flash.config.SiteRules.parseFallback(fallback)))
                 .withDotfilesAllow(allow)
                 .withMime(parseAll(mime, flash.config.MimeRule::parse));
+    }
+
+    /**
+     * The listening address must be a literal or resolve now: the socket layer would only say
+     * UnresolvedAddressException. (A name is resolved once, here at start, as upstream names are.)
+     */
+    private static void checkBind(String bind) {
+        if (bind.isEmpty()) throw new UsageError("--bind needs an address, e.g. 127.0.0.1, 0.0.0.0 or ::");
+        try {
+            java.net.InetAddress.getByName(bind);
+        } catch (java.net.UnknownHostException | SecurityException e) {
+            throw new UsageError("--bind '" + bind + "' is not an address or a host name that resolves");
+        }
     }
 
     /** Fails now, with a sentence, rather than at the first request: the file must open for appending. */
@@ -499,7 +646,7 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     private static Duration seconds(String name, double v) {
-        if (!(v > 0) || v > 86_400) throw new UsageError(name + " must be between 0 and 86400 seconds");
+        if (!(v > 0) || v > 86_400) throw new UsageError(name + " must be more than 0 and at most 86400 seconds, not " + v);
         return Duration.ofMillis(Math.round(v * 1000));
     }
 

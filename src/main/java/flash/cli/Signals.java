@@ -16,7 +16,18 @@ final class Signals {
 
     /** SIGHUP and SIGUSR1 reopen the log files (logrotate's postrotate sends one of them). */
     static void onReopen(Runnable action) {
-        Signal.handle(new Signal("HUP"), s -> action.run());
-        Signal.handle(new Signal("USR1"), s -> action.run());
+        onReopen(action, () -> { });
+    }
+
+    /**
+     * SIGHUP and SIGUSR1 reopen the log files; SIGHUP then also runs {@code reload} (the config file), on a thread
+     * of its own: a reload resolves upstream names, and the JVM's signal thread must not wait on DNS.
+     */
+    static void onReopen(Runnable reopen, Runnable reload) {
+        Signal.handle(new Signal("HUP"), s -> {
+            reopen.run();
+            Thread.ofPlatform().name("flash-reload").start(reload);
+        });
+        Signal.handle(new Signal("USR1"), s -> reopen.run());
     }
 }

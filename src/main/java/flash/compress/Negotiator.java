@@ -32,11 +32,13 @@ public final class Negotiator {
     private static final int CODINGS = Coding.all().length;
 
     private final PipelineContext ctx;
+    private final flash.pipeline.StaticSite site; // where sidecars are looked for: the tree the file came from
     private final CompressionConfig config;
     private final CompressedCache cache; // null unless --compress
 
-    public Negotiator(PipelineContext ctx) {
+    public Negotiator(PipelineContext ctx, flash.pipeline.StaticSite site) {
         this.ctx = ctx;
+        this.site = site;
         this.config = ctx.config().compression();
         this.cache = config.compress() ? ctx.compressedCache() : null;
     }
@@ -45,19 +47,19 @@ public final class Negotiator {
     private record Variant(String contentType, String coding, FileEntry entry) {}
 
     /** Answers {@code ex} with a representation of {@code file}; takes over the caller's reference to it. */
-    public void serve(Exchange ex, FileEntry file) {
+    public void serve(Exchange ex, RequestTarget.Normalized target, FileEntry file) {
         boolean fly = cache != null && file.size() >= config.minSize() && file.size() <= config.maxSize()
                 && Compressible.file(file.path().getFileName().toString(), file.contentType());
         String name = file.path().getFileName().toString();
-        if (!config.precompressed() || Coding.isSidecarName(name) || ex.target() == null) {
+        if (!config.precompressed() || Coding.isSidecarName(name) || target == null) {
             choose(ex, file, new Translation[CODINGS], fly);
             return;
         }
-        RequestTarget.Normalized[] targets = sidecarTargets(ex.target(), name);
+        RequestTarget.Normalized[] targets = sidecarTargets(target, name);
         Translation[] sidecars = new Translation[CODINGS];
         boolean missing = false;
         for (int i = 0; i < CODINGS; i++) {
-            sidecars[i] = ctx.lookup(targets[i]);
+            sidecars[i] = site.lookup(targets[i]);
             if (sidecars[i] == null) missing = true;
         }
         if (!missing) {
@@ -66,7 +68,7 @@ public final class Negotiator {
         }
         ex.driver().stats().diskTasks.increment();
         ex.driver().seam().run(() -> {
-            for (int i = 0; i < CODINGS; i++) if (sidecars[i] == null) sidecars[i] = ctx.translate(targets[i]);
+            for (int i = 0; i < CODINGS; i++) if (sidecars[i] == null) sidecars[i] = site.translate(targets[i]);
             return sidecars;
         }, outcome -> {
             // A failed translation leaves its slot empty: that sidecar is treated as absent.

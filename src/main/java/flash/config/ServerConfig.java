@@ -54,7 +54,10 @@ public record ServerConfig(
         Duration fastcgiTimeout,
         CompressionConfig compression,
         SiteRules site,
-        boolean proxyProtocol) {
+        boolean proxyProtocol,
+        java.util.List<StaticRoute> statics,
+        java.util.List<HeaderRule> headerRules,
+        java.util.List<VirtualHost> vhosts) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -108,7 +111,9 @@ public record ServerConfig(
                 null, AccessLogFormat.COMBINED, // no access log unless asked for
                 java.util.List.of(), DEFAULT_CGI_TIMEOUT,
                 java.util.List.of(), DEFAULT_INDEX, DEFAULT_FASTCGI_CONNECTIONS, DEFAULT_FASTCGI_QUEUE,
-                DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS, SiteRules.DEFAULTS, false);   // no PROXY protocol header expected
+                DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS, SiteRules.DEFAULTS,
+                false,                    // no PROXY protocol header expected
+                java.util.List.of(), java.util.List.of(), java.util.List.of()); // no extra static roots, header rules or vhosts
     }
 
     public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
@@ -158,6 +163,9 @@ public record ServerConfig(
     public ServerConfig withSite(SiteRules v) { return edit(e -> e.site = v); }
     /** Every connection starts with a PROXY protocol v1 or v2 header (a load balancer in front), else it is closed. */
     public ServerConfig withProxyProtocol(boolean v) { return edit(e -> e.proxyProtocol = v); }
+    public ServerConfig withStatics(java.util.List<StaticRoute> v) { return edit(e -> e.statics = java.util.List.copyOf(v)); }
+    public ServerConfig withHeaderRules(java.util.List<HeaderRule> v) { return edit(e -> e.headerRules = java.util.List.copyOf(v)); }
+    public ServerConfig withVhosts(java.util.List<VirtualHost> v) { return edit(e -> e.vhosts = java.util.List.copyOf(v)); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -211,6 +219,9 @@ public record ServerConfig(
         CompressionConfig compression;
         SiteRules site;
         boolean proxyProtocol;
+        java.util.List<StaticRoute> statics;
+        java.util.List<HeaderRule> headerRules;
+        java.util.List<VirtualHost> vhosts;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -257,10 +268,13 @@ public record ServerConfig(
             compression = c.compression;
             site = c.site;
             proxyProtocol = c.proxyProtocol;
+            statics = c.statics;
+            headerRules = c.headerRules;
+            vhosts = c.vhosts;
         }
 
         ServerConfig build() {
-            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site, proxyProtocol);
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site, proxyProtocol, statics, headerRules, vhosts);
         }
     }
 }

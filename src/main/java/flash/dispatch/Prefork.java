@@ -57,16 +57,17 @@ public final class Prefork {
      */
     public static int run(ServerConfig config, BiConsumer<ServerConfig, Integer> announce, CountDownLatch stop,
                           java.util.function.Consumer<Runnable> onReopen, List<String> logArgs) throws Exception {
-        return run(config, null, announce, stop, onReopen, logArgs);
+        return run(config, null, announce, stop, onReopen, logArgs, null);
     }
 
     /**
-     * As {@link #run(ServerConfig, BiConsumer, CountDownLatch, java.util.function.Consumer, List)}, serving on
-     * {@code inherited} (systemd's socket, see {@link SocketActivation}) instead of binding, when it is not null.
+     * Serving on {@code inherited} (systemd's socket, see {@link SocketActivation}) instead of binding, when it is not
+     * null. {@code serveArgs}: the workers' serve options instead of this configuration's ({@link #workerArgs}); a
+     * server started from a config file passes the file, so that its workers reload it on SIGHUP. Null: derived.
      */
     public static int run(ServerConfig config, ServerSocketChannel inherited, BiConsumer<ServerConfig, Integer> announce,
-                          CountDownLatch stop, java.util.function.Consumer<Runnable> onReopen, List<String> logArgs)
-            throws Exception {
+                          CountDownLatch stop, java.util.function.Consumer<Runnable> onReopen, List<String> logArgs,
+                          List<String> serveArgs) throws Exception {
         // Mode 0700 (the JDK's default for temp directories): only our own user can reach the handoff socket and
         // take the listening socket from it.
         Path handoffDir = Files.createTempDirectory("flash-mp-");
@@ -78,7 +79,7 @@ public final class Prefork {
             }
             int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
             try (ServerSocketChannel handoff = ListenerHandoff.offer(listener, handoffDir.resolve("listener"))) {
-                List<String> args = new ArrayList<>(workerArgs(config));
+                List<String> args = new ArrayList<>(serveArgs != null ? serveArgs : workerArgs(config));
                 args.addAll(logArgs);
                 Prefork p = new Prefork(config, port, args, handoffDir.resolve("listener"));
                 p.spawnAll();
@@ -138,7 +139,10 @@ public final class Prefork {
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
-    /** SIGHUP/SIGUSR1 reach the parent: each worker owns its access-log descriptor and must reopen it itself. */
+    /**
+     * SIGHUP/SIGUSR1 reach the parent: each worker owns its access-log descriptor and must reopen it itself (and,
+     * started with --config, reloads the file on the HUP).
+     */
     private void reopenLogs() {
         for (Process w : workers) {
             if (w == null || !w.isAlive()) continue;
@@ -249,6 +253,7 @@ public final class Prefork {
                 "--tunnel-timeout", seconds(c.tunnelTimeout())));
         if (c.accessLog() != null) a.addAll(List.of("--access-log", c.accessLog(), "--access-log-format", c.accessLogFormat().cliName()));
         for (flash.config.CgiRoute r : c.cgis()) a.addAll(List.of("--cgi", r.spec()));
+        for (flash.config.StaticRoute r : c.statics()) a.addAll(List.of("--static", r.spec()));
         a.addAll(List.of("--cgi-timeout", seconds(c.cgiTimeout())));
         for (flash.config.FastCgiRoute f : c.fastcgi()) a.addAll(List.of("--fastcgi", f.spec()));
         // Each worker has its own pool: the server-wide FastCGI bound is split between them, at least 1 each.

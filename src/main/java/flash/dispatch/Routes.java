@@ -18,18 +18,47 @@ import flash.pipeline.Router;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Builds the route table from the configuration: the status page, then the configured routes, then static files. */
+/**
+ * Builds the route tables from the configuration: per site (the server's, and each virtual host's), the status page,
+ * then the configured routes, then static files. Runs at start and on each reload (off the loops: it resolves
+ * upstream host names).
+ */
 final class Routes {
     private Routes() {}
 
-    static Router build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics) {
-        return build(config, ctx, metrics, List.of());
+    /** The tables for {@code config}, whose document root is served from {@code site}. */
+    static flash.pipeline.Routing build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics,
+                                        flash.pipeline.StaticSite site) {
+        return build(config, ctx, metrics, site, List.of());
     }
 
-    /** {@code extra}: an embedding application's routes (flash.embed), after the status page, before the rest. */
-    static Router build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics, List<Router.Route> extra) {
+    /**
+     * {@code extra}: an embedding application's routes (flash.embed), in the default table after the status page,
+     * before the rest.
+     */
+    static flash.pipeline.Routing build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics,
+                                        flash.pipeline.StaticSite site, List<Router.Route> extra) {
+        List<flash.pipeline.StaticSite> sites = new ArrayList<>();
+        sites.add(site);
+        Router fallback = table(config, ctx, metrics, site, sites, extra);
+        java.util.Map<String, Router> byHost = new java.util.HashMap<>();
+        for (flash.config.VirtualHost vh : config.vhosts()) {
+            ServerConfig v = vh.site();
+            flash.pipeline.StaticSite vs = ctx.newSite(v, v.root());
+            sites.add(vs);
+            Router r = table(v, ctx, null, vs, sites, List.of());
+            for (String name : vh.names()) {
+                if (byHost.putIfAbsent(name, r) != null) throw new IllegalArgumentException("vhost '" + name + "' is given twice");
+            }
+        }
+        return new flash.pipeline.Routing(fallback, byHost, sites);
+    }
+
+    /** One site's table; {@code metrics} null: no status page (virtual hosts). */
+    private static Router table(ServerConfig config, PipelineContext ctx, ServerMetrics metrics, flash.pipeline.StaticSite site,
+                                List<flash.pipeline.StaticSite> sites, List<Router.Route> extra) {
         List<Router.Route> routes = new ArrayList<>();
-        if (config.statusPath() != null) {
+        if (metrics != null && config.statusPath() != null) {
             Object n = RequestTarget.normalize(config.statusPath());
             String path = n instanceof RequestTarget.Normalized norm ? norm.path() : config.statusPath();
             routes.add(new Router.Route(path, true, new StatusHandler(metrics::render)));
@@ -44,9 +73,15 @@ final class Routes {
             routes.add(new Router.Route(flash.cgi.CgiHandler.routePath(c), false,
                     new flash.cgi.CgiHandler(c, config.root(), config.cgiTimeout(), config.limits())));
         }
-        flash.pipeline.Handler fallback = flash.site.SiteHandler.around(config.site(), ctx, new StaticHandler(ctx));
+        for (flash.config.StaticRoute st : config.statics()) {
+            flash.pipeline.StaticSite ss = ctx.newSite(config, st.dir());
+            sites.add(ss);
+            routes.add(new Router.Route(st.prefix() + "/", false,
+                    flash.site.SiteHandler.around(config.site(), ctx, new StaticHandler(ctx, ss, st.prefix()))));
+        }
+        flash.pipeline.Handler fallback = flash.site.SiteHandler.around(config.site(), ctx, new StaticHandler(ctx, site, ""));
         if (!config.fastcgi().isEmpty()) fallback = fastcgi(config, fallback);
-        return new Router(routes, fallback);
+        return new Router(routes, fallback, flash.pipeline.HeaderRules.of(config.headerRules()));
     }
 
     /** FastCGI sits in front of the static files: a path with a script segment (or a script index) is its. */

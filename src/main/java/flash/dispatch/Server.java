@@ -36,7 +36,7 @@ public final class Server implements AutoCloseable {
     private static final byte[] BUSY = ("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n"
             + "Retry-After: 1\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
 
-    private final ServerConfig config;
+    private volatile ServerConfig config;
     private final PipelineContext ctx;
     private final ServerSocketChannel listener;
     private final Dispatcher dispatcher;
@@ -48,11 +48,13 @@ public final class Server implements AutoCloseable {
     /** Free places when the dispatcher's capacity is bounded (mt, mp workers); null when it is not. */
     private final Semaphore slots;
     private volatile boolean stopping;
+    private final java.util.List<flash.pipeline.Router.Route> extraRoutes; // flash.embed's, kept across reloads
 
     private Server(ServerConfig config, ServerSocketChannel listener, java.util.List<flash.pipeline.Router.Route> extraRoutes)
             throws IOException {
         this.config = config;
         this.listener = listener;
+        this.extraRoutes = java.util.List.copyOf(extraRoutes);
         Residency residency = config.arch() == Architecture.AMPED ? Residency.detect() : null;
         Outgoing.ResidencyCheck check = residency == null ? null
                 : residency::isResidentFile;
@@ -67,7 +69,7 @@ public final class Server implements AutoCloseable {
         int capacity = dispatcher.capacity();
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
         this.metrics = new ServerMetrics(this, residency);
-        ctx.router(Routes.build(config, ctx, metrics, extraRoutes));
+        ctx.routing(Routes.build(config, ctx, metrics, ctx.site(), extraRoutes));
         this.accessLog = openAccessLog(config);
         ErrorLog errorLog = new ErrorLog();
         ctx.listener(c -> {
@@ -87,6 +89,28 @@ public final class Server implements AutoCloseable {
     /** SIGHUP, SIGUSR1: the access log is opened again, at the same path (logrotate renamed the old file). */
     public void reopenLogs() {
         if (accessLog != null) accessLog.reopen();
+    }
+
+    /**
+     * SIGHUP with a config file: serve {@code requested} from the next exchange on, without touching a connection.
+     * Exchanges in flight finish on the route tables they were given. What was sized or bound at start (see
+     * {@link Reload#RESTART_ONLY}) keeps its old value, with a warning. Throws IllegalArgumentException, leaving the
+     * old configuration in force, when a route cannot be set up (an upstream host that does not resolve).
+     */
+    public synchronized ServerConfig reload(ServerConfig requested) {
+        ServerConfig next = Reload.keepRestartOnly(config, requested);
+        flash.pipeline.StaticSite site = ctx.newSite(next, next.root());
+        flash.pipeline.Routing routing = Routes.build(next, ctx, metrics, site, extraRoutes);
+        flash.pipeline.Routing old = ctx.routing();
+        ctx.swap(next, site, routing);
+        config = next;
+        // The old tables' path caches hold file references: released once the exchanges routed by them are surely
+        // done translating (a lookup that raced the swap could otherwise re-fill a cleared cache).
+        Thread.ofVirtual().name("flash-reload-release").start(() -> {
+            sleepQuietly(30_000);
+            old.clear();
+        });
+        return next;
     }
 
     /** Lines the access log lost (its writer fell behind, or a write failed); 0 without an access log. */

@@ -9,6 +9,7 @@ import flash.pipeline.Handler;
 import flash.pipeline.PipelineContext;
 import flash.pipeline.Responder;
 import flash.pipeline.Response;
+import flash.pipeline.StaticSite;
 import flash.http.RequestTarget;
 
 /**
@@ -18,18 +19,31 @@ import flash.http.RequestTarget;
  */
 public final class StaticHandler implements Handler {
     private final PipelineContext ctx;
+    private final StaticSite site;
+    private final String prefix; // a --static route's prefix, taken off the path before translation; "" for a root
+    private final int prefixSegments;
     private final flash.compress.Negotiator negotiator; // null unless --precompressed or --compress
 
-    public StaticHandler(PipelineContext ctx) {
+    /** The document root's files. */
+    public StaticHandler(PipelineContext ctx) { this(ctx, ctx.site(), ""); }
+
+    /**
+     * {@code site}'s files; {@code prefix} (no trailing slash, "" for none) is the URL path they are under: a
+     * {@code --static /docs=DIR} route serves {@code /docs/a} from {@code DIR/a}.
+     */
+    public StaticHandler(PipelineContext ctx, StaticSite site, String prefix) {
         this.ctx = ctx;
-        this.negotiator = ctx.config().compression().enabled() ? new flash.compress.Negotiator(ctx) : null;
+        this.site = site;
+        this.prefix = prefix;
+        this.prefixSegments = prefix.isEmpty() ? 0 : prefix.substring(1).split("/").length;
+        this.negotiator = ctx.config().compression().enabled() ? new flash.compress.Negotiator(ctx, site) : null;
     }
 
     @Override
     public void handle(Exchange ex) {
         Request req = ex.request();
         if (Responder.refused(ex)) return;
-        RequestTarget.Normalized target = ex.target();
+        RequestTarget.Normalized target = strip(ex.target());
         if (target == null) {
             ex.respond(Responder.error(Status.BAD_REQUEST, req, !req.keepAlive()));
             return;
@@ -38,13 +52,13 @@ public final class StaticHandler implements Handler {
             ex.respond(Responder.error(Status.NOT_FOUND, req, !req.keepAlive()));
             return;
         }
-        Translation cached = ctx.lookup(target);
+        Translation cached = site.lookup(target);
         if (cached != null) {
-            translated(ex, cached);
+            translated(ex, target, cached);
             return;
         }
         ex.driver().stats().diskTasks.increment();
-        ex.driver().seam().run(() -> ctx.translate(target), outcome -> {
+        ex.driver().seam().run(() -> site.translate(target), outcome -> {
             Translation t = outcome.ok() ? outcome.value() : null;
             if (!ex.active()) {
                 release(t);
@@ -56,7 +70,7 @@ public final class StaticHandler implements Handler {
                 ex.fail(Status.INTERNAL_SERVER_ERROR, ErrorCause.TRANSLATION, ErrorCause.describe(outcome.failure()));
                 return;
             }
-            translated(ex, t);
+            translated(ex, target, t);
         });
     }
 
@@ -65,23 +79,32 @@ public final class StaticHandler implements Handler {
      * never served as files, even when their directory is inside the document root.
      */
     private boolean underCgiDir(String urlPath, java.nio.file.Path file) {
-        var cgis = ctx.config().cgis();
+        var cgis = site.config().cgis();
         if (cgis.isEmpty()) return false;
         java.nio.file.Path p = file != null ? file.toAbsolutePath().normalize()
-                : ctx.config().root().resolve(urlPath.substring(1)).normalize();
+                : site.root().resolve(urlPath.substring(1)).normalize();
         for (var c : cgis) if (p.startsWith(c.dir())) return true;
         return false;
     }
 
-    private void translated(Exchange ex, Translation t) {
+    /** The path below a --static prefix (the route matched PREFIX/...), or the target itself for a root. */
+    private RequestTarget.Normalized strip(RequestTarget.Normalized t) {
+        if (t == null || prefix.isEmpty()) return t;
+        if (!t.path().startsWith(prefix + "/") || t.segments().size() < prefixSegments) return null;
+        return new RequestTarget.Normalized(t.path().substring(prefix.length()),
+                t.segments().subList(prefixSegments, t.segments().size()), t.trailingSlash());
+    }
+
+    private void translated(Exchange ex, RequestTarget.Normalized target, Translation t) {
         if (t instanceof Translation.Failed f) ex.failedBecause(ErrorCause.FILE_IO, f.reason());
         if (t instanceof Translation.Found f && underCgiDir(null, f.entry().path())) {
             release(t);
             ex.respond(Responder.error(Status.NOT_FOUND, ex.request(), !ex.request().keepAlive()));
             return;
         }
+        if (t instanceof Translation.Redirect r && !prefix.isEmpty()) t = new Translation.Redirect(prefix + r.location());
         if (negotiator != null && t instanceof Translation.Found f) {
-            negotiator.serve(ex, f.entry()); // chooses a coding by Accept-Encoding; releases the entry
+            negotiator.serve(ex, target, f.entry()); // chooses a coding by Accept-Encoding; releases the entry
             return;
         }
         Response r;

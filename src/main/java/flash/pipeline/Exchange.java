@@ -26,6 +26,7 @@ public final class Exchange {
     ErrorCause cause;   // why the 5xx this exchange is answered with was generated; null when none was recorded
     String errorDetail; // what failed, for the error log
     int redirects;      // CGI local redirects that led to this exchange
+    HeaderRules headerRules; // the [[headers]] rules of the site this exchange was routed to; null: none
     static final int MAX_REDIRECTS = 10;
     private Runnable onAbort;
     private ResponseFilter filter;

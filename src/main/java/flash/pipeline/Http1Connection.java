@@ -142,8 +142,7 @@ public final class Http1Connection implements IoHandler {
         ex.completed = true; // replaced: the new exchange is the one that ends, once
         ex.fireAbortHookless();
         exchange = next;
-        Handler h = target == null ? ctx.router().fallback() : ctx.router().handler(target.path());
-        h.handle(next);
+        route(next).handle(next);
     }
 
     /**
@@ -435,9 +434,19 @@ public final class Http1Connection implements IoHandler {
         RequestTarget.Normalized target = RequestTarget.normalize(req.rawPath()) instanceof RequestTarget.Normalized n ? n : null;
         Exchange ex = new Exchange(this, req, target);
         exchange = ex;
-        // A target that does not normalise is refused by the static handler (after its method check).
-        Handler h = target == null ? ctx.router().fallback() : ctx.router().handler(target.path());
-        h.handle(ex);
+        route(ex).handle(ex);
+    }
+
+    /**
+     * The handler for an exchange, from the route tables in force now (a reload swaps them whole: this exchange keeps
+     * what it was given), and the response-header rules of its site. A target that does not normalise is refused by
+     * the fallback (static) handler, after its method check.
+     */
+    private Handler route(Exchange ex) {
+        Router router = ctx.routing().forRequest(ex.request());
+        ex.headerRules = router.headers();
+        RequestTarget.Normalized target = ex.target();
+        return target == null ? router.fallback() : router.handler(target.path());
     }
 
     // ------------------------------------------------------------------ request bodies
@@ -601,6 +610,7 @@ public final class Http1Connection implements IoHandler {
         }
         Request req = ex.request();
         boolean headOnly = req != null && req.method() == Method.HEAD;
+        if (ex.headerRules != null && ex.target() != null) r = ex.headerRules.apply(ex.target().path(), r);
         if (r.close()) closeAfterResponse = true;
         if (bodyViewOut) { // the handler answered without consuming what it held: the parser discards it later
             in.compact();

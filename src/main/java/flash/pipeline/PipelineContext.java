@@ -16,18 +16,18 @@ import java.nio.ByteBuffer;
 
 /**
  * What every connection of a server shares: configuration, the responder, the caches, the translator and
- * the residency test. Built once per server, immutable, safe to use from every loop and helper.
+ * the residency test. Built once per server, safe to use from every loop and helper; a reload swaps the
+ * configuration, the document root's site and the route tables whole ({@link #swap}).
  */
 public final class PipelineContext {
-    private final ServerConfig config;
-    private final PathTranslator translator;
-    private final PathCache pathCache;     // null when disabled
+    private volatile ServerConfig config;
     private final HeaderCache headerCache;
     private final ChunkCache chunkCache;   // null when disabled
     private final Responder responder;
     private final Outgoing.ResidencyCheck residency;
     private final flash.compress.CompressedCache compressedCache; // null unless --compress
-    private Router router;
+    private volatile StaticSite site;      // the document root's files
+    private volatile Routing routing;
     private Completion.Listener listener = Completion.Listener.NONE;
     private volatile java.util.function.Consumer<RequestTarget.Normalized> translationFault; // tests only
 
@@ -47,18 +47,10 @@ public final class PipelineContext {
 
     public PipelineContext(ServerConfig config, Outgoing.ResidencyCheck residency) {
         this.config = config;
-        // Measurement knobs (docs/amped.md): move the small/mapped/sendfile boundaries without new CLI flags.
         int smallFileMax = Integer.getInteger("flash.smallFileMax", config.smallFileMax());
-        this.translator = new PathTranslator(config.root(), config.followSymlinks(), config.dotfiles(), config.listDirs(),
-                config.fileCache() ? smallFileMax : -1, staticIndexNames(config),
-                new flash.content.DotfilePolicy(config.dotfiles(), config.site().dotfilesAllow()), mimeRules(config));
-        // One --cache-mb budget: a quarter for small files held in memory by the path cache, the rest for mappings.
-        long memoryBudget = config.cacheBytes() / 4;
-        this.pathCache = config.pathCacheEntries() > 0
-                ? new PathCache(config.pathCacheEntries(), config.fileCache() ? memoryBudget : 0, config.revalidateAfter().toNanos())
-                : null;
+        this.site = new StaticSite(this, config, config, config.root());
         this.headerCache = new HeaderCache(config.headerCache(), config.headerAlign());
-        long mappedBudget = config.cacheBytes() - memoryBudget;
+        long mappedBudget = config.cacheBytes() - config.cacheBytes() / 4; // the path caches hold the other quarter
         long mapMax = Long.getLong("flash.mapMax", mappedBudget / ChunkCache.MAP_MAX_FRACTION);
         this.chunkCache = config.fileCache() && Native.available()
                 ? new ChunkCache(mappedBudget, smallFileMax, mapMax)
@@ -69,33 +61,67 @@ public final class PipelineContext {
                 ? new flash.compress.CompressedCache(config.compression().cacheBytes()) : null;
     }
 
+    /**
+     * The configuration in force: read per use (timeouts, limits), so a reload reaches connections already open at
+     * their next exchange. What was sized at start from it (loops, caches) keeps the start's values.
+     */
     public ServerConfig config() { return config; }
     public Responder responder() { return responder; }
-    public PathCache pathCache() { return pathCache; }
+    /** The document root's path cache (null when disabled). */
+    public PathCache pathCache() { return site.pathCache(); }
     public HeaderCache headerCache() { return headerCache; }
     public ChunkCache chunkCache() { return chunkCache; }
-    public PathTranslator translator() { return translator; }
+    public PathTranslator translator() { return site.translator(); }
     public Outgoing.ResidencyCheck residency() { return residency; }
     /** Bodies compressed on the fly (--compress), or null. */
     public flash.compress.CompressedCache compressedCache() { return compressedCache; }
-    /** The route table; set once by the server before the first connection. */
-    public Router router() { return router; }
-    public void router(Router r) { this.router = r; }
+    /** The document root's files. */
+    public StaticSite site() { return site; }
+
+    /**
+     * A tree of static files with {@code site}'s settings at {@code root}, sized as this server's caches are. The
+     * document root's is {@link #site()}; virtual hosts and --static routes get their own.
+     */
+    public StaticSite newSite(ServerConfig site, java.nio.file.Path root) {
+        return new StaticSite(this, config, site, root);
+    }
+
+    /** The default route table (the one for hosts no virtual host names). */
+    public Router router() { return routing.fallback(); }
+    /** Sets a single route table (no virtual hosts). */
+    public void router(Router r) { this.routing = Routing.of(r); }
+    /** The route tables, read once per exchange: an exchange finishes on the tables it was routed by. */
+    public Routing routing() { return routing; }
+    public void routing(Routing r) { this.routing = r; }
+
+    /**
+     * A reload: the new configuration, document root and route tables take effect for every exchange routed from
+     * now on; exchanges in flight keep the handlers they hold. Returns the site replaced (to be cleared later).
+     */
+    public StaticSite swap(ServerConfig next, StaticSite nextSite, Routing nextRouting) {
+        StaticSite old = this.site;
+        this.config = next;
+        this.site = nextSite;
+        this.routing = nextRouting;
+        return old;
+    }
+
     public Completion.Listener listener() { return listener; }
     public void listener(Completion.Listener l) { this.listener = l; }
 
     /** Non-blocking: a fresh cached translation (one reference owned by the caller), or null. */
     public Translation lookup(RequestTarget.Normalized target) {
-        return pathCache == null ? null : pathCache.lookup(target);
+        return site.lookup(target);
     }
 
     /** Blocking: translate and remember. Runs wherever the architecture runs disk work. */
     public Translation translate(RequestTarget.Normalized target) {
+        return site.translate(target);
+    }
+
+    void beforeTranslation(RequestTarget.Normalized target) {
         java.util.function.Consumer<RequestTarget.Normalized> fault = translationFault;
         if (fault != null) fault.accept(target);
-        Translation t = translator.translate(target);
-        if (pathCache != null) pathCache.put(target, t);
-        return t;
     }
 
     /**
@@ -123,7 +149,7 @@ public final class PipelineContext {
 
     /** Releases cached files (shutdown). */
     public void close() {
-        if (pathCache != null) pathCache.clear();
+        site.clear();
         if (chunkCache != null) chunkCache.clear();
         if (compressedCache != null) compressedCache.clear();
     }

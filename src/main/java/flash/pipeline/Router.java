@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * The ordered route table: the first route whose path matches the request's normalised path chooses the handler;
- * the fallback (static files) takes the rest. Built once from the configuration.
+ * the fallback (static files) takes the rest. Built from the configuration, at start and on
+ * each reload; never changed once built.
  */
 public final class Router {
     /**
@@ -18,11 +19,20 @@ public final class Router {
 
     private final Route[] routes;
     private final Handler fallback;
+    private final HeaderRules headers; // null: no [[headers]] rules for this table
 
     public Router(List<Route> routes, Handler fallback) {
+        this(routes, fallback, null);
+    }
+
+    public Router(List<Route> routes, Handler fallback, HeaderRules headers) {
         this.routes = routes.toArray(Route[]::new);
         this.fallback = fallback;
+        this.headers = headers;
     }
+
+    /** The response-header rules of this table's site, or null. */
+    public HeaderRules headers() { return headers; }
 
     /** The route for a normalised path; null means the fallback. */
     public Route route(String normalizedPath) {

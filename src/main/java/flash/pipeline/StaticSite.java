@@ -1,0 +1,67 @@
+package flash.pipeline;
+
+import flash.config.ServerConfig;
+import flash.content.PathCache;
+import flash.content.PathTranslator;
+import flash.content.Translation;
+import flash.http.RequestTarget;
+
+import java.nio.file.Path;
+
+/**
+ * One tree of static files: the document root, a virtual host's root, or a {@code --static} directory. Each has
+ * its own translator and path cache (the cache is keyed by URL path, which means a different file in each tree);
+ * the response-head and file-data caches stay shared, since they are keyed by the file itself. Built whole and
+ * replaced whole on a reload, never changed.
+ */
+public final class StaticSite {
+    private final PipelineContext ctx;
+    private final ServerConfig config;
+    private final Path root;
+    private final PathTranslator translator;
+    private final PathCache pathCache; // null when disabled
+
+    /**
+     * {@code site}: the per-site settings (list-dirs, symlinks, dotfiles, index names, the cgi directories that
+     * must never be served); {@code root}: the directory the URL paths are relative to. Cache sizes and the
+     * small-file bound are the server's ({@code server}).
+     */
+    StaticSite(PipelineContext ctx, ServerConfig server, ServerConfig site, Path root) {
+        this.ctx = ctx;
+        this.config = site;
+        this.root = root;
+        // Measurement knobs (docs/amped.md): move the small/mapped/sendfile boundaries without new CLI flags.
+        int smallFileMax = Integer.getInteger("flash.smallFileMax", server.smallFileMax());
+        this.translator = new PathTranslator(root, site.followSymlinks(), site.dotfiles(), site.listDirs(),
+                server.fileCache() ? smallFileMax : -1, PipelineContext.staticIndexNames(site),
+                new flash.content.DotfilePolicy(site.dotfiles(), site.site().dotfilesAllow()), PipelineContext.mimeRules(site));
+        // One --cache-mb budget: a quarter for small files held in memory by the path cache, the rest for mappings.
+        long memoryBudget = server.cacheBytes() / 4;
+        this.pathCache = server.pathCacheEntries() > 0
+                ? new PathCache(server.pathCacheEntries(), server.fileCache() ? memoryBudget : 0, site.revalidateAfter().toNanos())
+                : null;
+    }
+
+    public ServerConfig config() { return config; }
+    public Path root() { return root; }
+    public PathTranslator translator() { return translator; }
+    public PathCache pathCache() { return pathCache; }
+
+    /** Non-blocking: a fresh cached translation (one reference owned by the caller), or null. */
+    public Translation lookup(RequestTarget.Normalized target) {
+        return pathCache == null ? null : pathCache.lookup(target);
+    }
+
+    /** Blocking: translate and remember. Runs wherever the architecture runs disk work. */
+    public Translation translate(RequestTarget.Normalized target) {
+        ctx.beforeTranslation(target);
+        Translation t = translator.translate(target);
+        if (pathCache != null) pathCache.put(target, t);
+        return t;
+    }
+
+    /** Releases cached files (shutdown, or a reload that replaced this site once its exchanges are done). */
+    public void clear() {
+        if (pathCache != null) pathCache.clear();
+    }
+}
