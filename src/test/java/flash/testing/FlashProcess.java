@@ -89,6 +89,9 @@ public final class FlashProcess implements AutoCloseable {
         return all.subList(Math.min(linesRead, all.size()), all.size());
     }
 
+    /** What the process has written to stderr so far (it may still be running). */
+    public String stderrSoFar() throws IOException { return Files.readString(stderr); }
+
     /** After exit: everything on stderr. */
     public List<String> stderrLines() throws IOException, InterruptedException {
         exitCode();
