@@ -8,7 +8,7 @@ import java.util.logging.Logger;
 
 /**
  * What a reload may change. Everything read per exchange (routes, virtual hosts, header rules, document root and
- * its settings, timeouts, limits, upstream and FastCGI settings, status path, max-connections, drain-timeout) takes
+ * its settings, timeouts, limits, upstream and FastCGI timeouts, status path, max-connections, drain-timeout) takes
  * effect at once. What was bound or sized at start cannot change under a running server: those components keep their
  * old value, and the reload logs a warning naming the option.
  */
@@ -23,7 +23,10 @@ public final class Reload {
             Map.entry("pathCacheEntries", "path-cache"), Map.entry("headerCache", "no-header-cache"),
             Map.entry("fileCache", "no-file-cache"), Map.entry("cacheBytes", "cache-mb"),
             Map.entry("smallFileMax", "small-file-max"), Map.entry("headerAlign", "header-align"),
-            Map.entry("accessLog", "access-log"), Map.entry("accessLogFormat", "access-log-format"));
+            Map.entry("accessLog", "access-log"), Map.entry("accessLogFormat", "access-log-format"),
+            // pools are sized when a loop first uses an upstream, and kept across reloads
+            Map.entry("upstreamKeepalive", "upstream-keepalive"), Map.entry("fastcgiConnections", "fastcgi-connections"),
+            Map.entry("fastcgiQueue", "fastcgi-queue"));
 
     private Reload() {}
 

@@ -28,8 +28,8 @@ final class Routes {
 
     /** The tables for {@code config}, whose document root is served from {@code site}. */
     static flash.pipeline.Routing build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics,
-                                        flash.pipeline.StaticSite site) {
-        return build(config, ctx, metrics, site, List.of());
+                                        flash.pipeline.StaticSite site, java.util.Map<String, Upstream> upstreams) {
+        return build(config, ctx, metrics, site, upstreams, List.of());
     }
 
     /**
@@ -37,16 +37,17 @@ final class Routes {
      * before the rest.
      */
     static flash.pipeline.Routing build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics,
-                                        flash.pipeline.StaticSite site, List<Router.Route> extra) {
+                                        flash.pipeline.StaticSite site, java.util.Map<String, Upstream> upstreams,
+                                        List<Router.Route> extra) {
         List<flash.pipeline.StaticSite> sites = new ArrayList<>();
         sites.add(site);
-        Router fallback = table(config, ctx, metrics, site, sites, extra);
+        Router fallback = table(config, ctx, metrics, site, sites, upstreams, extra);
         java.util.Map<String, Router> byHost = new java.util.HashMap<>();
         for (flash.config.VirtualHost vh : config.vhosts()) {
             ServerConfig v = vh.site();
             flash.pipeline.StaticSite vs = ctx.newSite(v, v.root());
             sites.add(vs);
-            Router r = table(v, ctx, null, vs, sites, List.of());
+            Router r = table(v, ctx, null, vs, sites, upstreams, List.of());
             for (String name : vh.names()) {
                 if (byHost.putIfAbsent(name, r) != null) throw new IllegalArgumentException("vhost '" + name + "' is given twice");
             }
@@ -56,7 +57,8 @@ final class Routes {
 
     /** One site's table; {@code metrics} null: no status page (virtual hosts). */
     private static Router table(ServerConfig config, PipelineContext ctx, ServerMetrics metrics, flash.pipeline.StaticSite site,
-                                List<flash.pipeline.StaticSite> sites, List<Router.Route> extra) {
+                                List<flash.pipeline.StaticSite> sites, java.util.Map<String, Upstream> upstreams,
+                                List<Router.Route> extra) {
         List<Router.Route> routes = new ArrayList<>();
         if (metrics != null && config.statusPath() != null) {
             Object n = RequestTarget.normalize(config.statusPath());
@@ -65,7 +67,7 @@ final class Routes {
         }
         routes.addAll(extra);
         for (ProxyRoute p : config.proxies()) {
-            routes.add(new Router.Route(p.prefix(), false, new ProxyHandler(p, group(p),
+            routes.add(new Router.Route(p.prefix(), false, new ProxyHandler(p, group(p, upstreams),
                     config.upstreamKeepalive(), config.upstreamConnectTimeout().toNanos(),
                     config.upstreamTimeout().toNanos(), config.tunnelTimeout().toNanos())));
         }
@@ -80,16 +82,17 @@ final class Routes {
                     flash.site.SiteHandler.around(config.site(), ctx, new StaticHandler(ctx, ss, st.prefix()))));
         }
         flash.pipeline.Handler fallback = flash.site.SiteHandler.around(config.site(), ctx, new StaticHandler(ctx, site, ""));
-        if (!config.fastcgi().isEmpty()) fallback = fastcgi(config, fallback);
+        if (!config.fastcgi().isEmpty()) fallback = fastcgi(config, fallback, upstreams);
         return new Router(routes, fallback, flash.pipeline.HeaderRules.of(config.headerRules()));
     }
 
     /** FastCGI sits in front of the static files: a path with a script segment (or a script index) is its. */
-    private static flash.fastcgi.FastCgiHandler fastcgi(ServerConfig config, flash.pipeline.Handler next) {
+    private static flash.fastcgi.FastCgiHandler fastcgi(ServerConfig config, flash.pipeline.Handler next,
+                                                        java.util.Map<String, Upstream> upstreams) {
         List<flash.fastcgi.FastCgiHandler.Route> routes = new ArrayList<>();
-        java.util.Map<String, Upstream> byAddress = new java.util.HashMap<>();
         for (flash.config.FastCgiRoute f : config.fastcgi()) {
-            Upstream u = byAddress.computeIfAbsent(f.address(), a -> {
+            Upstream u = upstreams.computeIfAbsent("fastcgi " + f.address(), k -> {
+                String a = f.address();
                 if (f.unixSocket() != null) return new Upstream(a, "localhost", UnixDomainSocketAddress.of(f.unixSocket()));
                 InetSocketAddress isa = new InetSocketAddress(f.host(), f.port());
                 if (isa.isUnresolved()) {
@@ -107,8 +110,12 @@ final class Routes {
         return new flash.fastcgi.FastCgiHandler(settings, next);
     }
 
-    /** Resolves each upstream once, here at start, so DNS never blocks a loop. */
-    private static UpstreamGroup group(ProxyRoute p) {
+    /**
+     * Resolves each upstream once, here at start (or reload), so DNS never blocks a loop. {@code upstreams} keeps one
+     * Upstream per address for the server's life: pooled connections are keyed by it, so a reload that keeps an
+     * upstream keeps its idle connections (and its FastCGI slots) instead of stranding them under a stale key.
+     */
+    private static UpstreamGroup group(ProxyRoute p, java.util.Map<String, Upstream> upstreams) {
         List<Upstream> ups = new ArrayList<>();
         for (ProxyRoute.Target t : p.targets()) {
             SocketAddress a;
@@ -123,7 +130,8 @@ final class Routes {
                 }
                 a = isa;
             }
-            ups.add(new Upstream(t.spec(), authority, a));
+            SocketAddress address = a;
+            ups.add(upstreams.computeIfAbsent("http " + t.spec() + " " + authority + " " + a, k -> new Upstream(t.spec(), authority, address)));
         }
         return new UpstreamGroup(ups);
     }

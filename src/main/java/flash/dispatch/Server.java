@@ -49,6 +49,8 @@ public final class Server implements AutoCloseable {
     private final Semaphore slots;
     private volatile boolean stopping;
     private final java.util.List<flash.pipeline.Router.Route> extraRoutes; // flash.embed's, kept across reloads
+    /** Upstreams by address, kept across reloads (see Routes#group). */
+    private final java.util.Map<String, flash.upstream.Upstream> upstreams = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Server(ServerConfig config, ServerSocketChannel listener, java.util.List<flash.pipeline.Router.Route> extraRoutes)
             throws IOException {
@@ -69,7 +71,7 @@ public final class Server implements AutoCloseable {
         int capacity = dispatcher.capacity();
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
         this.metrics = new ServerMetrics(this, residency);
-        ctx.routing(Routes.build(config, ctx, metrics, ctx.site(), extraRoutes));
+        ctx.routing(Routes.build(config, ctx, metrics, ctx.site(), upstreams, extraRoutes));
         this.accessLog = openAccessLog(config);
         ErrorLog errorLog = new ErrorLog();
         ctx.listener(c -> {
@@ -100,7 +102,7 @@ public final class Server implements AutoCloseable {
     public synchronized ServerConfig reload(ServerConfig requested) {
         ServerConfig next = Reload.keepRestartOnly(config, requested);
         flash.pipeline.StaticSite site = ctx.newSite(next, next.root());
-        flash.pipeline.Routing routing = Routes.build(next, ctx, metrics, site, extraRoutes);
+        flash.pipeline.Routing routing = Routes.build(next, ctx, metrics, site, upstreams, extraRoutes);
         flash.pipeline.Routing old = ctx.routing();
         ctx.swap(next, site, routing);
         config = next;
