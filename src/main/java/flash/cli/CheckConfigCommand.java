@@ -1,11 +1,9 @@
 package flash.cli;
 
-import flash.config.ProxyRoute;
 import flash.config.ServerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -27,16 +25,7 @@ public final class CheckConfigCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ServerConfig c = ConfigFile.read(file).load(java.util.List.of()).config();
-        for (ServerConfig site : sites(c)) {
-            for (ProxyRoute p : site.proxies()) {
-                for (ProxyRoute.Target t : p.targets()) {
-                    // serve resolves upstream names once at start and refuses to start when one does not resolve
-                    if (t.host() != null && new InetSocketAddress(t.host(), t.port()).isUnresolved()) {
-                        throw new UsageError(file + ": proxy " + p.prefix() + ": cannot resolve upstream host '" + t.host() + "'");
-                    }
-                }
-            }
-        }
+        // upstream and bind names were resolved by the same checks serve makes (ServeCommand#config)
         int routes = 0;
         for (ServerConfig site : sites(c)) routes += site.proxies().size() + site.cgis().size() + site.fastcgi().size() + site.statics().size();
         String host = c.bind().contains(":") ? "[" + c.bind() + "]" : c.bind();

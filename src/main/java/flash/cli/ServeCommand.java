@@ -500,7 +500,8 @@ public final class ServeCommand implements Callable<Integer> {
         positive("--processes", processes);
         positive("--max-connections", maxConnections);
         if (pathCache < 0) throw new UsageError("--path-cache must not be negative");
-        if (cacheMb < 0) throw new UsageError("--cache-mb must not be negative");
+        if (cacheMb < 0) throw new UsageError("--cache-mb must not be negative, not " + cacheMb);
+        if (cacheMb > (1L << 30)) throw new UsageError("--cache-mb must be at most " + (1L << 30) + " (a pebibyte), not " + cacheMb);
         if (maxBody < 0) throw new UsageError("--max-body must not be negative");
         if (maxKeepAliveRequests < 0) throw new UsageError("--max-keepalive-requests must not be negative");
         if (headerAlign < 0 || headerAlign > 4096) throw new UsageError("--header-align must be between 0 and 4096");
@@ -527,6 +528,7 @@ public final class ServeCommand implements Callable<Integer> {
         java.util.List<flash.config.CgiRoute> cgiRoutes = parseAll(cgis, flash.config.CgiRoute::parse);
         java.util.List<flash.config.StaticRoute> staticRoutes = parseAll(statics, flash.config.StaticRoute::parse);
         java.util.List<flash.config.FastCgiRoute> fcgi = parseAll(fastcgi, flash.config.FastCgiRoute::parse);
+        checkResolvable(routes, fcgi);
         java.util.Set<String> exts = new java.util.HashSet<>();
         for (flash.config.FastCgiRoute r : fcgi) {
             if (!exts.add(r.ext())) throw new UsageError("--fastcgi " + r.ext() + " is given twice");
@@ -608,6 +610,25 @@ public final class ServeCommand implements Callable<Integer> {
             java.net.InetAddress.getByName(bind);
         } catch (java.net.UnknownHostException | SecurityException e) {
             throw new UsageError("--bind '" + bind + "' is not an address or a host name that resolves");
+        }
+    }
+
+    /**
+     * Upstream names are resolved once when the server starts; one that does not resolve is a usage error now, under
+     * every architecture (an mp parent would otherwise only see its workers fail to start).
+     */
+    private static void checkResolvable(java.util.List<flash.config.ProxyRoute> proxies, java.util.List<flash.config.FastCgiRoute> fcgi) {
+        for (flash.config.ProxyRoute p : proxies) {
+            for (flash.config.ProxyRoute.Target t : p.targets()) {
+                if (t.host() != null && new java.net.InetSocketAddress(t.host(), t.port()).isUnresolved()) {
+                    throw new UsageError("--proxy " + p.prefix() + ": cannot resolve upstream host '" + t.host() + "'");
+                }
+            }
+        }
+        for (flash.config.FastCgiRoute f : fcgi) {
+            if (f.unixSocket() == null && new java.net.InetSocketAddress(f.host(), f.port()).isUnresolved()) {
+                throw new UsageError("--fastcgi " + f.ext() + ": cannot resolve host '" + f.host() + "'");
+            }
         }
     }
 
