@@ -103,6 +103,7 @@ final class ConfigFile {
                 default -> top.put(k, arg(k, f.getValue(), k));
             }
         }
+        checkAll(top.values());
         Map<String, Arg> merged = new LinkedHashMap<>(top);
         for (Arg a : cli) merged.put(a.key(), a);
         List<VirtualHost> vhosts = vhostNodes == null ? List.of() : vhosts(vhostNodes, merged);
@@ -145,6 +146,7 @@ final class ConfigFile {
                     default -> site.put(k, arg(k, f.getValue(), kp));
                 }
             }
+            checkAll(site.values().stream().filter(a -> a.path().startsWith(path + ".")).toList());
             if (names.isEmpty()) throw error(path, "a [[vhost]] needs host = \"NAME\" (or hosts = [...])");
             if (!site.containsKey("root")) throw error(path, "a [[vhost]] needs root = \"DIR\"");
             for (String n : names) {
@@ -162,7 +164,7 @@ final class ConfigFile {
     private Arg arg(String k, JsonNode v, String path) {
         int line = lines.line(path);
         if (k.equals("root")) {
-            return checked(new Arg(k, List.of(resolve(string(v, path))), path, line));
+            return new Arg(k, List.of(resolve(string(v, path))), path, line);
         }
         OptionSpec o = NOT_IN_FILE.contains(k) ? null : options.findOption("--" + k);
         if (o == null || o.hidden()) {
@@ -188,7 +190,7 @@ final class ConfigFile {
             tokens.add("--" + k);
             tokens.add(isPath ? resolve(value) : value);
         }
-        return checked(new Arg(k, List.copyOf(tokens), path, line));
+        return new Arg(k, List.copyOf(tokens), path, line);
     }
 
     private String scalar(OptionSpec o, String k, JsonNode v, String path) {
@@ -301,6 +303,30 @@ final class ConfigFile {
             return dir == null ? p : dir.resolve(p).toString();
         } catch (java.nio.file.InvalidPathException e) {
             return p; // the option's own check names the bad value
+        }
+    }
+
+    /**
+     * The file's values through picocli, all at once (building a command line costs a few milliseconds, and mp
+     * workers each load the file); when that fails, each on its own, so the error names the key and its line.
+     */
+    private void checkAll(java.util.Collection<Arg> args) {
+        List<String> tokens = new ArrayList<>();
+        List<String> root = new ArrayList<>();
+        for (Arg a : args) {
+            if (a.key().equals("root")) root.addAll(a.tokens());
+            else tokens.addAll(a.tokens());
+        }
+        if (!root.isEmpty()) {
+            tokens.add("--");
+            tokens.addAll(root);
+        }
+        try {
+            new CommandLine(new ServeCommand()).parseArgs(tokens.toArray(String[]::new));
+            return;
+        } catch (CommandLine.ParameterException e) {
+            for (Arg a : args) checked(a);
+            throw new UsageError(label + ": " + e.getMessage());
         }
     }
 

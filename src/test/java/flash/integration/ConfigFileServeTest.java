@@ -139,7 +139,8 @@ class ConfigFileServeTest {
         Path f = site();
         try (Backend a = Backend.start(o -> o.header("X-Backend", "A"));
              Backend b = Backend.start(o -> o.header("X-Backend", "B"))) {
-            Files.writeString(f, "root = \"www\"\n[[proxy]]\nprefix = \"/p/\"\nupstreams = [\"" + a.url() + "/\"]\n");
+            Files.writeString(f, "root = \"www\"\naccess-log = \"access.log\"\n"
+                    + "[[proxy]]\nprefix = \"/p/\"\nupstreams = [\"" + a.url() + "/\"]\n");
             try (FlashProcess p = start(f, arch); var client = Http.client()) {
                 int port = p.awaitListening();
                 assertThat(get(port, "localhost", "/p/x").header("X-Backend")).isEqualTo("A");
@@ -150,12 +151,17 @@ class ConfigFileServeTest {
                         java.net.http.HttpResponse.BodyHandlers.ofString());
                 assertThat(Http.await(() -> a.received().stream().anyMatch(r -> r.path().equals("/slow")), 20_000)).isTrue();
 
-                Files.writeString(f, "root = \"www\"\n[[proxy]]\nprefix = \"/p/\"\nupstreams = [\"" + b.url() + "/\"]\n"
+                Files.writeString(f, "root = \"www\"\naccess-log = \"access.log\"\n"
+                        + "[[proxy]]\nprefix = \"/p/\"\nupstreams = [\"" + b.url() + "/\"]\n"
                         + "[[headers]]\npath = \"/p/*\"\nset = { X-Reloaded = \"yes\" }\n");
+                Path log = dir.resolve("access.log");
+                assertThat(Http.await(() -> Files.exists(log) && size(log) > 0, 10_000)).isTrue();
+                Files.move(log, dir.resolve("access.log.1")); // logrotate's rename; SIGHUP still reopens the log
                 hup(p);
                 assertThat(Http.await(() -> allFrom(port, "B", 6), 30_000)).as("new exchanges go to B").isTrue();
                 Reply now = get(port, "localhost", "/p/x");
                 assertThat(now.header("X-Reloaded")).isEqualTo("yes");
+                assertThat(Http.await(() -> Files.exists(log) && size(log) > 0, 10_000)).as("a new log after the HUP").isTrue();
 
                 var old = slow.get(30, TimeUnit.SECONDS);
                 assertThat(old.statusCode()).as("the slow exchange was not dropped").isEqualTo(200);
@@ -171,6 +177,14 @@ class ConfigFileServeTest {
                 assertThat(p.terminate()).isZero();
                 assertThat(String.join("\n", p.stderrLines())).contains("line 3: bogus: unknown key 'bogus'");
             }
+        }
+    }
+
+    private static long size(Path p) {
+        try {
+            return Files.size(p);
+        } catch (IOException e) {
+            return 0;
         }
     }
 
