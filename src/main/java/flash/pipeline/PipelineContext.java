@@ -150,6 +150,8 @@ public final class PipelineContext {
     /** Releases cached files (shutdown). */
     public void close() {
         site.clear();
+        Routing r = routing;
+        if (r != null) r.clear(); // virtual hosts' and --static routes' trees
         if (chunkCache != null) chunkCache.clear();
         if (compressedCache != null) compressedCache.clear();
     }
