@@ -251,6 +251,24 @@ public final class ServeCommand implements Callable<Integer> {
                     "is sent uncompressed (default: ${DEFAULT-VALUE}; split between the workers under mp)."})
     long compressCacheMb = flash.config.CompressionConfig.DEFAULT_CACHE_BYTES >> 20;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE",
+            description = {"Serve HTTPS with this PEM certificate chain (leaf first), RSA or ECDSA; with --tls-key (repeatable,",
+                    "in pairs). Several pairs: each client gets the one whose names (subjectAltName DNS names, wildcards",
+                    "included; else the CN) match the name it asks for by SNI; no match: the first pair."})
+    java.util.List<Path> tlsCerts = new java.util.ArrayList<>();
+
+    @Option(names = "--tls-key", paramLabel = "FILE",
+            description = "The PEM private key of the --tls-cert before it: PKCS#8 or traditional (EC/RSA PRIVATE KEY), unencrypted.")
+    java.util.List<Path> tlsKeys = new java.util.ArrayList<>();
+
+    @Option(names = "--tls-protocols", paramLabel = "LIST", split = ",",
+            description = "TLS versions offered, comma-separated, from TLSv1.3 and TLSv1.2 (default: TLSv1.3,TLSv1.2; nothing older).")
+    java.util.List<String> tlsProtocols = new java.util.ArrayList<>(ServerConfig.DEFAULT_TLS_PROTOCOLS);
+
+    @Option(names = "--http-redirect-port", paramLabel = "N",
+            description = "With --tls-cert: also listen for plain HTTP on port N and answer every request 301 to https (same host, path and query).")
+    Integer httpRedirectPort;
+
     @Option(names = "--listener-from", hidden = true, paramLabel = "SOCKET",
             description = "MP worker: take the listening socket from the parent's Unix socket at SOCKET.")
     Path listenerFrom;
@@ -477,7 +495,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     private void announce(ServerConfig cfg, int actualPort) {
         String host = cfg.bind().contains(":") ? "[" + cfg.bind() + "]" : cfg.bind();
-        System.out.println("flash listening on http://" + host + ":" + actualPort + "/ (arch=" + cfg.arch().cliName()
+        System.out.println("flash listening on " + (cfg.tlsEnabled() ? "https" : "http") + "://" + host + ":" + actualPort + "/ (arch=" + cfg.arch().cliName()
                 + ", root=" + cfg.root() + ")");
         System.out.flush();
     }
@@ -551,6 +569,21 @@ public final class ServeCommand implements Callable<Integer> {
         flash.config.CompressionConfig compression = new flash.config.CompressionConfig(precompressed, compress,
                 compressLevel, zstdLevel, compressMinSize, compressCacheMb << 20);
         flash.config.SiteRules site = siteRules();
+        java.util.List<flash.config.TlsPair> tls = tlsPairs();
+        if (httpRedirectPort != null) {
+            if (tls.isEmpty()) throw new UsageError("--http-redirect-port needs --tls-cert and --tls-key");
+            if (httpRedirectPort < 0 || httpRedirectPort > 65535) {
+                throw new UsageError("--http-redirect-port must be between 0 and 65535, not " + httpRedirectPort);
+            }
+        }
+        for (String p : tlsProtocols) {
+            if (!flash.tls.TlsContext.KNOWN_PROTOCOLS.contains(p)) {
+                throw new UsageError("--tls-protocols: '" + p + "' is not offered (choose from TLSv1.3, TLSv1.2)");
+            }
+        }
+        if (tlsProtocols.isEmpty()) throw new UsageError("--tls-protocols needs at least one protocol");
+        // Read the certificates and keys now: a bad file is a usage error before anything listens (mp workers too).
+        if (!tls.isEmpty()) parsed("", () -> flash.tls.TlsContext.load(tls, tlsProtocols));
         HttpLimits d = HttpLimits.DEFAULTS;
         return ServerConfig.defaults(dir.toRealPath())
                 .withPort(port).withBind(bind).withArch(arch)
@@ -577,7 +610,9 @@ public final class ServeCommand implements Callable<Integer> {
                 .withCompression(compression)
                 .withSite(site)
                 .withProxyProtocol(proxyProtocol)
-                .withStatics(staticRoutes).withHeaderRules(headerRules).withVhosts(vhosts);
+                .withStatics(staticRoutes).withHeaderRules(headerRules).withVhosts(vhosts)
+                .withTls(tls).withTlsProtocols(tlsProtocols)
+                .withHttpRedirectPort(httpRedirectPort == null ? ServerConfig.NO_REDIRECT : httpRedirectPort);
     }
 
     /** --cache-control, --error-page, --fallback, --dotfiles-allow and --mime, each value checked now. */
@@ -630,6 +665,23 @@ public final class ServeCommand implements Callable<Integer> {
                 throw new UsageError("--fastcgi " + f.ext() + ": cannot resolve host '" + f.host() + "'");
             }
         }
+    }
+
+    /** --tls-cert and --tls-key in pairs, each file readable now (their contents are checked when the server starts). */
+    private java.util.List<flash.config.TlsPair> tlsPairs() {
+        if (tlsCerts.size() != tlsKeys.size()) {
+            throw new UsageError("--tls-cert and --tls-key come in pairs: " + tlsCerts.size() + " certificate(s), "
+                    + tlsKeys.size() + " key(s)");
+        }
+        java.util.List<flash.config.TlsPair> pairs = new java.util.ArrayList<>();
+        for (int i = 0; i < tlsCerts.size(); i++) {
+            for (String opt : new String[] {"--tls-cert", "--tls-key"}) {
+                Path f = opt.equals("--tls-cert") ? tlsCerts.get(i) : tlsKeys.get(i);
+                if (!Files.isRegularFile(f) || !Files.isReadable(f)) throw new UsageError(opt + " '" + f + "' is not a readable file");
+            }
+            pairs.add(new flash.config.TlsPair(tlsCerts.get(i).toAbsolutePath(), tlsKeys.get(i).toAbsolutePath()));
+        }
+        return pairs;
     }
 
     /** Fails now, with a sentence, rather than at the first request: the file must open for appending. */

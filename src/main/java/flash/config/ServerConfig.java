@@ -57,7 +57,10 @@ public record ServerConfig(
         boolean proxyProtocol,
         java.util.List<StaticRoute> statics,
         java.util.List<HeaderRule> headerRules,
-        java.util.List<VirtualHost> vhosts) {
+        java.util.List<VirtualHost> vhosts,
+        java.util.List<TlsPair> tls,
+        java.util.List<String> tlsProtocols,
+        int httpRedirectPort) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -95,6 +98,11 @@ public record ServerConfig(
     /** FastCGI reads and writes: no progress for this long gives 504. */
     public static final Duration DEFAULT_FASTCGI_TIMEOUT = Duration.ofSeconds(60);
 
+    /** TLS versions offered (--tls-protocols): nothing older than 1.2. */
+    public static final java.util.List<String> DEFAULT_TLS_PROTOCOLS = java.util.List.of("TLSv1.3", "TLSv1.2");
+    /** --http-redirect-port: no plain listener redirecting to https unless asked for. */
+    public static final int NO_REDIRECT = -1;
+
     public static ServerConfig defaults(Path root) {
         return new ServerConfig(root, "127.0.0.1", 8080, Architecture.AMPED, DEFAULT_LOOPS, DEFAULT_HELPERS,
                 DEFAULT_THREADS, DEFAULT_PROCESSES, false, false, false, HttpLimits.DEFAULTS,
@@ -113,8 +121,12 @@ public record ServerConfig(
                 java.util.List.of(), DEFAULT_INDEX, DEFAULT_FASTCGI_CONNECTIONS, DEFAULT_FASTCGI_QUEUE,
                 DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS, SiteRules.DEFAULTS,
                 false,                    // no PROXY protocol header expected
-                java.util.List.of(), java.util.List.of(), java.util.List.of()); // no extra static roots, header rules or vhosts
+                java.util.List.of(), java.util.List.of(), java.util.List.of(), // no extra static roots, header rules or vhosts
+                java.util.List.of(), DEFAULT_TLS_PROTOCOLS, NO_REDIRECT); // plain HTTP unless a certificate is given
     }
+
+    /** Whether the listener speaks HTTPS. */
+    public boolean tlsEnabled() { return !tls.isEmpty(); }
 
     public ServerConfig withRoot(Path v) { return edit(e -> e.root = v); }
     public ServerConfig withBind(String v) { return edit(e -> e.bind = v); }
@@ -166,6 +178,10 @@ public record ServerConfig(
     public ServerConfig withStatics(java.util.List<StaticRoute> v) { return edit(e -> e.statics = java.util.List.copyOf(v)); }
     public ServerConfig withHeaderRules(java.util.List<HeaderRule> v) { return edit(e -> e.headerRules = java.util.List.copyOf(v)); }
     public ServerConfig withVhosts(java.util.List<VirtualHost> v) { return edit(e -> e.vhosts = java.util.List.copyOf(v)); }
+    public ServerConfig withTls(java.util.List<TlsPair> v) { return edit(e -> e.tls = java.util.List.copyOf(v)); }
+    public ServerConfig withTlsProtocols(java.util.List<String> v) { return edit(e -> e.tlsProtocols = java.util.List.copyOf(v)); }
+    /** A plain listener on this port answers every request with a 301 to https ({@link #NO_REDIRECT}: none; 0: any free port). */
+    public ServerConfig withHttpRedirectPort(int v) { return edit(e -> e.httpRedirectPort = v); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -222,6 +238,9 @@ public record ServerConfig(
         java.util.List<StaticRoute> statics;
         java.util.List<HeaderRule> headerRules;
         java.util.List<VirtualHost> vhosts;
+        java.util.List<TlsPair> tls;
+        java.util.List<String> tlsProtocols;
+        int httpRedirectPort;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -271,10 +290,14 @@ public record ServerConfig(
             statics = c.statics;
             headerRules = c.headerRules;
             vhosts = c.vhosts;
+            tls = c.tls;
+            tlsProtocols = c.tlsProtocols;
+            httpRedirectPort = c.httpRedirectPort;
         }
 
         ServerConfig build() {
-            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site, proxyProtocol, statics, headerRules, vhosts);
+            return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site, proxyProtocol, statics, headerRules, vhosts,
+                    tls, tlsProtocols, httpRedirectPort);
         }
     }
 }

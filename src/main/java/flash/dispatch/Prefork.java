@@ -83,11 +83,14 @@ public final class Prefork {
                 args.addAll(logArgs);
                 Prefork p = new Prefork(config, port, args, handoffDir.resolve("listener"));
                 p.spawnAll();
+                HttpsRedirect redirect = config.tlsEnabled() && config.httpRedirectPort() != ServerConfig.NO_REDIRECT
+                        ? HttpsRedirect.start(config.bind(), config.httpRedirectPort(), port, config.headerTimeout()) : null;
                 onReopen.accept(p::reopenLogs);
                 Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
                 announce.accept(config, port);
                 stop.await();
                 listener.close(); // with the workers' copies closed as they drain, the port stops taking connections
+                if (redirect != null) redirect.close();
                 p.stopping = true;
                 supervisor.interrupt();
                 for (Process w : p.workers) if (w != null) w.destroy(); // SIGTERM: each worker drains
@@ -263,6 +266,9 @@ public final class Prefork {
                 "--fastcgi-timeout", seconds(c.fastcgiTimeout())));
         compressionArgs(c, a);
         siteArgs(c.site(), a);
+        // Every worker speaks TLS itself. The redirect listener is the parent's alone (one port, one listener).
+        for (flash.config.TlsPair t : c.tls()) a.addAll(List.of("--tls-cert", t.cert().toString(), "--tls-key", t.key().toString()));
+        if (c.tlsEnabled()) a.addAll(List.of("--tls-protocols", String.join(",", c.tlsProtocols())));
         return a;
     }
 

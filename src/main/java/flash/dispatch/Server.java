@@ -45,6 +45,7 @@ public final class Server implements AutoCloseable {
     private final ServerMetrics metrics;
     private final Refuser refuser;
     private final AccessLog accessLog; // null: none
+    private HttpsRedirect redirect;    // --http-redirect-port, or null
     /** Free places when the dispatcher's capacity is bounded (mt, mp workers); null when it is not. */
     private final Semaphore slots;
     private volatile boolean stopping;
@@ -62,7 +63,8 @@ public final class Server implements AutoCloseable {
                 : residency::isResidentFile;
         this.ctx = new PipelineContext(config, check);
         Runnable closed = this::connectionClosed;
-        Adopter adopter = (ch, driver, reg) -> new Http1Connection(new PlainTransport(ch), driver, reg, ctx);
+        Adopter adopter = config.tlsEnabled() ? tlsAdopter(config, ctx)
+                : (ch, driver, reg) -> new Http1Connection(new PlainTransport(ch), driver, reg, ctx);
         this.dispatcher = switch (config.arch()) {
             case AMPED, SPED -> new EventDriven(ctx, config.arch(), adopter, closed);
             case MT, VT -> new ThreadPerConnection(ctx, config.arch(), adopter, closed);
@@ -81,6 +83,20 @@ public final class Server implements AutoCloseable {
         });
         this.acceptor = Thread.ofPlatform().name("flash-acceptor").unstarted(this::acceptLoop);
         this.refuser = new Refuser(BUSY); // last: it starts a thread
+    }
+
+    /**
+     * HTTPS: the same codec over a TLS transport, behind the connection that turns TLS's needs into readiness
+     * interest. The handshake must end within the header timeout (what a slow or half-open handshake may hold).
+     */
+    private static Adopter tlsAdopter(ServerConfig config, PipelineContext ctx) {
+        flash.tls.TlsContext tls = flash.tls.TlsContext.load(config.tls(), config.tlsProtocols());
+        long handshakeNanos = config.headerTimeout().toNanos();
+        return (ch, driver, reg) -> {
+            flash.net.TlsTransport t = new flash.net.TlsTransport(ch, tls.newEngine(), driver.seam());
+            flash.net.TlsConnection c = new flash.net.TlsConnection(t, driver, reg, handshakeNanos);
+            return c.attach(new Http1Connection(t, driver, c, ctx));
+        };
     }
 
     private static AccessLog openAccessLog(ServerConfig config) throws IOException {
@@ -157,6 +173,14 @@ public final class Server implements AutoCloseable {
         }
         s.dispatcher.start();
         s.acceptor.start();
+        if (config.tlsEnabled() && config.httpRedirectPort() != ServerConfig.NO_REDIRECT) {
+            try {
+                s.redirect = HttpsRedirect.start(config.bind(), config.httpRedirectPort(), s.port(), config.headerTimeout());
+            } catch (IOException | RuntimeException e) {
+                s.close();
+                throw e;
+            }
+        }
         return s;
     }
 
@@ -169,6 +193,8 @@ public final class Server implements AutoCloseable {
     }
 
     public ServerConfig config() { return config; }
+    /** The plain port that redirects to https, or -1. */
+    public int redirectPort() { return redirect == null ? -1 : redirect.port(); }
     public PipelineContext context() { return ctx; }
     public Dispatcher dispatcher() { return dispatcher; }
     public int openConnections() { return open.get(); }
@@ -228,6 +254,7 @@ public final class Server implements AutoCloseable {
             // closing the listener only stops new connections
         }
         acceptor.interrupt(); // it may be waiting for a free slot rather than in accept
+        if (redirect != null) redirect.close();
         int inFlight = dispatcher.openConnections();
         LOG.info("drain started: " + inFlight + " connection(s) open, up to " + config.drainTimeout().toMillis() / 1000.0 + " s");
         dispatcher.drain();

@@ -11,7 +11,8 @@ import java.util.List;
 
 /**
  * The sending state of one response. In-memory segments next to each other go out in one gathering write
- * (header and a small body: one writev); file regions go by the transport's sendfile in chunks; a streamed body
+ * (header and a small body: one writev); file regions go by the transport's sendfile in chunks
+ * (or, on a transport that must see the bytes, such as TLS, read through a buffer and written); a streamed body
  * is pulled piece by piece, framed as chunks when its length is unknown. Works unchanged on blocking and
  * non-blocking transports.
  *
@@ -69,6 +70,7 @@ public final class Outgoing {
         this.fileSent = 0;
         this.bytesWritten = 0;
         this.residentEnd = -1;
+        this.copyPos = -1;
         this.released = false;
         this.stream = headOnly ? null : response.stream();
         this.chunked = response.chunked();
@@ -151,6 +153,7 @@ public final class Outgoing {
                     index++;
                     fileSent = 0;
                     residentEnd = -1;
+                    copyPos = -1;
                     continue;
                 }
                 long pos = r.offset() + fileSent;
@@ -165,7 +168,7 @@ public final class Outgoing {
                     len = Math.min(len, residentEnd - pos);
                 }
                 long w = t.sendFile(r.handle().channel(), pos, len);
-                if (w == Transport.UNSUPPORTED) throw new IOException("this transport cannot send file regions");
+                if (w == Transport.UNSUPPORTED) w = copyFile(t, r.handle().channel(), pos, len);
                 if (w <= 0) {
                     // Either the socket is full, or the file shrank under us: tell them apart by the file's size.
                     if (r.handle().channel().size() <= pos) throw new TruncatedFileException(r.handle(), pos);
@@ -278,6 +281,35 @@ public final class Outgoing {
         }
     }
 
+    /**
+     * A transport that cannot send a file without seeing its bytes (TLS encrypts them): read the region through a
+     * buffer and write that. AMPED has tested [pos, pos + len) resident before this is called, as it would before a
+     * sendfile, so the read does not block the loop. A short read (the file shrank) returns 0, which the caller tells
+     * from a full socket by the file's size. Bytes read but not yet taken by the transport stay in the buffer for
+     * the next call, which continues from where the transport stopped.
+     */
+    private long copyFile(Transport t, java.nio.channels.FileChannel file, long pos, long len) throws IOException {
+        if (copy == null || copyPos != pos || !copy.hasRemaining()) {
+            if (copy == null) copy = ByteBuffer.allocate(COPY_CHUNK);
+            copy.clear().limit((int) Math.min(len, COPY_CHUNK));
+            int n = file.read(copy, pos);
+            if (n <= 0) {
+                copy.clear().limit(0);
+                return 0;
+            }
+            copy.flip();
+            copyPos = pos;
+        }
+        int w = t.write(copy);
+        copyPos += w;
+        return w;
+    }
+
+    /** Bytes read per copy of a file region (four TLS records). */
+    static final int COPY_CHUNK = 64 * 1024;
+    private ByteBuffer copy;      // file bytes read for a transport without sendfile, from copyPos on; null when none
+    private long copyPos = -1;
+
     /** A helper has just read [offset, offset + length) of the pending region into memory: send it unchecked. */
     public void markResident(long offset, long length) {
         if (offset <= pendingRegionOffset()) residentEnd = Math.max(residentEnd, offset + length);
@@ -293,6 +325,8 @@ public final class Outgoing {
             else if (b.get(i) instanceof Segment.Bytes m && m.chunk() != null) m.chunk().release();
         }
         if (response.stream() != null) response.stream().abort(); // a no-op once the stream finished
+        copy = null; // an idle keep-alive connection holds no copy buffer
+        copyPos = -1;
         response = null;
         head = null;
         body = List.of();
