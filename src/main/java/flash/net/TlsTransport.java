@@ -61,6 +61,7 @@ public final class TlsTransport implements Transport {
     private boolean outputClosed;   // our close_notify is queued
     private boolean shutdownPending; // shut the socket's output once netOut drains
     private boolean firstRead = true;
+    private boolean broken;          // a wrap failed part-way (a mapped file truncated under it): send nothing more
     private Runnable onTaskDone = () -> { };
 
     /** The handshake starts with the client's hello, in the first read. */
@@ -346,8 +347,10 @@ public final class TlsTransport implements Transport {
 
     /** One wrap into netOut (kept in read mode between calls); grows it when a record does not fit. */
     private SSLEngineResult wrap(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        if (broken) throw new IOException("TLS output failed earlier");
         if (netOut == null) netOut = take();
         else netOut.compact();
+        boolean ok = false;
         try {
             SSLEngineResult r = engine.wrap(srcs, offset, length, netOut);
             if (r.getStatus() == SSLEngineResult.Status.BUFFER_OVERFLOW) {
@@ -355,9 +358,16 @@ public final class TlsTransport implements Transport {
                 r = engine.wrap(srcs, offset, length, netOut);
             }
             noteHandshake(r);
+            ok = true;
             return r;
         } finally {
             netOut.flip();
+            // A wrap that failed part-way (an InternalError from a mapping truncated under the engine's copy) may have
+            // left half a record in netOut: never send it, nor anything after it.
+            if (!ok) {
+                broken = true;
+                netOut = null;
+            }
         }
     }
 
@@ -437,7 +447,7 @@ public final class TlsTransport implements Transport {
         if (!ch.isOpen()) return;
         if (!ch.isBlocking() && !taskRunning && writeLock.tryLock()) {
             try {
-                if (!outputClosed && handshakeDone) {
+                if (!outputClosed && handshakeDone && !broken) {
                     outputClosed = true;
                     engine.closeOutbound();
                     wrap(NOTHING, 0, 1);

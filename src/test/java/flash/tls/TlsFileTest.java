@@ -1,0 +1,153 @@
+package flash.tls;
+
+import flash.config.Architecture;
+import flash.dispatch.ServerMetrics;
+import flash.sys.Native;
+import flash.testing.Fixtures;
+import flash.testing.RawClient;
+import flash.testing.TestServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import javax.net.ssl.SSLSocket;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * File data under TLS is read by the server to be encrypted: under AMPED a cold file must go to a helper before the
+ * loop reads it, and a file truncated mid-transfer (from a file region or from a mapping) closes that connection only.
+ */
+class TlsFileTest {
+    static final TestCerts CERTS = TestCerts.get();
+    @TempDir Path root;
+
+    private TestServer start(Architecture arch, boolean fileCache) {
+        return TestServer.start(root, arch, c -> c.withTls(CERTS.pairs()).withFileCache(fileCache)
+                .withRevalidateAfter(Duration.ofMinutes(5)));
+    }
+
+    @Test
+    void ampedReadsAColdFileRegionOnlyAfterAHelperPagedItIn() throws Exception {
+        assumeTrue(TestServer.archs().contains(Architecture.AMPED), "amped not under test");
+        assumeTrue(Native.available() && Native.fdAccess(), "native layer unavailable");
+        Path f = root.resolve("cold.bin");
+        byte[] data = Fixtures.random(3 << 20, 21);
+        Files.write(f, data);
+        try (TestServer s = start(Architecture.AMPED, false)) {
+            ServerMetrics m = s.server().metrics();
+            boolean missed = false;
+            for (int attempt = 0; attempt < 5 && !missed; attempt++) {
+                long before = m.residencyMisses();
+                Native.evictFromPageCache(f);
+                try (RawClient c = new RawClient(TlsTest.tlsSocket(s.port(), "localhost"))) {
+                    RawClient.Response r = c.send("GET /cold.bin HTTP/1.1\r\nHost: localhost\r\n\r\n").read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).isEqualTo(data);
+                }
+                missed = m.residencyMisses() > before;
+            }
+            assertThat(missed).as("a residency miss sent the cold region to a helper").isTrue();
+        }
+    }
+
+    @Test
+    void ampedWarmsAColdMappedFileBeforeEncryptingIt() throws Exception {
+        assumeTrue(TestServer.archs().contains(Architecture.AMPED), "amped not under test");
+        assumeTrue(Native.available() && Native.fdAccess(), "native layer unavailable");
+        Path f = root.resolve("mapped.bin");
+        byte[] data = Fixtures.random(512 * 1024, 22);
+        Files.write(f, data);
+        Native.evictFromPageCache(f);
+        try (TestServer s = start(Architecture.AMPED, true);
+             RawClient c = new RawClient(TlsTest.tlsSocket(s.port(), "localhost"))) {
+            RawClient.Response r = c.send("GET /mapped.bin HTTP/1.1\r\nHost: localhost\r\n\r\n").read();
+            assertThat(r.body()).isEqualTo(data);
+            assertThat(s.server().metrics().residencyMisses()).isPositive();
+        }
+    }
+
+    /** From a file region (no cache) and from mapped chunks (cache): the connection ends, the server goes on. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("flash.testing.TestServer#archs")
+    void aFileTruncatedMidTransferClosesThatConnectionOnly(Architecture arch) throws Exception {
+        for (boolean cache : new boolean[] {false, true}) {
+            int size = cache ? 8 << 20 : 32 << 20;
+            Path big = root.resolve("big.bin");
+            Files.write(big, new byte[size]);
+            try (TestServer server = start(arch, cache); Problems log = new Problems();
+                 SSLSocket s = TlsTest.tlsSocket(server.port(), "localhost")) {
+                s.getOutputStream().write("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                String head = readHead(in);
+                assertThat(head).contains("Content-Length: " + size);
+                assertThat(in.readNBytes(1 << 20)).hasSize(1 << 20);
+                try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
+                    f.setLength(1 << 20); // far below what was promised
+                }
+                long rest = 0;
+                byte[] buf = new byte[64 * 1024];
+                try {
+                    for (int n; (n = in.read(buf)) >= 0; ) rest += n;
+                } catch (IOException e) {
+                    // a reset is a close too
+                }
+                assertThat((1 << 20) + rest).as("bytes of the body before the close (cache " + cache + ")").isLessThan(size);
+                // The same file again on a new connection, shrunk further in place: its cached translation (and mapping)
+                // still promise the old length. A 500 or a clean close, never a corrupt TLS record (the engine's
+                // half-built record is dropped).
+                Files.write(big, Fixtures.SMALL);
+                try (RawClient c = new RawClient(TlsTest.tlsSocket(server.port(), "localhost"))) {
+                    RawClient.Response r = c.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n").read();
+                    assertThat(r.status()).isIn(200, 500);
+                } catch (javax.net.ssl.SSLException e) {
+                    throw new AssertionError("a corrupt record reached the client", e);
+                } catch (IOException e) {
+                    // closed: the honest answer once the head promised bytes the file no longer has
+                }
+                Files.write(root.resolve("other.bin"), Fixtures.SMALL);
+                try (RawClient c = new RawClient(TlsTest.tlsSocket(server.port(), "localhost"))) {
+                    RawClient.Response r = c.send("GET /other.bin HTTP/1.1\r\nHost: x\r\n\r\n").read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).isEqualTo(Fixtures.SMALL);
+                }
+                assertThat(log.severe).as("no loop failure").isZero();
+            }
+        }
+    }
+
+    private static String readHead(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        while (!sb.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) throw new IOException("EOF in head");
+            sb.append((char) b);
+        }
+        return sb.toString();
+    }
+
+    /** Counts SEVERE log records (an event loop's unexpected error) while open. */
+    static final class Problems extends Handler implements AutoCloseable {
+        private final Logger root = Logger.getLogger("");
+        volatile int severe;
+
+        Problems() { root.addHandler(this); }
+
+        @Override public void publish(LogRecord r) { if (r.getLevel().intValue() >= Level.SEVERE.intValue()) severe++; }
+        @Override public void flush() { }
+        @Override public void close() { root.removeHandler(this); }
+    }
+}
