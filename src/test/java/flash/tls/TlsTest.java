@@ -206,6 +206,49 @@ class TlsTest {
         }
     }
 
+    @AllArchs
+    void sslscanFindsOnlyTls12And13AndStrongCiphers(Architecture arch) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/sslscan")), "sslscan is not installed");
+        TestServer s = SERVERS.get(arch);
+        Proc p = run(List.of("sslscan", "--no-colour", "--no-heartbleed", "127.0.0.1:" + s.port()), "");
+        assertThat(p.out).contains("SSLv2     disabled", "SSLv3     disabled", "TLSv1.0   disabled", "TLSv1.1   disabled",
+                "TLSv1.2   enabled", "TLSv1.3   enabled", "Session renegotiation not supported");
+        List<String> suites = p.out.lines().filter(l -> l.startsWith("Accepted") || l.startsWith("Preferred")).toList();
+        assertThat(suites).isNotEmpty();
+        for (String l : suites) {
+            assertThat(l).as("a weak suite").matches(".*(TLSv1\\.3 .*TLS_|TLSv1\\.2 .*ECDHE-).*")
+                    .containsAnyOf("GCM", "CHACHA20").doesNotContain("CBC", "RC4", "DES", "NULL", "EXP", "MD5");
+        }
+    }
+
+    @AllArchs
+    void theRedirectPortAnswers301ToHttpsKeepingHostPathAndQuery(Architecture arch) throws Exception {
+        int fixed = 0;
+        if (arch == Architecture.MP) { // the parent binds it; the test needs its number before
+            try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+                fixed = free.getLocalPort();
+            }
+        }
+        int want = fixed;
+        try (TestServer s = TestServer.start(ROOT, arch, c -> c.withTls(CERTS.pairs()).withHttpRedirectPort(want))) {
+            int port = s.inProcess() ? s.server().redirectPort() : want;
+            try (RawClient c = new RawClient(port)) {
+                c.send("GET /a/b%20c?x=1&y HTTP/1.1\r\nHost: www.example.test:" + port + "\r\n\r\n");
+                RawClient.Response r = c.read();
+                assertThat(r.status()).isEqualTo(301);
+                assertThat(r.header("Location")).isEqualTo("https://www.example.test:" + s.port() + "/a/b%20c?x=1&y");
+                assertThat(c.closedByServer()).isTrue();
+            }
+            try (RawClient c = new RawClient(port)) { // HTTP/1.0 without Host: the listening address
+                RawClient.Response r = c.send("GET / HTTP/1.0\r\n\r\n").read();
+                assertThat(r.header("Location")).isEqualTo("https://127.0.0.1:" + s.port() + "/");
+            }
+            try (HttpClient c = client()) { // and the TLS port itself still serves
+                assertThat(get(c, uri(s, "/")).statusCode()).isEqualTo(200);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ hostile clients
 
     @AllArchs
