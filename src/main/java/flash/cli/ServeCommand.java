@@ -28,8 +28,9 @@ import flash.log.ErrorLogHandler;
         description = {"Serve the files under DIR over HTTP/1.1, reverse-proxy path prefixes to upstreams (--proxy), run CGI",
                 "programs (--cgi), and run scripts on FastCGI backends such as php-fpm (--fastcgi).",
                 "Prints 'flash listening on http://ADDR:PORT/ (arch=..., root=...)' when ready.",
-                "SIGTERM or SIGINT: stop accepting, finish responses in flight (up to --drain-timeout), exit 0.",
-                "SIGHUP reopens the logs and, with --config, reloads the file (see README: Configuration file)."})
+                "SIGTERM or SIGINT: after --drain-delay (if any), stop accepting, finish responses in flight (up to",
+                "--drain-timeout), exit 0. SIGHUP reopens the logs and, with --config, reloads the file (see README:",
+                "Configuration file)."})
 public final class ServeCommand implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger("flash.serve");
 
@@ -101,6 +102,16 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--status-path", paramLabel = "PATH", description = "Serve Prometheus counters at this URL path (off by default).")
     String statusPath;
+
+    @Option(names = "--health-path", paramLabel = "PATH",
+            description = {"Answer load balancer health checks at this URL path: 200 while serving, 503 from the moment",
+                    "a drain begins (SIGTERM), never cached. Off by default."})
+    String healthPath;
+
+    @Option(names = "--drain-delay", paramLabel = "SEC",
+            description = {"On SIGTERM, serve on normally (new connections too) for SEC seconds while --health-path already",
+                    "answers 503, so a load balancer stops sending before the listener closes; then drain (default: ${DEFAULT-VALUE})."})
+    double drainDelay = ServerConfig.DEFAULT_DRAIN_DELAY.toMillis() / 1000.0;
 
     @Option(names = "--max-connections", paramLabel = "N", description = "Open connections past which new ones get 503 (default: ${DEFAULT-VALUE}).")
     int maxConnections = 10_000;
@@ -397,7 +408,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (listenerFrom == null) LOG.info("serving " + cfg.root() + " on " + cfg.bind() + ":" + server.port() + " (arch "
                 + cfg.arch().cliName() + ")");
         stop.await();
-        server.close();
+        server.shutdown(); // the drain delay, if any, then the drain
         if (listenerFrom == null) LOG.info("exit");
         errors.close();
         return 0;
@@ -524,6 +535,9 @@ public final class ServeCommand implements Callable<Integer> {
         if (maxKeepAliveRequests < 0) throw new UsageError("--max-keepalive-requests must not be negative");
         if (headerAlign < 0 || headerAlign > 4096) throw new UsageError("--header-align must be between 0 and 4096");
         if (statusPath != null && !statusPath.startsWith("/")) throw new UsageError("--status-path must start with '/'");
+        if (healthPath != null && !healthPath.startsWith("/")) throw new UsageError("--health-path must start with '/', not '" + healthPath + "'");
+        if (healthPath != null && healthPath.equals(statusPath)) throw new UsageError("--health-path and --status-path must differ");
+        if (!(drainDelay >= 0) || drainDelay > 86_400) throw new UsageError("--drain-delay must be between 0 and 86400 seconds, not " + drainDelay);
         if (upstreamKeepalive < 0) throw new UsageError("--upstream-keepalive must not be negative");
         java.util.List<flash.config.ProxyRoute> routes = parseAll(proxies, flash.config.ProxyRoute::parse);
         flash.config.AccessLogFormat logFormat =
@@ -612,7 +626,8 @@ public final class ServeCommand implements Callable<Integer> {
                 .withProxyProtocol(proxyProtocol)
                 .withStatics(staticRoutes).withHeaderRules(headerRules).withVhosts(vhosts)
                 .withTls(tls).withTlsProtocols(tlsProtocols)
-                .withHttpRedirectPort(httpRedirectPort == null ? ServerConfig.NO_REDIRECT : httpRedirectPort);
+                .withHttpRedirectPort(httpRedirectPort == null ? ServerConfig.NO_REDIRECT : httpRedirectPort)
+                .withHealthPath(healthPath).withDrainDelay(Duration.ofMillis(Math.round(drainDelay * 1000)));
     }
 
     /** --cache-control, --error-page, --fallback, --dotfiles-allow and --mime, each value checked now. */

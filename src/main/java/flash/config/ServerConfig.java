@@ -60,7 +60,9 @@ public record ServerConfig(
         java.util.List<VirtualHost> vhosts,
         java.util.List<TlsPair> tls,
         java.util.List<String> tlsProtocols,
-        int httpRedirectPort) {
+        int httpRedirectPort,
+        String healthPath,
+        Duration drainDelay) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -97,6 +99,11 @@ public record ServerConfig(
     public static final int DEFAULT_FASTCGI_QUEUE = 256;
     /** FastCGI reads and writes: no progress for this long gives 504. */
     public static final Duration DEFAULT_FASTCGI_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * On SIGTERM, how long the server serves on, its health path already answering 503, before it closes the
+     * listener and drains: the time a load balancer needs to see the 503 and stop sending (--drain-delay).
+     */
+    public static final Duration DEFAULT_DRAIN_DELAY = Duration.ZERO;
 
     /** TLS versions offered (--tls-protocols): nothing older than 1.2. */
     public static final java.util.List<String> DEFAULT_TLS_PROTOCOLS = java.util.List.of("TLSv1.3", "TLSv1.2");
@@ -122,7 +129,8 @@ public record ServerConfig(
                 DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS, SiteRules.DEFAULTS,
                 false,                    // no PROXY protocol header expected
                 java.util.List.of(), java.util.List.of(), java.util.List.of(), // no extra static roots, header rules or vhosts
-                java.util.List.of(), DEFAULT_TLS_PROTOCOLS, NO_REDIRECT); // plain HTTP unless a certificate is given
+                java.util.List.of(), DEFAULT_TLS_PROTOCOLS, NO_REDIRECT, // plain HTTP unless a certificate is given
+                null, DEFAULT_DRAIN_DELAY); // no health path unless asked for
     }
 
     /** Whether the listener speaks HTTPS. */
@@ -182,6 +190,9 @@ public record ServerConfig(
     public ServerConfig withTlsProtocols(java.util.List<String> v) { return edit(e -> e.tlsProtocols = java.util.List.copyOf(v)); }
     /** A plain listener on this port answers every request with a 301 to https ({@link #NO_REDIRECT}: none; 0: any free port). */
     public ServerConfig withHttpRedirectPort(int v) { return edit(e -> e.httpRedirectPort = v); }
+    /** {@code path}: the URL path that answers 200 while serving and 503 once a drain begins; null for none. */
+    public ServerConfig withHealthPath(String v) { return edit(e -> e.healthPath = v); }
+    public ServerConfig withDrainDelay(Duration v) { return edit(e -> e.drainDelay = v); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -241,6 +252,8 @@ public record ServerConfig(
         java.util.List<TlsPair> tls;
         java.util.List<String> tlsProtocols;
         int httpRedirectPort;
+        String healthPath;
+        Duration drainDelay;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -293,11 +306,13 @@ public record ServerConfig(
             tls = c.tls;
             tlsProtocols = c.tlsProtocols;
             httpRedirectPort = c.httpRedirectPort;
+            healthPath = c.healthPath;
+            drainDelay = c.drainDelay;
         }
 
         ServerConfig build() {
             return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site, proxyProtocol, statics, headerRules, vhosts,
-                    tls, tlsProtocols, httpRedirectPort);
+                    tls, tlsProtocols, httpRedirectPort, healthPath, drainDelay);
         }
     }
 }

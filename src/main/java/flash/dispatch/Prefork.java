@@ -89,12 +89,17 @@ public final class Prefork {
                 Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
                 announce.accept(config, port);
                 stop.await();
-                listener.close(); // with the workers' copies closed as they drain, the port stops taking connections
+                // With the workers' copies closed as they drain (after their drain delay), the port stops taking
+                // connections.
+                listener.close();
                 if (redirect != null) redirect.close();
                 p.stopping = true;
                 supervisor.interrupt();
+                LOG.info("drain started: stopping " + p.workers.length + " mp worker(s)"
+                        + (config.drainDelay().toMillis() > 0 ? " after a drain delay of " + seconds(config.drainDelay()) + " s" : ""));
                 for (Process w : p.workers) if (w != null) w.destroy(); // SIGTERM: each worker drains
-                long deadline = System.nanoTime() + config.drainTimeout().toNanos() + TimeUnit.SECONDS.toNanos(2);
+                long deadline = System.nanoTime() + config.drainDelay().toNanos() + config.drainTimeout().toNanos()
+                        + TimeUnit.SECONDS.toNanos(2);
                 for (Process w : p.workers) {
                     if (w == null) continue;
                     long left = deadline - System.nanoTime();
@@ -249,6 +254,9 @@ public final class Prefork {
         if (c.dotfiles()) a.add("--dotfiles");
         if (c.statusPath() != null) a.addAll(List.of("--status-path", c.statusPath()));
         if (c.proxyProtocol()) a.add("--proxy-protocol");
+        if (c.healthPath() != null) a.addAll(List.of("--health-path", c.healthPath()));
+        // Each worker runs the drain delay itself (it gets the SIGTERM at once), so every one says 503 meanwhile.
+        if (c.drainDelay().toMillis() > 0) a.addAll(List.of("--drain-delay", seconds(c.drainDelay())));
         for (flash.config.ProxyRoute r : c.proxies()) a.addAll(List.of("--proxy", r.spec()));
         a.addAll(List.of("--upstream-keepalive", Integer.toString(c.upstreamKeepalive()),
                 "--upstream-connect-timeout", seconds(c.upstreamConnectTimeout()),

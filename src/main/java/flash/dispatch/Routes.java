@@ -19,8 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Builds the route tables from the configuration: per site (the server's, and each virtual host's), the status page,
- * then the configured routes, then static files. Runs at start and on each reload (off the loops: it resolves
+ * Builds the route tables from the configuration: per site (the server's, and each virtual host's), the health and
+ * status pages, then the configured routes, then static files. Runs at start and on each reload (off the loops: it resolves
  * upstream host names).
  */
 final class Routes {
@@ -28,8 +28,9 @@ final class Routes {
 
     /** The tables for {@code config}, whose document root is served from {@code site}. */
     static flash.pipeline.Routing build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics,
-                                        flash.pipeline.StaticSite site, java.util.Map<String, Upstream> upstreams) {
-        return build(config, ctx, metrics, site, upstreams, List.of());
+                                        flash.pipeline.StaticSite site, java.util.Map<String, Upstream> upstreams,
+                                        java.util.function.BooleanSupplier draining) {
+        return build(config, ctx, metrics, site, upstreams, draining, List.of());
     }
 
     /**
@@ -38,16 +39,16 @@ final class Routes {
      */
     static flash.pipeline.Routing build(ServerConfig config, PipelineContext ctx, ServerMetrics metrics,
                                         flash.pipeline.StaticSite site, java.util.Map<String, Upstream> upstreams,
-                                        List<Router.Route> extra) {
+                                        java.util.function.BooleanSupplier draining, List<Router.Route> extra) {
         List<flash.pipeline.StaticSite> sites = new ArrayList<>();
         sites.add(site);
-        Router fallback = table(config, ctx, metrics, site, sites, upstreams, extra);
+        Router fallback = table(config, ctx, metrics, site, sites, upstreams, draining, extra);
         java.util.Map<String, Router> byHost = new java.util.HashMap<>();
         for (flash.config.VirtualHost vh : config.vhosts()) {
             ServerConfig v = vh.site();
             flash.pipeline.StaticSite vs = ctx.newSite(v, v.root());
             sites.add(vs);
-            Router r = table(v, ctx, null, vs, sites, upstreams, List.of());
+            Router r = table(v, ctx, null, vs, sites, upstreams, draining, List.of());
             for (String name : vh.names()) {
                 if (byHost.putIfAbsent(name, r) != null) throw new IllegalArgumentException("vhost '" + name + "' is given twice");
             }
@@ -58,8 +59,11 @@ final class Routes {
     /** One site's table; {@code metrics} null: no status page (virtual hosts). */
     private static Router table(ServerConfig config, PipelineContext ctx, ServerMetrics metrics, flash.pipeline.StaticSite site,
                                 List<flash.pipeline.StaticSite> sites, java.util.Map<String, Upstream> upstreams,
-                                List<Router.Route> extra) {
+                                java.util.function.BooleanSupplier draining, List<Router.Route> extra) {
         List<Router.Route> routes = new ArrayList<>();
+        if (config.healthPath() != null) { // every host answers it: a load balancer may ask by any name
+            routes.add(new Router.Route(normalized(config.healthPath()), true, new flash.handlers.HealthHandler(draining)));
+        }
         if (metrics != null && config.statusPath() != null) {
             Object n = RequestTarget.normalize(config.statusPath());
             String path = n instanceof RequestTarget.Normalized norm ? norm.path() : config.statusPath();
@@ -84,6 +88,10 @@ final class Routes {
         flash.pipeline.Handler fallback = flash.site.SiteHandler.around(config.site(), ctx, new StaticHandler(ctx, site, ""));
         if (!config.fastcgi().isEmpty()) fallback = fastcgi(config, fallback, upstreams);
         return new Router(routes, fallback, flash.pipeline.HeaderRules.of(config.headerRules()));
+    }
+
+    private static String normalized(String path) {
+        return RequestTarget.normalize(path) instanceof RequestTarget.Normalized norm ? norm.path() : path;
     }
 
     /** FastCGI sits in front of the static files: a path with a script segment (or a script index) is its. */

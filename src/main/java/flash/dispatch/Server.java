@@ -52,6 +52,8 @@ public final class Server implements AutoCloseable {
     private final java.util.List<flash.pipeline.Router.Route> extraRoutes; // flash.embed's, kept across reloads
     /** Upstreams by address, kept across reloads (see Routes#group). */
     private final java.util.Map<String, flash.upstream.Upstream> upstreams = new java.util.concurrent.ConcurrentHashMap<>();
+    /** A drain has begun (SIGTERM): the health path answers 503, while the drain delay lasts and after. */
+    private volatile boolean draining;
 
     private Server(ServerConfig config, ServerSocketChannel listener, java.util.List<flash.pipeline.Router.Route> extraRoutes)
             throws IOException {
@@ -73,7 +75,7 @@ public final class Server implements AutoCloseable {
         int capacity = dispatcher.capacity();
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
         this.metrics = new ServerMetrics(this, residency);
-        ctx.routing(Routes.build(config, ctx, metrics, ctx.site(), upstreams, extraRoutes));
+        ctx.routing(Routes.build(config, ctx, metrics, ctx.site(), upstreams, this::draining, extraRoutes));
         this.accessLog = openAccessLog(config);
         ErrorLog errorLog = new ErrorLog();
         ctx.listener(c -> {
@@ -118,7 +120,7 @@ public final class Server implements AutoCloseable {
     public synchronized ServerConfig reload(ServerConfig requested) {
         ServerConfig next = Reload.keepRestartOnly(config, requested);
         flash.pipeline.StaticSite site = ctx.newSite(next, next.root());
-        flash.pipeline.Routing routing = Routes.build(next, ctx, metrics, site, upstreams, extraRoutes);
+        flash.pipeline.Routing routing = Routes.build(next, ctx, metrics, site, upstreams, this::draining, extraRoutes);
         flash.pipeline.Routing old = ctx.routing();
         ctx.swap(next, site, routing);
         config = next;
@@ -227,7 +229,10 @@ public final class Server implements AutoCloseable {
                 continue;
             }
             metrics.accepted.increment();
-            if (open.incrementAndGet() > config.maxConnections() || stopping) {
+            // A connection accepted while the drain begins is served (its request is answered with Connection:
+            // close), not refused: a load balancer has already sent the request on it, and a 503 would reach the
+            // client, where a closed listener makes the balancer retry elsewhere.
+            if (open.incrementAndGet() > config.maxConnections()) {
                 connectionClosed();
                 metrics.refused.increment();
                 if (accessLog != null) logRefused(ch);
@@ -243,10 +248,29 @@ public final class Server implements AutoCloseable {
         }
     }
 
+    /** True from the moment a drain begins: the health path ({@code --health-path}) answers 503. */
+    public boolean draining() { return draining; }
+
+    /**
+     * SIGTERM: the health path answers 503 at once, while everything else is served as before (new connections
+     * too) for the drain delay, the time a load balancer needs to notice and stop sending; then {@link #close}.
+     */
+    public void shutdown() {
+        long delay = config.drainDelay().toMillis();
+        if (delay > 0 && !draining && !stopping) {
+            draining = true;
+            LOG.info("drain delay started: " + (config.healthPath() == null ? "" : config.healthPath() + " answers 503, ")
+                    + "serving on for " + delay / 1000.0 + " s before the listener closes");
+            sleepQuietly(delay);
+        }
+        close();
+    }
+
     /** Stops accepting, lets responses in flight finish for up to the drain timeout, then closes everything. */
     @Override
     public void close() {
         if (stopping) return;
+        draining = true;
         stopping = true;
         try {
             listener.close();
@@ -254,6 +278,12 @@ public final class Server implements AutoCloseable {
             // closing the listener only stops new connections
         }
         acceptor.interrupt(); // it may be waiting for a free slot rather than in accept
+        try {
+            // Every connection it accepted is adopted before the drain, so the drain reaches it too.
+            acceptor.join(1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (redirect != null) redirect.close();
         int inFlight = dispatcher.openConnections();
         LOG.info("drain started: " + inFlight + " connection(s) open, up to " + config.drainTimeout().toMillis() / 1000.0 + " s");
@@ -263,17 +293,12 @@ public final class Server implements AutoCloseable {
         int cut = dispatcher.openConnections();
         if (cut > 0) LOG.warning(cut + " connection(s) cut at the drain timeout");
         dispatcher.stop();
-        try {
-            acceptor.join(1000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
         refuser.close();
         ctx.close();
         if (accessLog != null) accessLog.close(); // last: every exchange has completed (or been cut) by now
     }
 
-    /** A connection refused with 503 at --max-connections (or during a drain) is an exchange too. */
+    /** A connection refused with 503 at --max-connections is an exchange too. */
     private void logRefused(SocketChannel ch) {
         String remote;
         try {

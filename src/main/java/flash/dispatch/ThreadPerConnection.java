@@ -77,7 +77,7 @@ public final class ThreadPerConnection implements Dispatcher {
 
     @Override
     public void drain() {
-        for (IoHandler h : watchdog.handlers()) h.requestDrain();
+        driver.drain();
         executor.shutdown();
     }
 

@@ -39,6 +39,8 @@ public final class BlockingDriver {
     private final ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocate(INITIAL_BUFFER));
     private final Map<Class<?>, Object> locals = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+    /** A drain has begun: a connection whose thread starts now is drained from its start. */
+    private volatile boolean draining;
 
     /** @param spawner threads for a second direction of an exchange (virtual under vt, platform otherwise) */
     public BlockingDriver(Adopter adopter, Watchdog watchdog, LoopStats stats, Runnable onConnectionClosed,
@@ -52,6 +54,16 @@ public final class BlockingDriver {
 
     /** After every connection's thread is done: closes shared state that holds resources (the upstream pool). */
     public void closeLocals() { EventLoop.closeLocals(locals.values()); }
+
+    /**
+     * Graceful shutdown: every connection being served (the watchdog knows them all) and every one that starts from
+     * now on ends after its next response. Set before the watched ones are told, and read after a new one is watched,
+     * so none is missed.
+     */
+    public void drain() {
+        draining = true;
+        for (IoHandler h : watchdog.handlers()) h.requestDrain();
+    }
 
     /** Client connections being served. */
     public int openConnections() { return open.get(); }
@@ -76,6 +88,7 @@ public final class BlockingDriver {
             return;
         }
         watchdog.watch(root.handler);
+        if (draining) root.handler.requestDrain();
         s.run(root);
     }
 

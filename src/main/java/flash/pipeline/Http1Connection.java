@@ -37,6 +37,14 @@ public final class Http1Connection implements IoHandler {
     /** How long a closing connection keeps draining the client's input so our last response is not lost to a RST. */
     private static final long LINGER_NANOS = 2_000_000_000L;
     private static final java.util.logging.Logger PROXY_LOG = java.util.logging.Logger.getLogger("flash.proxy-protocol");
+    /**
+     * During a drain, a keep-alive connection that is idle is closed only once it has been idle this long. Closing it
+     * at once races a request already on its way (a load balancer that just took it from its pool of idle
+     * connections gets a close instead of a response, and cannot know whether to retry); a request that arrives is
+     * answered, with {@code Connection: close}. A connection idle this long has dropped out of its client's rotation
+     * (a balancer reuses its most recent connections, and has seen the health check fail by then).
+     */
+    static final long DRAIN_QUIET_NANOS = 1_000_000_000L;
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Transport transport;
@@ -69,7 +77,10 @@ public final class Http1Connection implements IoHandler {
     private volatile long deadline;
     /** Set by another thread (a blocking driver's watchdog): the deadline passed; the owner acts on it. */
     private volatile boolean timerFired;
-    /** Set by another thread (shutdown under a blocking driver): close after the current response. */
+    /**
+     * A drain has begun (set on the owning thread by {@link #drain}, or by another thread under a blocking driver):
+     * every response from now on says {@code Connection: close}, and the connection ends after it.
+     */
     private volatile boolean drainRequested;
     private long interruptedDeadline; // the watchdog's own field: the deadline it last acted on
     private Tunnel tunnel;            // after a 101: the connection is a byte tunnel to a peer
@@ -302,17 +313,22 @@ public final class Http1Connection implements IoHandler {
     @Override
     public void abort() { transport.close(); }
 
+    /**
+     * Shutdown under a blocking driver, from another thread. Nothing is interrupted: an idle connection gets a
+     * deadline {@link #DRAIN_QUIET_NANOS} away (the watchdog closes it then, if no request came); a request that
+     * arrives, or is being read or answered, gets its response, with {@code Connection: close}.
+     */
     @Override
     public void requestDrain() {
         drainRequested = true;
-        Phase p = phase;
-        if (p == Phase.IDLE || p == Phase.READING) {
-            try {
-                transport.shutdownInput(); // the owner's read sees EOF and closes
-            } catch (IOException ignored) {
-                // already closed
-            }
-        }
+        shortenIdleDeadline();
+    }
+
+    /** An idle connection may wait for a request for {@link #DRAIN_QUIET_NANOS} more, not its whole idle timeout. */
+    private void shortenIdleDeadline() {
+        long quiet = System.nanoTime() + DRAIN_QUIET_NANOS;
+        // Another thread may race the owner's own update; the owner leaves IDLE only for a phase with its own deadline.
+        if (phase == Phase.IDLE && deadline - quiet > 0) deadline = quiet;
     }
 
     /** On the owning thread, when the deadline has passed (an event loop's timer, or after {@link #interrupt}). */
@@ -353,11 +369,15 @@ public final class Http1Connection implements IoHandler {
         }
     }
 
-    /** Graceful shutdown: an idle connection closes now; a busy one after its current response. */
+    /**
+     * Graceful shutdown, on the owning loop: the connection ends after its next response, which says
+     * {@code Connection: close}. One that stays idle is closed after {@link #DRAIN_QUIET_NANOS}; one whose request is
+     * arriving, or being answered, finishes it first.
+     */
     @Override
     public void drain() {
-        if (phase == Phase.IDLE || phase == Phase.READING) close();
-        else closeAfterResponse = true;
+        drainRequested = true;
+        shortenIdleDeadline();
     }
 
     // ------------------------------------------------------------------ requests
@@ -418,7 +438,7 @@ public final class Http1Connection implements IoHandler {
             }
         } else {
             phase = Phase.IDLE;
-            deadline = now + ctx.config().idleTimeout().toNanos();
+            deadline = now + (drainRequested ? DRAIN_QUIET_NANOS : ctx.config().idleTimeout().toNanos());
             releaseBufferIfEmpty();
         }
         updateInterest();
@@ -428,7 +448,8 @@ public final class Http1Connection implements IoHandler {
         phase = Phase.BUSY;
         int cap = ctx.config().limits().maxKeepAliveRequests();
         // The last request a connection may carry is answered with Connection: close, then the connection closes.
-        Request req = cap > 0 && ++served >= cap ? parsed.closing() : parsed;
+        // So is every request that arrives during a drain: the client learns from the response that the connection ends.
+        Request req = (cap > 0 && ++served >= cap) || drainRequested ? parsed.closing() : parsed;
         driver.stats().requests.increment();
         continueSent = false;
         RequestTarget.Normalized target = RequestTarget.normalize(req.rawPath()) instanceof RequestTarget.Normalized n ? n : null;
@@ -586,7 +607,7 @@ public final class Http1Connection implements IoHandler {
     /** Encodes a structured head with the framing this client needs, and sends it with a streamed body. */
     void respond(Exchange ex, Head head, BodyStream stream, long length) {
         Request req = ex.request();
-        boolean close = !req.keepAlive() || closeAfterResponse;
+        boolean close = !req.keepAlive() || closeAfterResponse || drainRequested;
         boolean bodyless = !head.allowsBody() || req.method() == Method.HEAD;
         boolean chunked = false;
         if (!bodyless && length < 0) {
@@ -611,6 +632,8 @@ public final class Http1Connection implements IoHandler {
         Request req = ex.request();
         boolean headOnly = req != null && req.method() == Method.HEAD;
         if (ex.headerRules != null && ex.target() != null) r = ex.headerRules.apply(ex.target().path(), r);
+        // A drain that began while this request was being handled: its head was made for keep-alive; say close.
+        if (drainRequested && !r.close()) r = ResponseClosing.of(r);
         if (r.close()) closeAfterResponse = true;
         if (bodyViewOut) { // the handler answered without consuming what it held: the parser discards it later
             in.compact();
