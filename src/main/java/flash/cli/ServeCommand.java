@@ -370,7 +370,13 @@ public final class ServeCommand implements Callable<Integer> {
                 status = Prefork.run(cfg, activated, this::announce, stop, workers -> Signals.onReopen(() -> {
                     errors.reopen();
                     workers.run(); // each worker reopens its logs and, with --config, reloads the file itself
-                }, () -> { }), reloader == null ? errorLogArgs() : java.util.List.of(), workerArgs);
+                }, () -> { }), reloader == null ? errorLogArgs() : java.util.List.of(), workerArgs, workers -> {
+                    java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
+                    Signals.onTermination(() -> { // a second one is passed on: the workers' drain delay ends
+                        stop.countDown();
+                        if (signals.incrementAndGet() > 1) workers.run();
+                    });
+                });
             } catch (java.nio.channels.UnresolvedAddressException e) {
                 throw new UsageError("--bind '" + cfg.bind() + "' is not an address or a host name that resolves");
             } catch (BindException e) {
@@ -381,10 +387,11 @@ public final class ServeCommand implements Callable<Integer> {
             return status;
         }
         Server server;
+        java.util.concurrent.atomic.AtomicReference<Server> started = new java.util.concurrent.atomic.AtomicReference<>();
         try {
             if (listenerFrom != null) {
                 ListenerHandoff.Received shared = ListenerHandoff.receive(listenerFrom);
-                exitWithParent(shared, stop);
+                exitWithParent(shared, stop, started);
                 server = Server.start(cfg, shared.listener());
             } else if (activated != null) {
                 server = Server.start(cfg, activated);
@@ -404,6 +411,13 @@ public final class ServeCommand implements Callable<Integer> {
             errors.reopen();
             server.reopenLogs();
         }, reloader == null ? () -> { } : () -> reload(server, reloader));
+        // A second SIGTERM or SIGINT cuts a drain delay short. (Counted here: stop may have opened for another reason.)
+        started.set(server);
+        java.util.concurrent.atomic.AtomicInteger signals = new java.util.concurrent.atomic.AtomicInteger();
+        Signals.onTermination(() -> {
+            stop.countDown();
+            if (signals.incrementAndGet() > 1) server.endDrainDelay();
+        });
         announce(cfg, server.port());
         if (listenerFrom == null) LOG.info("serving " + cfg.root() + " on " + cfg.bind() + ":" + server.port() + " (arch "
                 + cfg.arch().cliName() + ")");
@@ -497,10 +511,23 @@ public final class ServeCommand implements Callable<Integer> {
      * An MP worker's old stdin is a pipe from its parent, which never writes to it: EOF means the parent is gone
      * (even killed with SIGKILL), and a worker must not outlive it holding the port.
      */
-    private static void exitWithParent(ListenerHandoff.Received shared, CountDownLatch stop) {
+    private static void exitWithParent(ListenerHandoff.Received shared, CountDownLatch stop,
+                                       java.util.concurrent.atomic.AtomicReference<Server> server) {
+        java.util.Optional<ProcessHandle> parent = ProcessHandle.current().parent();
         Thread.ofPlatform().daemon(true).name("flash-mp-parent-watch").start(() -> {
             shared.awaitParentExit();
             stop.countDown();
+            // The pipe closes too when the parent stops us (Process.destroy closes it as it sends SIGTERM): then a
+            // drain delay runs its course. A parent that is gone (killed) leaves nobody to wait for: drain now.
+            while (parent.map(ProcessHandle::isAlive).orElse(false)) {
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            Server s = server.get();
+            if (s != null) s.endDrainDelay();
         });
     }
 

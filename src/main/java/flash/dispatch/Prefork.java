@@ -57,17 +57,19 @@ public final class Prefork {
      */
     public static int run(ServerConfig config, BiConsumer<ServerConfig, Integer> announce, CountDownLatch stop,
                           java.util.function.Consumer<Runnable> onReopen, List<String> logArgs) throws Exception {
-        return run(config, null, announce, stop, onReopen, logArgs, null);
+        return run(config, null, announce, stop, onReopen, logArgs, null, hurry -> { });
     }
 
     /**
      * Serving on {@code inherited} (systemd's socket, see {@link SocketActivation}) instead of binding, when it is not
      * null. {@code serveArgs}: the workers' serve options instead of this configuration's ({@link #workerArgs}); a
      * server started from a config file passes the file, so that its workers reload it on SIGHUP. Null: derived.
+     * {@code onHurry} receives what a second SIGTERM does: it passes the signal on to every worker, whose drain delay
+     * (if one is under way) ends at once.
      */
     public static int run(ServerConfig config, ServerSocketChannel inherited, BiConsumer<ServerConfig, Integer> announce,
                           CountDownLatch stop, java.util.function.Consumer<Runnable> onReopen, List<String> logArgs,
-                          List<String> serveArgs) throws Exception {
+                          List<String> serveArgs, java.util.function.Consumer<Runnable> onHurry) throws Exception {
         // Mode 0700 (the JDK's default for temp directories): only our own user can reach the handoff socket and
         // take the listening socket from it.
         Path handoffDir = Files.createTempDirectory("flash-mp-");
@@ -86,6 +88,7 @@ public final class Prefork {
                 HttpsRedirect redirect = config.tlsEnabled() && config.httpRedirectPort() != ServerConfig.NO_REDIRECT
                         ? HttpsRedirect.start(config.bind(), config.httpRedirectPort(), port, config.headerTimeout()) : null;
                 onReopen.accept(p::reopenLogs);
+                onHurry.accept(() -> p.signalWorkers("TERM"));
                 Thread supervisor = Thread.ofPlatform().name("flash-mp-supervisor").daemon(true).start(p::supervise);
                 announce.accept(config, port);
                 stop.await();
@@ -151,13 +154,15 @@ public final class Prefork {
      * SIGHUP/SIGUSR1 reach the parent: each worker owns its access-log descriptor and must reopen it itself (and,
      * started with --config, reloads the file on the HUP).
      */
-    private void reopenLogs() {
+    private void reopenLogs() { signalWorkers("HUP"); }
+
+    private void signalWorkers(String signal) {
         for (Process w : workers) {
             if (w == null || !w.isAlive()) continue;
             try {
-                new ProcessBuilder("kill", "-HUP", Long.toString(w.pid())).inheritIO().start();
+                new ProcessBuilder("kill", "-" + signal, Long.toString(w.pid())).inheritIO().start();
             } catch (IOException e) {
-                System.err.println("flash: cannot signal mp worker " + w.pid() + " to reopen its logs: " + e.getMessage());
+                System.err.println("flash: cannot send SIG" + signal + " to mp worker " + w.pid() + ": " + e.getMessage());
             }
         }
     }

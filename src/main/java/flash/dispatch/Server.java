@@ -54,6 +54,8 @@ public final class Server implements AutoCloseable {
     private final java.util.Map<String, flash.upstream.Upstream> upstreams = new java.util.concurrent.ConcurrentHashMap<>();
     /** A drain has begun (SIGTERM): the health path answers 503, while the drain delay lasts and after. */
     private volatile boolean draining;
+    /** Opens when the drain delay is cut short: a second SIGTERM, or {@link #close}. */
+    private final java.util.concurrent.CountDownLatch delayOver = new java.util.concurrent.CountDownLatch(1);
 
     private Server(ServerConfig config, ServerSocketChannel listener, java.util.List<flash.pipeline.Router.Route> extraRoutes)
             throws IOException {
@@ -261,14 +263,29 @@ public final class Server implements AutoCloseable {
             draining = true;
             LOG.info("drain delay started: " + (config.healthPath() == null ? "" : config.healthPath() + " answers 503, ")
                     + "serving on for " + delay / 1000.0 + " s before the listener closes");
-            sleepQuietly(delay);
+            try {
+                delayOver.await(delay, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         close();
     }
 
-    /** Stops accepting, lets responses in flight finish for up to the drain timeout, then closes everything. */
+    /** Ends a drain delay under way at once (a second SIGTERM): {@link #shutdown} goes on to drain. */
+    public void endDrainDelay() { delayOver.countDown(); }
+
+    /**
+     * Stops accepting, lets responses in flight finish for up to the drain timeout, then closes everything. A drain
+     * delay under way ends; a second caller returns once the first has closed everything.
+     */
     @Override
     public void close() {
+        delayOver.countDown();
+        closeNow();
+    }
+
+    private synchronized void closeNow() {
         if (stopping) return;
         draining = true;
         stopping = true;

@@ -33,6 +33,7 @@ public final class HealthHandler implements Handler {
         Request req = ex.request();
         if (Responder.refused(ex)) return;
         boolean down = draining.getAsBoolean();
+        if (down) ex.failedBecause(flash.pipeline.ErrorCause.DRAINING, "draining"); // asked for: counted, not logged
         Status status = down ? Status.SERVICE_UNAVAILABLE : Status.OK;
         byte[] body = down ? DRAINING : OK;
         ResponseHead h = new ResponseHead(status, req.http10())

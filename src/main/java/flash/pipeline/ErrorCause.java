@@ -34,6 +34,8 @@ public enum ErrorCause {
      * when the server stopped (a blocking driver's connection thread was waiting for it).
      */
     EMBED("embed", true),
+    /** 503: the health path (--health-path) while the server drains: the answer a load balancer asked for; not logged. */
+    DRAINING("draining", false),
     /** Any other 5xx, for which no cause was recorded (a path these causes do not cover yet): logged. */
     OTHER("other", true);
 

@@ -1391,11 +1391,51 @@ class Http1ConnectionTest {
     // ------------------------------------------------------------------ drain
 
     @Test
-    void drainClosesAnIdleConnectionAtOnce() {
+    void drainAnswersARequestThatArrivesOnAnIdleConnectionThenCloses() {
         open(new Fixed());
         c.drain();
+        assertThat(c.phase()).as("not closed under a request on its way").isEqualTo(Phase.IDLE);
+        assertThat(t.isOpen()).isTrue();
+        t.deliver(get("/h/a"));
+        c.onReadable();
+        assertThat(out()).isEqualTo(okBytes("HTTP/1.1", "hello /h/a", "close"));
+        assertThat(c.phase()).isEqualTo(Phase.LINGERING);
+        assertThat(only().aborted()).isFalse();
+    }
+
+    @Test
+    void drainClosesAConnectionThatStaysIdleForTheQuietTime() {
+        open(new Fixed());
+        long now = System.nanoTime();
+        assertThat(c.expired(now + Http1Connection.DRAIN_QUIET_NANOS * 2)).as("idle timeout far away").isFalse();
+        c.drain();
+        assertThat(c.expired(now + Http1Connection.DRAIN_QUIET_NANOS * 2)).isTrue();
+        c.expire();
         assertClosed();
         assertThat(done).isEmpty();
+    }
+
+    @Test
+    void drainLetsARequestBeingReadArriveAndAnswersIt() {
+        open(new Fixed());
+        String req = get("/h/a");
+        t.deliver(req.substring(0, 10));
+        c.onReadable();
+        assertThat(c.phase()).isEqualTo(Phase.READING);
+        c.drain();
+        t.deliver(req.substring(10));
+        c.onReadable();
+        assertThat(out()).isEqualTo(okBytes("HTTP/1.1", "hello /h/a", "close"));
+        assertThat(c.phase()).isEqualTo(Phase.LINGERING);
+    }
+
+    @Test
+    void requestDrainFromAnotherThreadShortensAnIdleDeadlineOnly() {
+        open(new Fixed());
+        long now = System.nanoTime();
+        c.requestDrain();
+        assertThat(t.isOpen()).as("a timer only interrupts: nothing is shut down now").isTrue();
+        assertThat(c.expired(now + Http1Connection.DRAIN_QUIET_NANOS * 2)).isTrue();
     }
 
     @Test
@@ -1408,7 +1448,7 @@ class Http1ConnectionTest {
         c.drain();
         assertThat(c.phase()).isEqualTo(Phase.BUSY);
         seam.releaseAll();
-        assertThat(out()).isEqualTo(ok11("later /h/a"));
+        assertThat(out()).as("a head built for keep-alive says close").isEqualTo(okBytes("HTTP/1.1", "later /h/a", "close"));
         assertThat(h.exchanges).as("no next request after a drain").hasSize(1);
         assertThat(c.phase()).isEqualTo(Phase.LINGERING);
         assertThat(only().aborted()).isFalse();

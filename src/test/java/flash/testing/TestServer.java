@@ -34,6 +34,8 @@ public final class TestServer implements AutoCloseable {
     private final CountDownLatch stop;    // MP: its SIGTERM stand-in
     private final int port;
     private final java.util.concurrent.atomic.AtomicReference<Runnable> reopen = new java.util.concurrent.atomic.AtomicReference<>();
+    private final java.util.concurrent.atomic.AtomicReference<Runnable> hurry = new java.util.concurrent.atomic.AtomicReference<>();
+    private volatile Thread shutdown; // in-process: the thread running Server.shutdown after beginDrain
 
     private TestServer(Server server) {
         this.server = server;
@@ -66,9 +68,10 @@ public final class TestServer implements AutoCloseable {
         CountDownLatch stop = new CountDownLatch(1);
         CompletableFuture<Integer> port = new CompletableFuture<>();
         java.util.concurrent.atomic.AtomicReference<Runnable> reopen = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Runnable> hurry = new java.util.concurrent.atomic.AtomicReference<>();
         Thread t = Thread.ofPlatform().name("test-prefork").daemon(true).start(() -> {
             try {
-                Prefork.run(cfg, (c, p) -> port.complete(p), stop, reopen::set, List.of());
+                Prefork.run(cfg, (c, p) -> port.complete(p), stop, reopen::set, List.of(), hurry::set);
             } catch (Throwable e) {
                 port.completeExceptionally(e);
             }
@@ -76,6 +79,7 @@ public final class TestServer implements AutoCloseable {
         try {
             TestServer ts = new TestServer(t, stop, port.get(60, TimeUnit.SECONDS));
             ts.reopen.set(reopen.get());
+            ts.hurry.set(hurry.get());
             return ts;
         } catch (ExecutionException e) {
             throw new IllegalStateException("mp server failed to start", e.getCause());
@@ -114,6 +118,21 @@ public final class TestServer implements AutoCloseable {
         else reopen.get().run();
     }
 
+    /**
+     * What SIGTERM does, without waiting: the drain delay (the health path answers 503, everything else is served),
+     * then the drain. For MP, every worker gets the signal.
+     */
+    public void beginDrain() {
+        if (server != null) shutdown = Thread.ofPlatform().name("test-shutdown").start(server::shutdown);
+        else stop.countDown();
+    }
+
+    /** What a second SIGTERM does: a drain delay under way ends at once, and the drain follows. */
+    public void endDrainDelay() {
+        if (server != null) server.endDrainDelay();
+        else hurry.get().run();
+    }
+
     public URI uri(String path) { return URI.create("http://127.0.0.1:" + port() + path); }
 
     /** Stops the server; for MP, as on SIGTERM: every worker drains and exits, then Prefork returns. */
@@ -121,6 +140,14 @@ public final class TestServer implements AutoCloseable {
     public void close() {
         if (server != null) {
             server.close();
+            Thread t = shutdown;
+            if (t != null) {
+                try {
+                    t.join(30_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             return;
         }
         stop.countDown();
