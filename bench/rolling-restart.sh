@@ -1,23 +1,22 @@
 #!/usr/bin/env bash
-# Rolling restart behind HAProxy: a correctness check, not a benchmark.
+# Rolling restart behind HAProxy: a correctness check, not a benchmark (docs/deploy.md has the results).
 #
 # Starts 3 instances of a server on loopback ports behind Debian's HAProxy (2.6) with ONLY `retry-on conn-failure`
 # (HAProxy's default: it retries a request whose connection could not be made, never one that was sent), puts
-# `wrk -c32` load on HAProxy, and meanwhile restarts each instance in turn: SIGTERM, wait for
-# it to exit, start it again, wait until HAProxy's health check sees it up, GAP seconds of steady load; then it stops
-# wrk and prints what the clients saw
-# (wrk: requests, socket errors, non-2xx answers) and what HAProxy saw (its retries, redispatches, response and
-# connection errors, 5xx). A request is lost when wrk counts an error or a non-2xx answer for it.
+# `wrk -t2 -c32` load on HAProxy, and meanwhile restarts each instance in turn: SIGTERM, wait for it to exit, start it
+# again, wait until HAProxy's health check sees it up, GAP seconds of steady load. Then it stops wrk and prints what the
+# clients saw (wrk: requests, socket errors, non-2xx answers) and what HAProxy saw (its retries, redispatches, response
+# and connection errors, 5xx). A request is lost when wrk counts an error or a non-2xx answer for it.
 #
 #   bench/rolling-restart.sh                         # Flash, --health-path /healthz --drain-delay 2
 #   FLASH_ARGS= bench/rolling-restart.sh             # Flash, no health path, no drain delay
-#   FLASH_JAR=/tmp/old.jar FLASH_ARGS= CHECK=/ bench/rolling-restart.sh   # another build (before the change)
+#   FLASH_JAR=/tmp/old.jar FLASH_ARGS= bench/rolling-restart.sh     # another build (one without --health-path)
 #   SERVER=nginx bench/rolling-restart.sh            # 3 nginx instances, stopped with SIGQUIT (graceful)
 #
-# Environment: SERVER=flash|nginx, GAP (s of steady load after each restart, default 3), CONNS (default 32), FLASH_ARGS (extra serve options,
-# default "--health-path /healthz --drain-delay 2"), CHECK (HAProxy health-check path, default /healthz when
-# FLASH_ARGS names --health-path, else /), RETRY_ON (default conn-failure), FLASH_JAR (default target/flash.jar,
-# built when missing or stale), KEEP=1 keeps the work directory (logs, haproxy.cfg).
+# Environment: SERVER=flash|nginx; GAP (seconds of steady load after each restart, default 3); CONNS (default 32);
+# FLASH_ARGS (extra serve options, default "--health-path /healthz --drain-delay 2"); CHECK (HAProxy's health-check
+# path, default /healthz when FLASH_ARGS names --health-path, else /); RETRY_ON (default conn-failure); FLASH_JAR
+# (default target/flash.jar, built when missing or stale); KEEP=1 keeps the work directory (logs, haproxy.cfg).
 # Exit status: 0 when no request was lost, 1 when some were, 2 on a setup problem.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -114,6 +114,46 @@ class CliTest {
     }
 
     @Test
+    void badHealthAndDrainFlagsAreOneLineAndStatus2() throws Exception {
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--health-path", "healthz"), "--health-path");
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--health-path", "/s", "--status-path", "/s"), "--health-path");
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--drain-delay", "-1"), "--drain-delay");
+        assertUsageError(List.of("serve", ROOT, "--port", "0", "--drain-delay", "soon"), "--drain-delay");
+    }
+
+    /** SIGTERM: the health path says 503 during the drain delay; a second SIGTERM ends the delay; a line per phase. */
+    @ParameterizedTest
+    @ValueSource(strings = {"amped", "mp"})
+    void drainDelayEndsOnASecondSigtermAndEachPhaseIsLogged(String arch, @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path log = dir.resolve("error.log");
+        try (FlashProcess p = FlashProcess.start("serve", ROOT, "--port", "0", "--arch", arch, "--processes", "2",
+                "--health-path", "/healthz", "--drain-delay", "600", "--error-log", log.toString())) {
+            Matcher m = FlashProcess.LISTENING.matcher(String.valueOf(p.readLine()));
+            assertThat(m.matches()).isTrue();
+            URI health = URI.create("http://127.0.0.1:" + m.group(1) + "/healthz");
+            assertThat(Http.get(health).statusCode()).isEqualTo(200);
+            p.process().destroy(); // SIGTERM
+            assertThat(Http.await(() -> {
+                try {
+                    return Http.get(health).statusCode() == 503;
+                } catch (java.io.IOException e) {
+                    return false;
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, 20_000)).as("503 during the drain delay").isTrue();
+            assertThat(Http.get(URI.create("http://127.0.0.1:" + m.group(1) + "/hello.txt")).statusCode()).isEqualTo(200);
+            assertThat(p.process().isAlive()).isTrue();
+            new ProcessBuilder("kill", "-TERM", Long.toString(p.process().pid())).start().waitFor(); // the second one
+            assertThat(p.exitCode()).isZero();
+        }
+        List<String> lines = java.nio.file.Files.readAllLines(log);
+        assertThat(lines).anyMatch(l -> l.contains(" INFO flash.dispatch.Server: drain delay started: /healthz answers 503"));
+        assertThat(lines).anyMatch(l -> l.contains(" INFO flash.dispatch.Server: drain started: "));
+        assertThat(lines.getLast()).contains(" INFO flash.serve: exit");
+    }
+
+    @Test
     void badLogLevelIsOneLineAndStatus2() throws Exception {
         assertUsageError(List.of("serve", ROOT, "--port", "0", "--log-level", "loud"), "'loud'");
     }

@@ -60,9 +60,9 @@ class HaproxyRollingRestartTest {
     void rollingRestartLosesNoRequest(Architecture arch) throws Exception {
         Path haproxy = haproxy();
         Assumptions.assumeTrue(haproxy != null, "haproxy is not installed (apt-get install -y haproxy)");
-        // The delay outlasts HAProxy's detection (one failed check, every 200 ms): it stops sending before the
+        // The delay outlasts HAProxy's detection (two failed checks, every 200 ms): it stops sending before the
         // listener closes. The timeouts are far longer than the test, so only the drain ends connections.
-        UnaryOperator<ServerConfig> config = c -> c.withHealthPath("/healthz").withDrainDelay(Duration.ofMillis(1500))
+        UnaryOperator<ServerConfig> config = c -> c.withHealthPath("/healthz").withDrainDelay(Duration.ofSeconds(2))
                 .withDrainTimeout(Duration.ofSeconds(20));
         TestServer[] servers = new TestServer[SERVERS];
         int[] ports = new int[SERVERS];
@@ -142,6 +142,7 @@ class HaproxyRollingRestartTest {
                     timeout connect 2s
                     timeout client 30s
                     timeout server 30s
+                    timeout check 2s
                     retries 3
                     option redispatch
                     retry-on conn-failure
@@ -156,10 +157,12 @@ class HaproxyRollingRestartTest {
                     balance roundrobin
                     option httpchk GET /healthz
                     http-check expect status 200
-                    default-server check inter 200ms fall 1 rise 1
+                    default-server check inter 200ms fall 2 rise 1
                 """.formatted(front, stats));
         // An mp worker serves one connection at a time: idle connections HAProxy keeps in its pool would hold every
-        // worker, and the health checks would wait behind them until they time out (docs/deploy.md).
+        // worker, and the health checks would wait behind them until they time out (docs/deploy.md). (A check may
+        // also take long on a loaded machine with a dozen JVMs: hence timeout check 2s and fall 2, not a 200 ms
+        // timeout that marks every server down at once.)
         if (arch == Architecture.MP) b.append("    option http-server-close\n");
         for (int i = 0; i < ports.length; i++) b.append("    server s").append(i).append(" 127.0.0.1:").append(ports[i]).append('\n');
         return b.toString();

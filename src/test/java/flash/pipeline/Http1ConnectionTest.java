@@ -1455,6 +1455,19 @@ class Http1ConnectionTest {
     }
 
     @Test
+    void drainTurnsAnHttp10KeepAliveHeadIntoClose() {
+        FakeDriver.DeferredSeam seam = new FakeDriver.DeferredSeam();
+        Later h = new Later();
+        open(h, seam);
+        t.deliver("GET /h/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        c.onReadable();
+        c.drain();
+        seam.releaseAll();
+        assertThat(out()).isEqualTo(okBytes("HTTP/1.0", "later /h/a", "close"));
+        assertThat(c.phase()).isEqualTo(Phase.LINGERING);
+    }
+
+    @Test
     void drainMakesAStreamedResponseSayClose() {
         FakeDriver.DeferredSeam seam = new FakeDriver.DeferredSeam();
         TestStream s = new TestStream().push("hi").end();
