@@ -80,6 +80,7 @@ free_port() {
 
 mkdir -p "$WORK/www"
 head -c 1024 /dev/zero | tr '\0' 'x' > "$WORK/www/index.html"
+chmod a+rx "$WORK" "$WORK/www"; chmod a+r "$WORK/www/index.html" # nginx's workers run as another user when root starts it
 FRONT=$(free_port); STATS=$(free_port)
 declare -a PORT PID
 for i in $(seq 1 $N); do PORT[i]=$(free_port); done
