@@ -91,7 +91,8 @@ class HaproxyRollingRestartTest {
                 long before = ok.get();
                 assertThat(Http.await(() -> ok.get() >= before + 50, 30_000)).as("requests flow").isTrue();
                 servers[i].beginDrain();                  // SIGTERM: the delay, then the drain
-                servers[i].close();                       // waits for the drain to finish (mp: for every worker to exit)
+                servers[i].awaitDrained();                // (mp: every worker has exited)
+                servers[i].close();
                 int port = ports[i];
                 servers[i] = TestServer.start(root, arch, c -> config.apply(c).withPort(port));
                 awaitUp(stats, i, lb, work);

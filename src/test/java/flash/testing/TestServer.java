@@ -133,6 +133,12 @@ public final class TestServer implements AutoCloseable {
         else hurry.get().run();
     }
 
+    /** After {@link #beginDrain}: waits (bounded) until the drain delay has run its course and the drain is over. */
+    public void awaitDrained() throws InterruptedException {
+        Thread t = server != null ? shutdown : prefork;
+        if (t != null) t.join(60_000);
+    }
+
     public URI uri(String path) { return URI.create("http://127.0.0.1:" + port() + path); }
 
     /** Stops the server; for MP, as on SIGTERM: every worker drains and exits, then Prefork returns. */
