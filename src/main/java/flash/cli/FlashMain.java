@@ -4,12 +4,15 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import java.util.ServiceLoader;
 
-/** The {@code flash} command: serve a directory, or run the benchmark harness. */
+/**
+ * The {@code flash} command: serve a directory, or run the benchmark harness. {@code flash bench} lives in the bench/
+ * module and is found as a {@link Subcommand} service when the launcher puts its jar on the class path.
+ */
 @Command(name = "flash", mixinStandardHelpOptions = true, versionProvider = FlashMain.Version.class,
         description = "Flash: an AMPED static web server for the JVM (after Pai, Druschel and Zwaenepoel, 1999).",
-        subcommands = {ServeCommand.class, CheckConfigCommand.class, flash.bench.BenchCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, CheckConfigCommand.class})
 public final class FlashMain implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -22,6 +25,10 @@ public final class FlashMain implements Runnable {
     /** The command line with Flash's error conventions: one line naming the problem, exit status 2. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new FlashMain());
+        for (Subcommand extra : ServiceLoader.load(Subcommand.class)) {
+            cl.addSubcommand(extra);
+        }
+        cl.addSubcommand(new CommandLine.HelpCommand()); // last, as before: serve, bench, help
         cl.setParameterExceptionHandler((ex, args) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             String cmd = ex.getCommandLine().getCommandSpec().qualifiedName();

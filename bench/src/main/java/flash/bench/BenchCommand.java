@@ -1,5 +1,6 @@
 package flash.bench;
 
+import flash.cli.Subcommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,12 +19,16 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** `flash bench`: reproduces the paper's experiments against Flash, nginx and lighttpd and writes a report. */
+/**
+ * `flash bench`: reproduces the paper's experiments against Flash, nginx and lighttpd and writes a report. It lives
+ * in the bench module, outside the server jar; `flash.cli.FlashMain` finds it as a {@link flash.cli.Subcommand}
+ * service (META-INF/services) when the launcher puts bench/target/flash-bench.jar on the class path.
+ */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Run the Flash paper's experiments (file size, traces, data-set size, cache ablation, "
                 + "connections) against Flash, nginx and lighttpd, pinned to separate cores, and write CSV, "
                 + "summary.md and PNG plots to bench/results/<timestamp>/ (also copied to bench/results/latest/)."})
-public final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer>, Subcommand {
     static final List<String> ALL_EXPERIMENTS = List.of("filesize", "traces", "dataset", "ablation", "concurrency");
     static final List<String> ALL_ARCHS = List.of("amped", "sped", "mt", "vt", "mp");
     static final List<String> ALL_SERVERS = List.of("flash", "nginx", "lighttpd");
