@@ -71,7 +71,7 @@ public final class TestServer implements AutoCloseable {
         java.util.concurrent.atomic.AtomicReference<Runnable> hurry = new java.util.concurrent.atomic.AtomicReference<>();
         Thread t = Thread.ofPlatform().name("test-prefork").daemon(true).start(() -> {
             try {
-                Prefork.run(cfg, (c, p) -> port.complete(p), stop, reopen::set, List.of(), hurry::set);
+                Prefork.run(cfg, null, (c, p) -> port.complete(p), stop, reopen::set, List.of(), null, hurry::set);
             } catch (Throwable e) {
                 port.completeExceptionally(e);
             }
