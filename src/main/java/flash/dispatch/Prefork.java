@@ -175,7 +175,6 @@ public final class Prefork {
             p.destroyForcibly();
             throw new IOException("mp worker " + i + " failed to start (exit " + waitQuietly(p) + ")");
         }
-        Thread.ofPlatform().daemon(true).name("flash-mp-out-" + i).start(() -> drainQuietly(out));
     }
 
     /** Replaces workers that exit while the server is running. */
@@ -209,16 +208,6 @@ public final class Prefork {
         }
     }
 
-    private static void drainQuietly(BufferedReader r) {
-        try {
-            while (r.readLine() != null) { /* workers print nothing more; keep the pipe from filling */ }
-        } catch (IOException ignored) {
-            // worker gone
-        }
-    }
-
-
-    /** This configuration as `flash serve` options, less what each worker gets from Prefork itself. */
     /**
      * What a worker prints after its listening line (its access log, with --access-log -) goes on to our stdout,
      * line by line: an unread pipe would fill and stall the worker's log writer.
@@ -239,6 +228,7 @@ public final class Prefork {
         });
     }
 
+    /** This configuration as `flash serve` options, less what each worker gets from Prefork itself. */
     static List<String> workerArgs(ServerConfig c) {
         List<String> a = new ArrayList<>(List.of(c.root().toString(),
                 "--path-cache", Integer.toString(c.pathCacheEntries()),
