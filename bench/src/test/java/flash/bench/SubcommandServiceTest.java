@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 /** The server finds `flash bench` only through the flash.cli.Subcommand service this module declares. */
 class SubcommandServiceTest {
     @Test
-    void flashMainListsBenchBetweenServeAndHelp() {
-        assertThat(FlashMain.commandLine().getSubcommands().keySet()).containsExactly("serve", "bench", "help");
+    void flashMainListsBenchAfterTheServerCommandsAndBeforeHelp() {
+        assertThat(FlashMain.commandLine().getSubcommands().keySet()).containsExactly("serve", "check-config", "bench", "help");
     }
 
     @Test
