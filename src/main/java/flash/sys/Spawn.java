@@ -215,10 +215,9 @@ public final class Spawn {
 
     /** A blocking InputStream over a pipe's read end; {@link #close} closes the descriptor once. */
     public static final class PipeIn extends InputStream {
-        private final int fd;
-        private boolean closed;
+        private final Descriptor fd;
 
-        public PipeIn(int fd) { this.fd = fd; }
+        public PipeIn(int fd) { this.fd = new Descriptor(fd); }
 
         @Override
         public int read() throws IOException {
@@ -230,7 +229,7 @@ public final class Spawn {
         public int read(byte[] b, int off, int len) throws IOException {
             java.util.Objects.checkFromIndexSize(off, len, b.length);
             if (len == 0) return 0;
-            if (closed) throw new IOException("Stream closed");
+            fd.checkOpen();
             return offloaded(() -> readNative(b, off, len));
         }
 
@@ -239,7 +238,7 @@ public final class Spawn {
             long want = Math.min(len, s.buffer.byteSize());
             try {
                 while (true) {
-                    long n = (long) READ.invokeExact(s.state, fd, s.buffer, want);
+                    long n = (long) READ.invokeExact(s.state, fd.fd, s.buffer, want);
                     if (n > 0) {
                         MemorySegment.copy(s.buffer, JAVA_BYTE_LAYOUT, 0, b, off, (int) n);
                         return (int) n;
@@ -256,19 +255,14 @@ public final class Spawn {
         }
 
         @Override
-        public synchronized void close() {
-            if (closed) return;
-            closed = true;
-            Native.close(fd);
-        }
+        public void close() { fd.close(); }
     }
 
     /** A blocking OutputStream over a pipe's write end; EPIPE (the reader is gone) is an IOException. */
     public static final class PipeOut extends OutputStream {
-        private final int fd;
-        private boolean closed;
+        private final Descriptor fd;
 
-        public PipeOut(int fd) { this.fd = fd; }
+        public PipeOut(int fd) { this.fd = new Descriptor(fd); }
 
         @Override
         public void write(int b) throws IOException { write(new byte[] {(byte) b}, 0, 1); }
@@ -276,7 +270,7 @@ public final class Spawn {
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             java.util.Objects.checkFromIndexSize(off, len, b.length);
-            if (closed) throw new IOException("Stream closed");
+            fd.checkOpen();
             offloaded(() -> {
                 writeNative(b, off, len);
                 return 0;
@@ -291,7 +285,7 @@ public final class Spawn {
                     MemorySegment.copy(b, off, s.buffer, JAVA_BYTE_LAYOUT, 0, chunk);
                     long done = 0;
                     while (done < chunk) {
-                        long n = (long) WRITE.invokeExact(s.state, fd, s.buffer.asSlice(done), (long) (chunk - done));
+                        long n = (long) WRITE.invokeExact(s.state, fd.fd, s.buffer.asSlice(done), (long) (chunk - done));
                         if (n >= 0) {
                             done += n;
                             continue;
@@ -311,7 +305,21 @@ public final class Spawn {
         }
 
         @Override
-        public synchronized void close() {
+        public void close() { fd.close(); }
+    }
+
+    /** A pipe end that both streams close at most once: a second close() must not close a reused number. */
+    private static final class Descriptor {
+        final int fd;
+        private boolean closed;
+
+        Descriptor(int fd) { this.fd = fd; }
+
+        synchronized void checkOpen() throws IOException {
+            if (closed) throw new IOException("Stream closed");
+        }
+
+        synchronized void close() {
             if (closed) return;
             closed = true;
             Native.close(fd);
