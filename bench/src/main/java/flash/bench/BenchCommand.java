@@ -25,11 +25,13 @@ import picocli.CommandLine.Spec;
  * service (META-INF/services) when the launcher puts bench/target/flash-bench.jar on the class path.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Run the Flash paper's experiments (file size, traces, data-set size, cache ablation, "
-                + "connections) against Flash, nginx and lighttpd, pinned to separate cores, and write CSV, "
+        description = {"Run the Flash paper's experiments (file size, traces, cold data-set size, a site larger "
+                + "than the caches, cache ablation, connections) against Flash, nginx and lighttpd, pinned to "
+                + "separate cores, and write CSV, "
                 + "summary.md and PNG plots to bench/results/<timestamp>/ (also copied to bench/results/latest/)."})
 public final class BenchCommand implements Callable<Integer>, Subcommand {
-    static final List<String> ALL_EXPERIMENTS = List.of("filesize", "traces", "dataset", "ablation", "concurrency");
+    static final List<String> ALL_EXPERIMENTS = List.of("filesize", "traces", "dataset", "bigsite", "ablation",
+            "concurrency");
     static final List<String> ALL_ARCHS = List.of("amped", "sped", "mt", "vt", "mp");
     static final List<String> ALL_SERVERS = List.of("flash", "nginx", "lighttpd");
     /** The trace ships in the workspace's shared/ folder, beside the repository (../shared from the repo root). */
@@ -46,12 +48,13 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--quick", description = "Whole run under 10 minutes: fewer points, 2 s runs, small data sets, "
+    @Option(names = "--quick", description = "Whole run in about 12 minutes: fewer points, 2 s runs, small data sets, "
             + "archs amped,sped unless --archs is given.")
     boolean quick;
 
     @Option(names = "--experiments", split = ",", paramLabel = "LIST",
-            description = "Subset of ${DEFAULT-VALUE}.", defaultValue = "filesize,traces,dataset,ablation,concurrency")
+            description = "Subset of ${DEFAULT-VALUE}.",
+            defaultValue = "filesize,traces,dataset,bigsite,ablation,concurrency")
     List<String> experiments;
 
     @Option(names = "--archs", split = ",", paramLabel = "LIST",
@@ -80,8 +83,26 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
     Integer warmup;
 
     @Option(names = "--cache-mb", paramLabel = "MB", description = "Flash's cache in the data-set experiment "
-            + "(default 64; --quick 16); data sets range from 1/4 of it to 4-8 times it.")
+            + "(default 64; --quick 16); data sets range from 1/4 of it to 16 times it.")
     Integer cacheMb;
+
+    @Option(names = "--dataset-mb", split = ",", paramLabel = "LIST", description = "Data-set sizes (MiB) of the "
+            + "cold-cache experiment (default: 1/4 of --cache-mb to 16 times it). Make the largest bigger than what "
+            + "one run can read back from the disk: the log's residency check says whether a run did.")
+    List<Integer> dataSetMbList;
+
+    @Option(names = "--site-files", paramLabel = "N", description = "Files of the big-site experiment (default "
+            + "20000; --quick 8000): more than Flash's path cache (6000 entries) holds.")
+    Integer siteFiles;
+
+    @Option(names = "--site-kb", split = ",", paramLabel = "MIN,MAX", description = "Size range of the big site's "
+            + "files in KiB, drawn uniformly (default 16,32: 20000 files make about 470 MiB).")
+    List<Integer> siteKb;
+
+    @Option(names = "--drop-caches", description = "After evicting a cold set file by file, also write 1 to "
+            + "/proc/sys/vm/drop_caches (root only; empties the whole machine's clean page cache). Without "
+            + "permission the run goes on with per-file eviction and says so.")
+    boolean dropCaches;
 
     @Option(names = "--jar", paramLabel = "PATH", defaultValue = "target/flash.jar", description = "Flash jar (default ${DEFAULT-VALUE}).")
     Path jar;
@@ -203,10 +224,23 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
         require(!experiments.contains("traces") || Files.isReadable(traceFile),
                 "trace " + traceFile + " not readable (pass --trace FILE or leave traces out of --experiments)");
         require(Set.copyOf(experiments).size() == experiments.size(), "--experiments lists an experiment twice");
+        int files = siteFiles != null ? siteFiles : quick ? 8000 : 20_000;
+        require(files >= 1 && files <= 10_000_000, "--site-files must be 1..10000000, got " + files);
+        List<Integer> kb = siteKb != null ? siteKb : List.of(16, 32);
+        require(kb.size() == 2, "--site-kb takes MIN,MAX, got " + kb);
+        require(kb.get(0) >= 1 && kb.get(0) <= kb.get(1) && kb.get(1) <= 1 << 20,
+                "--site-kb needs 1 <= MIN <= MAX <= 1048576, got " + kb.get(0) + "," + kb.get(1));
+        if (dataSetMbList != null) {
+            require(!dataSetMbList.isEmpty(), "--dataset-mb needs at least one size");
+            for (int mb : dataSetMbList) {
+                require(mb >= 1 && mb <= 1 << 20, "--dataset-mb values must be 1..1048576, got " + mb);
+            }
+        }
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path work = workdir != null ? workdir.toAbsolutePath() : tempDir();
         return new BenchConfig(quick, List.copyOf(experiments), specs, d, repeats, connections, List.copyOf(levels),
-                w, cache, jar.toAbsolutePath(), traceFile, out.resolve(stamp).toAbsolutePath(), work);
+                w, cache, jar.toAbsolutePath(), traceFile, out.resolve(stamp).toAbsolutePath(), work, files, kb.get(0),
+                kb.get(1), dataSetMbList == null ? null : List.copyOf(dataSetMbList), dropCaches);
     }
 
     private static void require(boolean ok, String message) {

@@ -6,7 +6,8 @@ import java.util.List;
 /** The resolved options of one bench run; experiments read their sizes and counts from here. */
 public record BenchConfig(boolean quick, List<String> experiments, List<ServerSpec> servers, int durationS,
                           int repeats, int connections, List<Integer> connectionLevels, int warmupS, int cacheMb,
-                          Path jar, Path trace, Path outDir, Path workDir) {
+                          Path jar, Path trace, Path outDir, Path workDir, int siteFiles, int siteMinKb,
+                          int siteMaxKb, List<Integer> dataSetMbOverride, boolean dropCaches) {
 
     public List<Long> fileSizes() {
         return quick ? FileSizeDocRoot.QUICK_SIZES : FileSizeDocRoot.FULL_SIZES;
@@ -29,9 +30,21 @@ public record BenchConfig(boolean quick, List<String> experiments, List<ServerSp
         return quick ? 20_000 : 100_000;
     }
 
-    /** Data-set sizes in MiB: from a quarter of Flash's cache to several times it. */
+    /**
+     * Data-set sizes in MiB (--dataset-mb, else from a quarter of Flash's cache to 16 times it). The largest sets
+     * are there so that a run cannot read the whole set back from the disk before it ends (the after-run
+     * residency check says whether one did).
+     */
     public List<Integer> dataSetMb() {
-        return quick ? List.of(cacheMb / 4, cacheMb, cacheMb * 4)
-                : List.of(cacheMb / 4, cacheMb / 2, cacheMb, cacheMb * 2, cacheMb * 4, cacheMb * 8);
+        if (dataSetMbOverride != null) {
+            return dataSetMbOverride;
+        }
+        return quick ? List.of(cacheMb / 4, cacheMb, cacheMb * 4, cacheMb * 16)
+                : List.of(cacheMb / 4, cacheMb / 2, cacheMb, cacheMb * 2, cacheMb * 4, cacheMb * 8, cacheMb * 16);
+    }
+
+    /** Requests in each path list of the big-site experiment: enough that wrk seldom wraps around. */
+    public int siteRequests() {
+        return Math.max(quick ? 100_000 : 200_000, 4 * siteFiles);
     }
 }

@@ -13,6 +13,7 @@ public interface Experiment {
             case "filesize" -> new FileSizeExperiment();
             case "traces" -> new TraceExperiment();
             case "dataset" -> new DataSetExperiment();
+            case "bigsite" -> new BigSiteExperiment();
             case "ablation" -> new AblationExperiment();
             case "concurrency" -> new ConcurrencyExperiment();
             default -> throw new IllegalArgumentException("unknown experiment '" + name + "'");

@@ -38,6 +38,7 @@ public final class NginxServer extends ServerProcess {
                 user root;
                 worker_processes 1;
                 worker_rlimit_nofile 65536;
+                %5$s
                 pid %1$s/nginx.pid;
                 error_log %1$s/error.log warn;
                 events {
@@ -65,6 +66,8 @@ public final class NginxServer extends ServerProcess {
                         }
                     }
                 }
-                """.formatted(workDir, port, docRoot, aio ? "aio threads;" : "");
+                """.formatted(workDir, port, docRoot, aio ? "aio threads;" : "",
+                // nginx's implicit default pool, written out so the config says what the aio variant runs with
+                aio ? "thread_pool default threads=32 max_queue=65536;" : "");
     }
 }

@@ -53,6 +53,12 @@ public final class Plots {
                     xy(ds, "Data-set size, cold cache: throughput", "data set (MiB)", "requests/s", REQ_S, true, false),
                     xy(ds, "Data-set size, cold cache: bandwidth", "data set (MiB)", "MB/s", MB_S, true, false))));
         }
+        ResultTable bs = new ResultTable(results, "bigsite");
+        if (!bs.isEmpty()) {
+            out.add(save(dir.resolve("fig-bigsite.png"), List.of(
+                    bars(bs, "Site larger than the caches: throughput", "requests/s", REQ_S),
+                    bars(bs, "Site larger than the caches: bandwidth", "MB/s", MB_S))));
+        }
         ResultTable ab = new ResultTable(results, "ablation");
         if (!ab.isEmpty()) {
             out.add(save(dir.resolve("fig-ablation.png"), List.of(ablation(ab))));

@@ -18,7 +18,12 @@ public final class PointRunner {
 
     /** Work to do before each measured run, such as evicting the data set from the page cache. */
     public interface BeforeRun {
-        void run() throws IOException, InterruptedException;
+        void run(ServerProcess server, int run) throws IOException, InterruptedException;
+    }
+
+    /** Work to do after each measured run, such as counting how much of the data set it read from the disk. */
+    public interface AfterRun {
+        void run(ServerProcess server, Measurement m) throws IOException, InterruptedException;
     }
 
     /**
@@ -26,9 +31,13 @@ public final class PointRunner {
      * @param retryStarved repeat once a run where the server got under 80% of a core while wrk was not
      *                     saturated; off where waiting on the disk is the point (cold cache)
      */
-    public record Options(Target warmupTarget, BeforeRun beforeRun, boolean retryStarved) {
+    public record Options(Target warmupTarget, BeforeRun beforeRun, AfterRun afterRun, boolean retryStarved) {
         public static Options warm(Target t) {
-            return new Options(t, () -> { }, true);
+            return new Options(t, (s, r) -> { }, (s, m) -> { }, true);
+        }
+
+        public Options withBeforeRun(BeforeRun b) {
+            return new Options(warmupTarget, b, afterRun, retryStarved);
         }
     }
 
@@ -59,17 +68,18 @@ public final class PointRunner {
         for (int run = 1; run <= cfg.repeats(); run++) {
             for (ServerProcess s : servers) {
                 String base = slug + "-" + s.label().replaceAll("[^A-Za-z0-9._-]", "_") + "-r" + run;
-                opts.beforeRun().run();
+                opts.beforeRun().run(s, run);
                 Measurement m = once(experiment, param, x, run, s, target, connections, raw.resolve(base + ".txt"), false);
                 if (m != null && m.starved() && opts.retryStarved()) {
                     log.info(String.format(Locale.ROOT, "    starved (server %.2f, wrk %.2f cores): repeating once",
                             m.serverCpu(), m.genCpu()));
-                    opts.beforeRun().run();
+                    opts.beforeRun().run(s, run);
                     Measurement again = once(experiment, param, x, run, s, target, connections,
                             raw.resolve(base + "-retry.txt"), true);
                     m = again != null ? again : m;
                 }
                 if (m != null) {
+                    opts.afterRun().run(s, m);
                     results.add(m);
                 }
             }

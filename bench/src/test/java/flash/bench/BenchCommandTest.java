@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -35,6 +36,72 @@ class BenchCommandTest {
         assertThat(cfg.repeats()).isEqualTo(3);
         assertThat(cfg.servers()).extracting(ServerSpec::label).containsExactly("flash-amped", "flash-sped", "nginx");
         assertThat(cfg.workDir()).isEqualTo(Path.of("target/bench-test-work").toAbsolutePath());
+    }
+
+    @Test
+    void badBigSiteAndDataSetOptionsExitWithUsageCode() {
+        assertThat(exit("--servers", "nginx", "--site-files", "0")).isEqualTo(2);
+        assertThat(exit("--servers", "nginx", "--site-kb", "32,16")).isEqualTo(2);
+        assertThat(exit("--servers", "nginx", "--site-kb", "16")).isEqualTo(2);
+        assertThat(exit("--servers", "nginx", "--site-kb", "16,32,64")).isEqualTo(2);
+        assertThat(exit("--servers", "nginx", "--dataset-mb", "64,0")).isEqualTo(2);
+        assertThat(exit("--servers", "nginx", "--dataset-mb", "lots")).isEqualTo(2);
+    }
+
+    private static BenchConfig resolve(String... args) {
+        BenchCommand c = new BenchCommand();
+        new CommandLine(c).parseArgs(args);
+        return c.resolve();
+    }
+
+    @Test
+    void bigSiteAndColdDataSetOptions() {
+        BenchConfig full = resolve("--servers", "nginx,lighttpd", "--trace", "pom.xml", "--workdir",
+                "target/bench-test-work");
+        assertThat(full.experiments()).contains("bigsite", "dataset");
+        assertThat(full.siteFiles()).isEqualTo(20_000);
+        assertThat(full.siteMinKb()).isEqualTo(16);
+        assertThat(full.siteMaxKb()).isEqualTo(32);
+        assertThat(full.siteRequests()).isEqualTo(200_000);
+        assertThat(full.dropCaches()).isFalse();
+        // from a quarter of the cache to 16 times it, so the largest set outlasts a run
+        assertThat(full.dataSetMb()).containsExactly(16, 32, 64, 128, 256, 512, 1024);
+        assertThat(full.fileSizes()).contains(16 * 1024L, 100 * 1024L);
+
+        BenchConfig quick = resolve("--quick", "--servers", "nginx", "--trace", "pom.xml", "--workdir",
+                "target/bench-test-work");
+        assertThat(quick.siteFiles()).isEqualTo(8000);
+        assertThat(quick.dataSetMb()).containsExactly(4, 16, 64, 256);
+        assertThat(quick.fileSizes()).contains(16 * 1024L, 100 * 1024L);
+
+        BenchConfig given = resolve("--servers", "nginx", "--experiments", "bigsite,dataset", "--site-files", "200",
+                "--site-kb", "1,4", "--dataset-mb", "8,600", "--drop-caches", "--workdir", "target/bench-test-work");
+        assertThat(given.experiments()).containsExactly("bigsite", "dataset");
+        assertThat(given.siteFiles()).isEqualTo(200);
+        assertThat(given.siteMinKb()).isEqualTo(1);
+        assertThat(given.siteMaxKb()).isEqualTo(4);
+        assertThat(given.siteRequests()).isEqualTo(200_000);
+        assertThat(given.dataSetMb()).containsExactly(8, 600);
+        assertThat(given.dropCaches()).isTrue();
+        assertThat(Experiment.byName("bigsite")).isInstanceOf(BigSiteExperiment.class);
+    }
+
+    @Test
+    void bigSiteRunsNginxWithAndWithoutAioThreads() {
+        List<ServerSpec> specs = BigSiteExperiment.servers(List.of(ServerSpec.flash("amped", List.of()),
+                ServerSpec.flash("sped", List.of()), ServerSpec.nginx(false), ServerSpec.lighttpd()));
+        assertThat(specs).extracting(ServerSpec::label)
+                .containsExactly("flash-amped", "flash-sped", "nginx", "nginx-aio", "lighttpd");
+        // Flash keeps its default caches: the point is a site bigger than they are
+        assertThat(specs.getFirst().flashArgs()).isEmpty();
+    }
+
+    @Test
+    void nginxAioVariantUsesTheDefaultThreadPool() {
+        String aio = NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, true);
+        // `aio threads;` without a pool name uses the pool called "default"; the config spells out its size
+        assertThat(aio).contains("aio threads;", "thread_pool default threads=32 max_queue=65536;");
+        assertThat(NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, false)).doesNotContain("thread_pool");
     }
 
     @Test

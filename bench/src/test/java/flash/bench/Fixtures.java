@@ -28,6 +28,10 @@ final class Fixtures {
                 for (double mb : new double[] {4, 16, 64}) {
                     out.add(m("dataset", s, (int) mb + "MiB", mb, run, k * 40_000 / Math.sqrt(mb)));
                 }
+                for (String p : BigSiteExperiment.POINTS) {
+                    out.add(m("bigsite", s, p, BigSiteExperiment.POINTS.indexOf(p), run,
+                            k * (p.endsWith("cold") ? 8_000 : 25_000)));
+                }
                 for (int c : new int[] {10, 100, 1000, 10000}) {
                     out.add(m("concurrency", s, Integer.toString(c), c, run, k * 40_000 - c));
                 }

@@ -16,7 +16,7 @@ class PlotsTest {
     void writesOnePngPerExperiment(@TempDir Path dir) throws IOException {
         List<Path> files = Plots.writeAll(Fixtures.everyExperiment(), dir);
         assertThat(files).extracting(p -> p.getFileName().toString()).containsExactly("fig-filesize.png",
-                "fig-traces.png", "fig-dataset.png", "fig-ablation.png", "fig-concurrency.png");
+                "fig-traces.png", "fig-dataset.png", "fig-bigsite.png", "fig-ablation.png", "fig-concurrency.png");
         for (Path f : files) {
             BufferedImage img = ImageIO.read(f.toFile());
             assertThat(img).as(f.toString()).isNotNull();

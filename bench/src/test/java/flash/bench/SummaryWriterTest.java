@@ -11,7 +11,8 @@ class SummaryWriterTest {
         String md = SummaryWriter.render(Fixtures.everyExperiment(), new SummaryWriter.Context(
                 "flash bench --quick", "2026-01-01T00:00", 120, List.of("CPU: test"), List.of("a note"), 3, 3));
         assertThat(md).contains("`flash bench --quick`", "## File size sweep", "| nasa |", "**req/s ratio to nginx**",
-                "ratio to path+header+file", "RSS growth per connection", "a note", "CPU: test");
+                "ratio to path+header+file", "RSS growth per connection",
+                "## A site larger than the caches", "| random-cold |", "| zipf-warm |", "a note", "CPU: test");
         // flash-amped is 1.2x nginx in every run of the fixture
         assertThat(md).contains("1.20 (1.20–1.20)");
     }

@@ -1,0 +1,80 @@
+package flash.bench;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A site larger than the caches (issue #11): tens of thousands of 16-32 KiB files, more than Flash's default
+ * path cache (6000 entries, which also hold the bodies of files up to 64 KiB) can keep, requested in uniform random
+ * order or with Zipf popularity, once with the whole site in the page cache and once evicted before every run.
+ * Flash runs with its default caches; nginx with and without `aio threads`; lighttpd as it comes.
+ */
+public final class BigSiteExperiment implements Experiment {
+    /** Points in plot order: the warm pair first, so the cold runs cannot leave pages the warm ones then reuse. */
+    static final List<String> POINTS = List.of("random-warm", "zipf-warm", "random-cold", "zipf-cold");
+
+    @Override
+    public String name() {
+        return "bigsite";
+    }
+
+    /** Flash archs as given; nginx both with and without aio threads; lighttpd. */
+    static List<ServerSpec> servers(List<ServerSpec> configured) {
+        List<ServerSpec> out = new ArrayList<>();
+        for (ServerSpec s : configured) {
+            if (s.kind().equals("nginx")) {
+                out.add(ServerSpec.nginx(false));
+                out.add(ServerSpec.nginx(true));
+            } else {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void run(BenchConfig cfg, BenchLog log, PointRunner runner) throws IOException, InterruptedException {
+        Path root = cfg.workDir().resolve("docroot-bigsite");
+        log.info(String.format(Locale.ROOT, "  writing %d files of %d-%d KiB under %s", cfg.siteFiles(),
+                cfg.siteMinKb(), cfg.siteMaxKb(), root));
+        BigSite.Built site = BigSite.create(root, cfg.siteFiles(), cfg.siteMinKb(), cfg.siteMaxKb());
+        DocFiles.write(root.resolve("warm.html"), 1024);
+        log.info(String.format(Locale.ROOT, "  site: %d files, %.1f MiB (Flash's default path cache holds 6000)",
+                site.paths().size(), site.bytes() / 1048576.0));
+        Path lists = cfg.workDir().resolve("lists");
+        Path script = PathListScript.script(lists);
+        Target random = Target.list(PathListScript.writeList(lists.resolve("bigsite-random.txt"),
+                SiteAccess.shuffledPasses(site.paths(), cfg.siteRequests(), 11)), script);
+        Target zipf = Target.list(PathListScript.writeList(lists.resolve("bigsite-zipf.txt"),
+                SiteAccess.zipf(site.paths(), cfg.siteRequests(), SiteAccess.ZIPF_ALPHA, 13)), script);
+
+        try (Servers servers = Servers.start(servers(cfg.servers()), root, cfg.workDir().resolve("srv-bigsite"),
+                cfg.jar(), "/warm.html", log)) {
+            PageCache.load(site.files());
+            Residency.Count warm = Residency.of(site.files());
+            log.info("  page cache loaded: site resident " + (warm == null ? "(uncounted)" : warm.describe()));
+            PointRunner.BeforeRun keepWarm = (s, run) -> {
+                Residency.Count c = Residency.of(site.files());
+                if (c != null && c.share() < 0.99) {
+                    log.info("    site resident " + c.describe() + " before " + s.label() + ": reloading it");
+                    PageCache.load(site.files());
+                }
+            };
+            // the warm-up runs the random list: it warms the JIT and Flash's caches as a warm site would
+            runner.measure(name(), "random-warm", 0, servers.list(), random, cfg.connections(),
+                    PointRunner.Options.warm(random).withBeforeRun(keepWarm));
+            runner.measure(name(), "zipf-warm", 1, servers.list(), zipf, cfg.connections(),
+                    PointRunner.Options.warm(zipf).withBeforeRun(keepWarm));
+            for (String kind : List.of("random", "zipf")) {
+                String point = kind + "-cold";
+                ColdCache cold = new ColdCache(name() + " " + point, site.files(), log, cfg.dropCaches());
+                runner.measure(name(), point, POINTS.indexOf(point), servers.list(),
+                        kind.equals("random") ? random : zipf, cfg.connections(), cold.options(null));
+                cold.summarize();
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package flash.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import flash.sys.Native;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ColdCacheTest {
+    @Test
+    void fincoreOutputIsSummedAndGarbageRefused() {
+        assertThat(Residency.sumPages("3\n0\n  12\n\n")).isEqualTo(15L);
+        assertThat(Residency.sumPages("")).isZero();
+        assertThat(Residency.sumPages("3\nfincore: cannot open x\n")).isNull();
+    }
+
+    @Test
+    void countShareAndDescription() {
+        Residency.Count c = new Residency.Count(256, 1024, "cachestat");
+        assertThat(c.share()).isEqualTo(0.25);
+        assertThat(c.describe()).endsWith("(25.0%)");
+        assertThat(new Residency.Count(5, 0, "x").share()).isZero();
+        assertThat(ColdCache.pct(0.934)).isEqualTo("93%");
+        assertThat(ColdCache.pct(Double.NaN)).isEqualTo("n/a");
+    }
+
+    /** Files just written are in the page cache; after the eviction the count must show them gone. */
+    @Test
+    void evictionEmptiesThePageCacheAndTheCheckSeesIt(@TempDir Path dir) throws Exception {
+        assumeThat(Files.getFileStore(dir).type()).as("tmpfs pages cannot be evicted").isNotEqualTo("tmpfs");
+        assumeThat(Native.available() || Tools.installed("fincore")).as("a way to count residency").isTrue();
+        List<Path> files = List.of(dir.resolve("a.bin"), dir.resolve("b.bin"));
+        for (Path f : files) {
+            DocFiles.write(f, 1 << 20);
+        }
+        PageCache.load(files);
+        Residency.Count loaded = Residency.of(files);
+        assertThat(loaded).isNotNull();
+        assertThat(loaded.totalPages()).isEqualTo(2 * Residency.pages(1 << 20));
+        assertThat(loaded.share()).isGreaterThan(0.9);
+
+        BenchLog log = new BenchLog();
+        ColdCache cold = new ColdCache("test 2MiB", files, log, false);
+        FlashServer server = new FlashServer("flash-amped", dir, dir.resolve("w"), dir.resolve("flash.jar"), "amped",
+                List.of());
+        cold.beforeRun(server, 1);
+        assertThat(Residency.of(files).share()).isLessThan(0.1);
+
+        // a "run" that reads one of the two files back: half the set, and all of the bytes served came from disk
+        PageCache.load(files.subList(0, 1));
+        Measurement m = Fixtures.m("dataset", "flash-amped", "2MiB", 2, 1, 1);
+        Measurement served = new Measurement(m.experiment(), m.server(), m.arch(), m.param(), m.x(), 1, 50, 1,
+                new WrkResult(1, 1.0, 1, 2, 1, 0, 0), 1, 0.5, 0, 0, 0, false, false, "raw");
+        cold.afterRun(server, served);
+        cold.summarize();
+        assertThat(log.notes()).singleElement().asString()
+                .startsWith("test 2MiB: after eviction 0%–")
+                .contains("the runs read 50%–50% of the set back from the disk", "100%–100% of the bytes")
+                .doesNotContain("WARNING");
+    }
+
+    @Test
+    void aRunThatReadsTheWholeSetIsFlagged(@TempDir Path dir) throws Exception {
+        assumeThat(Files.getFileStore(dir).type()).isNotEqualTo("tmpfs");
+        assumeThat(Native.available() || Tools.installed("fincore")).isTrue();
+        List<Path> files = List.of(dir.resolve("a.bin"));
+        DocFiles.write(files.getFirst(), 256 * 1024);
+        BenchLog log = new BenchLog();
+        ColdCache cold = new ColdCache("small", files, log, false);
+        FlashServer server = new FlashServer("flash-sped", dir, dir.resolve("w"), dir.resolve("flash.jar"), "sped",
+                List.of());
+        cold.beforeRun(server, 1);
+        PageCache.load(files);
+        cold.afterRun(server, new Measurement("dataset", "flash-sped", "sped", "0MiB", 0, 1, 50, 1,
+                new WrkResult(1000, 50, 1, 2, 1000, 0, 0), 1, 0.5, 0, 0, 0, false, false, "raw"));
+        cold.summarize();
+        assertThat(log.notes()).singleElement().asString().contains("WARNING: some runs read back the whole set");
+    }
+
+    @Test
+    void dropCachesWithoutPermissionSaysWhy(@TempDir Path dir) {
+        // never the real knob here: as root that would empty the whole machine's page cache
+        assertThat(PageCache.dropAll(dir)).startsWith("cannot write " + dir + " (");
+    }
+}
