@@ -15,10 +15,17 @@ public final class Servers implements AutoCloseable {
 
     public static Servers start(List<ServerSpec> specs, Path docRoot, Path workDir, Path jar, String probePath,
                                 BenchLog log) throws IOException, InterruptedException {
+        return start(specs, spec -> docRoot, workDir, jar, probePath, log);
+    }
+
+    /** Each server with its own document root (same URL paths), e.g. its own copy of a data set. */
+    public static Servers start(List<ServerSpec> specs, java.util.function.Function<ServerSpec, Path> docRootFor,
+                                Path workDir, Path jar, String probePath, BenchLog log)
+            throws IOException, InterruptedException {
         Servers s = new Servers();
         try {
             for (ServerSpec spec : specs) {
-                ServerProcess p = spec.create(docRoot, workDir.resolve(spec.label().replaceAll("[^A-Za-z0-9._-]", "_")), jar);
+                ServerProcess p = spec.create(docRootFor.apply(spec), workDir.resolve(dirName(spec.label())), jar);
                 p.start(probePath, Duration.ofSeconds(60));
                 log.info("  started " + spec.label() + " on port " + p.port() + " (pid " + p.pid() + ")");
                 s.list.add(p);
@@ -28,6 +35,11 @@ public final class Servers implements AutoCloseable {
             throw e;
         }
         return s;
+    }
+
+    /** A label as a file name. */
+    static String dirName(String label) {
+        return label.replaceAll("[^A-Za-z0-9._-]", "_");
     }
 
     public List<ServerProcess> list() {

@@ -83,6 +83,28 @@ class ColdCacheTest {
     }
 
     @Test
+    void eachServerEvictsAndCountsOnlyItsOwnCopy(@TempDir Path dir) throws Exception {
+        assumeThat(Files.getFileStore(dir).type()).isNotEqualTo("tmpfs");
+        assumeThat(Native.available() || Tools.installed("fincore")).isTrue();
+        Path a = dir.resolve("flash-amped/f.bin");
+        Path b = dir.resolve("nginx/f.bin");
+        DocFiles.write(a, 512 * 1024);
+        DocFiles.write(b, 512 * 1024);
+        PageCache.load(List.of(a, b));
+        FlashServer amped = new FlashServer("flash-amped", dir, dir.resolve("w1"), dir.resolve("flash.jar"), "amped",
+                List.of());
+        NginxServer nginx = new NginxServer("nginx", dir, dir.resolve("w2"), false);
+        ColdCache cold = new ColdCache("copies", s -> List.of(s.label().equals("nginx") ? b : a), new BenchLog(),
+                false);
+        cold.beforeRun(amped, 1);
+        assertThat(Residency.of(List.of(a)).share()).isLessThan(0.1);
+        // the other server's copy is not touched by this server's eviction
+        assertThat(Residency.of(List.of(b)).share()).isGreaterThan(0.9);
+        cold.beforeRun(nginx, 1);
+        assertThat(Residency.of(List.of(b)).share()).isLessThan(0.1);
+    }
+
+    @Test
     void dropCachesWithoutPermissionSaysWhy(@TempDir Path dir) {
         // never the real knob here: as root that would empty the whole machine's page cache
         assertThat(PageCache.dropAll(dir)).startsWith("cannot write " + dir + " (");
