@@ -104,6 +104,23 @@ class ColdCacheTest {
         assertThat(Residency.of(List.of(b)).share()).isLessThan(0.1);
     }
 
+    /** The fallback for kernels before 6.5 (no cachestat) counts the same pages. */
+    @Test
+    void fincoreFallbackCountsLikeCachestat(@TempDir Path dir) throws Exception {
+        assumeThat(Files.getFileStore(dir).type()).isNotEqualTo("tmpfs");
+        assumeThat(Tools.installed("fincore")).isTrue();
+        List<Path> files = List.of(dir.resolve("a.bin"), dir.resolve("b.bin"), dir.resolve("c.bin"));
+        for (Path f : files) {
+            DocFiles.write(f, 300 * 1024);
+        }
+        PageCache.load(files);
+        assertThat(Residency.viaFincore(files)).isGreaterThanOrEqualTo((long) (0.9 * 3 * Residency.pages(300 * 1024)));
+        PageCache.evict(files.subList(0, 2));
+        long left = Residency.viaFincore(files);
+        assertThat(left).isLessThanOrEqualTo(Residency.pages(300 * 1024) + 2);
+        assertThat(left).isGreaterThanOrEqualTo((long) (0.9 * Residency.pages(300 * 1024)));
+    }
+
     @Test
     void dropCachesWithoutPermissionSaysWhy(@TempDir Path dir) {
         // never the real knob here: as root that would empty the whole machine's page cache
