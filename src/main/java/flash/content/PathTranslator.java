@@ -71,8 +71,8 @@ public final class PathTranslator {
     public Translation translate(RequestTarget.Normalized target) {
         DiskGuard.check("translate " + target.path());
         if (!dotPolicy.allows(target)) return Translation.NOT_FOUND;
-        Path p = realRoot;
-        for (String seg : target.segments()) p = p.resolve(seg);
+        // The normalised path is its segments joined by '/': one resolve, not a Path per segment.
+        Path p = target.segments().isEmpty() ? realRoot : realRoot.resolve(target.path().substring(1));
         try {
             BasicFileAttributes attrs = Files.readAttributes(p, BasicFileAttributes.class);
             Path real = p.toRealPath();
@@ -121,7 +121,7 @@ public final class PathTranslator {
             String type = MimeTypes.forFileName(real.getFileName().toString(), mime);
             boolean reproducible = FileEntry.reproducible(mtime);
             if (size <= smallFileMax) {
-                ByteBuffer body = ByteBuffer.allocateDirect((int) size);
+                ByteBuffer body = BodyMemory.allocate((int) size); // not zeroed: the read below fills it
                 long pos = 0;
                 while (body.hasRemaining()) {
                     int n = ch.read(body, pos);

@@ -44,12 +44,12 @@ public final class Native {
 
     // Every handle takes the captured-state segment first (except getuid/geteuid/posix_fadvise, which need none).
     private static final MethodHandle SENDFILE, PREADV2, MINCORE, SYSCALL4, FADVISE, FDATASYNC, OPEN, CLOSE,
-            GETUID, GETEUID;
+            GETUID, GETEUID, MALLOC, FREE;
     private static final boolean AVAILABLE;
     private static final Throwable LINK_FAILURE;
 
     static {
-        MethodHandle[] h = new MethodHandle[10];
+        MethodHandle[] h = new MethodHandle[12];
         Throwable failure = null;
         if (System.getProperty("os.name", "").startsWith("Linux")
                 && System.getProperty("os.arch", "").matches("amd64|x86_64")) {
@@ -72,6 +72,8 @@ public final class Native {
                 h[7] = link(libc, "close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), errno);
                 h[8] = link(libc, "getuid", FunctionDescriptor.of(JAVA_INT));
                 h[9] = link(libc, "geteuid", FunctionDescriptor.of(JAVA_INT));
+                h[10] = link(libc, "malloc", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
+                h[11] = link(libc, "free", FunctionDescriptor.ofVoid(ADDRESS));
             } catch (Throwable t) { // NoSuchElementException, IllegalCallerException (native access denied), ...
                 failure = t;
             }
@@ -82,6 +84,7 @@ public final class Native {
         SENDFILE = ok ? h[0] : null; PREADV2 = ok ? h[1] : null; MINCORE = ok ? h[2] : null;
         SYSCALL4 = ok ? h[3] : null; FADVISE = ok ? h[4] : null; FDATASYNC = ok ? h[5] : null;
         OPEN = ok ? h[6] : null; CLOSE = ok ? h[7] : null; GETUID = ok ? h[8] : null; GETEUID = ok ? h[9] : null;
+        MALLOC = ok ? h[10] : null; FREE = ok ? h[11] : null;
         AVAILABLE = ok;
         LINK_FAILURE = failure;
     }
@@ -97,6 +100,30 @@ public final class Native {
 
     /** Why {@link #available()} is false, or null. */
     public static Throwable linkFailure() { return LINK_FAILURE; }
+
+    /**
+     * malloc(3): {@code size} bytes of native memory, NOT zeroed, as a zero-length segment at its address (the caller
+     * gives it a size and a lifetime with {@code reinterpret}); {@link MemorySegment#NULL} when unavailable or out
+     * of memory. Must be released with {@link #free} exactly once.
+     */
+    public static MemorySegment malloc(long size) {
+        if (!AVAILABLE) return MemorySegment.NULL;
+        try {
+            return (MemorySegment) MALLOC.invokeExact(size);
+        } catch (Throwable t) {
+            return MemorySegment.NULL;
+        }
+    }
+
+    /** free(3) of memory from {@link #malloc}. */
+    public static void free(MemorySegment p) {
+        if (!AVAILABLE || p.address() == 0) return;
+        try {
+            FREE.invokeExact(p);
+        } catch (Throwable t) {
+            throw new IllegalStateException("free", t);
+        }
+    }
 
     /** Per-thread out-parameter memory: errno state, an off_t, one iovec, cachestat range and result. */
     private static final class Scratch {

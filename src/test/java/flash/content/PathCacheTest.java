@@ -2,8 +2,12 @@ package flash.content;
 
 import flash.http.RequestTarget;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -106,15 +110,98 @@ class PathCacheTest {
     }
 
     @Test
-    void anEntryUsedSinceTheLastSweepOutlivesOneThatWasNot() {
-        PathCache cache = new PathCache(4, Long.MAX_VALUE, NEVER);
-        for (int i = 0; i < 4; i++) cache.put(target(i), Translation.NOT_FOUND);
-        assertThat(cache.lookup(target(0))).isNotNull();
-        cache.put(target(4), Translation.NOT_FOUND);
-        assertThat(cache.size()).isEqualTo(4);
-        assertThat(cache.lookup(target(0))).as("used since it was cached: kept").isNotNull();
-        assertThat(cache.lookup(target(1))).as("the oldest unused entry: evicted").isNull();
-        assertThat(cache.lookup(target(4))).as("the newest: kept").isNotNull();
+    void frequentlyUsedEntriesSurviveAScanOfKeysUsedOnce() {
+        // A crawler (or a cold directory tree) asks for thousands of files once each. Under CLOCK or LRU that scan
+        // pushed the hot entries out: two passes of the hand clear and then take them. W-TinyLFU admits a newcomer
+        // only if it is used more often than the entry it would replace.
+        PathCache cache = new PathCache(100, Long.MAX_VALUE, NEVER);
+        for (int round = 0; round < 5; round++) {
+            for (int i = 0; i < 20; i++) {
+                if (cache.lookup(target(i)) == null) cache.put(target(i), Translation.NOT_FOUND);
+            }
+        }
+        // The hot entries keep being used while the scan passes, but less often than a CLOCK hand or an LRU list
+        // turns over (every 150 newcomers; the cache holds 100): for those, each looks unused when its turn comes.
+        for (int i = 1000; i < 16_000; i++) {
+            if (cache.lookup(target(i)) == null) cache.put(target(i), Translation.NOT_FOUND);
+            if (i % 150 == 0) {
+                for (int h = 0; h < 20; h++) if (cache.lookup(target(h)) == null) cache.put(target(h), Translation.NOT_FOUND);
+            }
+        }
+        cache.cleanUp();
+        assertThat(cache.size()).isLessThanOrEqualTo(100);
+        for (int i = 0; i < 20; i++) assertThat(cache.lookup(target(i))).as("hot entry %d after the scan", i).isNotNull();
+        assertThat(cache.evictions.sum()).isPositive();
+    }
+
+    @Test
+    void anEvictedOrReplacedFileStaysOpenUntilItsLastHolderReleasesIt(@TempDir Path dir) throws Exception {
+        Path file = Files.write(dir.resolve("big"), new byte[100]);
+        PathCache cache = new PathCache(10, Long.MAX_VALUE, NEVER);
+        FileHandle first = new FileHandle(FileChannel.open(file, StandardOpenOption.READ));
+        Translation.Found made = new Translation.Found(new FileEntry(file, 100, 0, null, "text/plain", null, first));
+        cache.put(target(1), made);
+        made.entry().release(); // the translating helper is done with it: the cache's reference is the only one
+        assertThat(first.isOpen()).isTrue();
+        Translation held = cache.lookup(target(1)); // a response sending from it
+        assertThat(held).isSameAs(made);
+
+        FileHandle second = new FileHandle(FileChannel.open(file, StandardOpenOption.READ));
+        Translation.Found remade = new Translation.Found(new FileEntry(file, 100, 0, null, "text/plain", null, second));
+        cache.put(target(1), remade); // revalidated: the new translation replaces the old one
+        remade.entry().release();
+        assertThat(first.isOpen()).as("replaced, but a response still sends from it").isTrue();
+        assertThat(first.channel().isOpen()).isTrue();
+        ((Translation.Found) held).entry().release();
+        assertThat(first.isOpen()).as("its last holder released it").isFalse();
+        assertThat(first.channel().isOpen()).isFalse();
+
+        Translation again = cache.lookup(target(1));
+        cache.clear(); // evicted (shutdown) while held
+        assertThat(second.channel().isOpen()).isTrue();
+        ((Translation.Found) again).entry().release();
+        assertThat(second.channel().isOpen()).isFalse();
+    }
+
+    @Test
+    void noFileIsClosedUnderAHolderAndNoneLeaksUnderConcurrentEviction(@TempDir Path dir) throws Exception {
+        Path file = Files.write(dir.resolve("big"), new byte[100]);
+        int keys = 300, threads = 6;
+        PathCache cache = new PathCache(50, Long.MAX_VALUE, NEVER);
+        ConcurrentLinkedQueue<FileHandle> opened = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            workers.add(Thread.ofPlatform().start(() -> {
+                ThreadLocalRandom r = ThreadLocalRandom.current();
+                try {
+                    for (int i = 0; i < 5_000; i++) {
+                        int k = r.nextInt(10) < 7 ? r.nextInt(keys / 10) : r.nextInt(keys);
+                        if (cache.lookup(target(k)) instanceof Translation.Found f) {
+                            // a loop building a response: the file must be open for as long as it holds the entry
+                            if (!f.entry().handle().channel().isOpen()) throw new AssertionError("closed under a holder");
+                            f.entry().handle().channel().size();
+                            f.entry().release();
+                            continue;
+                        }
+                        FileHandle h = new FileHandle(FileChannel.open(file, StandardOpenOption.READ));
+                        opened.add(h);
+                        Translation.Found made = new Translation.Found(new FileEntry(file, 100, 0, null, "text/plain", null, h));
+                        cache.put(target(k), made);
+                        made.entry().release();
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        for (Thread w : workers) w.join();
+        assertThat(failures).isEmpty();
+        cache.cleanUp();
+        long open = opened.stream().filter(FileHandle::isOpen).count();
+        assertThat(open).as("open files: exactly the cached ones").isEqualTo(cache.size()).isLessThanOrEqualTo(50);
+        cache.clear();
+        assertThat(opened).as("every file closed once the cache is cleared").allMatch(h -> !h.channel().isOpen());
     }
 
     @Test
