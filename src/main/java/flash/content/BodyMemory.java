@@ -30,6 +30,7 @@ final class BodyMemory {
     static final long LIMIT = Long.getLong("flash.bodyMemoryMax", Runtime.getRuntime().maxMemory() / 4);
 
     private static final AtomicLong OUTSTANDING = new AtomicLong();
+    private static final java.util.concurrent.atomic.LongAdder ALLOCATED = new java.util.concurrent.atomic.LongAdder();
     private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(0);
 
     private BodyMemory() {}
@@ -43,7 +44,9 @@ final class BodyMemory {
                 try {
                     // The cleanup gets a fresh segment of the same address and size: it holds nothing that would
                     // keep the arena reachable, so the memory goes when the last view of the buffer goes.
-                    return raw.reinterpret(size, Arena.ofAuto(), BodyMemory::release).asByteBuffer();
+                    ByteBuffer b = raw.reinterpret(size, Arena.ofAuto(), BodyMemory::release).asByteBuffer();
+                    ALLOCATED.add(size);
+                    return b;
                 } catch (RuntimeException e) { // IllegalCallerException: native access was denied after all
                     Native.free(raw);
                 }
@@ -60,4 +63,7 @@ final class BodyMemory {
 
     /** Bytes allocated here and not yet freed (tests). */
     static long outstanding() { return OUTSTANDING.get(); }
+
+    /** Bytes ever allocated here, freed or not (tests). */
+    static long allocated() { return ALLOCATED.sum(); }
 }
