@@ -24,7 +24,7 @@ need() {
   local t pkg
   for t in "$@"; do
     command -v "$t" >/dev/null 2>&1 && continue
-    case $t in taskset|setsid) pkg=util-linux ;; numfmt|nice) pkg=coreutils ;; pgrep) pkg=procps ;; *) pkg=$t ;; esac
+    case $t in taskset|setsid) pkg=util-linux ;; numfmt|nice) pkg=coreutils ;; pgrep) pkg=procps ;; h2load) pkg=nghttp2-client ;; *) pkg=$t ;; esac
     die "'$t' is not installed (apt-get install -y $pkg)"
   done
 }

@@ -537,6 +537,9 @@ public final class ServeCommand implements Callable<Integer> {
         System.out.println("flash listening on " + (cfg.tlsEnabled() ? "https" : "http") + "://" + host + ":" + actualPort + "/ (arch=" + cfg.arch().cliName()
                 + ", root=" + cfg.root() + ")");
         System.out.flush();
+        // One line per server, from the process the user started (not from each mp worker): which TLS engine runs,
+        // and what stops kernel TLS here.
+        if (cfg.tlsEnabled() && listenerFrom == null) LOG.info(flash.net.TlsEngineProbe.get().startupLine());
     }
 
     ServerConfig config() throws IOException {

@@ -76,7 +76,8 @@ public final class Server implements AutoCloseable {
         };
         int capacity = dispatcher.capacity();
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
-        this.metrics = new ServerMetrics(this, residency);
+        // Once per process, here at start (it reads /proc and opens sockets): the status page only reads the answer.
+        this.metrics = new ServerMetrics(this, residency, config.tlsEnabled() ? flash.net.TlsEngineProbe.get() : null);
         ctx.routing(Routes.build(config, ctx, metrics, ctx.site(), upstreams, this::draining, extraRoutes));
         this.accessLog = openAccessLog(config);
         ErrorLog errorLog = new ErrorLog();

@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class ServerMetrics implements Completion.Listener {
     private final Server server;
     private final Residency residency;
+    /** HTTPS: which TLS engine runs and why kernel TLS does not; null without TLS. */
+    private final flash.net.TlsEngineProbe tls;
     final LongAdder accepted = new LongAdder();
     final LongAdder refused = new LongAdder();
     /** Exchanges ended, by status class (index 1..5); aborted ones (the response did not reach the client whole). */
@@ -27,9 +29,10 @@ public final class ServerMetrics implements Completion.Listener {
     /** 5xx exchanges by cause (a fixed set: {@link ErrorCause}). */
     private final LongAdder[] errors = new LongAdder[ErrorCause.values().length];
 
-    ServerMetrics(Server server, Residency residency) {
+    ServerMetrics(Server server, Residency residency, flash.net.TlsEngineProbe tls) {
         this.server = server;
         this.residency = residency;
+        this.tls = tls;
         for (int i = 0; i < errors.length; i++) errors[i] = new LongAdder();
     }
 
@@ -122,6 +125,7 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("# HELP flash_info Server build and architecture.\n# TYPE flash_info gauge\n");
         sb.append("flash_info{arch=\"").append(arch).append("\",residency=\"")
                 .append(residency == null ? "none" : residency.test().name().toLowerCase()).append("\"} 1\n");
+        if (tls != null) tls.render(sb);
         return sb.toString();
     }
 

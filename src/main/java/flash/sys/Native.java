@@ -44,12 +44,12 @@ public final class Native {
 
     // Every handle takes the captured-state segment first (except getuid/geteuid/posix_fadvise, which need none).
     private static final MethodHandle SENDFILE, PREADV2, MINCORE, SYSCALL4, FADVISE, FDATASYNC, OPEN, CLOSE,
-            GETUID, GETEUID, MALLOC, FREE;
+            GETUID, GETEUID, MALLOC, FREE, SETSOCKOPT;
     private static final boolean AVAILABLE;
     private static final Throwable LINK_FAILURE;
 
     static {
-        MethodHandle[] h = new MethodHandle[12];
+        MethodHandle[] h = new MethodHandle[13];
         Throwable failure = null;
         if (System.getProperty("os.name", "").startsWith("Linux")
                 && System.getProperty("os.arch", "").matches("amd64|x86_64")) {
@@ -74,6 +74,8 @@ public final class Native {
                 h[9] = link(libc, "geteuid", FunctionDescriptor.of(JAVA_INT));
                 h[10] = link(libc, "malloc", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
                 h[11] = link(libc, "free", FunctionDescriptor.ofVoid(ADDRESS));
+                h[12] = link(libc, "setsockopt",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), errno);
             } catch (Throwable t) { // NoSuchElementException, IllegalCallerException (native access denied), ...
                 failure = t;
             }
@@ -84,7 +86,7 @@ public final class Native {
         SENDFILE = ok ? h[0] : null; PREADV2 = ok ? h[1] : null; MINCORE = ok ? h[2] : null;
         SYSCALL4 = ok ? h[3] : null; FADVISE = ok ? h[4] : null; FDATASYNC = ok ? h[5] : null;
         OPEN = ok ? h[6] : null; CLOSE = ok ? h[7] : null; GETUID = ok ? h[8] : null; GETEUID = ok ? h[9] : null;
-        MALLOC = ok ? h[10] : null; FREE = ok ? h[11] : null;
+        MALLOC = ok ? h[10] : null; FREE = ok ? h[11] : null; SETSOCKOPT = ok ? h[12] : null;
         AVAILABLE = ok;
         LINK_FAILURE = failure;
     }
@@ -293,6 +295,22 @@ public final class Native {
             if (r < 0) throw new IOException("posix_fadvise " + file + ": errno " + -r);
         } finally {
             close(fd);
+        }
+    }
+
+    /**
+     * setsockopt(fd, level, option, value, strlen(value)) with a string value, as TCP_ULP ("tls") and
+     * TCP_CONGESTION take. Returns 0 or -errno.
+     */
+    public static int setsockoptString(int fd, int level, int option, String value) {
+        if (!AVAILABLE) return -ENOSYS;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            MemorySegment v = arena.allocateFrom(value); // NUL-terminated; the length passed leaves the NUL out
+            int r = (int) SETSOCKOPT.invokeExact(state, fd, level, option, v, (int) (v.byteSize() - 1));
+            return r == 0 ? 0 : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw rethrow(t);
         }
     }
 
