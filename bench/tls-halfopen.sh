@@ -12,18 +12,18 @@
 # Prints one PASS/FAIL line per step and per architecture; exit status 1 when a step failed.
 #
 # usage: bench/tls-halfopen.sh [ARCHS="amped sped"]
-# env:   HALFOPEN=10000  HS_TIMEOUT=5 (s)  MAXCONN=HALFOPEN+100 (--max-connections: the default, 10,000, would refuse
+# env:   HALFOPEN=10000  HS_TIMEOUT=30 (s: longer than opening N takes, or the first are reaped before the last are open)  MAXCONN=HALFOPEN+100 (--max-connections: the default, 10,000, would refuse
 #        the other client while 10,000 half-open connections count against it)  FLASH_ARGS  JAVA_OPTS  KEEP=1
-# needs: openssl, curl, python3; `ulimit -n` raised to 2*HALFOPEN+1000 here (root, or a hard limit that allows it).
+# needs: openssl, curl, python3; `ulimit -n` raised to HALFOPEN+1000 here (root, or a hard limit that allows it).
 set -euo pipefail
 # shellcheck source=bench/bench-common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench-common.sh"
 need openssl python3
 ARCHS=${1:-"amped sped"}
-HALFOPEN=${HALFOPEN:-10000}; HS_TIMEOUT=${HS_TIMEOUT:-5}; MAXCONN=${MAXCONN:-$((HALFOPEN + 100))}
+HALFOPEN=${HALFOPEN:-10000}; HS_TIMEOUT=${HS_TIMEOUT:-30}; MAXCONN=${MAXCONN:-$((HALFOPEN + 100))}
 [[ "$HALFOPEN" =~ ^[1-9][0-9]*$ && "$HS_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "HALFOPEN and HS_TIMEOUT must be positive integers"
 for a in $ARCHS; do [[ $a =~ ^(amped|sped|mt|vt|mp)$ ]] || die "unknown architecture '$a'"; done
-want_fds=$((2 * HALFOPEN + 1000))
+want_fds=$((HALFOPEN + 1000)) # per process: the client holds N, the server N (each its own limit)
 if (( $(ulimit -n) < want_fds )); then ulimit -n "$want_fds" 2>/dev/null || die "ulimit -n $want_fds failed (now $(ulimit -n))"; fi
 ensure_jar
 
