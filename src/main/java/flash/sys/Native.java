@@ -42,7 +42,7 @@ public final class Native {
     private static final MemoryLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    // Every handle takes the captured-state segment first (except getuid/geteuid/posix_fadvise, which need none).
+    // Every handle takes the captured-state segment first (except getuid/geteuid/posix_fadvise/malloc/free, which need none).
     private static final MethodHandle SENDFILE, PREADV2, MINCORE, SYSCALL4, FADVISE, FDATASYNC, OPEN, CLOSE,
             GETUID, GETEUID, MALLOC, FREE, SETSOCKOPT;
     private static final boolean AVAILABLE;
