@@ -78,8 +78,38 @@ public record ServerConfig(
      * grows a little; a cached small file costs about 1.1 KiB of heap (docs/performance.md, "Cache policy").
      */
     public static final int DEFAULT_PATH_CACHE = 50_000;
-    /** Mapped-file cache budget. */
-    public static final long DEFAULT_CACHE_BYTES = 256L << 20;
+    /**
+     * File-data cache budget (--cache-mb): 256 MiB, or a sixteenth of the memory the machine (or the container's
+     * cgroup limit, as the JVM reports it) has when that is less, but at least 16 MiB. The cache's bytes are resident
+     * (small files copied, larger ones mapped), so on a 1 GiB host the paper's large cache would be a quarter of it.
+     */
+    public static final long DEFAULT_CACHE_BYTES = cacheBytesFor(physicalMemory());
+
+    static long cacheBytesFor(long machineBytes) {
+        if (machineBytes <= 0) return 256L << 20;
+        return Math.clamp(machineBytes / 16, 16L << 20, 256L << 20);
+    }
+
+    /**
+     * MemTotal, or the cgroup (v2) memory limit when lower; -1 when neither can be read. Read from /proc and /sys
+     * rather than through the management beans, whose classes would cost the footprint this default is about.
+     */
+    private static long physicalMemory() {
+        long total = -1;
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+                if (l.startsWith("MemTotal:")) total = Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+            }
+            java.nio.file.Path max = java.nio.file.Path.of("/sys/fs/cgroup/memory.max");
+            if (java.nio.file.Files.isReadable(max)) {
+                String v = java.nio.file.Files.readString(max).trim();
+                if (v.matches("[0-9]+") && (total < 0 || Long.parseLong(v) < total)) total = Long.parseLong(v);
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux, or no /proc: the fixed default
+        }
+        return total;
+    }
     /** Files up to this size are held in memory and go out with their header in one gathering write. */
     public static final int DEFAULT_SMALL_FILE_MAX = 64 * 1024;
     /** Idle keep-alive connections kept per upstream (per event loop under amped and sped). */

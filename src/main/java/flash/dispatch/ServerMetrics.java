@@ -91,6 +91,10 @@ public final class ServerMetrics implements Completion.Listener {
         counter(sb, "flash_exchanges_aborted_total", "Exchanges whose response did not reach the client whole.");
         sb.append("flash_exchanges_aborted_total ").append(aborted.sum()).append('\n');
         gauge(sb, "flash_open_connections", "Open client connections.", server.openConnections());
+        gaugeHeader(sb, "flash_read_buffers_held", "Read buffers lent to connections by an event loop (0 while every connection is idle), per loop.");
+        for (LoopStats s : loops) sample(sb, "flash_read_buffers_held", s.name, s.readBuffersHeld.get());
+        gaugeHeader(sb, "flash_senders_held", "Response senders taken from an event loop's pool (0 while every connection is idle), per loop.");
+        for (LoopStats s : loops) sample(sb, "flash_senders_held", s.name, s.sendersHeld.get());
         counter(sb, "flash_connections_accepted_total", "Connections accepted.");
         sb.append("flash_connections_accepted_total ").append(accepted.sum()).append('\n');
         counter(sb, "flash_connections_refused_total", "Connections refused at the connection limit.");
@@ -151,6 +155,10 @@ public final class ServerMetrics implements Completion.Listener {
     private static void gauge(StringBuilder sb, String name, String help, long value) {
         sb.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" gauge\n");
         sb.append(name).append(' ').append(value).append('\n');
+    }
+
+    private static void gaugeHeader(StringBuilder sb, String name, String help) {
+        sb.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" gauge\n");
     }
 
     private static void sample(StringBuilder sb, String name, String loop, long v) {

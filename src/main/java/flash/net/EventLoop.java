@@ -11,9 +11,7 @@ import java.nio.channels.SocketChannel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -42,9 +40,14 @@ public final class EventLoop implements Driver, Executor {
     private final Runnable onConnectionClosed;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
-    /** Client connections (counted against the server's limit) and every other handler (upstreams, pipes). */
-    private final Set<Key> connections = new HashSet<>();
-    private final Set<Key> others = new HashSet<>();
+    /**
+     * Client connections (counted against the server's limit) and every other handler (upstreams, pipes) are the
+     * Selector's own key set, told apart by {@link Key#client}: a set of our own beside it cost every idle connection
+     * a HashMap node (about 40 bytes with its table slot) for nothing (docs/performance.md, "Footprint").
+     */
+    private int clients;     // written on the loop only
+    private volatile int clientCount; // the same, for other threads
+    private boolean othersOpen; // a non-client handler was registered: the tick also checks them
     private final ArrayDeque<ByteBuffer> bufferPool = new ArrayDeque<>();
     private final Map<Class<?>, Object> locals = new HashMap<>();
     private final int bufferSize;
@@ -87,7 +90,8 @@ public final class EventLoop implements Driver, Executor {
                 Key k = new Key(true);
                 k.key = ch.register(selector, SelectionKey.OP_READ, k);
                 k.handler = accepted.adopt(ch, this, k);
-                connections.add(k);
+                k.counted = true;
+                clientCount = ++clients;
                 if (stopping) k.handler.drain();
             } catch (IOException e) {
                 closeQuietly(ch);
@@ -102,7 +106,7 @@ public final class EventLoop implements Driver, Executor {
         Key k = new Key(false);
         k.handler = handler;
         k.key = channel.register(selector, ops, k);
-        others.add(k);
+        othersOpen = true;
         return k;
     }
 
@@ -114,7 +118,7 @@ public final class EventLoop implements Driver, Executor {
             channel.configureBlocking(false);
             boolean done = channel.connect(address); // a Unix socket, or loopback, may connect at once
             k.key = channel.register(selector, done ? 0 : SelectionKey.OP_CONNECT, k);
-            others.add(k);
+            othersOpen = true;
             if (done) execute(handler::onConnected);
         } catch (IOException e) {
             execute(() -> handler.onConnectFailed(e));
@@ -139,22 +143,31 @@ public final class EventLoop implements Driver, Executor {
     public void drain() {
         execute(() -> {
             stopping = true;
-            for (Key k : new ArrayList<>(connections)) k.handler.drain();
+            for (Key k : handlers(true)) k.handler.drain();
         });
     }
 
     /** Closes everything and ends the loop thread. */
     public void stop() {
         execute(() -> {
-            for (Key k : new ArrayList<>(connections)) k.handler.close();
-            for (Key k : new ArrayList<>(others)) k.handler.close();
+            for (Key k : handlers(true)) k.handler.close();
+            for (Key k : handlers(false)) k.handler.close();
             closeLocals(locals.values());
             stopping = true;
             Thread.currentThread().interrupt();
         });
     }
 
-    public int connectionCount() { return connections.size(); }
+    public int connectionCount() { return clientCount; }
+
+    /** The registered handlers of one kind (clients, or the others), copied: a handler may cancel as it is called. */
+    private java.util.List<Key> handlers(boolean client) {
+        java.util.List<Key> list = new ArrayList<>();
+        for (SelectionKey sk : selector.keys()) {
+            if (sk.isValid() && sk.attachment() instanceof Key k && k.client == client && k.handler != null) list.add(k);
+        }
+        return list;
+    }
 
     public void join(long millis) throws InterruptedException { thread.join(millis); }
 
@@ -172,8 +185,7 @@ public final class EventLoop implements Driver, Executor {
                 long now = System.nanoTime();
                 if (now - nextTick >= 0) {
                     nextTick = now + TICK_MS * 1_000_000;
-                    expire(connections, now);
-                    expire(others, now);
+                    expire(now);
                 }
             } catch (DiskGuard.BlockingOnLoopError e) {
                 throw e;
@@ -234,9 +246,14 @@ public final class EventLoop implements Driver, Executor {
         }
     }
 
-    private static void expire(Set<Key> set, long now) {
-        if (set.isEmpty()) return;
-        for (Key k : new ArrayList<>(set)) {
+    /**
+     * The timer: every handler whose deadline passed. The Selector's key set is a concurrent set, so it is walked
+     * without a copy (a key cancelled as a handler expires is simply gone, or seen once more and skipped).
+     */
+    private void expire(long now) {
+        if (clients == 0 && !othersOpen) return;
+        for (SelectionKey sk : selector.keys()) {
+            if (!sk.isValid() || !(sk.attachment() instanceof Key k) || k.handler == null) continue;
             if (k.handler.expired(now)) k.handler.expire();
         }
     }
@@ -245,18 +262,28 @@ public final class EventLoop implements Driver, Executor {
 
     @Override
     public ByteBuffer acquireBuffer() {
+        LoopStats.add(stats.readBuffersHeld, 1);
         ByteBuffer b = bufferPool.pollFirst();
         return b != null ? b.clear() : ByteBuffer.allocateDirect(bufferSize);
     }
 
     @Override
+    public ByteBuffer grow(ByteBuffer full) {
+        ByteBuffer bigger = Driver.super.grow(full); // releases full
+        LoopStats.add(stats.readBuffersHeld, 1);
+        return bigger;
+    }
+
+    @Override
     public void releaseBuffer(ByteBuffer buffer) {
+        LoopStats.add(stats.readBuffersHeld, -1);
         if (buffer.capacity() == bufferSize && bufferPool.size() < POOL_MAX) bufferPool.addFirst(buffer);
     }
 
     /** A handler's registration: its SelectionKey, and whether it is a client connection. */
     private final class Key implements Registration {
         final boolean client;
+        boolean counted; // a client connection counted in `clients`, until its cancel
         IoHandler handler;
         SelectionKey key;
 
@@ -271,10 +298,10 @@ public final class EventLoop implements Driver, Executor {
         @Override
         public void cancel() {
             if (key != null) key.cancel();
-            if (client) {
-                if (connections.remove(this)) onConnectionClosed.run();
-            } else {
-                others.remove(this);
+            if (counted) {
+                counted = false;
+                clientCount = --clients;
+                onConnectionClosed.run();
             }
         }
     }

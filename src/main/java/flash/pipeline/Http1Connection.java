@@ -61,7 +61,11 @@ public final class Http1Connection implements IoHandler {
     private ProxyProtocol proxyHeader;
     private ByteBuffer in;                           // write mode, except while a body view is out
     private Outgoing outgoing;                       // the response being sent, or null
-    private final Outgoing sender = new Outgoing();  // reused by every response of this connection
+    /**
+     * Blocking drivers: the sender reused by every response of this connection. On an event loop a response takes one
+     * from the loop's {@link Senders} and gives it back when done, so idle connections hold none.
+     */
+    private Outgoing sender;
     private Exchange exchange;                       // the exchange in progress, or null
     private Runnable bodyWaiter;                     // the handler waits for request body bytes
     private boolean bodyViewOut;                     // `in` is flipped while a handler holds a body view
@@ -642,7 +646,7 @@ public final class Http1Connection implements IoHandler {
         bodyWaiter = null;
         ex.status = r.status();
         ex.started = true;
-        outgoing = sender.reset(r, headOnly);
+        outgoing = takeSender().reset(r, headOnly);
         residencyChecked = false;
         mappedBody = !headOnly && driver.seam().checksResidency() && hasMappedSegment(r);
         phase = Phase.WRITING;
@@ -764,8 +768,7 @@ public final class Http1Connection implements IoHandler {
                     close();
                     return;
                 }
-                outgoing.release();
-                outgoing = null;
+                dropOutgoing();
                 Exchange ex = exchange;
                 ex.failedBecause(ErrorCause.FILE_READ, "reading a mapped body into memory: " + ErrorCause.describe(outcome.failure()));
                 respond(ex, Responder.error(Status.INTERNAL_SERVER_ERROR, ex.request(), closeAfterResponse));
@@ -779,8 +782,7 @@ public final class Http1Connection implements IoHandler {
     private void finishResponse() {
         Exchange ex = exchange;
         complete(ex, ex.status, outgoing.bodyBytesWritten(), false);
-        outgoing.release();
-        outgoing = null;
+        dropOutgoing();
         exchange = null;
         bodyWaiter = null;
         writeBlocked = false;
@@ -795,6 +797,26 @@ public final class Http1Connection implements IoHandler {
         phase = Phase.IDLE;
         process();
         if (exchange == null && phase == Phase.IDLE) updateInterest();
+    }
+
+    private Outgoing takeSender() {
+        if (driver.blocking()) {
+            if (sender == null) sender = new Outgoing();
+            return sender;
+        }
+        flash.net.LoopStats.add(driver.stats().sendersHeld, 1);
+        return Senders.of(driver).take();
+    }
+
+    /** Releases the response being sent (its chunks and files) and, on an event loop, gives its sender back. */
+    private void dropOutgoing() {
+        Outgoing out = outgoing;
+        outgoing = null;
+        out.release();
+        if (!driver.blocking()) {
+            flash.net.LoopStats.add(driver.stats().sendersHeld, -1);
+            Senders.of(driver).give(out);
+        }
     }
 
     private void complete(Exchange ex, int status, long bodyBytes, boolean aborted) {
@@ -855,10 +877,7 @@ public final class Http1Connection implements IoHandler {
             complete(ex, ex.status, outgoing == null ? 0 : outgoing.bodyBytesWritten(), true);
             ex.fireAbort();
         }
-        if (outgoing != null) {
-            outgoing.release();
-            outgoing = null;
-        }
+        if (outgoing != null) dropOutgoing();
         transport.close();
         if (in != null) {
             driver.releaseBuffer(in);

@@ -1,0 +1,26 @@
+package flash.config;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** --cache-mb's default follows the machine's memory below 4 GiB (docs/performance.md, "Footprint"). */
+class CacheDefaultTest {
+    private static final long MIB = 1L << 20, GIB = 1L << 30;
+
+    @Test
+    void aSixteenthOfTheMachineBetween16And256MiB() {
+        assertThat(ServerConfig.cacheBytesFor(24 * GIB)).isEqualTo(256 * MIB);
+        assertThat(ServerConfig.cacheBytesFor(4 * GIB)).isEqualTo(256 * MIB);
+        assertThat(ServerConfig.cacheBytesFor(2 * GIB)).isEqualTo(128 * MIB);
+        assertThat(ServerConfig.cacheBytesFor(512 * MIB)).isEqualTo(32 * MIB);
+        assertThat(ServerConfig.cacheBytesFor(128 * MIB)).isEqualTo(16 * MIB);
+        assertThat(ServerConfig.cacheBytesFor(-1)).as("memory unknown").isEqualTo(256 * MIB);
+    }
+
+    @Test
+    void theDefaultIsOneOfThose() {
+        assertThat(ServerConfig.DEFAULT_CACHE_BYTES).isBetween(16 * MIB, 256 * MIB);
+        assertThat(ServerConfig.defaults(java.nio.file.Path.of(".")).cacheBytes()).isEqualTo(ServerConfig.DEFAULT_CACHE_BYTES);
+    }
+}
