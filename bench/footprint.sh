@@ -32,6 +32,7 @@ FDMAX=$(ulimit -n)
 
 mkdir -p "$WORK/www"
 head -c 1024 /dev/urandom > "$WORK/www/f.bin"
+chmod 755 "$WORK" "$WORK/www"; chmod 644 "$WORK/www/f.bin"   # nginx's worker runs as nobody
 
 # ---------------------------------------------------------------- servers
 cat > "$WORK/nginx.conf" <<NGX
@@ -103,14 +104,18 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 # before the baseline (what a first request costs is not what an idle connection costs).
 warm_up() {
   launcher 1
-  "${LAUNCH[@]}" wrk -t1 -c8 -d2s "http://127.0.0.1:$1/f.bin" >/dev/null 2>&1 || true
-  "${LAUNCH[@]}" wrk -t1 -c8 -d1s -H 'Connection: close' "http://127.0.0.1:$1/f.bin" >/dev/null 2>&1 || true
-  sleep 2
+  "${LAUNCH[@]}" wrk -t1 -c8 -d3s "http://127.0.0.1:$1/f.bin" >/dev/null 2>&1 || true
+  "${LAUNCH[@]}" python3 -c 'import socket,sys
+for _ in range(300):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.sendall(b"GET /f.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    while s.recv(65536): pass
+    s.close()' "$1"
+  sleep 5   # the JIT's compilations of the warm-up end, and their arenas are freed
 }
 
 # The idle client: opens connections in two halves on command (a line on its stdin), holding all of them until EOF.
 cat > "$WORK/idle.py" <<'PY'
-import socket, sys
+import socket, sys, time
 port = int(sys.argv[1]); req = b"GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n"
 held = []
 def connect():
@@ -135,15 +140,24 @@ for line in sys.stdin:
             batch = [connect() for _ in range(min(100, n - i))]
             for s in batch: s.sendall(req)
             for s in batch: read_response(s)
-    else:
-        for _ in range(n): connect()
+    else:   # in batches, with a pause for the server to take them off its listen backlog (an overflow costs SYN retries)
+        for i in range(n):
+            connect()
+            if i % 200 == 199: time.sleep(0.05)
     print("open", len(held), flush=True)
 PY
 
 # await_fds TAG WANT: until the server holds WANT descriptors (its accepted connections), at most 60 s.
+# The count stopping for 10 s also ends the wait (connections lost to a full listen backlog never arrive).
 await_fds() {
-  for _ in $(seq 600); do (( $(fds "${PID[$1]}") >= $2 )) && return 0; sleep 0.1; done
-  echo "$BENCH_NAME: $1 holds $(fds "${PID[$1]}") descriptors, expected $2" >&2
+  local n last=-1 same=0
+  for _ in $(seq 300); do
+    n=$(fds "${PID[$1]}")
+    (( n >= $2 )) && return 0
+    if (( n == last )); then (( ++same >= 50 )) && break; else same=0; last=$n; fi
+    sleep 0.2
+  done
+  echo "  ($1 holds $n descriptors, expected $2)" >&2
 }
 
 RESULTS=()
@@ -198,7 +212,8 @@ load_run() {
 }
 
 echo "footprint: servers ${SERVERS[*]}, Flash arch $ARCH via $FLASH${FLASH_MEMORY_FLAGS+ (FLASH_MEMORY_FLAGS=$FLASH_MEMORY_FLAGS)}"
-echo "  JDK flags: $(sed -n 's/^DEFAULT_MEMORY_FLAGS="\(.*\)"$/\1/p' "$FLASH" 2>/dev/null || echo '(launcher has none)')"
+MEMFLAGS=$(sed -n 's/^DEFAULT_MEMORY_FLAGS="\(.*\)"$/\1/p' "$FLASH" 2>/dev/null)
+echo "  launcher's JVM memory flags: ${FLASH_MEMORY_FLAGS-${MEMFLAGS:-(none: the launcher before issue #11)}}${FLASH_JAVA_OPTS:+ $FLASH_JAVA_OPTS}"
 if [[ -z "${SKIP_IDLE:-}" ]]; then
   echo "(a) $IDLE idle connections: half served once then idle, half silent"
   echo "  server      rss0     rss1     rss2    conns  estab   B/served B/silent B/conn  (MiB; B = RSS bytes per connection)"

@@ -95,7 +95,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--no-file-cache", description = "Disable the file-data cache (every body is sent from the file).")
     boolean noFileCache;
 
-    @Option(names = "--cache-mb", paramLabel = "MB", description = "File-data cache budget in MiB (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--cache-mb", paramLabel = "MB", description = "File-data cache budget in MiB (default: ${DEFAULT-VALUE}: 256, or a sixteenth of the machine's memory when that is less, at least 16).")
     long cacheMb = ServerConfig.DEFAULT_CACHE_BYTES >> 20;
 
     @Option(names = "--revalidate-ms", paramLabel = "MS", description = "Cached translations older than this are re-checked on disk (default: ${DEFAULT-VALUE}).")
