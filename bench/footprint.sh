@@ -192,12 +192,12 @@ load_run() {
   local name=$1 tag="$1-load" s port r0 peak=0 r hwm after conns=0 c
   start_server "$name" "$tag"
   s=${PID[$tag]}; port=${PORT_OF[$tag]}
-  r0=$(rss_kib "$s")
+  r0=$(rss_kib "$s"); local f0; f0=$(fds "$s")
   start_wrk "$tag" 1 -t1 -c"$LOAD_CONNS" -d"${LOAD_SECS}s" --timeout 10s "http://127.0.0.1:$port/f.bin"
   local w=$WRK_PID
   while kill -0 "$w" 2>/dev/null; do
     r=$(rss_kib "$s"); (( r > peak )) && peak=$r
-    c=$(established "$port"); (( c > conns )) && conns=$c
+    c=$(( $(fds "$s") - f0 )); (( c > conns )) && conns=$c   # connections held: the server's new descriptors
     sleep 0.1
   done
   wait "$w" || true
