@@ -182,7 +182,7 @@ public final class Negotiator {
     }
 
     private void send(Exchange ex, FileEntry representation) {
-        ex.respond(ctx.responder().respond(ex.request(), new Translation.Found(representation)));
+        ex.respond(ctx.responder().respond(ex.request(), new Translation.Found(representation), ex.sendfile()));
     }
 
     private static void release(Translation[] ts) {

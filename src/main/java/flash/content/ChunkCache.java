@@ -21,7 +21,10 @@ import java.util.concurrent.atomic.LongAdder;
  * leave in one gathering writev); under AMPED the loop asks {@link Chunk#resident} first and a helper faults the
  * pages in ({@link Chunk#touch}) when they are not.
  *
- * <p><b>Which files.</b> Bodies up to {@code smallFileMax} (64 KiB) are copied into memory by the translator (no
+ * <p><b>Which files.</b> Since issue #11 this cache serves only connections that cannot or should not sendfile
+ * (TLS, blocking sockets: {@code flash.pipeline.BodyPath}); on the event loops' plain sockets mid-size bodies go by
+ * sendfile (docs/performance.md section 11). The rest of this paragraph is the measurement that set its bounds.
+ * Bodies up to {@code smallFileMax} (64 KiB) are copied into memory by the translator (no
  * mapping, no SIGBUS risk, always resident, no residency test, no per-chunk bookkeeping); larger bodies up to an eighth
  * of this cache's budget (24 MiB by default) go through this cache; still larger ones go by sendfile, so that one big
  * download cannot flush the working set the LRU keeps. Measured as server CPU per response (the machine was shared,

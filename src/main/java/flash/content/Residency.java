@@ -44,6 +44,12 @@ public final class Residency {
 
     private static final long PAGE = Native.pageSize();
 
+    /**
+     * {@code -Dflash.residency=preadv2}: test file regions with the copying preadv2 probe even where mincore on the
+     * handle's mapping is truthful (for A/B runs; docs/performance.md section 11 has the per-response counts).
+     */
+    static final boolean MAPPED_MINCORE = !"preadv2".equals(System.getProperty("flash.residency"));
+
     private final Test test;
     /** Checks answered by mincore on a handle's mapping, and by {@link #test} (the copying probe by default). */
     public final LongAdder mincoreChecks = new LongAdder(), probeChecks = new LongAdder();
@@ -76,7 +82,7 @@ public final class Residency {
      */
     public boolean isResidentFile(FileHandle file, long offset, long length) {
         if (length <= 0) return true;
-        if (test == Test.PREADV2_NOWAIT) {
+        if (test == Test.PREADV2_NOWAIT && MAPPED_MINCORE) {
             MemorySegment map = file.residencyMapping();
             if (map != null && offset >= 0 && offset + length <= map.byteSize()) {
                 mincoreChecks.increment();

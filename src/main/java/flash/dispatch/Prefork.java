@@ -137,12 +137,20 @@ public final class Prefork {
         workers[i] = p;
     }
 
+    /** The -D measurement knobs of the body paths (docs/performance.md sections 2, 11): passed on to every worker. */
+    static final List<String> MEASUREMENT_KNOBS = List.of("flash.smallFileMax", "flash.mapMax", "flash.sendfile",
+            "flash.sendfileMin", "flash.sendfileBlocking", "flash.headMore", "flash.residency");
+
     private Process launch(int i) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
                 "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-Xmx64m", "-Xss512k", "-XX:+UseSerialGC",
-                "-Dflash.mp.worker=" + i,
-                "-cp", System.getProperty("java.class.path"), "flash.cli.FlashMain", "serve"));
+                "-Dflash.mp.worker=" + i));
+        for (String knob : MEASUREMENT_KNOBS) { // A/B runs under mp move the workers' boundaries, not only ours
+            String v = System.getProperty(knob);
+            if (v != null) cmd.add("-D" + knob + "=" + v);
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "flash.cli.FlashMain", "serve"));
         cmd.addAll(workerArgs);
         cmd.addAll(List.of("--arch", "mt", "--threads", "1", "--listener-from", handoff.toString(),
                 "--port", Integer.toString(port), "--bind", config.bind()));

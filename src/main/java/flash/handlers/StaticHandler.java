@@ -109,7 +109,7 @@ public final class StaticHandler implements Handler {
         }
         Response r;
         try {
-            r = ctx.responder().respond(ex.request(), t);
+            r = ctx.responder().respond(ex.request(), t, ex.sendfile());
         } finally {
             release(t);
         }

@@ -28,6 +28,13 @@ public final class PlainTransport implements Transport {
     private boolean direct = DIRECT_SENDFILE;
     private ByteBuffer parkBuffer;     // virtual threads only: see copyParking
 
+    /** MSG_MORE on a head followed by sendfile, unless disabled ({@code -Dflash.headMore=false}, for A/B runs). */
+    static final boolean HEAD_MORE = !"false".equals(System.getProperty("flash.headMore"));
+    /** Bytes a MSG_MORE write carries at most (a response head, or a multipart part head): larger ones just write. */
+    static final int MORE_MAX = 8 * 1024;
+    private static final ThreadLocal<java.lang.foreign.MemorySegment> MORE_SCRATCH =
+            ThreadLocal.withInitial(() -> java.lang.foreign.Arena.ofAuto().allocate(MORE_MAX, 64));
+
     public PlainTransport(SocketChannel ch) { this.ch = ch; }
 
     @Override public int read(ByteBuffer dst) throws IOException { return ch.read(dst); }
@@ -38,6 +45,48 @@ public final class PlainTransport implements Transport {
     }
 
     @Override public int write(ByteBuffer src) throws IOException { return ch.write(src); }
+
+    @Override public boolean supportsSendfile() { return true; }
+
+    /**
+     * One send(2) with MSG_MORE of the buffers, copied into a per-thread native scratch (a head is a few hundred
+     * bytes: cheaper than pinning heap arrays, and heads may be read-only views). Only on a non-blocking socket with
+     * the native layer: a blocking channel's close must be able to wake a thread blocked in it, which only the JDK's
+     * own calls arrange.
+     */
+    @Override
+    public long writeMore(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        if (!HEAD_MORE || !direct || ch.isBlocking()) return write(srcs, offset, length);
+        long total = 0;
+        for (int i = offset; i < offset + length; i++) total += srcs[i].remaining();
+        if (total > MORE_MAX) return write(srcs, offset, length);
+        if (socketFd == -2) socketFd = Native.fd(ch);
+        if (socketFd < 0) return write(srcs, offset, length);
+        java.lang.foreign.MemorySegment scratch = MORE_SCRATCH.get();
+        long at = 0;
+        for (int i = offset; i < offset + length; i++) {
+            ByteBuffer b = srcs[i];
+            int n = b.remaining();
+            java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofBuffer(b), 0, scratch, at, n);
+            at += n;
+        }
+        long sent;
+        for (int attempt = 0; ; attempt++) {
+            sent = Native.send(socketFd, scratch, total, Native.MSG_MORE | Native.MSG_NOSIGNAL);
+            if (sent >= 0) break;
+            if (sent == -Native.EAGAIN) return 0;
+            if (sent == -Native.EINTR && attempt < 8) continue;
+            if (!ch.isOpen()) throw new java.nio.channels.ClosedChannelException();
+            throw new IOException("send failed: errno " + -sent);
+        }
+        for (int i = offset, left = (int) sent; i < offset + length && left > 0; i++) { // advance as a write would
+            ByteBuffer b = srcs[i];
+            int n = Math.min(left, b.remaining());
+            b.position(b.position() + n);
+            left -= n;
+        }
+        return sent;
+    }
 
     @Override
     public long sendFile(FileChannel file, long pos, long len) throws IOException {

@@ -31,6 +31,23 @@ public interface Transport {
      */
     long sendFile(FileChannel file, long position, long length) throws IOException;
 
+    /**
+     * Whether {@link #sendFile} can send file data without this process seeing the bytes (plain TCP: yes; TLS, which
+     * must encrypt them: no). The responder uses it to choose a body's path: a region of the open file for sendfile,
+     * or mapped chunks that a transport without sendfile can hand to its {@link #write} without another copy.
+     */
+    default boolean supportsSendfile() { return false; }
+
+    /**
+     * Like {@link #write(ByteBuffer[], int, int)}, but tells the kernel more data follows at once (send with
+     * MSG_MORE): a response head written just before a sendfile of its body then leaves in the body's first packet
+     * instead of a packet of its own, at no extra system call (TCP_CORK would cost two setsockopt calls). A transport
+     * that cannot say so simply writes.
+     */
+    default long writeMore(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        return write(srcs, offset, length);
+    }
+
     /** Ends our sending side (a FIN) while we may still read: how a closing connection lingers. */
     void shutdownOutput() throws IOException;
 

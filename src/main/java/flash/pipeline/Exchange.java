@@ -54,6 +54,12 @@ public final class Exchange {
     /** The local address the client connected to, or null (not a TCP connection). */
     public java.net.InetSocketAddress localAddress() { return connection.localAddress(); }
 
+    /**
+     * Whether file bodies for this connection should be regions of the open file, sent by sendfile, rather than mapped
+     * chunks ({@link BodyPath}): pass it to {@link Responder#respond(Request, flash.content.Translation, boolean)}.
+     */
+    public boolean sendfile() { return connection.prefersSendfile(); }
+
     /** Whether the connection is still waiting for this exchange's response. */
     public boolean active() { return !completed; }
 

@@ -317,6 +317,9 @@ public final class Http1Connection implements IoHandler {
     @Override
     public void abort() { transport.close(); }
 
+    /** Whether this connection's file bodies go by sendfile rather than mapped chunks ({@link BodyPath}). */
+    boolean prefersSendfile() { return ctx.responder().bodyPath().prefersSendfile(transport); }
+
     /**
      * Shutdown under a blocking driver, from another thread. Nothing is interrupted: an idle connection gets a
      * deadline {@link #DRAIN_QUIET_NANOS} away (the watchdog closes it then, if no request came); a request that
@@ -721,7 +724,13 @@ public final class Http1Connection implements IoHandler {
         driver.seam().run(() -> ctx.warm(region.handle(), offset, length), outcome -> {
             if (phase == Phase.CLOSED) return;
             if (!outcome.ok()) {
-                close(); // an I/O error mid-body: the head is gone already, so closing is the only signal left
+                // The residency of a body's first chunk is tested before its head is written: if nothing has left
+                // yet (the file shrank since it was opened), the client still gets a 500; mid-body, only a close.
+                if (outgoing.bytesWritten() == 0) {
+                    failBeforeBody("reading a file body into memory: " + ErrorCause.describe(outcome.failure()));
+                } else {
+                    close();
+                }
                 return;
             }
             outgoing.markResident(offset, length);
@@ -768,15 +777,20 @@ public final class Http1Connection implements IoHandler {
                     close();
                     return;
                 }
-                dropOutgoing();
-                Exchange ex = exchange;
-                ex.failedBecause(ErrorCause.FILE_READ, "reading a mapped body into memory: " + ErrorCause.describe(outcome.failure()));
-                respond(ex, Responder.error(Status.INTERNAL_SERVER_ERROR, ex.request(), closeAfterResponse));
+                failBeforeBody("reading a mapped body into memory: " + ErrorCause.describe(outcome.failure()));
             } else {
                 residencyChecked = true;
                 write();
             }
         });
+    }
+
+    /** A helper could not bring the body in before any byte of the response left: a 500 replaces it. */
+    private void failBeforeBody(String why) {
+        dropOutgoing();
+        Exchange ex = exchange;
+        ex.failedBecause(ErrorCause.FILE_READ, why);
+        respond(ex, Responder.error(Status.INTERNAL_SERVER_ERROR, ex.request(), closeAfterResponse));
     }
 
     private void finishResponse() {

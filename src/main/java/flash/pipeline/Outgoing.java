@@ -102,19 +102,51 @@ public final class Outgoing {
         return body.get(i - 1) instanceof Segment.Bytes b ? b.buffer() : null;
     }
 
+    /**
+     * The index of the file region to be sent next: the current segment, or the first one after the in-memory
+     * segments about to be written (a head before its body); -1 when none comes before a streamed body or the end.
+     */
+    private int nextRegion() {
+        for (int i = index; i < count; i++) {
+            if (segment(i) instanceof Segment.FileRegion) return i;
+            if (i == 0 && stream != null) return -1;
+        }
+        return -1;
+    }
+
     /** The file region about to be sent, or null; AMPED checks its residency before {@link #writeTo}. */
     public Segment.FileRegion pendingRegion() {
-        return index < count && segment(index) instanceof Segment.FileRegion r ? r : null;
+        int i = nextRegion();
+        return i < 0 ? null : (Segment.FileRegion) segment(i);
     }
 
     public long pendingRegionOffset() {
-        Segment.FileRegion r = pendingRegion();
-        return r == null ? -1 : r.offset() + fileSent;
+        int i = nextRegion();
+        if (i < 0) return -1;
+        Segment.FileRegion r = (Segment.FileRegion) segment(i);
+        return r.offset() + (i == index ? fileSent : 0);
     }
 
     public long pendingRegionLength() {
-        Segment.FileRegion r = pendingRegion();
-        return r == null ? 0 : Math.min(SENDFILE_CHUNK, r.length() - fileSent);
+        int i = nextRegion();
+        if (i < 0) return 0;
+        Segment.FileRegion r = (Segment.FileRegion) segment(i);
+        return Math.min(SENDFILE_CHUNK, r.length() - (i == index ? fileSent : 0));
+    }
+
+    /**
+     * AMPED: whether the first chunk of the file region that follows the in-memory run at {@link #index} is known
+     * resident, testing it if not yet tested. Asked BEFORE the head is written, so that a cold body goes to a helper
+     * with nothing sent, and a head written with MSG_MORE is always followed at once by its sendfile.
+     * {@code regionAt}: the region's index.
+     */
+    private boolean aheadResident(ResidencyCheck residency, int regionAt) {
+        Segment.FileRegion r = (Segment.FileRegion) segment(regionAt);
+        long pos = r.offset(), len = Math.min(SENDFILE_CHUNK, r.length());
+        if (pos < residentEnd) return true;
+        if (!residency.resident(r.handle(), pos, len)) return false;
+        residentEnd = pos + len;
+        return true;
     }
 
     /**
@@ -127,20 +159,25 @@ public final class Outgoing {
             ByteBuffer first = bytes(index);
             if (first != null) {
                 if (stream != null && index == 0) return writeStream(t); // the head goes with the first piece
+                int run = index + 1;
+                while (run < count && bytes(run) != null) run++;
+                // A file region follows these bytes: under AMPED its first chunk must be resident before anything
+                // is written; on a sendfile transport the bytes go with MSG_MORE, to share the body's first packet.
+                boolean regionNext = run < count && !t.isBlocking();
+                if (regionNext && residency != null && !aheadResident(residency, run)) return Progress.NEEDS_RESIDENCY;
+                boolean more = regionNext && t.supportsSendfile();
                 long w;
                 if (t.isBlocking()) {
                     w = writeSlice(t);
-                } else if (index + 1 >= count || bytes(index + 1) == null) {
+                } else if (run == index + 1 && !more) {
                     w = t.write(first);
                 } else {
                     int n = 0;
-                    for (int i = index; i < count; i++) {
-                        ByteBuffer b = bytes(i);
-                        if (b == null) break;
+                    for (int i = index; i < run; i++) {
                         if (n == gather.length) gather = Arrays.copyOf(gather, n * 2);
-                        gather[n++] = b;
+                        gather[n++] = bytes(i);
                     }
-                    w = t.write(gather, 0, n);
+                    w = more ? t.writeMore(gather, 0, n) : t.write(gather, 0, n);
                     Arrays.fill(gather, 0, n, null); // do not pin the response's buffers past its life
                 }
                 bytesWritten += w;

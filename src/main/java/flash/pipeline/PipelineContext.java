@@ -131,7 +131,10 @@ public final class PipelineContext {
      */
     public void translationFault(java.util.function.Consumer<RequestTarget.Normalized> fault) { this.translationFault = fault; }
 
-    /** Blocking: bring a file range into the page cache by reading it (the paper's helpers did the same with mmap). */
+    /**
+     * Blocking: bring a file range into the page cache by reading it (the paper's helpers did the same with mmap).
+     * Throws {@link Outgoing.TruncatedFileException} when the file ends inside the range.
+     */
     public Boolean warm(FileHandle file, long offset, long length) throws IOException {
         DiskGuard.check("read");
         ByteBuffer scratch = WARM_BUFFER.get();
@@ -139,7 +142,8 @@ public final class PipelineContext {
         while (pos < end) {
             scratch.clear().limit((int) Math.min(scratch.capacity(), end - pos));
             int n = file.channel().read(scratch, pos);
-            if (n < 0) break;
+            // Shorter than the response promised: fail now, so a body not started yet becomes a 500, not a close.
+            if (n < 0) throw new Outgoing.TruncatedFileException(file, pos);
             pos += n;
         }
         return Boolean.TRUE;

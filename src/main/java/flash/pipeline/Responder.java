@@ -28,6 +28,7 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class Responder {
     private final HeaderCache headerCache;
     private final ChunkCache chunkCache; // null when the file cache is off
+    private volatile BodyPath bodyPath = BodyPath.fromSystemProperties();
 
     public Responder(HeaderCache headerCache) { this(headerCache, null); }
 
@@ -35,6 +36,12 @@ public final class Responder {
         this.headerCache = headerCache;
         this.chunkCache = chunkCache;
     }
+
+    /** How file bodies leave (mapped chunks or sendfile), by size and transport. */
+    public BodyPath bodyPath() { return bodyPath; }
+
+    /** Replaces the body-path rule (tests: the mapped path on plain sockets); responses already built keep theirs. */
+    public void bodyPath(BodyPath p) { this.bodyPath = p; }
 
     /**
      * First step, before any disk work: returns an immediate {@link Response} (refused method, bad path), or
@@ -62,10 +69,17 @@ public final class Responder {
         return null;
     }
 
-    public Response respond(Request req, Translation t) {
+    /** A response whose file body, if any, is mapped (as for a transport without sendfile). */
+    public Response respond(Request req, Translation t) { return respond(req, t, false); }
+
+    /**
+     * {@code sendfile}: the connection's transport prefers file bodies as regions of the open file
+     * ({@link BodyPath#prefersSendfile}); otherwise bodies the mapped-file cache covers are sent from its chunks.
+     */
+    public Response respond(Request req, Translation t, boolean sendfile) {
         boolean close = !req.keepAlive();
         return switch (t) {
-            case Translation.Found f -> file(req, f.entry(), close);
+            case Translation.Found f -> file(req, f.entry(), close, sendfile);
             case Translation.Redirect r -> redirect(req, r.location(), close);
             case Translation.Listing l -> listing(req, l.listing(), close);
             case Translation.NotFound nf -> error(Status.NOT_FOUND, req, close);
@@ -76,7 +90,7 @@ public final class Responder {
 
     // ------------------------------------------------------------------ files
 
-    private Response file(Request req, FileEntry e, boolean close) {
+    private Response file(Request req, FileEntry e, boolean close, boolean sendfile) {
         boolean http10 = req.http10();
         switch (Conditionals.evaluate(req, e.etag(), e.lastModifiedSeconds())) {
             case NOT_MODIFIED -> {
@@ -95,23 +109,23 @@ public final class Responder {
                     byte[] body = ErrorPages.body(Status.RANGE_NOT_SATISFIABLE);
                     return new Response(Status.RANGE_NOT_SATISFIABLE, wrap(h.finish()), List.of(bytes(body)), body.length, close);
                 }
-                case Ranges.Satisfiable s when s.ranges().size() == 1 -> { return singleRange(req, e, s.ranges().getFirst(), close); }
-                case Ranges.Satisfiable s -> { return multiRange(req, e, s.ranges(), close); }
+                case Ranges.Satisfiable s when s.ranges().size() == 1 -> { return singleRange(req, e, s.ranges().getFirst(), close, sendfile); }
+                case Ranges.Satisfiable s -> { return multiRange(req, e, s.ranges(), close, sendfile); }
                 case Ranges.Ignore i -> { }
             }
         }
         ByteBuffer head = headerCache.fullResponseHead(e, http10, close);
-        return new Response(Status.OK, head, body(e, 0, e.size()), e.size(), close);
+        return new Response(Status.OK, head, body(e, 0, e.size(), sendfile), e.size(), close);
     }
 
-    private Response singleRange(Request req, FileEntry e, ByteRange r, boolean close) {
+    private Response singleRange(Request req, FileEntry e, ByteRange r, boolean close, boolean sendfile) {
         byte[] h = HeaderCache.fileHead(Status.PARTIAL_CONTENT, e, e.contentType())
                 .add("Content-Range", r.contentRange(e.size()))
                 .encode(req.http10(), r.length(), false, close);
-        return new Response(Status.PARTIAL_CONTENT, wrap(h), body(e, r.first(), r.length()), r.length(), close);
+        return new Response(Status.PARTIAL_CONTENT, wrap(h), body(e, r.first(), r.length(), sendfile), r.length(), close);
     }
 
-    private Response multiRange(Request req, FileEntry e, List<ByteRange> ranges, boolean close) {
+    private Response multiRange(Request req, FileEntry e, List<ByteRange> ranges, boolean close, boolean sendfile) {
         String boundary = Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
         List<Segment> parts = new ArrayList<>(ranges.size() * 2 + 1);
         long length = 0;
@@ -120,7 +134,7 @@ public final class Responder {
             byte[] partHead = ((i == 0 ? "" : "\r\n") + "--" + boundary + "\r\nContent-Type: " + e.contentType()
                     + "\r\nContent-Range: " + r.contentRange(e.size()) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
             parts.add(bytes(partHead));
-            parts.addAll(body(e, r.first(), r.length()));
+            parts.addAll(body(e, r.first(), r.length(), sendfile));
             length += partHead.length + r.length();
         }
         byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
@@ -132,10 +146,16 @@ public final class Responder {
     }
 
     /** The whole body of a file, as a 200 sends it (one reference each; a custom error page's body). */
-    public List<Segment> fileBody(FileEntry e) { return body(e, 0, e.size()); }
+    public List<Segment> fileBody(FileEntry e) { return body(e, 0, e.size(), false); }
 
-    /** The body of a file range: a slice of the in-memory copy, or a region of the open file (one reference each). */
-    private List<Segment> body(FileEntry e, long offset, long length) {
+    /** As {@link #fileBody(FileEntry)}, as a region of the open file when {@code sendfile} ({@link BodyPath}). */
+    public List<Segment> fileBody(FileEntry e, boolean sendfile) { return body(e, 0, e.size(), sendfile); }
+
+    /**
+     * The body of a file range: a slice of the in-memory copy, mapped chunks, or a region of the open file (one
+     * reference each); {@link BodyPath} chooses between the last two.
+     */
+    private List<Segment> body(FileEntry e, long offset, long length, boolean sendfile) {
         if (length == 0) return List.of();
         ByteBuffer mem = e.body();
         if (mem != null) {
@@ -143,7 +163,7 @@ public final class Responder {
             ByteBuffer part = offset == 0 && length == mem.remaining() ? mem : mem.slice((int) offset, (int) length);
             return List.of(new Segment.Bytes(part));
         }
-        if (chunkCache != null && chunkCache.covers(e)) {
+        if (bodyPath.mapped(chunkCache, e, sendfile)) {
             List<ChunkCache.Chunk> chunks = chunkCache.acquire(e, offset, length);
             if (chunks != null) {
                 List<Segment> out = new ArrayList<>(chunks.size());

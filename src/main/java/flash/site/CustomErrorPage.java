@@ -49,7 +49,7 @@ final class CustomErrorPage {
         }
         Response r;
         try {
-            List<Segment> body = ctx.responder().fileBody(f.entry());
+            List<Segment> body = ctx.responder().fileBody(f.entry(), ex.sendfile());
             r = new Response(builtIn.status(), HeadFields.replaceBody(builtIn.head(), f.entry().contentType(), f.entry().size()),
                     body, f.entry().size(), builtIn.close(), null, false);
         } finally {

@@ -44,12 +44,12 @@ public final class Native {
 
     // Every handle takes the captured-state segment first (except getuid/geteuid/posix_fadvise/malloc/free, which need none).
     private static final MethodHandle SENDFILE, PREADV2, MINCORE, SYSCALL4, FADVISE, FDATASYNC, OPEN, CLOSE,
-            GETUID, GETEUID, MALLOC, FREE, SETSOCKOPT;
+            GETUID, GETEUID, MALLOC, FREE, SETSOCKOPT, SEND;
     private static final boolean AVAILABLE;
     private static final Throwable LINK_FAILURE;
 
     static {
-        MethodHandle[] h = new MethodHandle[13];
+        MethodHandle[] h = new MethodHandle[14];
         Throwable failure = null;
         if (System.getProperty("os.name", "").startsWith("Linux")
                 && System.getProperty("os.arch", "").matches("amd64|x86_64")) {
@@ -76,6 +76,7 @@ public final class Native {
                 h[11] = link(libc, "free", FunctionDescriptor.ofVoid(ADDRESS));
                 h[12] = link(libc, "setsockopt",
                         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), errno);
+                h[13] = link(libc, "send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), errno);
             } catch (Throwable t) { // NoSuchElementException, IllegalCallerException (native access denied), ...
                 failure = t;
             }
@@ -86,7 +87,7 @@ public final class Native {
         SENDFILE = ok ? h[0] : null; PREADV2 = ok ? h[1] : null; MINCORE = ok ? h[2] : null;
         SYSCALL4 = ok ? h[3] : null; FADVISE = ok ? h[4] : null; FDATASYNC = ok ? h[5] : null;
         OPEN = ok ? h[6] : null; CLOSE = ok ? h[7] : null; GETUID = ok ? h[8] : null; GETEUID = ok ? h[9] : null;
-        MALLOC = ok ? h[10] : null; FREE = ok ? h[11] : null; SETSOCKOPT = ok ? h[12] : null;
+        MALLOC = ok ? h[10] : null; FREE = ok ? h[11] : null; SETSOCKOPT = ok ? h[12] : null; SEND = ok ? h[13] : null;
         AVAILABLE = ok;
         LINK_FAILURE = failure;
     }
@@ -156,6 +157,25 @@ public final class Native {
         s.off.set(JAVA_LONG, 0, offset);
         try {
             long n = (long) SENDFILE.invokeExact(s.state, outFd, inFd, s.off, count);
+            return n >= 0 ? n : -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** send(2) flags: more data follows at once (cork this call's tail); no SIGPIPE on a reset connection. */
+    public static final int MSG_MORE = 0x8000, MSG_NOSIGNAL = 0x4000;
+
+    /**
+     * send(2) of {@code length} bytes at {@code src} (native memory) with {@code flags}.
+     *
+     * @return bytes sent (may be short), or {@code -errno}; {@code -EAGAIN} when the non-blocking socket is full.
+     */
+    public static long send(int fd, MemorySegment src, long length, int flags) {
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        try {
+            long n = (long) SEND.invokeExact(s.state, fd, src, length, flags);
             return n >= 0 ? n : -s.errno();
         } catch (Throwable t) {
             throw rethrow(t);

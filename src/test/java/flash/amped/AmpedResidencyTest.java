@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import flash.config.Architecture;
 import flash.sys.Native;
 import flash.dispatch.ServerMetrics;
+import flash.pipeline.BodyPath;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
 
@@ -30,6 +31,7 @@ class AmpedResidencyTest {
         byte[] data = Http.write(root.resolve("cold.bin"), 512 * 1024, 1);
         Native.evictFromPageCache(root.resolve("cold.bin"));
         try (TestServer s = TestServer.start(root, Architecture.AMPED)) {
+            s.server().context().responder().bodyPath(BodyPath.MAPPED); // plain sockets now prefer sendfile
             ServerMetrics m = s.server().metrics();
             RawClient.Response r = Http.get(s.port(), "/cold.bin");
             assertThat(r.status()).isEqualTo(200);
@@ -69,6 +71,7 @@ class AmpedResidencyTest {
         byte[] small = Http.write(root.resolve("small.txt"), 3000, 3);
         byte[] mapped = Http.write(root.resolve("mapped.bin"), 300 * 1024, 4);
         try (TestServer s = TestServer.start(root, Architecture.AMPED, c -> c.withRevalidateAfter(Duration.ofMinutes(5)))) {
+            s.server().context().responder().bodyPath(BodyPath.MAPPED);
             ServerMetrics m = s.server().metrics();
             Http.get(s.port(), "/small.txt");
             Http.get(s.port(), "/mapped.bin"); // translated and paged in: now hot
@@ -95,6 +98,7 @@ class AmpedResidencyTest {
         byte[] other = Http.write(root.resolve("other.txt"), 100, 6);
         try (TestServer s = TestServer.start(root, Architecture.AMPED, c -> c.withRevalidateAfter(Duration.ofMinutes(5)));
              RawClient c = new RawClient(s.port())) {
+            s.server().context().responder().bodyPath(BodyPath.MAPPED); // the sendfile path: MidSizeSendfileTest
             assertThat(c.send("GET /shrinks.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().status()).isEqualTo(200);
             try (var w = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
                 w.truncate(0);

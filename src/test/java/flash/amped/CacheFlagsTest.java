@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import flash.config.Architecture;
 import flash.dispatch.Server;
+import flash.pipeline.BodyPath;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
 
@@ -69,6 +70,7 @@ class CacheFlagsTest {
         byte[] small = Http.write(root.resolve("s.txt"), 2000, 1);
         byte[] medium = Http.write(root.resolve("m.bin"), 300 * 1024, 2);
         try (TestServer on = TestServer.start(root, arch)) {
+            on.server().context().responder().bodyPath(BodyPath.MAPPED); // plain sockets would send m.bin by sendfile
             getN(on.port(), "/s.txt", 3, small);
             getN(on.port(), "/m.bin", 3, medium);
             assertThat(on.server().context().pathCache().bytesHeld()).isEqualTo(2000);

@@ -170,6 +170,45 @@ class OutgoingTest {
         assertThat(checked).hasSize(approved.size()); // the refused check and its warm share one range
     }
 
+    /**
+     * AMPED: the residency of a body's first chunk is tested before its head is written, so a cold body goes to a
+     * helper with nothing sent (a failed page-in can still be a 500), and the head sent with MSG_MORE is followed at
+     * once by the body's sendfile. The chunk the helper warmed is not tested again.
+     */
+    @Test
+    void aColdFirstChunkIsFoundBeforeTheHeadLeaves() throws IOException {
+        byte[] data = file(300 * 1024);
+        List<long[]> checked = new ArrayList<>();
+        boolean[] cold = {true};
+        Outgoing.ResidencyCheck check = (f, offset, length) -> {
+            checked.add(new long[] {offset, length});
+            boolean hot = !cold[0];
+            cold[0] = false;
+            return hot;
+        };
+        Outgoing out = new Outgoing(response("H\r\n\r\n", new Segment.FileRegion(open(), 1000, data.length - 1000)), false);
+        flash.net.PlainTransport t = new flash.net.PlainTransport(server);
+        assertThat(out.writeTo(t, check)).isEqualTo(Outgoing.Progress.NEEDS_RESIDENCY);
+        assertThat(out.bytesWritten()).as("nothing left before the helper").isZero();
+        assertThat(out.pendingRegion()).isNotNull();
+        assertThat(out.pendingRegionOffset()).isEqualTo(1000);
+        assertThat(out.pendingRegionLength()).isEqualTo(data.length - 1000);
+        out.markResident(out.pendingRegionOffset(), out.pendingRegionLength());
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        for (int i = 0; i < 1_000_000; i++) {
+            Outgoing.Progress p = out.writeTo(t, check);
+            assertThat(p).isNotEqualTo(Outgoing.Progress.NEEDS_RESIDENCY);
+            if (p == Outgoing.Progress.DONE) break;
+            drain(got);
+        }
+        for (int i = 0; i < 1_000_000 && got.size() < out.bytesWritten(); i++) drain(got);
+        assertThat(checked).hasSize(1);
+        ByteArrayOutputStream want = new ByteArrayOutputStream();
+        want.writeBytes("H\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        want.write(data, 1000, data.length - 1000);
+        assertThat(got.toByteArray()).isEqualTo(want.toByteArray());
+    }
+
     @Test
     void aFileShorterThanPromisedIsReported() throws IOException {
         byte[] data = file(10_000);

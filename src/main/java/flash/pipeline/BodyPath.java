@@ -1,0 +1,51 @@
+package flash.pipeline;
+
+import flash.content.ChunkCache;
+import flash.content.FileEntry;
+import flash.net.Transport;
+
+/**
+ * Which way a file body larger than the in-memory bound leaves: mapped chunks (written with writev, the bytes
+ * copied from the mapping into the socket) or a region of the open file (sendfile, no copy through user space).
+ * Decided per response by the file's size and the connection's transport (docs/performance.md section 11):
+ * <ul>
+ *   <li>a transport without sendfile (TLS, which must encrypt the bytes itself) takes mapped chunks where the
+ *       mapped-file cache covers the file: the engine reads the mapping directly, where a file region would be read
+ *       into a buffer first;</li>
+ *   <li>a non-blocking plain socket (the event loops: amped, sped) sends every file body from
+ *       {@link #sendfileMin()} up by sendfile, the head written just before it with MSG_MORE;</li>
+ *   <li>a blocking socket (mt, vt, mp) keeps mapped chunks unless {@link #sendfileBlocking()}: there sendfile goes
+ *       through the JDK's transferTo (an extra failing copy_file_range per call), and a virtual thread's full socket
+ *       turns it into 16 KiB copies.</li>
+ * </ul>
+ * The bounds are system properties, read when the server starts, so the lead can A/B them without new CLI options:
+ * {@code -Dflash.sendfileMin=BYTES} (default 0: every body the in-memory copy does not hold) and
+ * {@code -Dflash.sendfileBlocking=true}. {@code -Dflash.sendfileMin=} a value above {@code flash.mapMax} restores
+ * the previous behaviour (mapped up to mapMax, sendfile above).
+ */
+public record BodyPath(long sendfileMin, boolean sendfileBlocking) {
+    /** The defaults: every body the in-memory copy does not hold goes by sendfile, on non-blocking sockets only. */
+    public static final BodyPath DEFAULT = new BodyPath(0, false);
+    /** The previous rule, for tests of the mapped path on plain sockets: mapped wherever the file cache covers. */
+    public static final BodyPath MAPPED = new BodyPath(Long.MAX_VALUE, false);
+
+    /**
+     * From {@code -Dflash.sendfileMin} (smallest file that goes by sendfile on a transport that supports it; smaller
+     * non-memory files are mapped) and {@code -Dflash.sendfileBlocking} (blocking sockets use sendfile too).
+     */
+    public static BodyPath fromSystemProperties() {
+        return new BodyPath(Long.getLong("flash.sendfileMin", DEFAULT.sendfileMin),
+                Boolean.parseBoolean(System.getProperty("flash.sendfileBlocking", String.valueOf(DEFAULT.sendfileBlocking))));
+    }
+
+    /** Whether a connection over {@code t} should get file regions (sendfile) rather than mapped chunks. */
+    public boolean prefersSendfile(Transport t) {
+        return t.supportsSendfile() && (!t.isBlocking() || sendfileBlocking);
+    }
+
+    /** Whether {@code e}'s body goes out from mapped chunks of {@code cache} (null: no file cache). */
+    boolean mapped(ChunkCache cache, FileEntry e, boolean sendfile) {
+        if (cache == null || !cache.covers(e)) return false;
+        return !sendfile || e.size() < sendfileMin;
+    }
+}

@@ -1,0 +1,210 @@
+package flash.amped;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import flash.config.Architecture;
+import flash.content.ChunkCache;
+import flash.content.Residency;
+import flash.dispatch.ServerMetrics;
+import flash.sys.Native;
+import flash.testing.AllArchs;
+import flash.testing.RawClient;
+import flash.testing.TestServer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue #11: file bodies between the in-memory bound (64 KiB) and the mapped-cache bound (24 MiB by default) go by
+ * sendfile on the event loops' plain sockets, no longer from mapped chunks; blocking architectures (mt, vt, mp) keep
+ * the mapped chunks (flash.pipeline.BodyPath). Each path must send the same bytes for whole bodies, ranges, HEAD and
+ * conditional requests; under amped a cold body goes to a helper before any byte leaves.
+ */
+class MidSizeSendfileTest {
+    static final int MID = 300 * 1024;               // one sendfile chunk
+    static final int MULTI = 2 * 1024 * 1024 + 4321; // three sendfile chunks, the last one partial
+
+    @TempDir Path root;
+
+    private TestServer start(Architecture arch) {
+        return TestServer.start(root, arch, c -> c.withRevalidateAfter(Duration.ofMinutes(5)));
+    }
+
+    /** Whether the default rule sends mid-size bodies by sendfile under {@code arch} (non-blocking sockets). */
+    private static boolean sendfileArch(Architecture arch) {
+        return arch == Architecture.AMPED || arch == Architecture.SPED;
+    }
+
+    private static long chunkUses(TestServer s) {
+        ChunkCache cc = s.server().context().chunkCache();
+        return cc.hits.sum() + cc.misses.sum();
+    }
+
+    @AllArchs
+    void midSizeBodiesRangesHeadAndConditionalsAreExact(Architecture arch) throws Exception {
+        byte[] mid = Http.write(root.resolve("mid.bin"), MID, 31);
+        byte[] multi = Http.write(root.resolve("multi.bin"), MULTI, 32);
+        try (TestServer s = start(arch); RawClient c = new RawClient(s.port())) {
+            for (int round = 0; round < 2; round++) { // the second round is served from the path cache, hot
+                RawClient.Response whole = c.send("GET /mid.bin HTTP/1.1\r\nHost: t\r\n\r\n").read();
+                assertThat(whole.status()).isEqualTo(200);
+                assertThat(whole.header("Content-Length")).isEqualTo(String.valueOf(MID));
+                assertThat(whole.body()).isEqualTo(mid);
+                assertThat(c.send("GET /multi.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(multi);
+
+                RawClient.Response part = c.send("GET /mid.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=70000-200000\r\n\r\n").read();
+                assertThat(part.status()).isEqualTo(206);
+                assertThat(part.header("Content-Range")).isEqualTo("bytes 70000-200000/" + MID);
+                assertThat(part.body()).isEqualTo(Arrays.copyOfRange(mid, 70000, 200001));
+
+                // a range across the 1 MiB sendfile chunk boundary, and one to the end of the file
+                part = c.send("GET /multi.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=1000000-2100000\r\n\r\n").read();
+                assertThat(part.status()).isEqualTo(206);
+                assertThat(part.body()).isEqualTo(Arrays.copyOfRange(multi, 1000000, 2100001));
+                part = c.send("GET /multi.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=-5000\r\n\r\n").read();
+                assertThat(part.body()).isEqualTo(Arrays.copyOfRange(multi, MULTI - 5000, MULTI));
+
+                RawClient.Response parts = c.send("GET /mid.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-9,250000-250009\r\n\r\n").read();
+                assertThat(parts.status()).isEqualTo(206);
+                assertThat(parts.header("Content-Type")).startsWith("multipart/byteranges");
+                String text = parts.bodyText();
+                assertThat(text).contains("Content-Range: bytes 0-9/" + MID, "Content-Range: bytes 250000-250009/" + MID)
+                        .contains(new String(mid, 0, 10, StandardCharsets.ISO_8859_1))
+                        .contains(new String(mid, 250000, 10, StandardCharsets.ISO_8859_1));
+                assertThat(parts.body().length).isEqualTo(Integer.parseInt(parts.header("Content-Length")));
+
+                RawClient.Response head = c.send("HEAD /mid.bin HTTP/1.1\r\nHost: t\r\n\r\n").read(true);
+                assertThat(head.status()).isEqualTo(200);
+                assertThat(head.header("Content-Length")).isEqualTo(String.valueOf(MID));
+                assertThat(head.body()).isEmpty();
+
+                String etag = whole.header("ETag");
+                assertThat(etag).isNotNull();
+                RawClient.Response notModified = c.send("GET /mid.bin HTTP/1.1\r\nHost: t\r\nIf-None-Match: " + etag + "\r\n\r\n").read();
+                assertThat(notModified.status()).isEqualTo(304);
+                assertThat(notModified.body()).isEmpty();
+                RawClient.Response since = c.send("GET /mid.bin HTTP/1.1\r\nHost: t\r\nIf-Modified-Since: "
+                        + whole.header("Last-Modified") + "\r\n\r\n").read();
+                assertThat(since.status()).isEqualTo(304);
+                // a range that no longer matches the validator gets the whole (current) body
+                RawClient.Response ifRange = c.send("GET /mid.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-99\r\nIf-Range: \"other\"\r\n\r\n").read();
+                assertThat(ifRange.status()).isEqualTo(200);
+                assertThat(ifRange.body()).isEqualTo(mid);
+            }
+            // the same connection still works after all of it (no byte too many or too few was sent)
+            assertThat(c.send("GET /mid.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(mid);
+            if (s.inProcess()) {
+                if (sendfileArch(arch)) {
+                    assertThat(chunkUses(s)).as("event loops send mid-size bodies by sendfile, not from mappings").isZero();
+                } else {
+                    assertThat(chunkUses(s)).as("blocking sockets keep the mapped chunks").isPositive();
+                }
+            }
+        }
+    }
+
+    /** AMPED: a cold mid-size body goes to a helper first (tested before its head leaves), then out by sendfile. */
+    @Test
+    void ampedSendsAColdMidSizeBodyOnlyAfterAHelperPagedItIn() throws Exception {
+        assumeTrue(TestServer.archs().contains(Architecture.AMPED), "amped not under test");
+        assumeTrue(Native.available() && Native.fdAccess(), "native layer unavailable");
+        Path f = root.resolve("cold.bin");
+        byte[] data = Http.write(f, MID, 33);
+        try (TestServer s = start(Architecture.AMPED); RawClient c = new RawClient(s.port())) {
+            ServerMetrics m = s.server().metrics();
+            Residency residency = m.residency();
+            Native.evictFromPageCache(f);
+            RawClient.Response r = c.send("GET /cold.bin HTTP/1.1\r\nHost: t\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo(data);
+            // mincore starts no readahead, so the evicted body is a miss: a translation and a page-in, both on helpers
+            assertThat(m.residencyMisses()).isEqualTo(1);
+            assertThat(m.diskTasks()).isEqualTo(2);
+            assertThat(residency.mincoreChecks.sum()).isPositive();
+            assertThat(chunkUses(s)).isZero();
+
+            // hot now: no helper, one residency test per response
+            long tasks = m.diskTasks(), checks = residency.mincoreChecks.sum() + residency.probeChecks.sum();
+            for (int i = 0; i < 5; i++) assertThat(c.send("GET /cold.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(data);
+            assertThat(m.diskTasks()).isEqualTo(tasks);
+            assertThat(residency.mincoreChecks.sum() + residency.probeChecks.sum() - checks).isEqualTo(5);
+        }
+    }
+
+    /**
+     * AMPED: the residency test of a body comes before its head, so a file that shrank after it was opened (its cached
+     * translation still promises the old length) is found by the helper before any byte leaves: a 500, not a close.
+     */
+    @Test
+    void ampedAnswers500WhenTheFileShrankBeforeItsBodyLeft() throws Exception {
+        assumeTrue(TestServer.archs().contains(Architecture.AMPED), "amped not under test");
+        assumeTrue(Native.available() && Native.fdAccess(), "native layer unavailable");
+        Path f = root.resolve("shrinks.bin");
+        Http.write(f, MID, 34);
+        byte[] other = Http.write(root.resolve("other.txt"), 100, 35);
+        try (TestServer s = start(Architecture.AMPED); RawClient c = new RawClient(s.port())) {
+            assertThat(c.send("GET /shrinks.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().status()).isEqualTo(200);
+            try (var w = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+                w.truncate(0);
+            }
+            RawClient.Response r = c.send("GET /shrinks.bin HTTP/1.1\r\nHost: t\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(500);
+            RawClient.Response ok = c.send("GET /other.txt HTTP/1.1\r\nHost: t\r\n\r\n").read();
+            assertThat(ok.status()).isEqualTo(200);
+            assertThat(ok.body()).isEqualTo(other);
+        }
+    }
+
+    /**
+     * A mid-size file truncated while its body is being sent (sendfile on the loops, a mapping on blocking sockets):
+     * that connection ends short of the promised length, and the server goes on serving.
+     */
+    @AllArchs
+    void aFileTruncatedDuringItsSendEndsThatConnectionOnly(Architecture arch) throws Exception {
+        int size = 16 << 20; // mid-size (under the default 24 MiB mapped bound), larger than the socket buffers
+        Path big = root.resolve("big.bin");
+        Files.write(big, new byte[size]);
+        byte[] other = Http.write(root.resolve("other.txt"), 100, 36);
+        try (TestServer s = start(arch); RawClient c = new RawClient(s.port(), 64 * 1024)) {
+            c.timeout(30_000);
+            c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+            InputStream in = c.input();
+            String head = readHead(in);
+            assertThat(head).contains("Content-Length: " + size);
+            assertThat(in.readNBytes(1 << 20)).hasSize(1 << 20);
+            try (RandomAccessFile w = new RandomAccessFile(big.toFile(), "rw")) {
+                w.setLength(1 << 20); // far below what was promised
+            }
+            long rest = 0;
+            byte[] buf = new byte[64 * 1024];
+            try {
+                for (int n; (n = in.read(buf)) >= 0; ) rest += n;
+            } catch (IOException e) {
+                // a reset is a close too
+            }
+            assertThat((1 << 20) + rest).as("bytes of the body before the close").isLessThan(size);
+            RawClient.Response ok = Http.get(s.port(), "/other.txt");
+            assertThat(ok.status()).isEqualTo(200);
+            assertThat(ok.body()).isEqualTo(other);
+        }
+    }
+
+    private static String readHead(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        while (!sb.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) throw new IOException("EOF in head");
+            sb.append((char) b);
+        }
+        return sb.toString();
+    }
+}
