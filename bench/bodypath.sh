@@ -7,9 +7,10 @@
 #
 # VARIANT is NAME or NAME:ARCH (default amped); NAME picks the JVM properties:
 #   mapped    -Dflash.sendfileMin=MAX           mid-size bodies from mapped chunks (the rule before issue #11)
-#   sendfile  (defaults)                        sendfile, head with MSG_MORE, residency by mincore on the handle's mapping
-#   preadv2   -Dflash.residency=preadv2         sendfile, residency by the copying preadv2(RWF_NOWAIT) probe
-#   nomore    -Dflash.headMore=false            sendfile, head by a plain write
+#   default   (none)                            the shipped rule (sendfile to 1 MiB on the loops, mapped above)
+#   sendfile  -Dflash.sendfileMax=MAX           sendfile, head with MSG_MORE, residency by mincore on the handle's mapping
+#   preadv2   ... -Dflash.residency=preadv2     sendfile, residency by the copying preadv2(RWF_NOWAIT) probe
+#   nomore    ... -Dflash.headMore=false        sendfile, head by a plain write
 #   blocking  -Dflash.sendfileBlocking=true     (mt/vt) sendfile on blocking sockets too
 # Output, one line per variant: syscalls per response by name (strace -c on the loop thread, one run), then the loop
 # thread's CPU per response in microseconds from /proc/PID/task/TID/schedstat (three more runs without strace).
@@ -33,9 +34,10 @@ for V in "$@"; do
   NAME=${V%%:*}; ARCH=amped; [[ "$V" == *:* ]] && ARCH=${V#*:}
   case "$NAME" in
     mapped) PROPS=(-Dflash.sendfileMin=9223372036854775807) ;;
-    sendfile) PROPS=() ;;
-    preadv2) PROPS=(-Dflash.residency=preadv2) ;;
-    nomore) PROPS=(-Dflash.headMore=false) ;;
+    default) PROPS=() ;;
+    sendfile) PROPS=(-Dflash.sendfileMax=9223372036854775807) ;;
+    preadv2) PROPS=(-Dflash.sendfileMax=9223372036854775807 -Dflash.residency=preadv2) ;;
+    nomore) PROPS=(-Dflash.sendfileMax=9223372036854775807 -Dflash.headMore=false) ;;
     blocking) PROPS=(-Dflash.sendfileBlocking=true) ;;
     *) echo "unknown variant $NAME" >&2; exit 2 ;;
   esac
@@ -67,7 +69,7 @@ for V in "$@"; do
   SEGS=""
   if command -v nstat >/dev/null; then   # TCP segments sent per response, both ends (system-wide: a quiet machine)
     nstat -n; run_curl
-    SEGS=$(nstat -az TcpOutSegs | awk -v n="$N" '$1 == "TcpOutSegs" { printf " | tcp segments/response %.2f", $2 / n }')
+    SEGS=$(nstat -z TcpOutSegs | awk -v n="$N" '$1 == "TcpOutSegs" { printf " | tcp segments/response %.2f", $2 / n }')
   fi
   echo "size=$SIZE arch=$ARCH variant=$NAME  per response: $COUNTS | cpu us/response:${CPU}${SEGS}"
   kill "$PID"; wait "$PID" 2>/dev/null || true
