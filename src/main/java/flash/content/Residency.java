@@ -46,7 +46,7 @@ public final class Residency {
 
     /**
      * {@code -Dflash.residency=preadv2}: test file regions with the copying preadv2 probe even where mincore on the
-     * handle's mapping is truthful (for A/B runs; docs/performance.md section 11 has the per-response counts).
+     * handle's mapping is truthful (for A/B runs; docs/performance.md section 13 has the per-response counts).
      */
     static final boolean MAPPED_MINCORE = !"preadv2".equals(System.getProperty("flash.residency"));
 

@@ -7,7 +7,7 @@ import flash.net.Transport;
 /**
  * Which way a file body larger than the in-memory bound leaves: mapped chunks (written with writev, the bytes
  * copied from the mapping into the socket) or a region of the open file (sendfile, no copy through user space).
- * Decided per response by the file's size and the connection's transport (docs/performance.md section 11):
+ * Decided per response by the file's size and the connection's transport (docs/performance.md section 13):
  * <ul>
  *   <li>a transport without sendfile (TLS, which must encrypt the bytes itself) takes mapped chunks where the
  *       mapped-file cache covers the file: the engine reads the mapping directly, where a file region would be read
@@ -31,7 +31,7 @@ public record BodyPath(long sendfileMin, long sendfileMax, boolean sendfileBlock
     /**
      * The defaults: on non-blocking plain sockets, bodies the in-memory copy does not hold go by sendfile up to 1 MiB
      * (one sendfile chunk); larger files the mapped cache covers stay mapped, where the loop's CPU per response
-     * measured lower (2 and 4 MiB; docs/performance.md section 11); blocking sockets keep the mapped chunks.
+     * measured lower (2 and 4 MiB; docs/performance.md section 13); blocking sockets keep the mapped chunks.
      */
     public static final BodyPath DEFAULT = new BodyPath(0, 1L << 20, false);
     /** The previous rule, for tests of the mapped path on plain sockets: mapped wherever the file cache covers. */
