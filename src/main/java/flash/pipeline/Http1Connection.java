@@ -652,8 +652,10 @@ public final class Http1Connection implements IoHandler {
         outgoing = takeSender().reset(r, headOnly);
         residencyChecked = false;
         mappedBody = !headOnly && driver.seam().checksResidency() && hasMappedSegment(r);
-        phase = Phase.WRITING;
+        // The deadline before the phase: a blocking driver's watchdog reads the phase first, so once it sees WRITING
+        // it sees this deadline, never the one left from before (a wait on the origin longer than the write timeout).
         deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+        phase = Phase.WRITING;
         write();
     }
 
@@ -706,8 +708,10 @@ public final class Http1Connection implements IoHandler {
 
     private void resumeStream() {
         if (phase == Phase.CLOSED || outgoing == null) return;
-        phase = Phase.WRITING;
+        // The deadline before the phase: a blocking driver's watchdog reads the phase first, so once it sees WRITING
+        // it sees this deadline, never the one left from before (a wait on the origin longer than the write timeout).
         deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+        phase = Phase.WRITING;
         write();
     }
 

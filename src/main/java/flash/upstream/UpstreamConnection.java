@@ -201,8 +201,19 @@ public final class UpstreamConnection implements IoHandler {
         else close();
     }
 
+    /**
+     * Asked by a blocking driver's watchdog from its own thread while the owner keeps arming and clearing the
+     * deadline (a proxied body clears it for every piece lent to the client, and arms it when it asks for more). So
+     * the field is read once: read twice, an armed deadline could pass the {@code != 0} test and then be read as the
+     * 0 the owner had just stored, and {@code now - 0 > 0} holds, so a deadline an hour away "passed", the watchdog
+     * closed the socket, and the client's body was cut short (issue #9: mt under CPU load, where the watchdog thread
+     * is preempted between the two reads).
+     */
     @Override
-    public boolean expired(long now) { return deadline != 0 && user != null && now - deadline > 0; }
+    public boolean expired(long now) {
+        long d = deadline;
+        return d != 0 && user != null && now - d > 0;
+    }
 
     @Override
     public void expire() {
@@ -214,6 +225,8 @@ public final class UpstreamConnection implements IoHandler {
     /** A blocking driver's watchdog: close the socket so the owner's blocked read or write fails; it answers 504. */
     @Override
     public void interrupt() {
+        // Asked again: the owner may have cleared or moved the deadline since the watchdog's question.
+        if (!expired(System.nanoTime())) return;
         timedOut = true;
         deadline = 0;
         transport.close();
