@@ -46,6 +46,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     private final Slots.Waiter waiter = new Slots.Waiter() {
         @Override public void granted() { grantedLater(); }
         @Override public void expired() { expiredLater(); }
+        @Override public void grantedNow() { grantedInline(); }
     };
     private State state = State.WAITING;
     private boolean slot;              // holds one of the backend's slots
@@ -61,6 +62,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     private int pieceLength;
     private boolean stdinEnding;       // the empty STDIN record is being written
     private boolean stdinDone;
+    private boolean stdinInBegin;      // no body: the empty STDIN record went in the same buffer as the params
     private boolean earlyInput;        // the backend sent something while we were still sending
     private boolean bodyTouched;       // a piece of the client's body was taken: no retry after that
     private boolean received;          // a byte came from the backend on this connection
@@ -132,6 +134,16 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
         });
     }
 
+    /** A slot handed over by an exchange that is done with it (event loops): go on now, on the releaser's call. */
+    private void grantedInline() {
+        slot = true;
+        if (state != State.WAITING || !ex.active()) {
+            releaseSlot();
+            return;
+        }
+        go();
+    }
+
     /** Queued longer than --fastcgi-timeout (event loops): 503, as when the queue is full. */
     private void expiredLater() {
         ex.driver().execute(() -> {
@@ -179,7 +191,8 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
         up.startExchange();
         up.deadline(s.timeoutNanos());
         if (buffered != null) buffered.rewind(); // a retry on a fresh connection sends it again
-        begin = Records.begin(FastCgiParams.of(ex, s, script, bodyLength()), true);
+        stdinInBegin = buffered != null ? buffered.capacity() == 0 : !ex.hasBody();
+        begin = Records.begin(FastCgiParams.of(ex, s, script, bodyLength()), true, stdinInBegin);
         state = State.SENDING;
         sentAt = System.nanoTime();
         send();
@@ -236,6 +249,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
                         stdinDone = true;
                     }
                 }
+                if (stdinInBegin && !begin.hasRemaining()) stdinDone = true;
                 if (stdinDone) {
                     awaitHead();
                     return;
@@ -346,6 +360,7 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
                 CgiOutputParser.Result result = parser.feed(out);
                 reader.consume(buf, out.position());
                 if (result != null) {
+                    if (result.localRedirect() == null && respondWhole(result, buf)) return;
                     buf.compact();
                     respond(result);
                     return;
@@ -378,6 +393,64 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
         long length = -1;
         if (req.method() == Method.HEAD && r.contentLength() >= 0) length = r.contentLength();
         ex.respond(head, this, length);
+    }
+
+    /**
+     * The whole response is in the read buffer already (a small page: php-fpm writes it and END_REQUEST at once):
+     * copy its body out, give the connection back to the pool and the slot to the next queued request (whose
+     * request goes to the backend before this response goes to the client: the php-fpm worker is not left idle
+     * while the client is written to), then answer with a Content-Length in one write, not chunked in two.
+     * False, with nothing consumed, when the response goes on past the buffer: it is streamed.
+     */
+    private boolean respondWhole(CgiOutputParser.Result r, ByteBuffer buf) {
+        int whole = reader.wholeStdout(buf);
+        if (whole < 0) return false;
+        byte[] body = new byte[whole];
+        int off = 0;
+        int n;
+        while ((n = reader.next(buf, this)) > 0) {
+            buf.get(buf.position(), body, off, n);
+            off += n;
+            reader.consume(buf, n);
+        }
+        buf.compact();
+        if (n != RecordReader.ENDED) { // the look-ahead said otherwise: cannot happen, but never send half a body
+            malformed("response ended early");
+            return true;
+        }
+        ex.upstreamNanos(System.nanoTime() - sentAt);
+        state = State.DONE;
+        UpstreamConnection c = up;
+        up = null;
+        if (stdinDone && !c.lent()) backend.pool().release(c);
+        else c.close();
+        if (slot) {
+            slot = false;
+            backend.slots().releaseNow();
+        }
+        if (!ex.active()) return true;
+        // HEAD: the script's own Content-Length if it gave one (php-fpm sends no body for HEAD), else none.
+        long length = req.method() != Method.HEAD ? whole : r.contentLength() >= 0 ? r.contentLength() : -1;
+        ex.respond(r.head(), new WholeBody(ByteBuffer.wrap(body)), length);
+        return true;
+    }
+
+    /** A body held whole in memory, as a stream that is always ready. */
+    private static final class WholeBody implements BodyStream {
+        private final ByteBuffer bytes;
+        private boolean sent;
+
+        WholeBody(ByteBuffer bytes) { this.bytes = bytes; }
+
+        @Override public ByteBuffer next() { return sent ? null : bytes; }
+
+        @Override public boolean ended() { return sent || !bytes.hasRemaining(); }
+
+        @Override public void consumed(int n) { if (!bytes.hasRemaining()) sent = true; }
+
+        @Override public void onReady(Runnable ready) { ready.run(); }
+
+        @Override public void abort() { }
     }
 
     private void readBody() {

@@ -93,6 +93,38 @@ public final class RecordReader {
         }
     }
 
+    /**
+     * Looks ahead without consuming anything: when every record from the buffer's position up to and including
+     * END_REQUEST (and its padding) is in {@code buf}, the number of STDOUT bytes among them (0 or more); otherwise
+     * -1 (the response goes on past the buffer, or the stream is malformed, which {@link #next} then reports). A
+     * small response usually arrives whole in one read: the caller can then take it at once and free the
+     * connection before the client has it.
+     */
+    public int wholeStdout(ByteBuffer buf) {
+        if (failure != null || ended) return -1;
+        int p = buf.position();
+        int limit = buf.limit();
+        boolean header = inHeader;
+        int t = type, i = id, content = contentLeft, padding = paddingLeft;
+        long total = 0;
+        while (true) {
+            if (header) {
+                if (limit - p < Records.HEADER || (buf.get(p) & 0xff) != Records.VERSION) return -1;
+                t = buf.get(p + 1) & 0xff;
+                i = ((buf.get(p + 2) & 0xff) << 8) | (buf.get(p + 3) & 0xff);
+                content = ((buf.get(p + 4) & 0xff) << 8) | (buf.get(p + 5) & 0xff);
+                padding = buf.get(p + 6) & 0xff;
+                p += Records.HEADER;
+            }
+            header = true;
+            if (limit - p < content + padding) return -1;
+            boolean ours = i == Records.REQUEST_ID;
+            if (ours && t == Records.END_REQUEST) return content == 8 && total <= Integer.MAX_VALUE ? (int) total : -1;
+            if (ours && t == Records.STDOUT) total += content;
+            p += content + padding;
+        }
+    }
+
     /** STDOUT bytes the caller took from the position of the buffer last passed to {@link #next}. */
     public void consume(ByteBuffer buf, int n) {
         buf.position(buf.position() + n);

@@ -25,6 +25,12 @@ abstract sealed class Slots permits Slots.Local, Slots.Shared {
 
         /** It waited longer than its wait bound without getting one: it holds none. */
         void expired();
+
+        /**
+         * It holds a slot now, handed over by {@link #releaseNow} from a point where the releaser is done with its
+         * own state: it may go on at once, on this call.
+         */
+        default void grantedNow() { granted(); }
     }
 
     final int max;
@@ -51,6 +57,14 @@ abstract sealed class Slots permits Slots.Local, Slots.Shared {
 
     /** A slot is free again: the first waiter gets it. */
     abstract void release();
+
+    /**
+     * As {@link #release}, from a releaser that is done with its own state: an event loop's first waiter goes on
+     * within this call ({@link Waiter#grantedNow}) instead of in a task after the loop's current batch of events,
+     * so its request reaches the backend before this loop does anything else. A php-fpm worker waits for that
+     * request, idle, for as long as it takes.
+     */
+    void releaseNow() { release(); }
 
     abstract int inUse();
 
@@ -89,6 +103,14 @@ abstract sealed class Slots permits Slots.Local, Slots.Shared {
             Queued next = queue.pollFirst();
             if (next == null) active--;
             else next.w().granted();
+        }
+
+        @Override
+        void releaseNow() {
+            expireStale(System.nanoTime());
+            Queued next = queue.pollFirst();
+            if (next == null) active--;
+            else next.w().grantedNow();
         }
 
         /** Waiters at the head that waited past their bound: FIFO, so the first fresh one ends the scan. */

@@ -89,6 +89,34 @@ class FastCgiBackendTest {
     }
 
     /**
+     * Forty clients through one FastCGI connection: each small answer is taken whole from the read buffer while the
+     * slot passes straight on to the next queued request; every client gets its own answer, with its length (one
+     * write, not chunked).
+     */
+    @AllArchs
+    void queuedRequestsEachGetTheirOwnWholeAnswer(Architecture arch) throws Exception {
+        try (PhpFpm fpm = PhpFpm.start(2, "")) {
+            fpm.write("echo.php", "<?php header('Content-Type: text/plain'); echo 'n=', $_GET['n'];\n");
+            try (TestServer s = server(fpm, arch, c -> c.withLoops(1).withFastcgiConnections(1).withFastcgiQueue(100)
+                    .withFastcgiTimeout(Duration.ofSeconds(20)));
+                 HttpClient client = Http.client()) {
+                List<CompletableFuture<HttpResponse<byte[]>>> all = new java.util.ArrayList<>();
+                for (int i = 0; i < 40; i++) {
+                    all.add(client.sendAsync(HttpRequest.newBuilder(s.uri("/echo.php?n=" + i)).build(),
+                            HttpResponse.BodyHandlers.ofByteArray()));
+                }
+                for (int i = 0; i < 40; i++) {
+                    HttpResponse<byte[]> r = all.get(i).get(60, TimeUnit.SECONDS);
+                    assertThat(r.statusCode()).isEqualTo(200);
+                    assertThat(text(r)).isEqualTo("n=" + i);
+                    assertThat(r.headers().firstValue("content-length")).hasValue(Integer.toString(("n=" + i).length()));
+                    assertThat(r.headers().firstValue("transfer-encoding")).isEmpty();
+                }
+            }
+        }
+    }
+
+    /**
      * The paper's point, for scripts: while every FastCGI connection is busy with a slow script and more requests
      * wait in the queue, static files are still served at once under the event-driven architectures (a waiting
      * request costs a queue entry, not a thread). mt, vt and mp hold a thread or process per waiting request.

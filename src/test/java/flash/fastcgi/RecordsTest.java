@@ -24,6 +24,18 @@ class RecordsTest {
     }
 
     @Test
+    void aRequestWithoutABodyEndsStdinInTheSameBuffer() {
+        ByteBuffer b = Records.begin(List.of(), true, true);
+        byte[] a = new byte[b.remaining()];
+        b.get(a);
+        assertThat(a).containsExactly(
+                1, 1, 0, 1, 0, 8, 0, 0,   // BEGIN_REQUEST, id 1, 8 bytes
+                0, 1, 1, 0, 0, 0, 0, 0,   // role RESPONDER, flags KEEP_CONN
+                1, 4, 0, 1, 0, 0, 0, 0,   // the empty PARAMS record
+                1, 5, 0, 1, 0, 0, 0, 0);  // the empty STDIN record: one write for the whole request
+    }
+
+    @Test
     void pairLengthsTakeOneByteBelow128AndFourAbove() {
         String longValue = "v".repeat(300);
         byte[] p = Records.encodePairs(List.<String[]>of(new String[] {"A", "bc"}, new String[] {"LONG", longValue}));
@@ -111,6 +123,37 @@ class RecordsTest {
             assertThat(r.ended()).isTrue();
             assertThat(buf.position()).isZero();
         }
+    }
+
+    /**
+     * The look-ahead finds the response whole only once END_REQUEST and its padding are in the buffer, counts only
+     * this request's STDOUT bytes, consumes nothing, and works from mid-record (after the CGI head was taken).
+     */
+    @Test
+    void looksAheadForAWholeResponseAtEverySplit() {
+        byte[] all = response();
+        RecordReader.Sink none = new RecordReader.Sink() {
+            @Override public void stderr(ByteBuffer piece) { }
+            @Override public void end(int app, int proto) { }
+        };
+        for (int split = 0; split <= all.length; split++) {
+            ByteBuffer buf = ByteBuffer.wrap(all, 0, split);
+            RecordReader r = new RecordReader();
+            assertThat(r.wholeStdout(buf)).as("split at %d", split).isEqualTo(split == all.length ? 33 : -1);
+            assertThat(buf.position()).isZero();
+        }
+        // From inside the first STDOUT record, as after the head: the rest of it, and "lo".
+        ByteBuffer buf = ByteBuffer.wrap(all);
+        RecordReader r = new RecordReader();
+        assertThat(r.next(buf, none)).isEqualTo(31);
+        r.consume(buf, 28); // "Content-Type: text/plain\r\n\r\n"
+        int at = buf.position();
+        assertThat(r.wholeStdout(buf)).isEqualTo(5);
+        assertThat(buf.position()).isEqualTo(at);
+        assertThat(r.wholeStdout(ByteBuffer.wrap(all, 0, all.length - 1).position(at))).isEqualTo(-1);
+        // Something that is not FastCGI is never "whole".
+        assertThat(new RecordReader().wholeStdout(ByteBuffer.wrap("HTTP/1.1 200 OK\r\n\r\n".getBytes(StandardCharsets.US_ASCII))))
+                .isEqualTo(-1);
     }
 
     @Test
