@@ -98,8 +98,21 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--cache-mb", paramLabel = "MB", description = "File-data cache budget in MiB (default: ${DEFAULT-VALUE}: 256, or a sixteenth of the machine's memory when that is less, at least 16).")
     long cacheMb = ServerConfig.DEFAULT_CACHE_BYTES >> 20;
 
-    @Option(names = "--revalidate-ms", paramLabel = "MS", description = "Cached translations older than this are re-checked on disk (default: ${DEFAULT-VALUE}).")
-    long revalidateMs = 1000;
+    @Option(names = "--revalidate", paramLabel = "MODE", converter = RevalidationConverter.class,
+            description = {"How a cached file translation notices a change on disk. watch (default): the directories it was",
+                    "read from are watched with inotify and a change drops it at once; it is re-checked on disk only after",
+                    "--revalidate-watched-ms (changes inotify cannot report: writes through a shared mapping, another host",
+                    "on a network file system). Entries that cannot be watched (inotify limits) fall back to",
+                    "--revalidate-ms. stat: every entry is re-checked on disk after --revalidate-ms."})
+    flash.config.Revalidation revalidation = ServerConfig.DEFAULT_REVALIDATION;
+
+    @Option(names = "--revalidate-ms", paramLabel = "MS", description = {"A cached translation older than this is re-checked on disk (stat,",
+            "realpath, open): every one under --revalidate stat, those that could not be watched under watch (default: ${DEFAULT-VALUE})."})
+    long revalidateMs = ServerConfig.DEFAULT_REVALIDATE_AFTER.toMillis();
+
+    @Option(names = "--revalidate-watched-ms", paramLabel = "MS", description = {"Under --revalidate watch, a watched translation is still",
+            "re-checked on disk after this long, never sooner than --revalidate-ms (default: ${DEFAULT-VALUE})."})
+    long revalidateWatchedMs = ServerConfig.DEFAULT_REVALIDATE_WATCHED.toMillis();
 
     @Option(names = "--status-path", paramLabel = "PATH", description = "Serve Prometheus counters at this URL path (off by default).")
     String statusPath;
@@ -554,6 +567,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) throw new UsageError("--port must be between 0 and 65535, not " + port);
         checkBind(bind);
         if (revalidateMs < 0) throw new UsageError("--revalidate-ms must not be negative, not " + revalidateMs);
+        if (revalidateWatchedMs < 0) throw new UsageError("--revalidate-watched-ms must not be negative, not " + revalidateWatchedMs);
         positive("--loops", loops);
         positive("--helpers", helpers);
         positive("--threads", threads);
@@ -636,6 +650,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .withListDirs(listDirs).withFollowSymlinks(followSymlinks).withDotfiles(dotfiles)
                 .withPathCache(noPathCache ? 0 : pathCache).withHeaderCache(!noHeaderCache).withFileCache(!noFileCache)
                 .withCacheBytes(cacheMb << 20).withRevalidateAfter(Duration.ofMillis(revalidateMs))
+                .withRevalidation(revalidation).withRevalidateWatched(Duration.ofMillis(revalidateWatchedMs))
                 .withStatusPath(statusPath).withMaxConnections(maxConnections)
                 .withTimeouts(seconds("--header-timeout", headerTimeout), seconds("--idle-timeout", idleTimeout),
                         seconds("--write-timeout", writeTimeout))
@@ -767,6 +782,14 @@ public final class ServeCommand implements Callable<Integer> {
     private static Duration seconds(String name, double v) {
         if (!(v > 0) || v > 86_400) throw new UsageError(name + " must be more than 0 and at most 86400 seconds, not " + v);
         return Duration.ofMillis(Math.round(v * 1000));
+    }
+
+    static final class RevalidationConverter implements picocli.CommandLine.ITypeConverter<flash.config.Revalidation> {
+        @Override
+        public flash.config.Revalidation convert(String value) {
+            for (flash.config.Revalidation r : flash.config.Revalidation.values()) if (r.cliName().equalsIgnoreCase(value)) return r;
+            throw new picocli.CommandLine.TypeConversionException("unknown revalidation '" + value + "' (choose watch or stat)");
+        }
     }
 
     static final class ArchConverter implements picocli.CommandLine.ITypeConverter<Architecture> {

@@ -62,7 +62,9 @@ public record ServerConfig(
         java.util.List<String> tlsProtocols,
         int httpRedirectPort,
         String healthPath,
-        Duration drainDelay) {
+        Duration drainDelay,
+        Revalidation revalidation,
+        Duration revalidateWatched) {
 
     /** Event loops: one per core, as the paper ran one Flash process per CPU. */
     public static final int DEFAULT_LOOPS = Runtime.getRuntime().availableProcessors();
@@ -139,6 +141,19 @@ public record ServerConfig(
      * listener and drains: the time a load balancer needs to see the 503 and stop sending (--drain-delay).
      */
     public static final Duration DEFAULT_DRAIN_DELAY = Duration.ZERO;
+    /**
+     * A cached translation is re-checked on disk after this long (--revalidate-ms): under --revalidate stat, every
+     * one; under watch, only those that could not be watched (inotify limits). Today's freshness guarantee.
+     */
+    public static final Duration DEFAULT_REVALIDATE_AFTER = Duration.ofSeconds(1);
+    /** Cached translations are invalidated by inotify events, not re-checked every second (issue #11). */
+    public static final Revalidation DEFAULT_REVALIDATION = Revalidation.WATCH;
+    /**
+     * Under --revalidate watch, a watched translation is still re-checked after this long (--revalidate-watched-ms):
+     * the safety net for changes inotify does not report (writes through a shared mapping, another host writing to a
+     * network file system, a FUSE file system without notifications). A minute costs one stat per hot file a minute.
+     */
+    public static final Duration DEFAULT_REVALIDATE_WATCHED = Duration.ofSeconds(60);
 
     /** TLS versions offered (--tls-protocols): nothing older than 1.2. */
     public static final java.util.List<String> DEFAULT_TLS_PROTOCOLS = java.util.List.of("TLSv1.3", "TLSv1.2");
@@ -155,7 +170,7 @@ public record ServerConfig(
                 10_000,                   // open connections
                 1024,                     // listen backlog (the JDK's default of 50 drops bursts)
                 DEFAULT_PATH_CACHE, true, true, DEFAULT_CACHE_BYTES,
-                Duration.ofSeconds(1),    // cached translations are revalidated after this long
+                DEFAULT_REVALIDATE_AFTER, // cached translations are revalidated after this long
                 DEFAULT_SMALL_FILE_MAX, null, false, 0, java.util.List.of(), DEFAULT_UPSTREAM_KEEPALIVE,
                 DEFAULT_UPSTREAM_CONNECT_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT, DEFAULT_TUNNEL_TIMEOUT,
                 null, AccessLogFormat.COMBINED, // no access log unless asked for
@@ -165,7 +180,8 @@ public record ServerConfig(
                 false,                    // no PROXY protocol header expected
                 java.util.List.of(), java.util.List.of(), java.util.List.of(), // no extra static roots, header rules or vhosts
                 java.util.List.of(), DEFAULT_TLS_PROTOCOLS, NO_REDIRECT, // plain HTTP unless a certificate is given
-                null, DEFAULT_DRAIN_DELAY); // no health path unless asked for
+                null, DEFAULT_DRAIN_DELAY, // no health path unless asked for
+                DEFAULT_REVALIDATION, DEFAULT_REVALIDATE_WATCHED);
     }
 
     /** Whether the listener speaks HTTPS. */
@@ -228,6 +244,8 @@ public record ServerConfig(
     /** {@code path}: the URL path that answers 200 while serving and 503 once a drain begins; null for none. */
     public ServerConfig withHealthPath(String v) { return edit(e -> e.healthPath = v); }
     public ServerConfig withDrainDelay(Duration v) { return edit(e -> e.drainDelay = v); }
+    public ServerConfig withRevalidation(Revalidation v) { return edit(e -> e.revalidation = v); }
+    public ServerConfig withRevalidateWatched(Duration v) { return edit(e -> e.revalidateWatched = v); }
 
     private ServerConfig edit(Consumer<Editor> change) {
         Editor e = new Editor(this);
@@ -289,6 +307,8 @@ public record ServerConfig(
         int httpRedirectPort;
         String healthPath;
         Duration drainDelay;
+        Revalidation revalidation;
+        Duration revalidateWatched;
 
         Editor(ServerConfig c) {
             root = c.root;
@@ -343,11 +363,13 @@ public record ServerConfig(
             httpRedirectPort = c.httpRedirectPort;
             healthPath = c.healthPath;
             drainDelay = c.drainDelay;
+            revalidation = c.revalidation;
+            revalidateWatched = c.revalidateWatched;
         }
 
         ServerConfig build() {
             return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site, proxyProtocol, statics, headerRules, vhosts,
-                    tls, tlsProtocols, httpRedirectPort, healthPath, drainDelay);
+                    tls, tlsProtocols, httpRedirectPort, healthPath, drainDelay, revalidation, revalidateWatched);
         }
     }
 }

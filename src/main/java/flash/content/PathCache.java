@@ -14,8 +14,10 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Freshness: an entry older than {@code revalidateAfter} is not served; the request goes back through a
  * full translation (stat, realpath, open), so a changed, replaced, symlink-swapped or deleted file is seen
- * within that bound. Size: at most {@code maxEntries} entries and {@code maxBytes} of file bytes held in
- * memory.
+ * within that bound. An entry whose reads are all watched ({@link FileWatch}, {@code --revalidate watch}) is dropped
+ * by the watch thread when the file system reports a change ({@link #invalidate}), and keeps only the longer safety
+ * bound {@code watchedRevalidateNanos} for changes inotify cannot report. Size: at most {@code maxEntries} entries and
+ * {@code maxBytes} of file bytes held in memory.
  *
  * <p>Policy: W-TinyLFU (Caffeine). Chosen by hit rate on the NASA trace and on Zipf workloads against the CLOCK it
  * replaces, LRU and a segmented LRU (docs/performance.md, "Cache policy"; bench's CachePolicySim replays them): a
@@ -36,27 +38,59 @@ import java.util.concurrent.atomic.LongAdder;
  * and no read or write of file data, ever runs in the listener.
  */
 public final class PathCache {
-    /** One cached translation, as made at {@code createdNanos}. Immutable; replaced whole. */
-    private record Node(Translation translation, long createdNanos, long bytes) {}
+    /**
+     * One cached translation, as made at {@code createdNanos}, served for {@code boundNanos} (the stat bound, or the
+     * safety bound when every read is watched). Immutable; replaced whole. A class, not a record: the watch thread
+     * removes exactly this node ({@code remove(key, node)}), never an equal one stored since.
+     */
+    private static final class Node {
+        final String key;
+        final Translation translation;
+        final long createdNanos;
+        final long boundNanos;
+        final long bytes;
+        final FileWatch.Registration watch; // null when not watched
+
+        Node(String key, Translation translation, long createdNanos, long boundNanos, long bytes,
+             FileWatch.Registration watch) {
+            this.key = key;
+            this.translation = translation;
+            this.createdNanos = createdNanos;
+            this.boundNanos = boundNanos;
+            this.bytes = bytes;
+            this.watch = watch;
+        }
+    }
 
     private final Cache<String, Node> cache;
     private final long maxBytes;
     private final long revalidateNanos;
+    private final long watchedRevalidateNanos;
     private final LongAdder bytes = new LongAdder();
     public final LongAdder hits = new LongAdder();
     public final LongAdder misses = new LongAdder();
     public final LongAdder evictions = new LongAdder();
+    /** Entries translated again because they had outlived their bound (a stat-based revalidation). */
+    public final LongAdder revalidatedByStat = new LongAdder();
+    /** Entries dropped because the file system reported a change to something they read. */
+    public final LongAdder revalidatedByWatch = new LongAdder();
 
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos) {
+        this(maxEntries, maxBytes, revalidateNanos, revalidateNanos);
+    }
+
+    /** @param watchedRevalidateNanos the bound of an entry whose every read is watched (never below the stat bound) */
+    public PathCache(int maxEntries, long maxBytes, long revalidateNanos, long watchedRevalidateNanos) {
         if (maxEntries <= 0) throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
         this.maxBytes = Math.max(0, maxBytes);
         this.revalidateNanos = revalidateNanos;
+        this.watchedRevalidateNanos = Math.max(revalidateNanos, watchedRevalidateNanos);
         // With no byte budget (--no-file-cache) no entry holds bytes: only the entry bound is left.
         long budget = this.maxBytes > 0 ? this.maxBytes : maxEntries;
         long unit = Math.clamp(budget / maxEntries, 1, Integer.MAX_VALUE);
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(Math.min(budget, unit * maxEntries))
-                .weigher((String k, Node n) -> (int) Math.max(unit, n.bytes()))
+                .weigher((String k, Node n) -> (int) Math.max(unit, n.bytes))
                 .executor(Runnable::run)
                 .removalListener((String k, Node n, RemovalCause cause) -> removed(n, cause))
                 .build();
@@ -68,30 +102,52 @@ public final class PathCache {
      */
     public Translation lookup(RequestTarget.Normalized target) {
         Node n = cache.getIfPresent(target.path());
-        if (n == null || System.nanoTime() - n.createdNanos() > revalidateNanos) {
+        if (n == null || System.nanoTime() - n.createdNanos > n.boundNanos) {
             misses.increment();
             return null;
         }
         // Evicted and released by another thread since the get: its file may be closed, so it is a miss.
-        if (n.translation() instanceof Translation.Found f && !retain(f.entry())) {
+        if (n.translation instanceof Translation.Found f && !retain(f.entry())) {
             misses.increment();
             return null;
         }
         hits.increment();
-        return n.translation();
+        return n.translation;
     }
 
     /**
      * Stores a translation just made. The caller keeps its own reference; the cache takes one more.
      * Failures are never cached (the next request retries), nor a body larger than the whole byte budget.
      */
-    public void put(RequestTarget.Normalized target, Translation t) {
-        if (!t.cacheable()) return;
+    public void put(RequestTarget.Normalized target, Translation t) { put(target, t, null); }
+
+    /**
+     * Stores a translation just made, with what it read watched ({@code watch}, filled before the translation ran;
+     * null: not watched). The cache owns the registration from here: it is cancelled when the entry goes, or at once
+     * if the translation is not cached. A change reported before this call drops the entry again at once.
+     */
+    public void put(RequestTarget.Normalized target, Translation t, FileWatch.Registration watch) {
         long b = t instanceof Translation.Found f && f.entry().inMemory() ? f.entry().size() : 0;
-        if (b > maxBytes) return;
-        if (t instanceof Translation.Found f && !retain(f.entry())) return;
+        if (!t.cacheable() || b > maxBytes || (t instanceof Translation.Found f && !retain(f.entry()))) {
+            if (watch != null) watch.cancel();
+            return;
+        }
+        long now = System.nanoTime();
+        Node node = new Node(target.path(), t, now,
+                watch != null && watch.complete() ? watchedRevalidateNanos : revalidateNanos, b, watch);
         bytes.add(b); // before the put: the removal that takes it off can only come after
-        cache.put(target.path(), new Node(t, System.nanoTime(), b));
+        Node replaced = cache.asMap().put(node.key, node);
+        if (replaced != null && now - replaced.createdNanos > replaced.boundNanos) revalidatedByStat.increment();
+        // Published: from now on a change runs the invalidation; one seen since the walk means it is stale already.
+        if (watch != null && !watch.attach(() -> invalidate(node))) invalidate(node);
+    }
+
+    /**
+     * The watch thread's side: drops {@code n} if it is still the cached node for its path (the removal listener
+     * releases it). Lookups on the loops do not wait for it: they read without locks.
+     */
+    private void invalidate(Node n) {
+        if (cache.asMap().remove(n.key, n)) revalidatedByWatch.increment();
     }
 
     /** Entries now (a moment's count: an insert past the bound is evicted right after it). */
@@ -104,9 +160,10 @@ public final class PathCache {
     public void cleanUp() { cache.cleanUp(); }
 
     private void removed(Node n, RemovalCause cause) {
-        bytes.add(-n.bytes());
+        bytes.add(-n.bytes);
         if (cause.wasEvicted()) evictions.increment();
-        if (n.translation() instanceof Translation.Found f) f.entry().release();
+        if (n.watch != null) n.watch.cancel();
+        if (n.translation instanceof Translation.Found f) f.entry().release();
     }
 
     private static boolean retain(FileEntry e) {

@@ -109,6 +109,72 @@ public final class PathTranslator {
         }
     }
 
+    /** Symlinks followed in one walk before it gives up, as the kernel's ELOOP (40). */
+    private static final int MAX_LINKS = 40;
+
+    /**
+     * For {@code --revalidate watch}: records in {@code watch} every (directory, name) that {@link #translate} reads
+     * for {@code target}, resolving symlinks one hop at a time as the kernel does, so that a change to any of them
+     * (the file, a directory on the way renamed, a symlink on the way or in its target's path swapped, an index file
+     * created ahead of the one found, an entry of a listed directory) is an event. Each name is watched BEFORE it is
+     * read: a change after this walk's read is always reported. Call it before translating. Blocking (lstat, readlink,
+     * inotify_add_watch): runs where translations run. A walk that cannot watch something gives up; the entry then
+     * keeps the stat bound.
+     */
+    public void watchDependencies(RequestTarget.Normalized target, FileWatch.Registration watch) {
+        DiskGuard.check("watch " + target.path());
+        if (!dotPolicy.allows(target)) return; // decided by the name alone: nothing on disk can change it
+        try {
+            Path end = walk(watch, realRoot, target.segments());
+            if (end == null || !watch.complete() || !target.trailingSlash()) return;
+            if (!Files.isDirectory(end)) return;
+            for (String name : indexNames) { // as translate tries them: each one ahead of the one found matters
+                Path index = walk(watch, end, java.util.List.of(name));
+                if (!watch.complete()) return;
+                if (index != null && Files.isRegularFile(index)) return;
+            }
+            if (listDirs) watch.watchAll(end);
+        } catch (IOException | RuntimeException e) {
+            watch.giveUp();
+        }
+    }
+
+    /** The real path {@code names} lead to from {@code dir}, watching every name read; null where it stops. */
+    private static Path walk(FileWatch.Registration watch, Path dir, java.util.List<String> names) throws IOException {
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(names);
+        Path cur = dir;
+        int links = 0;
+        while (!todo.isEmpty()) {
+            String name = todo.pollFirst();
+            if (name.isEmpty() || name.equals(".")) continue;
+            if (name.equals("..")) { // only from a link's target: physical, from the real directory reached
+                if (cur.getParent() != null) cur = cur.getParent();
+                continue;
+            }
+            if (!watch.watch(cur, name)) return null;
+            Path next = cur.resolve(name);
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(next, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            } catch (NoSuchFileException | NotDirectoryException | AccessDeniedException e) {
+                return null; // the name watched says when this changes
+            }
+            if (a.isSymbolicLink()) {
+                if (++links > MAX_LINKS) return null;
+                Path target = Files.readSymbolicLink(next);
+                java.util.List<String> parts = new java.util.ArrayList<>();
+                for (Path part : target) parts.add(part.toString());
+                for (int i = parts.size() - 1; i >= 0; i--) todo.addFirst(parts.get(i));
+                if (target.isAbsolute()) cur = target.getRoot();
+            } else if (a.isDirectory()) {
+                cur = next;
+            } else {
+                return todo.isEmpty() ? next : null; // a file in the middle of a path: ENOTDIR
+            }
+        }
+        return cur;
+    }
+
     /** Opens a regular file; small ones are read whole into memory and closed at once. */
     private Translation open(Path real, BasicFileAttributes attrs) throws IOException {
         DiskGuard.check("open " + real);

@@ -242,6 +242,8 @@ public final class Prefork {
                 "--path-cache", Integer.toString(c.pathCacheEntries()),
                 "--cache-mb", Long.toString(c.cacheBytes() >> 20),
                 "--revalidate-ms", Long.toString(c.revalidateAfter().toMillis()),
+                "--revalidate", c.revalidation().cliName(),
+                "--revalidate-watched-ms", Long.toString(c.revalidateWatched().toMillis()),
                 "--max-connections", Integer.toString(c.maxConnections()),
                 "--header-timeout", seconds(c.headerTimeout()), "--idle-timeout", seconds(c.idleTimeout()),
                 "--write-timeout", seconds(c.writeTimeout()), "--drain-timeout", seconds(c.drainTimeout()),

@@ -117,6 +117,17 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_cache_evictions_total{cache=\"file\"} ").append(cc == null ? 0 : cc.evictions.sum()).append('\n');
         gauge(sb, "flash_path_cache_entries", "Entries in the pathname-translation cache.", pc == null ? 0 : pc.size());
         gauge(sb, "flash_file_cache_bytes", "Small-file bytes held in memory by the path cache.", pc == null ? 0 : pc.bytesHeld());
+        counter(sb, "flash_revalidations_total", "Cached translations of the document root found stale and dropped, by what noticed: "
+                + "watch = the file system reported a change (--revalidate watch), stat = the entry outlived its bound and was translated again.");
+        sb.append("flash_revalidations_total{by=\"watch\"} ").append(pc == null ? 0 : pc.revalidatedByWatch.sum()).append('\n');
+        sb.append("flash_revalidations_total{by=\"stat\"} ").append(pc == null ? 0 : pc.revalidatedByStat.sum()).append('\n');
+        flash.content.FileWatch fw = server.context().fileWatchIfStarted();
+        gauge(sb, "flash_watched_dirs", "Directories watched for changes under cached translations (inotify watches).",
+                fw == null ? 0 : fw.watchedDirs());
+        counter(sb, "flash_watch_incomplete_total", "Translations cached without a full watch (watch limit reached): they keep --revalidate-ms.");
+        sb.append("flash_watch_incomplete_total ").append(fw == null ? 0 : fw.incomplete.sum()).append('\n');
+        counter(sb, "flash_watch_overflows_total", "Watch event queue overflows (each dropped every watched translation).");
+        sb.append("flash_watch_overflows_total ").append(fw == null ? 0 : fw.overflows.sum()).append('\n');
         gauge(sb, "flash_mapped_cache_bytes", "File bytes mapped by the mapped-file cache.", cc == null ? 0 : cc.bytesMapped());
         gauge(sb, "flash_mapped_cache_chunks", "Chunks in the mapped-file cache.", cc == null ? 0 : cc.chunks());
         compression(sb, server.context().compressedCache());

@@ -30,6 +30,7 @@ public final class PipelineContext {
     private volatile Routing routing;
     private Completion.Listener listener = Completion.Listener.NONE;
     private volatile java.util.function.Consumer<RequestTarget.Normalized> translationFault; // tests only
+    private flash.content.FileWatch fileWatch; // made when a site first asks (--revalidate watch); guarded by this
 
     /** The --index names the static handler may serve: never one that FastCGI runs (its source would leak). */
     static java.util.List<String> staticIndexNames(ServerConfig config) {
@@ -85,6 +86,18 @@ public final class PipelineContext {
     public StaticSite newSite(ServerConfig site, java.nio.file.Path root) {
         return new StaticSite(this, config, site, root);
     }
+
+    /**
+     * The server's one file watch (--revalidate watch), shared by every site and kept across reloads: one inotify
+     * instance and one thread per process. Made on first use, so a server under --revalidate stat has none.
+     */
+    public synchronized flash.content.FileWatch fileWatch() {
+        if (fileWatch == null) fileWatch = flash.content.FileWatch.start(flash.content.FileWatch.DEFAULT_MAX_DIRS);
+        return fileWatch;
+    }
+
+    /** The file watch if one was made, else null (for the status page). */
+    public synchronized flash.content.FileWatch fileWatchIfStarted() { return fileWatch; }
 
     /** The default route table (the one for hosts no virtual host names). */
     public Router router() { return routing.fallback(); }
@@ -158,5 +171,7 @@ public final class PipelineContext {
         if (r != null) r.clear(); // virtual hosts' and --static routes' trees
         if (chunkCache != null) chunkCache.clear();
         if (compressedCache != null) compressedCache.clear();
+        flash.content.FileWatch w = fileWatchIfStarted();
+        if (w != null) w.close();
     }
 }

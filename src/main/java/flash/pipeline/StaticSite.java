@@ -20,6 +20,7 @@ public final class StaticSite {
     private final Path root;
     private final PathTranslator translator;
     private final PathCache pathCache; // null when disabled
+    private final flash.content.FileWatch watch; // null unless --revalidate watch (and a path cache)
 
     /**
      * {@code site}: the per-site settings (list-dirs, symlinks, dotfiles, index names, the cgi directories that
@@ -38,8 +39,10 @@ public final class StaticSite {
         // One --cache-mb budget: a quarter for small files held in memory by the path cache, the rest for mappings.
         long memoryBudget = server.cacheBytes() / 4;
         this.pathCache = server.pathCacheEntries() > 0
-                ? new PathCache(server.pathCacheEntries(), server.fileCache() ? memoryBudget : 0, site.revalidateAfter().toNanos())
+                ? new PathCache(server.pathCacheEntries(), server.fileCache() ? memoryBudget : 0, site.revalidateAfter().toNanos(),
+                        site.revalidateWatched().toNanos())
                 : null;
+        this.watch = pathCache != null && site.revalidation() == flash.config.Revalidation.WATCH ? ctx.fileWatch() : null;
     }
 
     public ServerConfig config() { return config; }
@@ -55,8 +58,20 @@ public final class StaticSite {
     /** Blocking: translate and remember. Runs wherever the architecture runs disk work. */
     public Translation translate(RequestTarget.Normalized target) {
         ctx.beforeTranslation(target);
-        Translation t = translator.translate(target);
-        if (pathCache != null) pathCache.put(target, t);
+        // What the translation reads is watched first, so that a change after its reads is always an event.
+        flash.content.FileWatch.Registration reg = null;
+        if (watch != null && watch.available()) {
+            reg = watch.register();
+            translator.watchDependencies(target, reg);
+        }
+        Translation t;
+        try {
+            t = translator.translate(target);
+        } catch (RuntimeException | Error e) {
+            if (reg != null) reg.cancel();
+            throw e;
+        }
+        if (pathCache != null) pathCache.put(target, t, reg);
         return t;
     }
 

@@ -21,6 +21,8 @@ class OptionErrorsTest {
             "--port|-1|--port must be between 0 and 65535, not -1",
             "--loops|0|--loops must be at least 1, not 0",
             "--revalidate-ms|-5|--revalidate-ms must not be negative, not -5",
+            "--revalidate-watched-ms|-1|--revalidate-watched-ms must not be negative, not -1",
+            "--revalidate|sometimes|unknown revalidation 'sometimes' (choose watch or stat)",
             "--cache-mb|9999999999999|--cache-mb must be at most",
             "--idle-timeout|0|--idle-timeout must be more than 0 and at most 86400 seconds, not 0.0",
             "--header-timeout|NaN|--header-timeout must be more than 0",
