@@ -96,7 +96,9 @@ class AmpedResidencyTest {
         Path f = root.resolve("shrinks.bin");
         Http.write(f, 512 * 1024, 5);
         byte[] other = Http.write(root.resolve("other.txt"), 100, 6);
-        try (TestServer s = TestServer.start(root, Architecture.AMPED, c -> c.withRevalidateAfter(Duration.ofMinutes(5)));
+        // --revalidate stat: the stale translation must stay cached (a watch would drop it on the truncation).
+        try (TestServer s = TestServer.start(root, Architecture.AMPED, c -> c.withRevalidateAfter(Duration.ofMinutes(5))
+                .withRevalidation(flash.config.Revalidation.STAT));
              RawClient c = new RawClient(s.port())) {
             s.server().context().responder().bodyPath(BodyPath.MAPPED); // the sendfile path: MidSizeSendfileTest
             assertThat(c.send("GET /shrinks.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().status()).isEqualTo(200);
