@@ -1,6 +1,9 @@
 package flash.cli;
 
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+import java.util.logging.Logger;
 
 /**
  * SIGTERM and SIGINT trigger a graceful stop. A signal handler (not a shutdown hook) so the process can
@@ -24,10 +27,15 @@ final class Signals {
      * of its own: a reload resolves upstream names, and the JVM's signal thread must not wait on DNS.
      */
     static void onReopen(Runnable reopen, Runnable reload) {
-        Signal.handle(new Signal("HUP"), s -> {
+        SignalHandler before = Signal.handle(new Signal("HUP"), s -> {
             reopen.run();
             Thread.ofPlatform().name("flash-reload").start(reload);
         });
+        // The JVM keeps a SIGHUP its parent ignored (nohup) ignored, silently: say so, or a reload is lost unseen.
+        if (before == SignalHandler.SIG_IGN) {
+            Logger.getLogger("flash.serve").warning("SIGHUP was ignored when Flash started (nohup?) and stays ignored: "
+                    + "reload the config file by restarting; SIGUSR1 still reopens the logs");
+        }
         Signal.handle(new Signal("USR1"), s -> reopen.run());
     }
 }

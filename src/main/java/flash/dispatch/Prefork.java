@@ -160,9 +160,10 @@ public final class Prefork {
 
     /**
      * SIGHUP/SIGUSR1 reach the parent: each worker owns its access-log descriptor and must reopen it itself (and,
-     * started with --config, reloads the file on the HUP).
+     * started with --config, reloads the file on the HUP). Workers without a config file get SIGUSR1, which only
+     * reopens: a parent started under nohup passes its ignored SIGHUP on to its workers, where it would be lost.
      */
-    private void reopenLogs() { signalWorkers("HUP"); }
+    private void reopenLogs() { signalWorkers(workerArgs.contains("--config") ? "HUP" : "USR1"); }
 
     private void signalWorkers(String signal) {
         for (Process w : workers) {
