@@ -251,3 +251,36 @@ machine_note() {
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -r)  $(nproc --all) CPUs  $("$JAVA" -version 2>&1 | head -1)  $(command -v nginx >/dev/null && nginx -v 2>&1 | sed 's/.*\//nginx /')  $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
   echo "# nice $NICE; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# A cold data set for bench/tls.sh and bench/isolation.sh: COLD_FILES files of COLD_KB KiB of random bytes in DIR
+# (served at /cold/), written back so that dropping their pages really drops them; $WORK/evict.py DIR MS drops them
+# (MS=0: once, else every MS ms) and $WORK/cold.lua makes wrk ask for one at random.
+make_cold_set() {
+  local dir=$1
+  mkdir -p "$dir"
+  echo "creating $COLD_FILES x $COLD_KB KiB files in $dir ..." >&2
+  python3 - "$dir" "$COLD_FILES" "$COLD_KB" <<'PY'
+import os, sys
+d, n, kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    with open(os.path.join(d, "f%d.bin" % i), "wb") as f:
+        f.write(os.urandom(kb * 1024))
+os.sync()  # written back, so that dropping the pages really drops them
+PY
+  cat > "$WORK/evict.py" <<'PY'
+import os, sys, time
+d, period = sys.argv[1], int(sys.argv[2]) / 1000
+names = [os.path.join(d, n) for n in os.listdir(d)]
+while True:
+    for p in names:
+        fd = os.open(p, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+    if period == 0: break
+    time.sleep(period)
+PY
+  cat > "$WORK/cold.lua" <<LUA
+math.randomseed(os.time())
+request = function() return wrk.format("GET", "/cold/f" .. math.random(0, $COLD_FILES - 1) .. ".bin") end
+LUA
+}

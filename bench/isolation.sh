@@ -84,33 +84,9 @@ STATIC_ROOT="$WORK/www"
 if [[ $STATIC == cold ]]; then
   # On the disk, not in /tmp: the data must be read from a device for "cold" to mean anything.
   COLD=$(mktemp -d /var/tmp/flash-cold.XXXXXX)
-  STATIC_ROOT="$COLD/www"; mkdir -p "$STATIC_ROOT/cold"
+  STATIC_ROOT="$COLD/www"; mkdir -p "$STATIC_ROOT"
   ln "$WORK/www/f.bin" "$STATIC_ROOT/f.bin" 2>/dev/null || cp "$WORK/www/f.bin" "$STATIC_ROOT/f.bin"
-  echo "creating $COLD_FILES x $COLD_KB KiB files in $STATIC_ROOT/cold ..." >&2
-  python3 - "$STATIC_ROOT/cold" "$COLD_FILES" "$COLD_KB" <<'PY'
-import os, sys
-d, n, kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for i in range(n):
-    with open(os.path.join(d, "f%d.bin" % i), "wb") as f:
-        f.write(os.urandom(kb * 1024))
-os.sync()  # written back, so that dropping the pages really drops them
-PY
-  cat > "$WORK/evict.py" <<'PY'
-import os, sys, time
-d, period = sys.argv[1], int(sys.argv[2]) / 1000
-names = [os.path.join(d, n) for n in os.listdir(d)]
-while True:
-    for p in names:
-        fd = os.open(p, os.O_RDONLY)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
-    if period == 0: break
-    time.sleep(period)
-PY
-  cat > "$WORK/cold.lua" <<LUA
-math.randomseed(os.time())
-request = function() return wrk.format("GET", "/cold/f" .. math.random(0, $COLD_FILES - 1) .. ".bin") end
-LUA
+  make_cold_set "$STATIC_ROOT/cold"
   STATIC_SCRIPT=(-s "$WORK/cold.lua")
   CLEANUP_DIRS+=("$COLD")
 fi

@@ -46,32 +46,7 @@ head -c 1024 /dev/urandom > "$WORK/www/f1k.bin"
 head -c 1048576 /dev/urandom > "$WORK/www/f1m.bin"
 if has_load cold; then
   # $WORK is under /tmp, on the disk here (not a tmpfs: check `df /tmp`), so dropped pages are read from the device.
-  mkdir -p "$WORK/www/cold"
-  echo "creating $COLD_FILES x $COLD_KB KiB files in $WORK/www/cold ..." >&2
-  python3 - "$WORK/www/cold" "$COLD_FILES" "$COLD_KB" <<'PY'
-import os, sys
-d, n, kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for i in range(n):
-    with open(os.path.join(d, "f%d.bin" % i), "wb") as f:
-        f.write(os.urandom(kb * 1024))
-os.sync()  # written back, so that dropping the pages really drops them
-PY
-  cat > "$WORK/evict.py" <<'PY'
-import os, sys, time
-d, period = sys.argv[1], int(sys.argv[2]) / 1000
-names = [os.path.join(d, n) for n in os.listdir(d)]
-while True:
-    for p in names:
-        fd = os.open(p, os.O_RDONLY)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        os.close(fd)
-    if period == 0: break
-    time.sleep(period)
-PY
-  cat > "$WORK/cold.lua" <<LUA
-math.randomseed(os.time())
-request = function() return wrk.format("GET", "/cold/f" .. math.random(0, $COLD_FILES - 1) .. ".bin") end
-LUA
+  make_cold_set "$WORK/www/cold"
 fi
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -keyout "$WORK/site.key" \
   -out "$WORK/site.crt" -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
