@@ -42,7 +42,7 @@ import java.util.logging.Logger;
  */
 public final class FileWatch implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(FileWatch.class.getName());
-    /** Default bound on watched directories: the path cache's 6000 entries rarely span more than a few hundred. */
+    /** Default bound on watched directories: a site's cached translations rarely span more than a few thousand directories. */
     public static final int DEFAULT_MAX_DIRS = Integer.getInteger("flash.watchMaxDirs", 8192);
     /** How long an unused watch is kept before inotify_rm_watch, and how often the watch thread looks. */
     private static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(1);

@@ -92,7 +92,7 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
     List<Integer> dataSetMbList;
 
     @Option(names = "--site-files", paramLabel = "N", description = "Files of the big-site experiment (default "
-            + "20000; --quick 8000): more than Flash's path cache (6000 entries) holds.")
+            + "20000; --quick 8000): more bytes than Flash's caches keep (a quarter of --cache-mb for small files).")
     Integer siteFiles;
 
     @Option(names = "--site-kb", split = ",", paramLabel = "MIN,MAX", description = "Size range of the big site's "
