@@ -34,8 +34,10 @@
 # SLOW=php (default proxy) puts the slow connections on a PHP script instead (the CGI/FastCGI issue's isolation
 # figure): `<?php usleep(DELAY_MS * 1000); echo "slow";` on php-fpm (pm=static, CHILDREN children, a pool and a Unix
 # socket per arch, on CPU 1), reached through --fastcgi .php=unix:SOCK --fastcgi-connections CHILDREN; the 64 slow
-# connections saturate the pool and the rest wait in Flash's FastCGI queue. There is no direct route to compare
-# with, so there is no control measurement (CONTROL is 0). Expect slow-req/s near CHILDREN * 1000 / DELAY_MS.
+# connections saturate the pool and the rest wait in Flash's FastCGI queue. Expect slow-req/s near CHILDREN * 1000 /
+# DELAY_MS. The control there sends the slow wrk through an nginx pinned to CPU 1 (1 worker, fastcgi_keep_conn, a
+# pool of its own with the same CHILDREN): CPU 1 carries the same slow wrk and php-fpm work as "loaded" (plus
+# nginx's, about 1% of a CPU at ~160 req/s), and Flash carries none of it. nginx's CPU is not in slow-cpu1%.
 #
 # STATIC=cold (default hot) makes the static clients fetch random files of a data set kept out of the page cache
 # (COLD_FILES files of COLD_KB KiB on the disk under /var/tmp, their pages dropped with POSIX_FADV_DONTNEED before
@@ -63,7 +65,7 @@ SLOW=${SLOW:-proxy}; STATIC=${STATIC:-hot}; CHILDREN=${CHILDREN:-8}
 COLD_FILES=${COLD_FILES:-20000}; COLD_KB=${COLD_KB:-16}; EVICT_MS=${EVICT_MS:-1000}
 case $SLOW in
   proxy) SLOW_PATH=/slow/x ;;
-  php) SLOW_PATH=/slow.php; CONTROL=0
+  php) SLOW_PATH=/slow.php
        FPM=${FPM:-/usr/sbin/php-fpm8.2}; [[ -x $FPM ]] || die "php-fpm not found at $FPM (apt-get install php8.2-fpm, or set FPM)" ;;
   *) die "SLOW must be proxy or php, not '$SLOW'" ;;
 esac
@@ -118,15 +120,37 @@ if [[ $SLOW == php ]]; then
   [[ $STATIC == cold ]] && cp "$WORK/www/slow.php" "$STATIC_ROOT/slow.php" && chmod 755 "$COLD" "$STATIC_ROOT"
   chmod -R a+rX "$WORK/www"
   printf '[global]\nerror_log = %s\ndaemonize = no\n' "$WORK/fpm-error.log" > "$WORK/fpm.conf"
-  for a in $ARCHS; do
+  POOLS=$ARCHS; [[ $CONTROL == 1 ]] && POOLS+=" control"
+  for a in $POOLS; do
     printf '[%s]\nlisten = %s\nlisten.mode = 0666\nlisten.backlog = 4096\nuser = www-data\ngroup = www-data\npm = static\npm.max_children = %s\n' \
       "$a" "$WORK/fpm-$a.sock" "$CHILDREN" >> "$WORK/fpm.conf"
   done
   start php-fpm 1 "$FPM" -F -O -R -y "$WORK/fpm.conf"
-  for a in $ARCHS; do
+  for a in $POOLS; do
     for _ in $(seq 100); do [[ -S $WORK/fpm-$a.sock ]] && break; sleep 0.1; done
     [[ -S $WORK/fpm-$a.sock ]] || die "php-fpm did not create $WORK/fpm-$a.sock: $(cat "$WORK/php-fpm.log")"
   done
+  if [[ $CONTROL == 1 ]]; then
+    need nginx
+    mkdir -p "$WORK/tmp"
+    free_port SPORT
+    cat > "$WORK/nginx-control.conf" <<NGX
+worker_processes 1; daemon off; master_process off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
+  client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
+  uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
+  upstream php { server unix:$WORK/fpm-control.sock; keepalive $CHILDREN; }
+  server {
+    listen 127.0.0.1:$SPORT; root $WORK/www;
+    location ~ \.php\$ { include /etc/nginx/fastcgi.conf; fastcgi_pass php; fastcgi_keep_conn on; }
+  }
+}
+NGX
+    start nginx-control 1 nginx -p "$WORK" -c "$WORK/nginx-control.conf"
+    wait_url nginx-control "http://127.0.0.1:$SPORT$SLOW_PATH"
+  fi
 else
   start slow-backend 1 "$JAVA" -XX:+UseSerialGC -Xmx128m "$HERE/bench/SlowBackend.java" 0 "$DELAY_MS" 64
   wait_log slow-backend '^slow backend listening on ' 120
@@ -156,7 +180,7 @@ check_autogroups
 launcher 1
 echo "  static wrk: $(quote "${LAUNCH[@]}" wrk -t1 -c"$CONNS" -d"${SECS}s" --timeout 30s --latency "${STATIC_SCRIPT[@]}") http://127.0.0.1:PORT/f.bin"
 echo "  slow wrk:   $(quote "${LAUNCH[@]}" wrk -t1 -c"$SLOW_CONNS" -d"$((SECS + 3))s" --timeout 30s --latency) http://127.0.0.1:PORT$SLOW_PATH" \
-  "(control: http://127.0.0.1:$SPORT/x, the slow backend itself)"
+  "(control: $(if [[ $SLOW == php ]]; then echo "http://127.0.0.1:${SPORT:-none}$SLOW_PATH, nginx on CPU 1 in front of its own pool"; else echo "http://127.0.0.1:$SPORT/x, the slow backend itself"; fi))"
 echo "  (PORT per arch:$(for a in $ARCHS; do printf ' %s=%s' "$a" "${PORT[$a]}"; done); warm-up per arch: $WARMUP s static, then $WARMUP s static and slow together)"
 export WRK_QUIET=1
 echo "warming up ..."
@@ -185,7 +209,8 @@ for r in $(seq "$RUNS"); do
       tag="$a-$r-$mode"
       slow_pid=""
       if [[ $mode != alone ]]; then
-        slow_url="http://127.0.0.1:${PORT[$a]}$SLOW_PATH"; [[ $mode == control ]] && slow_url="http://127.0.0.1:$SPORT/x"
+        slow_url="http://127.0.0.1:${PORT[$a]}$SLOW_PATH"
+        if [[ $mode == control ]]; then slow_url="http://127.0.0.1:$SPORT/x"; [[ $SLOW == php ]] && slow_url="http://127.0.0.1:$SPORT$SLOW_PATH"; fi
         start_wrk "slow-$tag" 1 -t1 -c"$SLOW_CONNS" -d"$((SECS + 3))s" --timeout 30s --latency "$slow_url"
         slow_pid=$WRK_PID
         sleep "$SLOW_LEAD"

@@ -70,6 +70,8 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     private final RecordReader reader = new RecordReader();
     private final CgiOutputParser parser = new CgiOutputParser(MAX_HEAD);
     private Runnable ready;
+    private long bodyLimit = -1;       // the script's Content-Length when the client gets a body framed by it, else -1
+    private long bodySent;             // body bytes the client connection took
     private long sentAt;
     private final StringBuilder stderrLine = new StringBuilder();
 
@@ -390,8 +392,9 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
         Head head = r.head();
         state = State.BODY;
         up.deadline(s.timeoutNanos());
-        long length = -1;
-        if (req.method() == Method.HEAD && r.contentLength() >= 0) length = r.contentLength();
+        // The script's own Content-Length frames the response when it gave one (no chunking); otherwise chunked.
+        long length = r.contentLength();
+        bodyLimit = req.method() != Method.HEAD && head.allowsBody() ? length : -1;
         ex.respond(head, this, length);
     }
 
@@ -429,9 +432,18 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
             backend.slots().releaseNow();
         }
         if (!ex.active()) return true;
-        // HEAD: the script's own Content-Length if it gave one (php-fpm sends no body for HEAD), else none.
-        long length = req.method() != Method.HEAD ? whole : r.contentLength() >= 0 ? r.contentLength() : -1;
-        ex.respond(r.head(), new WholeBody(ByteBuffer.wrap(body)), length);
+        long declared = r.contentLength();
+        boolean withBody = req.method() != Method.HEAD && r.head().allowsBody();
+        if (withBody && declared > whole) {
+            // The script promised more than it wrote: answering with what came would hide a truncation.
+            finishWith(Status.BAD_GATEWAY, "wrote " + whole + " bytes of its Content-Length " + declared);
+            return true;
+        }
+        // HEAD: the script's own Content-Length if it gave one (php-fpm sends no body for HEAD), else none. Output past
+        // a script's Content-Length is dropped, as CGI drops it.
+        long length = withBody ? (declared >= 0 ? declared : whole) : declared;
+        ByteBuffer bytes = ByteBuffer.wrap(body, 0, withBody && declared >= 0 ? (int) declared : whole);
+        ex.respond(r.head(), new WholeBody(bytes), length);
         return true;
     }
 
@@ -515,23 +527,38 @@ final class FastCgiExchange implements UpstreamConnection.User, BodyStream, Reco
     @Override
     public ByteBuffer next() throws IOException {
         if (up == null) return null;
-        int n = reader.next(up.readable(), this);
-        if (n > 0) return up.lend(n);
-        up.refill();
-        if (n == RecordReader.FAILED) {
-            closeUpstream();
-            throw new IOException("invalid FastCGI stream: " + reader.failure());
+        ByteBuffer buf = up.readable(); // flips once: read mode until lend or refill
+        while (true) {
+            int n = reader.next(buf, this);
+            if (n > 0) {
+                if (bodyLimit < 0) return up.lend(n);
+                long room = bodyLimit - bodySent;
+                if (room > 0) return up.lend((int) Math.min(n, room));
+                reader.consume(buf, n); // past the script's Content-Length: dropped, as CGI drops it
+                continue;
+            }
+            up.refill();
+            if (n == RecordReader.FAILED) {
+                closeUpstream();
+                throw new IOException("invalid FastCGI stream: " + reader.failure());
+            }
+            if (n == RecordReader.ENDED && bodySent < bodyLimit) {
+                // A short body under a Content-Length the client already has: closing is the only honest answer.
+                closeUpstream();
+                throw new IOException("fastcgi " + script.scriptName() + " wrote less than its Content-Length");
+            }
+            return null;
         }
-        return null;
     }
 
     @Override
-    public boolean ended() { return reader.ended(); }
+    public boolean ended() { return reader.ended() && bodySent >= bodyLimit; }
 
     @Override
     public void consumed(int n) {
         if (up == null || !up.lent()) return;
         reader.consume(up.buffer(), n);
+        bodySent += n;
         up.refill();
     }
 

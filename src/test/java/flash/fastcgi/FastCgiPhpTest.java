@@ -99,6 +99,19 @@ class FastCgiPhpTest {
                 $block = str_repeat('0123456789abcdef', 4096); // 64 KiB
                 for ($i = 0; $i < $n * 16; $i++) { echo $block; flush(); }
                 """);
+        // The script's own Content-Length: exact (streamed in flushed 64 KiB blocks), more output than it declared
+        // (whole, and streamed past the first read), and less than it declared (whole, and streamed).
+        FPM.write("sized.php", """
+                <?php
+                $blocks = intval($_GET['blocks'] ?? 40);
+                $extra = intval($_GET['extra'] ?? 0);
+                header('Content-Type: application/octet-stream');
+                header('Content-Length: ' . ($blocks * 65536 + $extra));
+                $block = str_repeat('0123456789abcdef', 4096);
+                for ($i = 0; $i < $blocks; $i++) { echo $block; flush(); }
+                """);
+        FPM.write("overlong.php", "<?php header('Content-Type: text/plain'); header('Content-Length: 5'); echo 'hello world';\n");
+        FPM.write("short.php", "<?php header('Content-Type: text/plain'); header('Content-Length: 10'); echo 'hello';\n");
         FPM.write("slow.php", """
                 <?php
                 sleep(intval($_GET['s'] ?? 5));
@@ -212,6 +225,43 @@ class FastCgiPhpTest {
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.headers().firstValue("transfer-encoding")).hasValue("chunked");
             assertThat(countPattern(r.body(), 0)).isEqualTo(50L << 20);
+        }
+    }
+
+    @AllArchs
+    void aScriptsOwnContentLengthFramesItsResponseInsteadOfChunks(Architecture arch) throws Exception {
+        try (RawClient c = new RawClient(SERVERS.get(arch).port())) {
+            c.send("GET /sized.php?blocks=40 HTTP/1.1\r\nHost: x\r\n\r\n");
+            RawClient.Response r = c.read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("transfer-encoding")).isNull();
+            assertThat(r.header("content-length")).isEqualTo(Long.toString(40L * 65536));
+            assertThat(countPattern(new java.io.ByteArrayInputStream(r.body()), 0)).isEqualTo(40L * 65536);
+            // Output past the declared length is dropped, whole or streamed, and the connection goes on.
+            c.send("GET /overlong.php HTTP/1.1\r\nHost: x\r\n\r\n");
+            r = c.read();
+            assertThat(r.header("content-length")).isEqualTo("5");
+            assertThat(r.bodyText()).isEqualTo("hello");
+            c.send("GET /sized.php?blocks=8&extra=-1000 HTTP/1.1\r\nHost: x\r\n\r\n");
+            r = c.read();
+            assertThat(r.header("content-length")).isEqualTo(Long.toString(8L * 65536 - 1000));
+            assertThat(countPattern(new java.io.ByteArrayInputStream(r.body()), 0)).isEqualTo(8L * 65536 - 1000);
+            c.send("GET /teapot.php HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(418);
+        }
+    }
+
+    @AllArchs
+    void aScriptThatWritesLessThanItsContentLengthIsNeverPassedOffAsComplete(Architecture arch) throws Exception {
+        // Whole in one read: nothing was sent yet, so 502.
+        assertThat(Http.get(uri(arch, "/short.php")).statusCode()).isEqualTo(502);
+        // Streamed: the head with the promised length is out, so the connection closes short of it.
+        try (RawClient c = new RawClient(SERVERS.get(arch).port())) {
+            c.send("GET /sized.php?blocks=8&extra=1000 HTTP/1.1\r\nHost: x\r\n\r\n");
+            byte[] all = c.readToEnd();
+            String text = new String(all, StandardCharsets.ISO_8859_1);
+            assertThat(text).startsWith("HTTP/1.1 200").contains("Content-Length: " + (8L * 65536 + 1000));
+            assertThat(all.length - (text.indexOf("\r\n\r\n") + 4)).isEqualTo(8 * 65536);
         }
     }
 
