@@ -24,6 +24,7 @@
 # usage: bench/tls.sh [LOADS="1k 1m hs"] [RUNS=3] [SECONDS=10]      (also: full, cold)
 # env:   SERVERS="flash-amped flash-sped nginx"  CONNS=50 (keep-alive loads)  HS_CONNS=16 (hs and full)
 #        COLD_FILES=20000  COLD_KB=16  EVICT_MS=1000 (cold; 0: evict only before each run)
+#        (a server flash-ARCH-ENGINE, e.g. flash-amped-jdk, runs Flash with --tls-engine ENGINE: jdk or openssl)
 #        WARMUP=5  FLASH_ARGS  JAVA_OPTS  NICE  NOISE_PCT  KEEP=1  FLASH_JAR   (as bench/proxy.sh)
 # needs: wrk (built with OpenSSL), nginx, openssl, curl, taskset, setsid; python3 (cold).
 set -euo pipefail
@@ -38,7 +39,9 @@ COLD_FILES=${COLD_FILES:-20000}; COLD_KB=${COLD_KB:-16}; EVICT_MS=${EVICT_MS:-10
 for l in $LOADS; do [[ $l =~ ^(1k|1m|hs|full|cold)$ ]] || die "unknown load '$l' (1k, 1m, hs, full, cold)"; done
 has_load() { [[ " $LOADS " == *" $1 "* ]]; }
 has_load cold && need python3
-for s in $SERVERS; do [[ $s == nginx || $s =~ ^flash-(amped|sped|mt|vt|mp)$ ]] || die "unknown server '$s' (nginx, flash-ARCH)"; done
+for s in $SERVERS; do
+  [[ $s == nginx || $s =~ ^flash-(amped|sped|mt|vt|mp)(-(jdk|openssl))?$ ]] || die "unknown server '$s' (nginx, flash-ARCH, flash-ARCH-ENGINE)"
+done
 ensure_jar
 
 mkdir -p "$WORK/www"
@@ -85,8 +88,10 @@ for s in $SERVERS; do
       PORT[nginx]=$NPORT ;;
     flash-*)
       # shellcheck disable=SC2086
-      flash_cmd "$WORK/www" --port 0 --arch "${s#flash-}" --loops 1 --tls-cert "$WORK/site.crt" --tls-key "$WORK/site.key" \
-        --tls-protocols TLSv1.3 --drain-timeout 1 ${FLASH_ARGS:-}
+      arch=${s#flash-}; engine=()
+      if [[ $arch == *-* ]]; then engine=(--tls-engine "${arch#*-}"); arch=${arch%%-*}; fi
+      flash_cmd "$WORK/www" --port 0 --arch "$arch" --loops 1 --tls-cert "$WORK/site.crt" --tls-key "$WORK/site.key" \
+        --tls-protocols TLSv1.3 --drain-timeout 1 "${engine[@]}" ${FLASH_ARGS:-}
       start "$s" 0 "${FLASH_CMD[@]}"
       wait_log "$s" '^flash listening on '
       PORT[$s]=$(sed -n 's/^flash listening on https:\/\/[^ ]*:\([0-9][0-9]*\)\/.*/\1/p' "$WORK/$s.log" | head -1) ;;
@@ -177,7 +182,7 @@ done
 echo
 
 declare -A RPS=() P99=() EFF=()
-printf '%-5s %-12s %3s %9s %8s %8s %8s %5s %5s %5s %5s %6s %s\n' load server run req/s p50ms p99ms MB/s cpu% wrk% oth0% oth1% steal% notes
+printf '%-5s %-19s %3s %9s %8s %8s %8s %5s %5s %5s %5s %6s %s\n' load server run req/s p50ms p99ms MB/s cpu% wrk% oth0% oth1% steal% notes
 for l in $LOADS; do
   for r in $(seq "$RUNS"); do
     for s in $SERVERS; do
@@ -201,7 +206,7 @@ for l in $LOADS; do
       fi
       sticks=$((st1 - st0))
       eff=$(awk -v r="$rps" -v t="$sticks" -v hz="$HZ" -v d="$SECS" 'BEGIN {printf "%d", (t > 0 ? r * d * hz / t : 0)}')
-      printf '%-5s %-12s %3d %9.0f %8s %8s %8s %5d %5d ' "$l" "$s" "$r" "$rps" "$p50" "$p99" "$mbs" \
+      printf '%-5s %-19s %3d %9.0f %8s %8s %8s %5d %5d ' "$l" "$s" "$r" "$rps" "$p50" "$p99" "$mbs" \
         "$(pct "$sticks")" "$(pct "${WRK_TICKS[$tag]}")"
       noise_cols "$sticks" "${WRK_TICKS[$tag]}"
       printf ' %s\n' "${errs}${NOISY}"
@@ -212,14 +217,14 @@ done
 
 echo
 echo "medians over $RUNS run(s) (min-max); req/cpu-s = requests per CPU-second of that server; vs nginx = ratio of median req/s"
-printf '%-5s %-12s %-28s %-26s %-24s %s\n' load server req/s p99ms req/cpu-s "vs nginx"
+printf '%-5s %-19s %-28s %-26s %-24s %s\n' load server req/s p99ms req/cpu-s "vs nginx"
 for l in $LOADS; do
   nmed=-; [[ " $SERVERS " == *" nginx "* ]] && nmed=$(printf '%s\n' ${RPS[nginx,$l]} | median)
   for s in $SERVERS; do
     # shellcheck disable=SC2086
     med=$(printf '%s\n' ${RPS[$s,$l]} | median)
     # shellcheck disable=SC2086
-    printf '%-5s %-12s %-28s %-26s %-24s %s\n' "$l" "$s" "$(printf '%s\n' ${RPS[$s,$l]} | median_range)" \
+    printf '%-5s %-19s %-28s %-26s %-24s %s\n' "$l" "$s" "$(printf '%s\n' ${RPS[$s,$l]} | median_range)" \
       "$(printf '%s\n' ${P99[$s,$l]} | median_range %.2f)" "$(printf '%s\n' ${EFF[$s,$l]} | median_range)" "$(ratio "$med" "$nmed")"
   done
 done
