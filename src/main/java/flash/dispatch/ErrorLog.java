@@ -67,7 +67,7 @@ final class ErrorLog implements Completion.Listener {
         } else {
             sb.append("(no request)");
         }
-        sb.append(" from ").append(c.remote()).append(": ")
+        sb.append(" from ").append(c.remote() == null ? "-" : c.remote()).append(": ")
                 .append(c.errorDetail() == null ? "no detail recorded" : c.errorDetail());
         if (c.aborted()) sb.append(" (the error response did not reach the client whole)");
         if (suppressed > 0) sb.append(" [").append(suppressed).append(" more of this cause since its last line]");

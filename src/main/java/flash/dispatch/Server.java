@@ -318,10 +318,10 @@ public final class Server implements AutoCloseable {
 
     /** A connection refused with 503 at --max-connections is an exchange too. */
     private void logRefused(SocketChannel ch) {
-        String remote;
+        java.net.SocketAddress remote;
         try {
-            remote = ((InetSocketAddress) ch.getRemoteAddress()).getAddress().getHostAddress();
-        } catch (IOException | RuntimeException e) {
+            remote = ch.getRemoteAddress();
+        } catch (IOException e) {
             remote = null;
         }
         long now = System.nanoTime();

@@ -62,7 +62,8 @@ public final class AccessLog implements Completion.Listener, AutoCloseable {
 
     private void combined(Completion c, long now, LogLine l) {
         Request r = c.request();
-        l.clf(c.remote() == null ? "-" : c.remote()).ascii(" - - ").bytes(stamp(now).clf).ascii(" \"");
+        String remote = c.remote();
+        l.clf(remote == null ? "-" : remote).ascii(" - - ").bytes(stamp(now).clf).ascii(" \"");
         if (r == null) {
             l.ch('-');
         } else {

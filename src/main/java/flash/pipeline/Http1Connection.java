@@ -843,7 +843,7 @@ public final class Http1Connection implements IoHandler {
         // A 5xx always has a cause (the one recorded where it was decided, else one from the status alone).
         boolean is5xx = status / 100 == 5;
         ErrorCause cause = !is5xx ? null : ex.cause != null ? ex.cause : ErrorCause.unrecorded(status);
-        ctx.listener().completed(new Completion(ex.request(), remoteHost(), status, bodyBytes, aborted, ex.startNanos,
+        ctx.listener().completed(new Completion(ex.request(), client, status, bodyBytes, aborted, ex.startNanos,
                 System.nanoTime(), ex.upstreamNanos, cause, is5xx ? ex.errorDetail : null));
     }
 

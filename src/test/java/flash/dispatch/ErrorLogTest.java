@@ -19,7 +19,7 @@ class ErrorLogTest {
     private final ErrorLog log = new ErrorLog(SECOND, now::get, lines::add);
 
     private static Completion failed(int status, ErrorCause cause, String detail) {
-        return new Completion(null, "192.0.2.1", status, 0, false, 0, 0, -1, cause, detail);
+        return new Completion(null, new java.net.InetSocketAddress("192.0.2.1", 0), status, 0, false, 0, 0, -1, cause, detail);
     }
 
     @Test
