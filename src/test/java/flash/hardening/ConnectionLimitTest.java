@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,7 +41,10 @@ class ConnectionLimitTest {
         Files.write(root.resolve("f.txt"), BODY);
         try (TestServer server = TestServer.start(root, arch, c -> c.withMaxConnections(LIMIT).withThreads(LIMIT + 8));
              LogCapture log = new LogCapture();
-             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+             // Platform threads for the held connections: each loops on requests that are answered at once, so as
+             // virtual threads they could occupy every carrier (never parking) and starve the refused clients.
+             ExecutorService holdersPool = Executors.newFixedThreadPool(LIMIT)) {
             List<RawClient> holders = new ArrayList<>();
             for (int i = 0; i < LIMIT; i++) {
                 RawClient c = new RawClient(server.port());
@@ -49,7 +53,7 @@ class ConnectionLimitTest {
             }
             AtomicBoolean stop = new AtomicBoolean();
             List<Future<Integer>> busy = new ArrayList<>();
-            for (RawClient c : holders) busy.add(pool.submit(() -> {
+            for (RawClient c : holders) busy.add(holdersPool.submit(() -> {
                 int n = 0;
                 while (!stop.get()) {
                     RawClient.Response r = get(c);
@@ -63,9 +67,12 @@ class ConnectionLimitTest {
             List<Future<String>> refused = new ArrayList<>();
             for (int i = 0; i < REFUSED; i++) refused.add(pool.submit(() -> refusedClient(server.port())));
             List<String> outcomes = new ArrayList<>();
-            for (Future<String> f : refused) outcomes.add(f.get());
-            stop.set(true);
-            for (Future<Integer> f : busy) assertThat(f.get()).as("requests by a connection held open").isPositive();
+            try {
+                for (Future<String> f : refused) outcomes.add(f.get(2, TimeUnit.MINUTES));
+            } finally {
+                stop.set(true);
+            }
+            for (Future<Integer> f : busy) assertThat(f.get(1, TimeUnit.MINUTES)).as("requests by a connection held open").isPositive();
 
             assertThat(outcomes).allMatch(o -> o.equals("503+closed"));
             for (RawClient c : holders) c.close();
