@@ -444,6 +444,22 @@ public final class TlsTransport implements Transport {
      */
     @Override
     public void close() {
+        try {
+            closeChannel();
+        } finally {
+            // An engine holding native memory (OpenSslEngine) frees it now, once; it does so under its own lock, so
+            // a call racing this close (a timer's close while the owner works) fails cleanly instead of using it.
+            if (engine instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // closing is all that is left
+                }
+            }
+        }
+    }
+
+    private void closeChannel() {
         if (!ch.isOpen()) return;
         if (!ch.isBlocking() && !taskRunning && writeLock.tryLock()) {
             try {
