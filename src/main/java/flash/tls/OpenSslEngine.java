@@ -46,6 +46,8 @@ public final class OpenSslEngine extends SSLEngine implements AutoCloseable {
     private static final int SCRATCH = PACKET_BUFFER + 1024;
     private static final int APPLICATION_DATA = 23;
     private static final Cleaner CLEANER = Cleaner.create();
+    /** SSLs made and not yet freed, in this process: what the leak tests watch. */
+    static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
     private static final ThreadLocal<MemorySegment> SCRATCHES =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SCRATCH, 16));
 
@@ -66,6 +68,7 @@ public final class OpenSslEngine extends SSLEngine implements AutoCloseable {
     private record Native(MemorySegment ssl, MemorySegment rbio, MemorySegment wbio) implements Runnable {
         @Override
         public void run() {
+            LIVE.decrementAndGet();
             try {
                 Lib.SSL_FREE.invokeExact(ssl); // frees both BIOs with it
             } catch (Throwable ignored) {
@@ -88,6 +91,7 @@ public final class OpenSslEngine extends SSLEngine implements AutoCloseable {
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
+        LIVE.incrementAndGet();
         this.cleanable = CLEANER.register(this, ssl);
         this.session = new OpenSslSession(this);
     }

@@ -28,6 +28,8 @@ class TlsCliTest {
         assertUsageError(List.of("--tls-cert", ROOT + "/hello.txt", "--tls-key", ecKey), "holds no PEM certificate");
         assertUsageError(List.of("--tls-cert", ec, "--tls-key", ecKey, "--tls-protocols", "TLSv1.3,TLSv1"), "'TLSv1' is not offered");
         assertUsageError(List.of("--http-redirect-port", "8081"), "needs --tls-cert");
+        assertUsageError(List.of("--tls-cert", ec, "--tls-key", ecKey, "--tls-engine", "boringssl"),
+                "--tls-engine must be auto, openssl or jdk, not 'boringssl'");
     }
 
     @ParameterizedTest
