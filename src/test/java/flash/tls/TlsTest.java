@@ -51,13 +51,21 @@ class TlsTest {
     static final byte[] BIG = Fixtures.random(8 << 20, 14);
     static final Path ROOT = root();
     private final Backend BACKEND = Backend.start();
-    private final ArchServers SERVERS = new ArchServers(arch -> TestServer.start(ROOT, arch,
+    private final ArchServers SERVERS = new ArchServers(arch -> startServer(arch,
             c -> c.withTls(CERTS.pairs()).withTlsEngine(engine()).withStatusPath("/status")
                     .withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(60), Duration.ofSeconds(60))
                     .withProxies(List.of(ProxyRoute.parse("/echo=" + BACKEND.url())))));
 
     /** The engine the servers of this class run. */
     TlsEngine engine() { return defaultEngine(); }
+
+    /** The architectures this class tests its engine under (of those under test): all. */
+    boolean covers(Architecture arch) { return true; }
+
+    private TestServer startServer(Architecture arch, java.util.function.UnaryOperator<flash.config.ServerConfig> config) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(covers(arch), engine().cliName() + " engine not tested under " + arch.cliName());
+        return TestServer.start(ROOT, arch, config);
+    }
 
     /** -Dflash.test.tlsEngine, else auto (what a server runs by default). */
     static TlsEngine defaultEngine() { return TlsEngine.parse(System.getProperty("flash.test.tlsEngine", "auto")); }
@@ -251,7 +259,7 @@ class TlsTest {
             }
         }
         int want = fixed;
-        try (TestServer s = TestServer.start(ROOT, arch, c -> c.withTls(CERTS.pairs()).withHttpRedirectPort(want))) {
+        try (TestServer s = startServer(arch, c -> c.withTls(CERTS.pairs()).withTlsEngine(engine()).withHttpRedirectPort(want))) {
             int port = s.inProcess() ? s.server().redirectPort() : want;
             try (RawClient c = new RawClient(port)) {
                 c.send("GET /a/b%20c?x=1&y HTTP/1.1\r\nHost: www.example.test:" + port + "\r\n\r\n");
