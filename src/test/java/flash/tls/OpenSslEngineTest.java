@@ -57,14 +57,16 @@ class OpenSslEngineTest {
         final ByteBuffer clientIn = ByteBuffer.allocate(1 << 18), serverIn = ByteBuffer.allocate(1 << 18);
         final List<HandshakeStatus> serverStatuses = new ArrayList<>();
 
-        Link(String protocol, String sni) {
+        Link(String protocol, String sni) { this(protocol, sni, true, "h2", "http/1.1"); }
+
+        Link(String protocol, String sni, boolean checkName, String... alpn) {
             client = CERTS.clientContext().createSSLEngine(sni == null ? "127.0.0.1" : sni, 443);
             client.setUseClientMode(true);
             SSLParameters p = client.getSSLParameters();
             p.setProtocols(new String[] {protocol});
-            p.setApplicationProtocols(new String[] {"h2", "http/1.1"});
+            p.setApplicationProtocols(alpn);
             if (sni != null) p.setServerNames(List.of(new SNIHostName(sni)));
-            p.setEndpointIdentificationAlgorithm("HTTPS");
+            p.setEndpointIdentificationAlgorithm(checkName ? "HTTPS" : null);
             client.setSSLParameters(p);
         }
 
@@ -163,6 +165,25 @@ class OpenSslEngineTest {
         l.handshake();
         X509Certificate leaf = (X509Certificate) l.client.getSession().getPeerCertificates()[0];
         assertThat(leaf.getSubjectX500Principal().getName()).isEqualTo("CN=other.test");
+        l.server.close();
+    }
+
+    @Test
+    void anUnknownNameGetsTheDefaultCertificate() throws Exception {
+        Link l = new Link("TLSv1.3", "unknown.test", false, "http/1.1");
+        l.handshake();
+        X509Certificate leaf = (X509Certificate) l.client.getSession().getPeerCertificates()[0];
+        assertThat(leaf.getSubjectX500Principal().getName()).isEqualTo("CN=localhost");
+        l.server.close();
+    }
+
+    /** A client that offers only other protocols gets no ALPN answer (as from nginx), not a failed handshake. */
+    @Test
+    void aClientWithoutHttp11InItsAlpnListGetsNoAlpn() throws Exception {
+        Link l = new Link("TLSv1.3", "localhost", true, "h2");
+        l.handshake();
+        assertThat(l.server.getApplicationProtocol()).isEmpty();
+        assertThat(l.client.getApplicationProtocol()).isEmpty();
         l.server.close();
     }
 
