@@ -290,6 +290,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "TLS versions offered, comma-separated, from TLSv1.3 and TLSv1.2 (default: TLSv1.3,TLSv1.2; nothing older).")
     java.util.List<String> tlsProtocols = new java.util.ArrayList<>(ServerConfig.DEFAULT_TLS_PROTOCOLS);
 
+    @Option(names = "--tls-engine", paramLabel = "ENGINE",
+            description = {"Who runs TLS: openssl (libssl.so.3 through FFM: a full handshake costs about a third of the JDK's CPU),",
+                    "jdk (the JDK's SSLEngine), or auto: openssl when libssl.so.3 loads, else jdk (default: auto)."})
+    String tlsEngine = flash.config.TlsEngine.AUTO.cliName();
+
     @Option(names = "--http-redirect-port", paramLabel = "N",
             description = "With --tls-cert: also listen for plain HTTP on port N and answer every request 301 to https (same host, path and query).")
     Integer httpRedirectPort;
@@ -552,7 +557,9 @@ public final class ServeCommand implements Callable<Integer> {
         System.out.flush();
         // One line per server, from the process the user started (not from each mp worker): which TLS engine runs,
         // and what stops kernel TLS here.
-        if (cfg.tlsEnabled() && listenerFrom == null) LOG.info(flash.net.TlsEngineProbe.get().startupLine());
+        if (cfg.tlsEnabled() && listenerFrom == null) {
+            LOG.info(flash.net.TlsEngineProbe.get().startupLine(flash.tls.TlsEngineFactory.resolve(cfg.tlsEngine())));
+        }
     }
 
     ServerConfig config() throws IOException {
@@ -642,7 +649,11 @@ public final class ServeCommand implements Callable<Integer> {
         }
         if (tlsProtocols.isEmpty()) throw new UsageError("--tls-protocols needs at least one protocol");
         // Read the certificates and keys now: a bad file is a usage error before anything listens (mp workers too).
-        if (!tls.isEmpty()) parsed("", () -> flash.tls.TlsContext.load(tls, tlsProtocols));
+        flash.config.TlsEngine engine = parsed("", () -> flash.config.TlsEngine.parse(tlsEngine));
+        if (engine == flash.config.TlsEngine.OPENSSL && !flash.tls.OpenSsl.available()) {
+            throw new UsageError("--tls-engine openssl: " + flash.tls.OpenSsl.unavailableReason());
+        }
+        if (!tls.isEmpty()) parsed("", () -> flash.tls.TlsEngineFactory.load(engine, tls, tlsProtocols));
         HttpLimits d = HttpLimits.DEFAULTS;
         return ServerConfig.defaults(dir.toRealPath())
                 .withPort(port).withBind(bind).withArch(arch)
@@ -671,7 +682,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .withSite(site)
                 .withProxyProtocol(proxyProtocol)
                 .withStatics(staticRoutes).withHeaderRules(headerRules).withVhosts(vhosts)
-                .withTls(tls).withTlsProtocols(tlsProtocols)
+                .withTls(tls).withTlsProtocols(tlsProtocols).withTlsEngine(engine)
                 .withHttpRedirectPort(httpRedirectPort == null ? ServerConfig.NO_REDIRECT : httpRedirectPort)
                 .withHealthPath(healthPath).withDrainDelay(Duration.ofMillis(Math.round(drainDelay * 1000)));
     }

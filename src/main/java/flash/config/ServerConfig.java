@@ -60,6 +60,7 @@ public record ServerConfig(
         java.util.List<VirtualHost> vhosts,
         java.util.List<TlsPair> tls,
         java.util.List<String> tlsProtocols,
+        TlsEngine tlsEngine,
         int httpRedirectPort,
         String healthPath,
         Duration drainDelay,
@@ -179,7 +180,7 @@ public record ServerConfig(
                 DEFAULT_FASTCGI_TIMEOUT, CompressionConfig.DEFAULTS, SiteRules.DEFAULTS,
                 false,                    // no PROXY protocol header expected
                 java.util.List.of(), java.util.List.of(), java.util.List.of(), // no extra static roots, header rules or vhosts
-                java.util.List.of(), DEFAULT_TLS_PROTOCOLS, NO_REDIRECT, // plain HTTP unless a certificate is given
+                java.util.List.of(), DEFAULT_TLS_PROTOCOLS, TlsEngine.AUTO, NO_REDIRECT, // plain HTTP unless a certificate is given
                 null, DEFAULT_DRAIN_DELAY, // no health path unless asked for
                 DEFAULT_REVALIDATION, DEFAULT_REVALIDATE_WATCHED);
     }
@@ -239,6 +240,7 @@ public record ServerConfig(
     public ServerConfig withVhosts(java.util.List<VirtualHost> v) { return edit(e -> e.vhosts = java.util.List.copyOf(v)); }
     public ServerConfig withTls(java.util.List<TlsPair> v) { return edit(e -> e.tls = java.util.List.copyOf(v)); }
     public ServerConfig withTlsProtocols(java.util.List<String> v) { return edit(e -> e.tlsProtocols = java.util.List.copyOf(v)); }
+    public ServerConfig withTlsEngine(TlsEngine v) { return edit(e -> e.tlsEngine = v); }
     /** A plain listener on this port answers every request with a 301 to https ({@link #NO_REDIRECT}: none; 0: any free port). */
     public ServerConfig withHttpRedirectPort(int v) { return edit(e -> e.httpRedirectPort = v); }
     /** {@code path}: the URL path that answers 200 while serving and 503 once a drain begins; null for none. */
@@ -304,6 +306,7 @@ public record ServerConfig(
         java.util.List<VirtualHost> vhosts;
         java.util.List<TlsPair> tls;
         java.util.List<String> tlsProtocols;
+        TlsEngine tlsEngine;
         int httpRedirectPort;
         String healthPath;
         Duration drainDelay;
@@ -360,6 +363,7 @@ public record ServerConfig(
             vhosts = c.vhosts;
             tls = c.tls;
             tlsProtocols = c.tlsProtocols;
+            tlsEngine = c.tlsEngine;
             httpRedirectPort = c.httpRedirectPort;
             healthPath = c.healthPath;
             drainDelay = c.drainDelay;
@@ -369,7 +373,7 @@ public record ServerConfig(
 
         ServerConfig build() {
             return new ServerConfig(root, bind, port, arch, loops, helpers, threads, processes, listDirs, followSymlinks, dotfiles, limits, headerTimeout, idleTimeout, writeTimeout, drainTimeout, maxConnections, backlog, pathCacheEntries, headerCache, fileCache, cacheBytes, revalidateAfter, smallFileMax, statusPath, reusePort, headerAlign, proxies, upstreamKeepalive, upstreamConnectTimeout, upstreamTimeout, tunnelTimeout, accessLog, accessLogFormat, cgis, cgiTimeout, fastcgi, indexNames, fastcgiConnections, fastcgiQueue, fastcgiTimeout, compression, site, proxyProtocol, statics, headerRules, vhosts,
-                    tls, tlsProtocols, httpRedirectPort, healthPath, drainDelay, revalidation, revalidateWatched);
+                    tls, tlsProtocols, tlsEngine, httpRedirectPort, healthPath, drainDelay, revalidation, revalidateWatched);
         }
     }
 }

@@ -282,7 +282,9 @@ public final class Prefork {
         siteArgs(c.site(), a);
         // Every worker speaks TLS itself. The redirect listener is the parent's alone (one port, one listener).
         for (flash.config.TlsPair t : c.tls()) a.addAll(List.of("--tls-cert", t.cert().toString(), "--tls-key", t.key().toString()));
-        if (c.tlsEnabled()) a.addAll(List.of("--tls-protocols", String.join(",", c.tlsProtocols())));
+        if (c.tlsEnabled()) {
+            a.addAll(List.of("--tls-protocols", String.join(",", c.tlsProtocols()), "--tls-engine", c.tlsEngine().cliName()));
+        }
         return a;
     }
 

@@ -26,7 +26,9 @@ public final class Reload {
             Map.entry("accessLog", "access-log"), Map.entry("accessLogFormat", "access-log-format"),
             // pools are sized when a loop first uses an upstream, and kept across reloads
             Map.entry("upstreamKeepalive", "upstream-keepalive"), Map.entry("fastcgiConnections", "fastcgi-connections"),
-            Map.entry("fastcgiQueue", "fastcgi-queue"));
+            Map.entry("fastcgiQueue", "fastcgi-queue"),
+            // the TLS engine and its contexts are made once, at start
+            Map.entry("tlsEngine", "tls-engine"));
 
     private Reload() {}
 

@@ -67,7 +67,9 @@ public final class Server implements AutoCloseable {
                 : residency::isResidentFile;
         this.ctx = new PipelineContext(config, check);
         Runnable closed = this::connectionClosed;
-        Adopter adopter = config.tlsEnabled() ? tlsAdopter(config, ctx)
+        flash.tls.TlsEngineFactory tls = config.tlsEnabled()
+                ? flash.tls.TlsEngineFactory.load(config.tlsEngine(), config.tls(), config.tlsProtocols()) : null;
+        Adopter adopter = tls != null ? tlsAdopter(tls, config, ctx)
                 : (ch, driver, reg) -> new Http1Connection(new PlainTransport(ch), driver, reg, ctx);
         this.dispatcher = switch (config.arch()) {
             case AMPED, SPED -> new EventDriven(ctx, config.arch(), adopter, closed);
@@ -77,7 +79,8 @@ public final class Server implements AutoCloseable {
         int capacity = dispatcher.capacity();
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
         // Once per process, here at start (it reads /proc and opens sockets): the status page only reads the answer.
-        this.metrics = new ServerMetrics(this, residency, config.tlsEnabled() ? flash.net.TlsEngineProbe.get() : null);
+        this.metrics = new ServerMetrics(this, residency, tls == null ? null : flash.net.TlsEngineProbe.get(),
+                tls == null ? null : tls.engineName());
         ctx.routing(Routes.build(config, ctx, metrics, ctx.site(), upstreams, this::draining, extraRoutes));
         this.accessLog = openAccessLog(config);
         ErrorLog errorLog = new ErrorLog();
@@ -94,8 +97,7 @@ public final class Server implements AutoCloseable {
      * HTTPS: the same codec over a TLS transport, behind the connection that turns TLS's needs into readiness
      * interest. The handshake must end within the header timeout (what a slow or half-open handshake may hold).
      */
-    private static Adopter tlsAdopter(ServerConfig config, PipelineContext ctx) {
-        flash.tls.TlsContext tls = flash.tls.TlsContext.load(config.tls(), config.tlsProtocols());
+    private static Adopter tlsAdopter(flash.tls.TlsEngineFactory tls, ServerConfig config, PipelineContext ctx) {
         long handshakeNanos = config.headerTimeout().toNanos();
         return (ch, driver, reg) -> {
             flash.net.TlsTransport t = new flash.net.TlsTransport(ch, tls.newEngine(), driver.seam());

@@ -20,6 +20,7 @@ public final class ServerMetrics implements Completion.Listener {
     private final Residency residency;
     /** HTTPS: which TLS engine runs and why kernel TLS does not; null without TLS. */
     private final flash.net.TlsEngineProbe tls;
+    private final String tlsEngine; // the engine that runs: "openssl" or "sslengine"
     final LongAdder accepted = new LongAdder();
     final LongAdder refused = new LongAdder();
     /** Exchanges ended, by status class (index 1..5); aborted ones (the response did not reach the client whole). */
@@ -29,7 +30,8 @@ public final class ServerMetrics implements Completion.Listener {
     /** 5xx exchanges by cause (a fixed set: {@link ErrorCause}). */
     private final LongAdder[] errors = new LongAdder[ErrorCause.values().length];
 
-    ServerMetrics(Server server, Residency residency, flash.net.TlsEngineProbe tls) {
+    ServerMetrics(Server server, Residency residency, flash.net.TlsEngineProbe tls, String tlsEngine) {
+        this.tlsEngine = tlsEngine;
         this.server = server;
         this.residency = residency;
         this.tls = tls;
@@ -140,7 +142,7 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("# HELP flash_info Server build and architecture.\n# TYPE flash_info gauge\n");
         sb.append("flash_info{arch=\"").append(arch).append("\",residency=\"")
                 .append(residency == null ? "none" : residency.test().name().toLowerCase()).append("\"} 1\n");
-        if (tls != null) tls.render(sb);
+        if (tls != null) tls.render(sb, tlsEngine);
         return sb.toString();
     }
 

@@ -23,8 +23,8 @@ import java.util.List;
  * keys after the handshake (OpenSSL's {@code libssl.so.3}: the JDK's SSLEngine exposes no keys). The probe asks for
  * real rather than guessing from the kernel version: it reads {@code /proc/sys/net/ipv4/tcp_available_ulp}, tries
  * the setsockopt on the accepted end of a loopback TCP connection and keeps the errno, and opens libssl. Flash has no kernel TLS
- * transport, so the engine is the JDK's SSLEngine whatever the answer; the answer says what a kernel TLS engine
- * would lack here (on a kernel without the tls module: ENOENT).
+ * transport: TLS runs in user space, by OpenSSL or the JDK's SSLEngine (--tls-engine, the engine named by the caller);
+ * the answer says what a kernel TLS engine would lack here (on a kernel without the tls module: ENOENT).
  */
 public record TlsEngineProbe(
         /** tcp_available_ulp's content, trimmed, or null when it cannot be read. */
@@ -88,9 +88,6 @@ public record TlsEngineProbe(
         return new TlsEngineProbe(ulps, unreadable, errno, notTried, ssl, sslMissing);
     }
 
-    /** The engine that serves HTTPS: always the JDK's SSLEngine (no kernel TLS transport is built). */
-    public String engine() { return "sslengine"; }
-
     /** The kernel accepted the tls upper-layer protocol and libssl is there. */
     public boolean kernelTlsPossible() { return ulpErrno == 0 && libssl; }
 
@@ -102,9 +99,10 @@ public record TlsEngineProbe(
         return ulpErrno == 0 ? "ok" : ulpErrno == NOT_TRIED ? "not_tried" : errnoName(ulpErrno);
     }
 
-    /** The one start-up line (without the logger's prefix). */
-    public String startupLine() {
-        String head = "TLS by the JDK's SSLEngine; ";
+    /** The one start-up line (without the logger's prefix), for {@code engine} "openssl" or "sslengine". */
+    public String startupLine(String engine) {
+        String head = engine.equals("openssl") ? "TLS by OpenSSL (" + LIBSSL + ", " + flash.tls.OpenSsl.version() + "); "
+                : "TLS by the JDK's SSLEngine; ";
         if (kernelTlsPossible()) {
             return head + "kernel TLS would be possible (the kernel attached \"tls\" to a TCP socket, " + LIBSSL
                     + " is installed) but Flash has no kernel TLS transport";
@@ -143,11 +141,11 @@ public record TlsEngineProbe(
         };
     }
 
-    /** The status page's gauge: which engine, whether kernel TLS could run, and the kernel's answer. */
-    public void render(StringBuilder sb) {
+    /** The status page's gauge: which engine runs ("openssl", "sslengine"), whether kernel TLS could, the kernel's answer. */
+    public void render(StringBuilder sb, String engine) {
         sb.append("# HELP flash_tls_engine The TLS engine serving HTTPS, whether kernel TLS could run here, and what "
                 + "setsockopt(TCP_ULP, \"tls\") answered at start.\n# TYPE flash_tls_engine gauge\n");
-        sb.append("flash_tls_engine{engine=\"").append(engine()).append("\",ktls=\"").append(ktls())
+        sb.append("flash_tls_engine{engine=\"").append(engine).append("\",ktls=\"").append(ktls())
                 .append("\",tcp_ulp=\"").append(ulpAnswer()).append("\",libssl=\"").append(libssl ? "found" : "missing")
                 .append("\"} 1\n");
     }

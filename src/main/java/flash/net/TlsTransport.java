@@ -16,7 +16,8 @@ import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * TLS over a socket, by the JDK's {@link SSLEngine}: the codec above reads and writes plaintext as on a
+ * TLS over a socket, by an {@link SSLEngine} (OpenSSL's through {@code flash.tls.OpenSslEngine}, or the JDK's; see
+ * --tls-engine): the codec above reads and writes plaintext as on a
  * {@link PlainTransport}. It carries the handshake, which happens inside the first reads (a read may need to write
  * the server's flight, and a write asked for before the handshake is done waits for a read); the engine's delegated
  * tasks (the handshake's signature and key agreement) run through the driver's seam: on a helper under AMPED, on the
@@ -444,6 +445,22 @@ public final class TlsTransport implements Transport {
      */
     @Override
     public void close() {
+        try {
+            closeChannel();
+        } finally {
+            // An engine holding native memory (OpenSslEngine) frees it now, once; it does so under its own lock, so
+            // a call racing this close (a timer's close while the owner works) fails cleanly instead of using it.
+            if (engine instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // closing is all that is left
+                }
+            }
+        }
+    }
+
+    private void closeChannel() {
         if (!ch.isOpen()) return;
         if (!ch.isBlocking() && !taskRunning && writeLock.tryLock()) {
             try {

@@ -96,6 +96,18 @@ public final class SniKeyManager extends X509ExtendedKeyManager {
         return null;
     }
 
+    /**
+     * For an engine that takes one certificate per name (OpenSSL's SNI callback switches to one SSL_CTX): the index
+     * of the first certificate that has the name the client asks for, else 0, the default.
+     */
+    int indexFor(String sni) {
+        if (sni == null) return 0;
+        String host = sni.toLowerCase(Locale.ROOT);
+        if (host.endsWith(".")) host = host.substring(0, host.length() - 1);
+        for (int i = 0; i < entries.size(); i++) if (hasName(entries.get(i), host)) return i;
+        return 0;
+    }
+
     private static boolean hasName(Entry e, String host) {
         for (String n : e.names()) if (matches(n, host)) return true;
         return false;

@@ -21,7 +21,7 @@ import java.util.Set;
  * http/1.1, and session resumption by stateless tickets (the JDK's default since 13, for 1.3 and 1.2). One
  * {@link SSLContext} serves every connection, so tickets issued on one connection resume on any other of the process.
  */
-public final class TlsContext {
+public final class TlsContext implements TlsEngineFactory {
     static {
         // TLS 1.2 renegotiation started by a client costs the server a handshake per request on an open connection
         // (a cheap denial of service) and has been the door to attacks; nginx refuses it too. The JDK reads this
@@ -53,24 +53,7 @@ public final class TlsContext {
 
     /** Loads every pair; an unreadable file, a key that is not the certificate's, or an unknown protocol is an IllegalArgumentException. */
     public static TlsContext load(List<TlsPair> pairs, List<String> protocols) {
-        if (pairs.isEmpty()) throw new IllegalArgumentException("TLS needs at least one --tls-cert/--tls-key pair");
-        for (String p : protocols) {
-            if (!KNOWN_PROTOCOLS.contains(p)) {
-                throw new IllegalArgumentException("--tls-protocols: '" + p + "' is not offered (choose from TLSv1.3, TLSv1.2)");
-            }
-        }
-        if (protocols.isEmpty()) throw new IllegalArgumentException("--tls-protocols needs at least one protocol");
-        List<SniKeyManager.Entry> entries = new ArrayList<>();
-        for (int i = 0; i < pairs.size(); i++) {
-            TlsPair pair = pairs.get(i);
-            X509Certificate[] chain = PemFiles.certificates(pair.cert());
-            PrivateKey key = PemFiles.privateKey(pair.key());
-            if (!PemFiles.matches(key, chain[0].getPublicKey())) {
-                throw new IllegalArgumentException("--tls-key '" + pair.key() + "' is not the private key of --tls-cert '" + pair.cert() + "'");
-            }
-            entries.add(new SniKeyManager.Entry(Integer.toString(i), chain, key, SniKeyManager.names(chain[0])));
-        }
-        SniKeyManager km = new SniKeyManager(entries);
+        SniKeyManager km = keys(pairs, protocols);
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(new KeyManager[] {km}, null, null);
@@ -88,13 +71,43 @@ public final class TlsContext {
         }
     }
 
+    /**
+     * Every pair read and checked (the key is its certificate's), and the protocols checked: the certificates with
+     * the names SNI matches, in the given order (the first is the default). Shared with {@link OpenSslContext}, so
+     * both engines accept and refuse the same files with the same messages.
+     */
+    static SniKeyManager keys(List<TlsPair> pairs, List<String> protocols) {
+        if (pairs.isEmpty()) throw new IllegalArgumentException("TLS needs at least one --tls-cert/--tls-key pair");
+        for (String p : protocols) {
+            if (!KNOWN_PROTOCOLS.contains(p)) {
+                throw new IllegalArgumentException("--tls-protocols: '" + p + "' is not offered (choose from TLSv1.3, TLSv1.2)");
+            }
+        }
+        if (protocols.isEmpty()) throw new IllegalArgumentException("--tls-protocols needs at least one protocol");
+        List<SniKeyManager.Entry> entries = new ArrayList<>();
+        for (int i = 0; i < pairs.size(); i++) {
+            TlsPair pair = pairs.get(i);
+            X509Certificate[] chain = PemFiles.certificates(pair.cert());
+            PrivateKey key = PemFiles.privateKey(pair.key());
+            if (!PemFiles.matches(key, chain[0].getPublicKey())) {
+                throw new IllegalArgumentException("--tls-key '" + pair.key() + "' is not the private key of --tls-cert '" + pair.cert() + "'");
+            }
+            entries.add(new SniKeyManager.Entry(Integer.toString(i), chain, key, SniKeyManager.names(chain[0])));
+        }
+        return new SniKeyManager(entries);
+    }
+
     /** A server-side engine for one accepted connection. */
+    @Override
     public SSLEngine newEngine() {
         SSLEngine e = context.createSSLEngine();
         e.setUseClientMode(false);
         e.setSSLParameters(parameters);
         return e;
     }
+
+    @Override
+    public String engineName() { return SSLENGINE; }
 
     public List<String> protocols() { return Arrays.asList(parameters.getProtocols()); }
 

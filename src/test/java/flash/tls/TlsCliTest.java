@@ -28,6 +28,8 @@ class TlsCliTest {
         assertUsageError(List.of("--tls-cert", ROOT + "/hello.txt", "--tls-key", ecKey), "holds no PEM certificate");
         assertUsageError(List.of("--tls-cert", ec, "--tls-key", ecKey, "--tls-protocols", "TLSv1.3,TLSv1"), "'TLSv1' is not offered");
         assertUsageError(List.of("--http-redirect-port", "8081"), "needs --tls-cert");
+        assertUsageError(List.of("--tls-cert", ec, "--tls-key", ecKey, "--tls-engine", "boringssl"),
+                "--tls-engine must be auto, openssl or jdk, not 'boringssl'");
     }
 
     @ParameterizedTest
@@ -48,6 +50,26 @@ class TlsCliTest {
             p.process().destroy();
             assertThat(p.exitCode()).isZero();
         }
+    }
+
+    @Test
+    void theConfigFileChoosesTheEngineAndMpWorkersInheritIt() throws Exception {
+        java.nio.file.Path toml = java.nio.file.Files.createTempFile("flash-tls-engine-", ".toml");
+        try {
+            java.nio.file.Files.writeString(toml, "root = \"" + ROOT + "\"\nport = 0\ntls-engine = \"jdk\"\n"
+                    + "tls-cert = [\"" + CERTS.ecCert + "\"]\ntls-key = [\"" + CERTS.ecKeyPkcs8 + "\"]\n");
+            try (FlashProcess p = FlashProcess.start("serve", "--config", toml.toString())) {
+                assertThat(p.readLine()).startsWith("flash listening on https://");
+                p.process().destroy();
+                assertThat(p.exitCode()).isZero();
+                assertThat(p.stderrLines()).anyMatch(l -> l.contains("TLS by the JDK's SSLEngine; "));
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(toml);
+        }
+        List<String> args = flash.dispatch.PreforkArgs.of(flash.config.ServerConfig.defaults(Fixtures.root())
+                .withTls(CERTS.pairs()).withTlsEngine(flash.config.TlsEngine.OPENSSL));
+        assertThat(args.get(args.indexOf("--tls-engine") + 1)).isEqualTo("openssl");
     }
 
     private static void assertUsageError(List<String> extra, String named) throws Exception {

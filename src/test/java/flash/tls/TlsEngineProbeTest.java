@@ -1,6 +1,7 @@
 package flash.tls;
 
 import flash.config.Architecture;
+import flash.config.TlsEngine;
 import flash.net.TlsEngineProbe;
 import flash.testing.AllArchs;
 import flash.testing.Fixtures;
@@ -45,26 +46,34 @@ class TlsEngineProbeTest {
             assertThat(p.ulpErrno()).as("no tls ULP: the kernel says ENOENT").isEqualTo(2);
             assertThat(p.ulpAnswer()).isEqualTo("ENOENT");
             assertThat(p.ktls()).isEqualTo("unavailable");
-            assertThat(p.startupLine()).startsWith("TLS by the JDK's SSLEngine; kernel TLS unavailable: ")
+            assertThat(p.startupLine("sslengine")).startsWith("TLS by the JDK's SSLEngine; kernel TLS unavailable: ")
                     .contains("the kernel offers no \"tls\" upper-layer protocol (tcp_available_ulp: " + listed + ";")
                     .contains("ENOENT, errno 2");
         }
         boolean libssl = List.of("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib").stream()
                 .anyMatch(d -> Files.exists(Path.of(d, "libssl.so.3")));
         assertThat(p.libssl()).as("libssl.so.3 present").isEqualTo(libssl);
-        if (!libssl) assertThat(p.startupLine()).contains("libssl.so.3 cannot be loaded");
+        if (!libssl) assertThat(p.startupLine("sslengine")).contains("libssl.so.3 cannot be loaded");
         assertThat(p.ktls()).isEqualTo(offered && libssl ? "available" : "unavailable");
-        assertThat(p.engine()).isEqualTo("sslengine");
+        if (libssl) {
+            assertThat(p.startupLine("openssl")).startsWith("TLS by OpenSSL (libssl.so.3, OpenSSL 3.");
+        }
     }
 
     @AllArchs
-    void theStatusPageNamesTheEngine(Architecture arch) throws Exception {
+    void theStatusPageNamesTheEngineThatRuns(Architecture arch) throws Exception {
         TlsEngineProbe p = TlsEngineProbe.run();
-        try (TestServer s = TestServer.start(Fixtures.root(), arch, c -> c.withTls(CERTS.pairs()).withStatusPath("/status"));
-             HttpClient c = TlsTest.client()) {
-            String page = new String(TlsTest.get(c, TlsTest.uri(s, "/status")).body(), StandardCharsets.UTF_8);
-            assertThat(page).contains("flash_tls_engine{engine=\"sslengine\",ktls=\"" + p.ktls() + "\",tcp_ulp=\""
-                    + p.ulpAnswer() + "\",libssl=\"" + (p.libssl() ? "found" : "missing") + "\"} 1\n");
+        // auto runs OpenSSL wherever libssl.so.3 loads; jdk always runs the JDK's engine
+        String auto = OpenSsl.available() ? "openssl" : "sslengine";
+        for (TlsEngine engine : List.of(TlsEngine.AUTO, TlsEngine.JDK)) {
+            try (TestServer s = TestServer.start(Fixtures.root(), arch,
+                    c -> c.withTls(CERTS.pairs()).withTlsEngine(engine).withStatusPath("/status"));
+                 HttpClient c = TlsTest.client()) {
+                String page = new String(TlsTest.get(c, TlsTest.uri(s, "/status")).body(), StandardCharsets.UTF_8);
+                assertThat(page).contains("flash_tls_engine{engine=\"" + (engine == TlsEngine.JDK ? "sslengine" : auto)
+                        + "\",ktls=\"" + p.ktls() + "\",tcp_ulp=\"" + p.ulpAnswer() + "\",libssl=\""
+                        + (p.libssl() ? "found" : "missing") + "\"} 1\n");
+            }
         }
     }
 
@@ -77,17 +86,21 @@ class TlsEngineProbeTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"amped", "mp"})
-    void oneStartupLineSaysWhichEngineAndWhy(String arch) throws Exception {
-        String expected = TlsEngineProbe.run().startupLine();
+    @ValueSource(strings = {"amped,auto", "mp,auto", "amped,jdk"})
+    void oneStartupLineSaysWhichEngineAndWhy(String archAndEngine) throws Exception {
+        String arch = archAndEngine.split(",")[0], choice = archAndEngine.split(",")[1];
+        String engine = TlsEngineFactory.resolve(TlsEngine.parse(choice));
+        String expected = TlsEngineProbe.run().startupLine(engine);
         try (FlashProcess f = FlashProcess.start("serve", Fixtures.root().toString(), "--port", "0", "--arch", arch,
-                "--processes", "2", "--tls-cert", CERTS.ecCert.toString(), "--tls-key", CERTS.ecKeyPkcs8.toString())) {
+                "--processes", "2", "--tls-engine", choice,
+                "--tls-cert", CERTS.ecCert.toString(), "--tls-key", CERTS.ecKeyPkcs8.toString())) {
             assertThat(f.readLine()).startsWith("flash listening on https://");
             f.process().destroy();
             assertThat(f.exitCode()).isZero();
-            List<String> engine = f.stderrLines().stream().filter(l -> l.contains("TLS by the JDK's SSLEngine")).toList();
-            assertThat(engine).as("the engine line, once (not once per mp worker)").hasSize(1);
-            assertThat(engine.getFirst()).endsWith(expected);
+            List<String> lines = f.stderrLines().stream().filter(l -> l.contains("TLS by ")).toList();
+            assertThat(lines).as("the engine line, once (not once per mp worker)").hasSize(1);
+            assertThat(lines.getFirst()).endsWith(expected)
+                    .contains(engine.equals("openssl") ? "TLS by OpenSSL (libssl.so.3, OpenSSL 3." : "TLS by the JDK's SSLEngine; ");
         }
     }
 
@@ -97,7 +110,7 @@ class TlsEngineProbeTest {
             assertThat(f.awaitListening()).isPositive();
             f.process().destroy();
             assertThat(f.exitCode()).isZero();
-            assertThat(f.stderrLines()).noneMatch(l -> l.contains("SSLEngine"));
+            assertThat(f.stderrLines()).noneMatch(l -> l.contains("SSLEngine") || l.contains("TLS by "));
         }
     }
 }

@@ -30,13 +30,17 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * File data under TLS is read by the server to be encrypted: under AMPED a cold file must go to a helper before the
  * loop reads it, and a file truncated mid-transfer (from a file region or from a mapping) closes that connection only.
+ * With the default engine (OpenSSL, which must never be handed a mapping that could fault); {@link TlsFileJdkEngineTest}
+ * runs the same on the JDK's.
  */
 class TlsFileTest {
     static final TestCerts CERTS = TestCerts.get();
     @TempDir Path root;
 
+    flash.config.TlsEngine engine() { return TlsTest.defaultEngine(); }
+
     private TestServer start(Architecture arch, boolean fileCache) {
-        return TestServer.start(root, arch, c -> c.withTls(CERTS.pairs()).withFileCache(fileCache)
+        return TestServer.start(root, arch, c -> c.withTls(CERTS.pairs()).withTlsEngine(engine()).withFileCache(fileCache)
                 .withRevalidateAfter(Duration.ofMinutes(5)));
     }
 

@@ -9,7 +9,10 @@ import flash.testing.Fixtures;
 import flash.testing.Http;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
+import flash.config.TlsEngine;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
@@ -38,21 +41,47 @@ import static org.assertj.core.api.Assertions.assertThat;
  * localhost, and an RSA one for other.test chosen by SNI), against real clients: java.net.http, curl and
  * openssl s_client, plus raw TLS sockets for pipelining, and hostile clients (plain HTTP, garbage, stalled and
  * half-open handshakes, renegotiation).
+ *
+ * <p>With the default engine (auto: OpenSSL where libssl.so.3 loads; -Dflash.test.tlsEngine=jdk|openssl to force
+ * one); {@link TlsJdkEngineTest} runs the same tests on the JDK's engine, so both stay tested.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TlsTest {
     static final TestCerts CERTS = TestCerts.get();
     static final byte[] BIG = Fixtures.random(8 << 20, 14);
     static final Path ROOT = root();
-    private static final Backend BACKEND = Backend.start();
-    private static final ArchServers SERVERS = new ArchServers(arch -> TestServer.start(ROOT, arch,
-            c -> c.withTls(CERTS.pairs())
+    private final Backend BACKEND = Backend.start();
+    private final ArchServers SERVERS = new ArchServers(arch -> startServer(arch,
+            c -> c.withTls(CERTS.pairs()).withTlsEngine(engine()).withStatusPath("/status")
                     .withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(60), Duration.ofSeconds(60))
                     .withProxies(List.of(ProxyRoute.parse("/echo=" + BACKEND.url())))));
 
+    /** The engine the servers of this class run. */
+    TlsEngine engine() { return defaultEngine(); }
+
+    /** The architectures this class tests its engine under (of those under test): all. */
+    boolean covers(Architecture arch) { return true; }
+
+    private TestServer startServer(Architecture arch, java.util.function.UnaryOperator<flash.config.ServerConfig> config) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(covers(arch), engine().cliName() + " engine not tested under " + arch.cliName());
+        return TestServer.start(ROOT, arch, config);
+    }
+
+    /** -Dflash.test.tlsEngine, else auto (what a server runs by default). */
+    static TlsEngine defaultEngine() { return TlsEngine.parse(System.getProperty("flash.test.tlsEngine", "auto")); }
+
     @AfterAll
-    static void stop() {
+    void stop() {
         SERVERS.close();
         BACKEND.close();
+    }
+
+    @Test
+    void theServersRunTheEngineOfThisClass() throws Exception {
+        try (HttpClient c = client()) { // the status gauge names the engine that runs
+            String page = new String(get(c, uri(SERVERS.get(Architecture.AMPED), "/status")).body(), StandardCharsets.UTF_8);
+            assertThat(page).contains("flash_tls_engine{engine=\"" + TlsEngineFactory.resolve(engine()) + "\"");
+        }
     }
 
     private static Path root() {
@@ -230,7 +259,7 @@ class TlsTest {
             }
         }
         int want = fixed;
-        try (TestServer s = TestServer.start(ROOT, arch, c -> c.withTls(CERTS.pairs()).withHttpRedirectPort(want))) {
+        try (TestServer s = startServer(arch, c -> c.withTls(CERTS.pairs()).withTlsEngine(engine()).withHttpRedirectPort(want))) {
             int port = s.inProcess() ? s.server().redirectPort() : want;
             try (RawClient c = new RawClient(port)) {
                 c.send("GET /a/b%20c?x=1&y HTTP/1.1\r\nHost: www.example.test:" + port + "\r\n\r\n");
