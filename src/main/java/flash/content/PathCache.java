@@ -29,6 +29,22 @@ import java.util.concurrent.atomic.LongAdder;
  * than {@code maxBytes} bytes (with many entries holding far less than a unit and a few holding far more, fewer
  * entries than the two bounds would allow apart: the price of one O(1) policy).
  *
+ * <p>Unheld entries (issue #11, "warm set larger than the caches"): when holding a small file's bytes would take the
+ * bytes held past {@link #HOLD_FRACTION} of the byte budget, the translation is cached without them ({@link
+ * FileEntry#unheldCopy}: metadata, validators, real path, identity; no body and no open file) and weighs one unit. A
+ * lookup that finds one reads the file then and there without blocking ({@link UnheldRead}: openat2 with
+ * RESOLVE_CACHED, fstat, preadv2 with RWF_NOWAIT, close), and when that cannot be done without waiting, or the file
+ * is not the one cached, it is a miss: the caller translates again where blocking is allowed. Eviction so no longer
+ * drops the translation along with the bytes, which made most requests of a site larger than the byte budget pay a
+ * full translation on a helper.
+ *
+ * <p>Open files: an entry of a large file holds an open descriptor, and the entry bound (50,000 by default) can be
+ * above the process's descriptor limit (often 20,000 or less), which would starve accept and open of descriptors. So
+ * such an entry weighs {@code maxWeight / maxHandles} (at least a unit): at most {@code maxHandles} of them fit,
+ * {@link #defaultMaxHandles() a quarter of the descriptor limit} by default, and past that the policy evicts among them
+ * (and the others) by frequency as for any entry, rather than refusing new ones. The bound is in the weight, not a
+ * separate count, so that eviction stays the one O(1) policy.
+ *
  * <p>Threads: loops look up, whoever translated inserts. A lookup never blocks: Caffeine records it in a lossy
  * buffer and drains its buffers under a tryLock. Maintenance (eviction) runs on the thread that triggers it (a direct
  * executor): usually the inserting helper, sometimes a loop whose lookup found the read buffer full. The removal
@@ -50,6 +66,8 @@ public final class PathCache {
         final long boundNanos;
         final long bytes;
         final FileWatch.Registration watch; // null when not watched
+        final boolean holdsHandle;          // a large file's open descriptor
+        final boolean unheld;               // a small file's translation without its bytes
 
         Node(String key, Translation translation, long createdNanos, long boundNanos, long bytes,
              FileWatch.Registration watch) {
@@ -59,6 +77,9 @@ public final class PathCache {
             this.boundNanos = boundNanos;
             this.bytes = bytes;
             this.watch = watch;
+            FileEntry e = translation instanceof Translation.Found f ? f.entry() : null;
+            this.holdsHandle = e != null && e.handle() != null;
+            this.unheld = e != null && e.unheld();
         }
     }
 
@@ -74,6 +95,16 @@ public final class PathCache {
     public final LongAdder revalidatedByStat = new LongAdder();
     /** Entries dropped because the file system reported a change to something they read. */
     public final LongAdder revalidatedByWatch = new LongAdder();
+    /** Requests answered from an unheld entry by a read that did not block. */
+    public final LongAdder unheldHits = new LongAdder();
+    /** Unheld entries found that could not be read without blocking (or had changed): translated again instead. */
+    public final LongAdder unheldFallbacks = new LongAdder();
+    private final LongAdder unheldEntries = new LongAdder();
+    private final LongAdder handleEntries = new LongAdder();
+    private final int maxHandles;
+
+    /** Bytes may be held up to this share of the byte budget; past it small files are cached unheld. */
+    static final double HOLD_FRACTION = 0.9;
 
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos) {
         this(maxEntries, maxBytes, revalidateNanos, revalidateNanos);
@@ -81,16 +112,25 @@ public final class PathCache {
 
     /** @param watchedRevalidateNanos the bound of an entry whose every read is watched (never below the stat bound) */
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos, long watchedRevalidateNanos) {
+        this(maxEntries, maxBytes, revalidateNanos, watchedRevalidateNanos, defaultMaxHandles());
+    }
+
+    /** @param maxHandles entries holding an open file at most (see the class comment) */
+    public PathCache(int maxEntries, long maxBytes, long revalidateNanos, long watchedRevalidateNanos, int maxHandles) {
         if (maxEntries <= 0) throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
+        if (maxHandles <= 0) throw new IllegalArgumentException("maxHandles must be positive: " + maxHandles);
+        this.maxHandles = maxHandles;
         this.maxBytes = Math.max(0, maxBytes);
         this.revalidateNanos = revalidateNanos;
         this.watchedRevalidateNanos = Math.max(revalidateNanos, watchedRevalidateNanos);
         // With no byte budget (--no-file-cache) no entry holds bytes: only the entry bound is left.
         long budget = this.maxBytes > 0 ? this.maxBytes : maxEntries;
         long unit = Math.clamp(budget / maxEntries, 1, Integer.MAX_VALUE);
+        long maxWeight = Math.min(budget, unit * maxEntries);
+        long handleWeight = Math.clamp(Math.ceilDiv(maxWeight, maxHandles), unit, Integer.MAX_VALUE);
         this.cache = Caffeine.newBuilder()
-                .maximumWeight(Math.min(budget, unit * maxEntries))
-                .weigher((String k, Node n) -> (int) Math.max(unit, n.bytes))
+                .maximumWeight(maxWeight)
+                .weigher((String k, Node n) -> (int) (n.holdsHandle ? handleWeight : Math.max(unit, n.bytes)))
                 .executor(Runnable::run)
                 .removalListener((String k, Node n, RemovalCause cause) -> removed(n, cause))
                 .build();
@@ -107,12 +147,28 @@ public final class PathCache {
             return null;
         }
         // Evicted and released by another thread since the get: its file may be closed, so it is a miss.
-        if (n.translation instanceof Translation.Found f && !retain(f.entry())) {
-            misses.increment();
-            return null;
+        if (n.translation instanceof Translation.Found f) {
+            if (n.unheld) return readUnheld(f.entry());
+            if (!retain(f.entry())) {
+                misses.increment();
+                return null;
+            }
         }
         hits.increment();
         return n.translation;
+    }
+
+    /** An unheld entry's file read now without blocking, or null (a miss) when it cannot be. */
+    private Translation readUnheld(FileEntry unheld) {
+        FileEntry read = unheld.readUnheld();
+        if (read == null) {
+            unheldFallbacks.increment();
+            misses.increment();
+            return null;
+        }
+        unheldHits.increment();
+        hits.increment();
+        return new Translation.Found(read);
     }
 
     /**
@@ -128,6 +184,14 @@ public final class PathCache {
      */
     public void put(RequestTarget.Normalized target, Translation t, FileWatch.Registration watch) {
         long b = t instanceof Translation.Found f && f.entry().inMemory() ? f.entry().size() : 0;
+        if (b > 0 && bytes.sum() + b > maxBytes * HOLD_FRACTION) {
+            // The bytes do not fit: keep the translation without them. The caller still serves the bytes it read.
+            FileEntry unheld = ((Translation.Found) t).entry().unheldCopy();
+            if (unheld != null) {
+                t = new Translation.Found(unheld);
+                b = 0;
+            }
+        }
         if (!t.cacheable() || b > maxBytes || (t instanceof Translation.Found f && !retain(f.entry()))) {
             if (watch != null) watch.cancel();
             return;
@@ -136,6 +200,8 @@ public final class PathCache {
         Node node = new Node(target.path(), t, now,
                 watch != null && watch.complete() ? watchedRevalidateNanos : revalidateNanos, b, watch);
         bytes.add(b); // before the put: the removal that takes it off can only come after
+        if (node.unheld) unheldEntries.increment();
+        if (node.holdsHandle) handleEntries.increment();
         Node replaced = cache.asMap().put(node.key, node);
         if (replaced != null && now - replaced.createdNanos > replaced.boundNanos) revalidatedByStat.increment();
         // Published: from now on a change runs the invalidation; one seen since the walk means it is stale already.
@@ -156,11 +222,34 @@ public final class PathCache {
     /** Bytes of small files held in memory by the cached entries. */
     public long bytesHeld() { return bytes.sum(); }
 
+    /** Entries cached unheld (a moment's count). */
+    public long unheldEntries() { return unheldEntries.sum(); }
+
+    /** Entries holding a large file's open descriptor (a moment's count; at most {@link #maxHandles()} after eviction). */
+    public long handleEntries() { return handleEntries.sum(); }
+
+    public int maxHandles() { return maxHandles; }
+
+    /**
+     * A quarter of the process's descriptor limit (RLIMIT_NOFILE as the JVM raised it): the rest is for connections,
+     * upstreams, logs and the descriptors translations open for a moment. 4,096 when the limit is unknown.
+     */
+    public static int defaultMaxHandles() {
+        long limit = -1;
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean os) {
+            limit = os.getMaxFileDescriptorCount();
+        }
+        return limit <= 0 ? 4096 : (int) Math.clamp(limit / 4, 16, Integer.MAX_VALUE);
+    }
+
     /** Runs pending maintenance (tests and tools; it may wait for the eviction lock, so never on a loop). */
     public void cleanUp() { cache.cleanUp(); }
 
     private void removed(Node n, RemovalCause cause) {
         bytes.add(-n.bytes);
+        if (n.unheld) unheldEntries.decrement();
+        if (n.holdsHandle) handleEntries.decrement();
         if (cause.wasEvicted()) evictions.increment();
         if (n.watch != null) n.watch.cancel();
         if (n.translation instanceof Translation.Found f) f.entry().release();
