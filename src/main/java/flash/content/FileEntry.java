@@ -61,7 +61,7 @@ public final class FileEntry {
 
     /**
      * @param identity what fstat said of the file the body was read from (null: unknown); with it, and only if it
-     *                 agrees with {@code size} and {@code mtimeMillis}, the entry can be kept {@link #unheldCopy unheld}
+     *                 agrees with {@code size} and {@code mtimeMillis}, a cache can keep the entry without its bytes and read them again without blocking ({@link #readUnheld})
      */
     public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle,
                      boolean mincoreTruthful, String contentDigest, flash.sys.FileIdentity identity) {
@@ -138,17 +138,19 @@ public final class FileEntry {
     }
 
     /**
-     * This small file's translation without its bytes, for a cache that cannot hold them: metadata, validators, the
-     * real path and the identity of the file read; no body and no open file. Null when the identity is unknown (no
-     * native layer) or the kernel cannot serve such an entry without blocking ({@link UnheldRead}).
+     * This small file's translation without its bytes, for the path cache to keep apart from them: metadata,
+     * validators, the real path and the identity of the file read; no body and no open file.
      */
-    public FileEntry unheldCopy() {
-        if (body == null || identity == null || borrowed || contentEncoding != null || !UnheldRead.supported()) return null;
+    public FileEntry withoutBody() {
+        if (body == null || borrowed || contentEncoding != null) throw new IllegalStateException("not a small file's own entry: " + path);
         return new FileEntry(this, contentType, etag, null, null, size, null, false, true, false, null, true, identity, null);
     }
 
-    /** Metadata only ({@link #unheldCopy}): serve it through {@link #readUnheld()}, never as it is. */
+    /** Metadata only ({@link #withoutBody}): serve it through {@link #readUnheld()}, never as it is. */
     public boolean unheld() { return unheld; }
+
+    /** Whether {@link #readUnheld()} can work: the identity of the file read is known, and the kernel can do it. */
+    public boolean readableUnheld() { return identity != null && UnheldRead.supported(); }
 
     /**
      * An unheld entry's file read now without blocking, as an entry with its body in a pooled buffer (one reference,
@@ -156,7 +158,7 @@ public final class FileEntry {
      */
     public FileEntry readUnheld() {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
-        return UnheldRead.read(this);
+        return identity == null ? null : UnheldRead.read(this);
     }
 
     FileEntry withPooledBody(ByteBuffer view, PooledBody body) {

@@ -117,7 +117,7 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_cache_evictions_total{cache=\"file\"} ").append(cc == null ? 0 : cc.evictions.sum()).append('\n');
         gauge(sb, "flash_path_cache_entries", "Entries in the pathname-translation cache.", pc == null ? 0 : pc.size());
         gauge(sb, "flash_file_cache_bytes", "Small-file bytes held in memory by the path cache.", pc == null ? 0 : pc.bytesHeld());
-        gauge(sb, "flash_path_cache_unheld_entries", "Small files' translations cached without their bytes (the byte budget was full): served by a read that must not block.",
+        gauge(sb, "flash_path_cache_unheld_entries", "Small files' translations cached without their bytes held (the byte budget holds the most used files' bytes): served by a read that must not block.",
                 pc == null ? 0 : pc.unheldEntries());
         counter(sb, "flash_unheld_reads_total", "Requests for an unheld entry, by outcome: hit = read without blocking and served at once, "
                 + "fallback = could not be (not in memory, changed, a symlink on the path) and translated again where blocking is allowed.");
