@@ -111,6 +111,8 @@ public final class PathCache {
     public final LongAdder hits = new LongAdder();
     public final LongAdder misses = new LongAdder();
     public final LongAdder evictions = new LongAdder();
+    /** Small files' bytes dropped (or refused) to stay within the byte budget; their translations stay. */
+    public final LongAdder bodyEvictions = new LongAdder();
     /** Entries translated again because they had outlived their bound (a stat-based revalidation). */
     public final LongAdder revalidatedByStat = new LongAdder();
     /** Entries dropped because the file system reported a change to something they read. */
@@ -307,7 +309,7 @@ public final class PathCache {
         bytes.add(-h.bytes());
         heldBodies.decrement();
         if (cause.wasEvicted()) {
-            evictions.increment();
+            bodyEvictions.increment();
             // A translation that cannot be served without its bytes goes with them, as before the two tiers.
             if (!h.node.readable) orphans.add(h.node);
         }

@@ -112,8 +112,9 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_cache_misses_total{cache=\"path\"} ").append(pc == null ? 0 : pc.misses.sum()).append('\n');
         sb.append("flash_cache_misses_total{cache=\"header\"} ").append(hc.misses.sum()).append('\n');
         sb.append("flash_cache_misses_total{cache=\"file\"} ").append(cc == null ? 0 : cc.misses.sum()).append('\n');
-        counter(sb, "flash_cache_evictions_total", "Entries dropped to stay within a cache's bounds, by cache.");
+        counter(sb, "flash_cache_evictions_total", "Entries dropped to stay within a cache's bounds, by cache (path-bytes: small files' bytes held by the path cache, refused or dropped; their translations stay).");
         sb.append("flash_cache_evictions_total{cache=\"path\"} ").append(pc == null ? 0 : pc.evictions.sum()).append('\n');
+        sb.append("flash_cache_evictions_total{cache=\"path-bytes\"} ").append(pc == null ? 0 : pc.bodyEvictions.sum()).append('\n');
         sb.append("flash_cache_evictions_total{cache=\"file\"} ").append(cc == null ? 0 : cc.evictions.sum()).append('\n');
         gauge(sb, "flash_path_cache_entries", "Entries in the pathname-translation cache.", pc == null ? 0 : pc.size());
         gauge(sb, "flash_file_cache_bytes", "Small-file bytes held in memory by the path cache.", pc == null ? 0 : pc.bytesHeld());
