@@ -168,6 +168,7 @@ class UnheldEntryTest {
         ByteBuffer body = e.body();
         segmentRef.release();
         assertThat(PooledBody.pooledOnThisThread()).isEqualTo(pooled);
+        assertThat(segmentRef.retain()).as("a loan that ended cannot be revived").isFalse();
         assertThat(bytes(body)).isEqualTo(v); // reused only by the next read
         cache.clear();
     }
