@@ -28,10 +28,10 @@ public final class FileEntry {
     private final boolean vary;
     private final boolean acceptRanges;
     private final boolean borrowed;
-    // Unheld entries (PathCache, issue #11): the cache keeps the translation of a small file whose bytes it cannot hold,
-    // with what identifies the file read ({@code identity}) and its real path for openat2; each request then reads the
-    // bytes into a pooled buffer ({@code pooled}, released with this entry) and serves an entry made from this one
-    // ({@code origin}, whose header cache slot it shares: same validators, same head).
+    // Unheld entries (PathCache, issue #11): the cache keeps a small file's translation apart from its bytes, with
+    // what identifies the file read ({@code identity}) and its real path for openat2; a request whose bytes are not
+    // held reads them into a pooled buffer ({@code pooled}, released with this entry) and serves an entry made from
+    // the unheld one ({@code origin}, whose header cache slot it shares: same validators, same head).
     private final flash.sys.FileIdentity identity; // fstat of the file read, when known
     private final boolean unheld;                  // metadata only: no body, no handle
     private final PooledBody pooled;               // the request's body buffer, or null
@@ -61,7 +61,8 @@ public final class FileEntry {
 
     /**
      * @param identity what fstat said of the file the body was read from (null: unknown); with it, and only if it
-     *                 agrees with {@code size} and {@code mtimeMillis}, a cache can keep the entry without its bytes and read them again without blocking ({@link #readUnheld})
+     *                 agrees with {@code size} and {@code mtimeMillis}, a cache can keep the entry without its bytes
+     *                 and read them again without blocking ({@link #readUnheld})
      */
     public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle,
                      boolean mincoreTruthful, String contentDigest, flash.sys.FileIdentity identity) {

@@ -138,6 +138,21 @@ class UnheldEntryTest {
         cache.clear();
     }
 
+    /** The read that would wait for the disk is not made on the lookup's thread: the page-cache miss is a miss. */
+    @Test
+    void aFileWhosePagesLeftThePageCacheIsAMissUntilTranslatedAgain() throws Exception {
+        PathCache cache = new PathCache(1000, 1, NEVER); // holds no bytes
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        translate(cache, "/f");
+        assertThat(served(cache, "/f")).isEqualTo(v);
+        Native.evictFromPageCache(root.resolve("f"));
+        assertThat(served(cache, "/f")).as("preadv2 RWF_NOWAIT of a cold page").isNull();
+        assertThat(cache.unheldFallbacks.sum()).isEqualTo(1);
+        translate(cache, "/f"); // where blocking is allowed: reads the file back into the page cache
+        assertThat(served(cache, "/f")).isEqualTo(v);
+        cache.clear();
+    }
+
     @Test
     void aDirectoryOnThePathSwappedForASymlinkIsAMiss() throws Exception {
         Path sub = Files.createDirectories(root.resolve("sub"));
