@@ -28,6 +28,15 @@ public final class FileEntry {
     private final boolean vary;
     private final boolean acceptRanges;
     private final boolean borrowed;
+    // Unheld entries (PathCache, issue #11): the cache keeps a small file's translation apart from its bytes, with
+    // what identifies the file read ({@code identity}) and its real path for openat2; a request whose bytes are not
+    // held reads them into a pooled buffer ({@code pooled}, released with this entry) and serves an entry made from
+    // the unheld one ({@code origin}, whose header cache slot it shares: same validators, same head).
+    private final flash.sys.FileIdentity identity; // fstat of the file read, when known
+    private final boolean unheld;                  // metadata only: no body, no handle
+    private final PooledBody pooled;               // the request's body buffer, or null
+    private final FileEntry origin;                // the unheld entry a request's entry was read for, or null
+    private volatile byte[] pathNul;               // the real path, UTF-8 and NUL-terminated, made on first use
     private volatile Object headerCacheSlot; // owned by the header cache
     private volatile Object representationSlot; // owned by flash.compress
 
@@ -47,6 +56,20 @@ public final class FileEntry {
      */
     public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle,
                      boolean mincoreTruthful, String contentDigest) {
+        this(path, size, mtimeMillis, fileKey, contentType, body, handle, mincoreTruthful, contentDigest, null);
+    }
+
+    /**
+     * @param identity what fstat said of the file the body was read from (null: unknown); with it, and only if it
+     *                 agrees with {@code size} and {@code mtimeMillis}, a cache can keep the entry without its bytes
+     *                 and read them again without blocking ({@link #readUnheld})
+     */
+    public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle,
+                     boolean mincoreTruthful, String contentDigest, flash.sys.FileIdentity identity) {
+        this.identity = identity != null && identity.size() == size && identity.mtimeMillis() == mtimeMillis ? identity : null;
+        this.unheld = false;
+        this.pooled = null;
+        this.origin = null;
         this.mincoreTruthful = mincoreTruthful;
         this.path = path;
         this.size = size;
@@ -70,6 +93,18 @@ public final class FileEntry {
 
     private FileEntry(FileEntry from, String contentType, String etag, ByteBuffer body, FileHandle handle, long size,
                       String contentEncoding, boolean vary, boolean acceptRanges, boolean borrowed) {
+        this(from, contentType, etag, body, handle, size, contentEncoding, vary, acceptRanges, borrowed,
+                borrowed ? from.pooled : null, false, null, null);
+    }
+
+    private FileEntry(FileEntry from, String contentType, String etag, ByteBuffer body, FileHandle handle, long size,
+                      String contentEncoding, boolean vary, boolean acceptRanges, boolean borrowed, PooledBody pooled,
+                      boolean unheld, flash.sys.FileIdentity identity, FileEntry origin) {
+        this.pooled = pooled;
+        this.unheld = unheld;
+        this.identity = identity;
+        this.origin = origin;
+        this.pathNul = from.pathNul;
         this.path = from.path;
         this.size = size;
         this.mtimeMillis = from.mtimeMillis;
@@ -103,6 +138,55 @@ public final class FileEntry {
         return new FileEntry(this, contentType, etag, bytes, null, bytes.remaining(), coding, true, false, false);
     }
 
+    /**
+     * This small file's translation without its bytes, for the path cache to keep apart from them: metadata,
+     * validators, the real path and the identity of the file read; no body and no open file.
+     */
+    public FileEntry withoutBody() {
+        if (body == null || borrowed || contentEncoding != null) throw new IllegalStateException("not a small file's own entry: " + path);
+        return new FileEntry(this, contentType, etag, null, null, size, null, false, true, false, null, true, identity, null);
+    }
+
+    /** Metadata only ({@link #withoutBody}): serve it through {@link #readUnheld()}, never as it is. */
+    public boolean unheld() { return unheld; }
+
+    /** Whether {@link #readUnheld()} can work: the identity of the file read is known, and the kernel can do it. */
+    public boolean readableUnheld() { return identity != null && UnheldRead.supported(); }
+
+    /**
+     * An unheld entry's file read now without blocking, as an entry with its body in a pooled buffer (one reference,
+     * the caller's to release); null when that would block or the file is no longer the one cached.
+     */
+    public FileEntry readUnheld() {
+        if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
+        return identity == null ? null : UnheldRead.read(this);
+    }
+
+    FileEntry withPooledBody(ByteBuffer view, PooledBody body) {
+        return new FileEntry(this, contentType, etag, view, null, size, null, false, true, false, body, false, null, this);
+    }
+
+    flash.sys.FileIdentity identity() { return identity; }
+
+    byte[] pathNul() {
+        byte[] p = pathNul;
+        if (p == null) {
+            byte[] utf8 = path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            pathNul = p = java.util.Arrays.copyOf(utf8, utf8.length + 1);
+        }
+        return p;
+    }
+
+    /**
+     * The pooled buffer the body lives in, with one more reference for the caller (a response segment viewing it),
+     * or null when the body is not pooled (held by the cache, mapped or sent from the file).
+     */
+    public PooledBody retainPooledBody() {
+        if (pooled == null) return null;
+        if (!pooled.retain()) throw new IllegalStateException("pooled body released under a live entry: " + path);
+        return pooled;
+    }
+
     public Path path() { return path; }
     public long size() { return size; }
     public long mtimeMillis() { return mtimeMillis; }
@@ -131,14 +215,23 @@ public final class FileEntry {
 
     public FileHandle handle() { return handle; }
 
-    public Object headerCacheSlot() { return headerCacheSlot; }
-    public void headerCacheSlot(Object slot) { this.headerCacheSlot = slot; }
+    // A request's entry read for an unheld one shares its slot: the same validators make the same head.
+    public Object headerCacheSlot() { return origin != null ? origin.headerCacheSlot() : headerCacheSlot; }
+    public void headerCacheSlot(Object slot) {
+        if (origin != null) origin.headerCacheSlot(slot);
+        else this.headerCacheSlot = slot;
+    }
 
     public Object representationSlot() { return representationSlot; }
     public void representationSlot(Object slot) { this.representationSlot = slot; }
 
-    /** Drops this entry's own reference to its open file (it closes once no response still sends from it). */
+    /**
+     * Drops this entry's own reference to its open file (it closes once no response still sends from it) or to its
+     * pooled body (it goes back to its pool once no response still sends from it).
+     */
     public void release() {
-        if (handle != null && !borrowed) handle.release();
+        if (borrowed) return;
+        if (handle != null) handle.release();
+        if (pooled != null) pooled.release();
     }
 }

@@ -16,26 +16,41 @@ import java.util.concurrent.atomic.LongAdder;
  * full translation (stat, realpath, open), so a changed, replaced, symlink-swapped or deleted file is seen
  * within that bound. An entry whose reads are all watched ({@link FileWatch}, {@code --revalidate watch}) is dropped
  * by the watch thread when the file system reports a change ({@link #invalidate}), and keeps only the longer safety
- * bound {@code watchedRevalidateNanos} for changes inotify cannot report. Size: at most {@code maxEntries} entries and
- * {@code maxBytes} of file bytes held in memory.
+ * bound {@code watchedRevalidateNanos} for changes inotify cannot report.
  *
- * <p>Policy: W-TinyLFU (Caffeine). Chosen by hit rate on the NASA trace and on Zipf workloads against the CLOCK it
- * replaces, LRU and a segmented LRU (docs/performance.md, "Cache policy"; bench's CachePolicySim replays them): a
- * frequency sketch admits a new entry only if it is used more often than the entry it would push out, so a crawl
- * through rarely used files cannot flush the hot ones. Lookup, insert and eviction are O(1) amortised.
+ * <p>Two tiers (issue #11, "warm set larger than the caches"): translations, at most {@code maxEntries}; and the
+ * bytes of small files, at most {@code maxBytes}, in a cache of their own. A small file's translation is kept
+ * without its bytes ({@link FileEntry#withoutBody}: metadata, validators, real path and the identity of the file
+ * read; no body and no open file), and its bytes go to the second tier, which may refuse or evict them on its own.
+ * A lookup whose bytes are not held reads the file then and there without blocking ({@link UnheldRead}: openat2
+ * with RESOLVE_CACHED, fstat, preadv2 with RWF_NOWAIT, close); when that would wait, or the file is no longer the one
+ * translated, it is a miss and the caller translates again where blocking is allowed. Before, one cache weighed an
+ * entry by its bytes and evicting the bytes dropped the translation with them: on a site larger than the byte budget
+ * most requests paid a full translation on a helper. One weight for both could not work either: translations held
+ * without bytes must fit beside the bytes, or the byte-heavy entries crowd them out. Where the identity is unknown
+ * (no native layer) a translation cannot be served without its bytes and goes when they go, as before.
  *
- * <p>Both bounds in one weight: an entry weighs {@code max(unit, its bytes)} with {@code unit = maxBytes / maxEntries}
- * and the total is bounded by {@code maxBytes}, so there are never more than {@code maxEntries} entries and never more
- * than {@code maxBytes} bytes (with many entries holding far less than a unit and a few holding far more, fewer
- * entries than the two bounds would allow apart: the price of one O(1) policy).
+ * <p>Open files: an entry of a large file holds an open descriptor, and the entry bound (50,000 by default) can be
+ * above the process's descriptor limit (often 20,000 or less), which would starve accept and open of descriptors. So
+ * such an entry weighs {@code maxEntries / maxHandles} entries: at most {@code maxHandles} of them fit, {@link
+ * #defaultMaxHandles() a quarter of the descriptor limit} by default, and past that the policy evicts among them (and
+ * the others) by frequency as for any entry, rather than refusing new ones. The bound is in the weight, not a
+ * separate count, so that eviction stays the one O(1) policy.
+ *
+ * <p>Policy: W-TinyLFU (Caffeine) in both tiers. Chosen by hit rate on the NASA trace and on Zipf workloads against
+ * the CLOCK it replaces, LRU and a segmented LRU (docs/performance.md, "Cache policy"; bench's CachePolicySim replays
+ * them): a frequency sketch admits a new entry only if it is used more often than the entry it would push out, so a
+ * crawl through rarely used files cannot flush the hot ones, and the bytes held are those of the most used files.
+ * Lookup, insert and eviction are O(1) amortised.
  *
  * <p>Threads: loops look up, whoever translated inserts. A lookup never blocks: Caffeine records it in a lossy
  * buffer and drains its buffers under a tryLock. Maintenance (eviction) runs on the thread that triggers it (a direct
  * executor): usually the inserting helper, sometimes a loop whose lookup found the read buffer full. The removal
- * listener only drops the cache's reference; when that is the last one, the file's descriptor is closed and its
- * residency mapping unmapped: two system calls that never wait for the disk (the file is read-only, nothing is dirty),
- * the same work a loop already does when it finishes the last response sending from an evicted file. No thread pool,
- * and no read or write of file data, ever runs in the listener.
+ * listeners only drop the cache's reference (and a translation's bytes with it, or the reverse where the bytes are
+ * all there is); when that is the last reference, the file's descriptor is closed and its residency mapping
+ * unmapped: two system calls that never wait for the disk (the file is read-only, nothing is dirty), the same work a
+ * loop already does when it finishes the last response sending from an evicted file. No thread pool, and no read or
+ * write of file data, ever runs in the listeners.
  */
 public final class PathCache {
     /**
@@ -48,32 +63,64 @@ public final class PathCache {
         final Translation translation;
         final long createdNanos;
         final long boundNanos;
-        final long bytes;
         final FileWatch.Registration watch; // null when not watched
+        final boolean holdsHandle;          // a large file's open descriptor
+        final boolean small;                // a small file: its bytes, if held, are in the second tier
+        final boolean readable;             // small, and can be read without blocking when its bytes are not held
 
-        Node(String key, Translation translation, long createdNanos, long boundNanos, long bytes,
-             FileWatch.Registration watch) {
+        Node(String key, Translation translation, long createdNanos, long boundNanos, FileWatch.Registration watch) {
             this.key = key;
             this.translation = translation;
             this.createdNanos = createdNanos;
             this.boundNanos = boundNanos;
-            this.bytes = bytes;
             this.watch = watch;
+            FileEntry e = translation instanceof Translation.Found f ? f.entry() : null;
+            this.holdsHandle = e != null && e.handle() != null;
+            this.small = e != null && e.unheld();
+            this.readable = small && e.readableUnheld();
         }
     }
 
+    /** A small file's bytes for exactly one node: a newer translation of the path never serves an older body. */
+    private static final class Held {
+        final Node node;
+        final Translation.Found found; // the entry with its body, as the translation made it
+
+        Held(Node node, FileEntry entry) {
+            this.node = node;
+            this.found = new Translation.Found(entry);
+        }
+
+        long bytes() { return found.entry().size(); }
+    }
+
     private final Cache<String, Node> cache;
+    private final Cache<String, Held> bodies; // null without a byte budget (--no-file-cache)
     private final long maxBytes;
+    private final int maxHandles;
     private final long revalidateNanos;
     private final long watchedRevalidateNanos;
     private final LongAdder bytes = new LongAdder();
+    // Translations whose bytes were evicted and that cannot be served without them: dropped by the next put or
+    // cleanUp, not by the body's removal listener, which runs under the second tier's eviction lock (taking the
+    // first tier's there while its listener takes the second's would be a lock-order inversion).
+    private final java.util.concurrent.ConcurrentLinkedQueue<Node> orphans = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final LongAdder smallEntries = new LongAdder();
+    private final LongAdder heldBodies = new LongAdder();
+    private final LongAdder handleEntries = new LongAdder();
     public final LongAdder hits = new LongAdder();
     public final LongAdder misses = new LongAdder();
     public final LongAdder evictions = new LongAdder();
+    /** Small files' bytes dropped (or refused) to stay within the byte budget; their translations stay. */
+    public final LongAdder bodyEvictions = new LongAdder();
     /** Entries translated again because they had outlived their bound (a stat-based revalidation). */
     public final LongAdder revalidatedByStat = new LongAdder();
     /** Entries dropped because the file system reported a change to something they read. */
     public final LongAdder revalidatedByWatch = new LongAdder();
+    /** Requests for a small file whose bytes were not held, answered by a read that did not block. */
+    public final LongAdder unheldHits = new LongAdder();
+    /** Requests for a small file whose bytes were not held and could not be read without blocking (or had changed). */
+    public final LongAdder unheldFallbacks = new LongAdder();
 
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos) {
         this(maxEntries, maxBytes, revalidateNanos, revalidateNanos);
@@ -81,18 +128,29 @@ public final class PathCache {
 
     /** @param watchedRevalidateNanos the bound of an entry whose every read is watched (never below the stat bound) */
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos, long watchedRevalidateNanos) {
+        this(maxEntries, maxBytes, revalidateNanos, watchedRevalidateNanos, defaultMaxHandles());
+    }
+
+    /** @param maxHandles entries holding an open file at most (see the class comment) */
+    public PathCache(int maxEntries, long maxBytes, long revalidateNanos, long watchedRevalidateNanos, int maxHandles) {
         if (maxEntries <= 0) throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
+        if (maxHandles <= 0) throw new IllegalArgumentException("maxHandles must be positive: " + maxHandles);
+        this.maxHandles = maxHandles;
         this.maxBytes = Math.max(0, maxBytes);
         this.revalidateNanos = revalidateNanos;
         this.watchedRevalidateNanos = Math.max(revalidateNanos, watchedRevalidateNanos);
-        // With no byte budget (--no-file-cache) no entry holds bytes: only the entry bound is left.
-        long budget = this.maxBytes > 0 ? this.maxBytes : maxEntries;
-        long unit = Math.clamp(budget / maxEntries, 1, Integer.MAX_VALUE);
+        int handleWeight = (int) Math.max(1, Math.ceilDiv((long) maxEntries, maxHandles));
         this.cache = Caffeine.newBuilder()
-                .maximumWeight(Math.min(budget, unit * maxEntries))
-                .weigher((String k, Node n) -> (int) Math.max(unit, n.bytes))
+                .maximumWeight(maxEntries)
+                .weigher((String k, Node n) -> n.holdsHandle ? handleWeight : 1)
                 .executor(Runnable::run)
                 .removalListener((String k, Node n, RemovalCause cause) -> removed(n, cause))
+                .build();
+        this.bodies = this.maxBytes == 0 ? null : Caffeine.newBuilder()
+                .maximumWeight(this.maxBytes)
+                .weigher((String k, Held h) -> (int) Math.max(1, h.bytes()))
+                .executor(Runnable::run)
+                .removalListener((String k, Held h, RemovalCause cause) -> bodyRemoved(h, cause))
                 .build();
     }
 
@@ -106,6 +164,16 @@ public final class PathCache {
             misses.increment();
             return null;
         }
+        if (n.small) {
+            Held h = bodies == null ? null : bodies.getIfPresent(n.key);
+            if (h != null && h.node == n) {
+                hits.increment();
+                return h.found; // bytes in memory: no reference to take
+            }
+            if (n.readable) return readUnheld(((Translation.Found) n.translation).entry());
+            misses.increment();
+            return null;
+        }
         // Evicted and released by another thread since the get: its file may be closed, so it is a miss.
         if (n.translation instanceof Translation.Found f && !retain(f.entry())) {
             misses.increment();
@@ -115,9 +183,22 @@ public final class PathCache {
         return n.translation;
     }
 
+    /** A small file whose bytes are not held, read now without blocking; null (a miss) when it cannot be. */
+    private Translation readUnheld(FileEntry unheld) {
+        FileEntry read = unheld.readUnheld();
+        if (read == null) {
+            unheldFallbacks.increment();
+            misses.increment();
+            return null;
+        }
+        unheldHits.increment();
+        hits.increment();
+        return new Translation.Found(read);
+    }
+
     /**
      * Stores a translation just made. The caller keeps its own reference; the cache takes one more.
-     * Failures are never cached (the next request retries), nor a body larger than the whole byte budget.
+     * Failures are never cached (the next request retries).
      */
     public void put(RequestTarget.Normalized target, Translation t) { put(target, t, null); }
 
@@ -127,19 +208,46 @@ public final class PathCache {
      * if the translation is not cached. A change reported before this call drops the entry again at once.
      */
     public void put(RequestTarget.Normalized target, Translation t, FileWatch.Registration watch) {
-        long b = t instanceof Translation.Found f && f.entry().inMemory() ? f.entry().size() : 0;
-        if (!t.cacheable() || b > maxBytes || (t instanceof Translation.Found f && !retain(f.entry()))) {
+        dropOrphans();
+        FileEntry withBody = t instanceof Translation.Found f && f.entry().inMemory() ? f.entry() : null;
+        Translation stored = withBody != null ? new Translation.Found(withBody.withoutBody()) : t;
+        boolean holdBody = withBody != null && bodies != null && withBody.size() <= maxBytes;
+        boolean useless = withBody != null && !holdBody && !withBody.readableUnheld(); // could never be served
+        if (!t.cacheable() || useless || (withBody == null && t instanceof Translation.Found f && !retain(f.entry()))) {
             if (watch != null) watch.cancel();
             return;
         }
         long now = System.nanoTime();
-        Node node = new Node(target.path(), t, now,
-                watch != null && watch.complete() ? watchedRevalidateNanos : revalidateNanos, b, watch);
-        bytes.add(b); // before the put: the removal that takes it off can only come after
+        Node node = new Node(target.path(), stored, now,
+                watch != null && watch.complete() ? watchedRevalidateNanos : revalidateNanos, watch);
+        if (node.small) smallEntries.increment();
+        if (node.holdsHandle) handleEntries.increment();
         Node replaced = cache.asMap().put(node.key, node);
         if (replaced != null && now - replaced.createdNanos > replaced.boundNanos) revalidatedByStat.increment();
+        if (holdBody) holdBody(node, withBody);
         // Published: from now on a change runs the invalidation; one seen since the walk means it is stale already.
         if (watch != null && !watch.attach(() -> invalidate(node))) invalidate(node);
+    }
+
+    /**
+     * Offers {@code entry}'s bytes to the second tier for {@code node}, only while {@code node} is still the path's
+     * translation: decided under the body's key, which the node's removal also takes, so a body is never left behind
+     * for a node already gone.
+     */
+    private void holdBody(Node node, FileEntry entry) {
+        Held h = new Held(node, entry);
+        bytes.add(h.bytes()); // before the put: the removal that takes it off can only come after
+        heldBodies.increment();
+        boolean[] stored = {false};
+        bodies.asMap().compute(node.key, (k, old) -> {
+            if (cache.policy().getIfPresentQuietly(k) != node) return old;
+            stored[0] = true;
+            return h;
+        });
+        if (!stored[0]) {
+            bytes.add(-h.bytes());
+            heldBodies.decrement();
+        }
     }
 
     /**
@@ -156,14 +264,55 @@ public final class PathCache {
     /** Bytes of small files held in memory by the cached entries. */
     public long bytesHeld() { return bytes.sum(); }
 
+    /** Small files' translations cached without their bytes held (a moment's count). */
+    public long unheldEntries() { return Math.max(0, smallEntries.sum() - heldBodies.sum()); }
+
+    /** Entries holding a large file's open descriptor (a moment's count; at most {@link #maxHandles()} after eviction). */
+    public long handleEntries() { return handleEntries.sum(); }
+
+    public int maxHandles() { return maxHandles; }
+
+    /**
+     * A quarter of the process's descriptor limit (RLIMIT_NOFILE as the JVM raised it): the rest is for connections,
+     * upstreams, logs and the descriptors translations open for a moment. 4,096 when the limit is unknown.
+     */
+    public static int defaultMaxHandles() {
+        long limit = -1;
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean os) {
+            limit = os.getMaxFileDescriptorCount();
+        }
+        return limit <= 0 ? 4096 : (int) Math.clamp(limit / 4, 16, Integer.MAX_VALUE);
+    }
+
     /** Runs pending maintenance (tests and tools; it may wait for the eviction lock, so never on a loop). */
-    public void cleanUp() { cache.cleanUp(); }
+    public void cleanUp() {
+        if (bodies != null) bodies.cleanUp();
+        dropOrphans();
+        cache.cleanUp();
+    }
+
+    private void dropOrphans() {
+        for (Node n; (n = orphans.poll()) != null; ) cache.asMap().remove(n.key, n);
+    }
 
     private void removed(Node n, RemovalCause cause) {
-        bytes.add(-n.bytes);
+        if (n.small) smallEntries.decrement();
+        if (n.holdsHandle) handleEntries.decrement();
         if (cause.wasEvicted()) evictions.increment();
         if (n.watch != null) n.watch.cancel();
+        if (n.small && bodies != null) bodies.asMap().computeIfPresent(n.key, (k, h) -> h.node == n ? null : h);
         if (n.translation instanceof Translation.Found f) f.entry().release();
+    }
+
+    private void bodyRemoved(Held h, RemovalCause cause) {
+        bytes.add(-h.bytes());
+        heldBodies.decrement();
+        if (cause.wasEvicted()) {
+            bodyEvictions.increment();
+            // A translation that cannot be served without its bytes goes with them, as before the two tiers.
+            if (!h.node.readable) orphans.add(h.node);
+        }
     }
 
     private static boolean retain(FileEntry e) {
@@ -172,7 +321,12 @@ public final class PathCache {
 
     /** Drops everything (shutdown, or a reload that replaced the site): each entry's reference is released. */
     public void clear() {
+        orphans.clear();
         cache.invalidateAll();
         cache.cleanUp();
+        if (bodies != null) {
+            bodies.invalidateAll();
+            bodies.cleanUp();
+        }
     }
 }

@@ -196,7 +196,11 @@ public final class PathTranslator {
                 }
                 body.flip();
                 String digest = reproducible ? ContentDigest.of(body) : null;
-                return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null, false, digest));
+                // Taken after the read: an entry whose file changed meanwhile gets an identity that disagrees with
+                // its attributes, and so can never be served unheld (PathCache) from bytes it does not describe.
+                flash.sys.FileIdentity identity = Native.identity(Native.fd(ch));
+                return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null, false, digest,
+                        identity));
             }
             keep = true;
             boolean truthful = mincoreTruthful(real);

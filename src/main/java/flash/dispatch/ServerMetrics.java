@@ -114,11 +114,20 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_cache_misses_total{cache=\"path\"} ").append(pc == null ? 0 : pc.misses.sum()).append('\n');
         sb.append("flash_cache_misses_total{cache=\"header\"} ").append(hc.misses.sum()).append('\n');
         sb.append("flash_cache_misses_total{cache=\"file\"} ").append(cc == null ? 0 : cc.misses.sum()).append('\n');
-        counter(sb, "flash_cache_evictions_total", "Entries dropped to stay within a cache's bounds, by cache.");
+        counter(sb, "flash_cache_evictions_total", "Entries dropped to stay within a cache's bounds, by cache (path-bytes: small files' bytes held by the path cache, refused or dropped; their translations stay).");
         sb.append("flash_cache_evictions_total{cache=\"path\"} ").append(pc == null ? 0 : pc.evictions.sum()).append('\n');
+        sb.append("flash_cache_evictions_total{cache=\"path-bytes\"} ").append(pc == null ? 0 : pc.bodyEvictions.sum()).append('\n');
         sb.append("flash_cache_evictions_total{cache=\"file\"} ").append(cc == null ? 0 : cc.evictions.sum()).append('\n');
         gauge(sb, "flash_path_cache_entries", "Entries in the pathname-translation cache.", pc == null ? 0 : pc.size());
         gauge(sb, "flash_file_cache_bytes", "Small-file bytes held in memory by the path cache.", pc == null ? 0 : pc.bytesHeld());
+        gauge(sb, "flash_path_cache_unheld_entries", "Small files' translations cached without their bytes held (the byte budget holds the most used files' bytes): served by a read that must not block.",
+                pc == null ? 0 : pc.unheldEntries());
+        counter(sb, "flash_unheld_reads_total", "Requests for an unheld entry, by outcome: hit = read without blocking and served at once, "
+                + "fallback = could not be (not in memory, changed, a symlink on the path) and translated again where blocking is allowed.");
+        sb.append("flash_unheld_reads_total{outcome=\"hit\"} ").append(pc == null ? 0 : pc.unheldHits.sum()).append('\n');
+        sb.append("flash_unheld_reads_total{outcome=\"fallback\"} ").append(pc == null ? 0 : pc.unheldFallbacks.sum()).append('\n');
+        gauge(sb, "flash_path_cache_open_files", "Entries of the path cache holding a large file open (bounded by a quarter of the descriptor limit).",
+                pc == null ? 0 : pc.handleEntries());
         counter(sb, "flash_revalidations_total", "Cached translations of the document root found stale and dropped, by what noticed: "
                 + "watch = the file system reported a change (--revalidate watch), stat = the entry outlived its bound and was translated again.");
         sb.append("flash_revalidations_total{by=\"watch\"} ").append(pc == null ? 0 : pc.revalidatedByWatch.sum()).append('\n');

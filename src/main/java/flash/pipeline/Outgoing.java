@@ -352,14 +352,17 @@ public final class Outgoing {
         if (offset <= pendingRegionOffset()) residentEnd = Math.max(residentEnd, offset + length);
     }
 
-    /** Releases the open files this response holds, and a stream not sent whole; idempotent. */
+    /** Releases the open files, mapped chunks and pooled bodies this response holds, and a stream not sent whole; idempotent. */
     public void release() {
         if (released) return;
         released = true;
         List<Segment> b = response.body();
         for (int i = 0; i < b.size(); i++) {
             if (b.get(i) instanceof Segment.FileRegion r) r.handle().release();
-            else if (b.get(i) instanceof Segment.Bytes m && m.chunk() != null) m.chunk().release();
+            else if (b.get(i) instanceof Segment.Bytes m) {
+                if (m.chunk() != null) m.chunk().release();
+                if (m.pooled() != null) m.pooled().release();
+            }
         }
         if (response.stream() != null) response.stream().abort(); // a no-op once the stream finished
         copy = null; // an idle keep-alive connection holds no copy buffer

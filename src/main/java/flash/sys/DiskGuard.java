@@ -5,6 +5,10 @@ package flash.sys;
  * block on the disk. Loops mark their thread; every blocking file operation in this package calls
  * {@link #check}. Enabled with {@code -Dflash.invariants=true} (the test suite always enables it), so a
  * regression fails loudly instead of silently stalling every connection on the loop.
+ *
+ * <p>Calls that fail instead of waiting are not checked, and so are allowed on a loop: a path cache's unheld read
+ * (flash.content.UnheldRead: openat2 with RESOLVE_CACHED, fstat of an open descriptor, preadv2 with RWF_NOWAIT, close),
+ * as sendfile after a residency test already is. Everything that can wait still calls {@link #check}.
  */
 public final class DiskGuard {
     private static final boolean ENABLED = Boolean.getBoolean("flash.invariants");

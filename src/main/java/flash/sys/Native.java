@@ -30,13 +30,20 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * without it they return -1 and the rest still works.
  */
 public final class Native {
-    public static final int EPERM = 1, ENOENT = 2, EINTR = 4, EBADF = 9, EAGAIN = 11, EINVAL = 22, ENOSYS = 38,
-            EOPNOTSUPP = 95;
+    public static final int EPERM = 1, ENOENT = 2, EINTR = 4, EBADF = 9, EAGAIN = 11, EINVAL = 22, ENAMETOOLONG = 36,
+            ENOSYS = 38, ELOOP = 40, EOPNOTSUPP = 95;
     /** preadv2 flag: return EAGAIN instead of blocking on a page-cache miss (Linux 4.14+). */
     public static final int RWF_NOWAIT = 0x8;
     static final long SYS_CACHESTAT = 451;
     static final int O_RDONLY = 0, O_CLOEXEC = 0x80000, POSIX_FADV_DONTNEED = 4;
     private static final long PAGE = 4096;
+    static final long SYS_FSTAT = 5, SYS_OPENAT2 = 437;
+    static final int O_NONBLOCK = 0x800, O_NOFOLLOW = 0x20000, AT_FDCWD = -100, PATH_MAX = 4096;
+    /** openat2 resolve flags (linux/openat2.h); RESOLVE_CACHED needs Linux 5.12. */
+    static final long RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_CACHED = 0x20;
+    /** struct stat on x86-64 (asm/stat.h): its size and the offsets of the fields {@link FileIdentity} keeps. */
+    static final int STAT_SIZE = 144, ST_DEV = 0, ST_INO = 8, ST_MODE = 24, ST_SIZE = 48, ST_MTIME = 88, ST_CTIME = 104;
+    static final int S_IFMT = 0xf000, S_IFREG = 0x8000;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MemoryLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -128,9 +135,12 @@ public final class Native {
         }
     }
 
-    /** Per-thread out-parameter memory: errno state, an off_t, one iovec, cachestat range and result. */
+    /**
+     * Per-thread out-parameter memory: errno state, an off_t, one iovec, cachestat range and result, a path, an
+     * open_how and a struct stat.
+     */
     private static final class Scratch {
-        final MemorySegment state, off, iov, range, cstat;
+        final MemorySegment state, off, iov, range, cstat, path, how, stat;
 
         Scratch() {
             Arena arena = Arena.ofAuto(); // freed when the thread (and so this object) is gone
@@ -139,6 +149,9 @@ public final class Native {
             iov = arena.allocate(16, 8);
             range = arena.allocate(16, 8);
             cstat = arena.allocate(40, 8);
+            path = arena.allocate(PATH_MAX + 1, 8);
+            how = arena.allocate(24, 8);
+            stat = arena.allocate(STAT_SIZE, 8);
         }
 
         long errno() { return (int) ERRNO.get(state, 0L); }
@@ -271,6 +284,93 @@ public final class Native {
             MemorySegment state = arena.allocate(CALL_STATE);
             int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(file.toString()), O_RDONLY | O_CLOEXEC, 0);
             return fd >= 0 ? fd : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Opens a file for reading only if that cannot wait for the disk: openat2(2) (syscall 437, Linux 5.12+) with
+     * RESOLVE_CACHED, which fails with EAGAIN instead of reading a directory or an inode, and RESOLVE_NO_SYMLINKS,
+     * which fails with ELOOP when any component of {@code pathNul} is a symlink (so an absolute path checked once
+     * still names the same place). O_NONBLOCK: a FIFO swapped in would otherwise block the open until a writer came.
+     *
+     * @param pathNul an absolute path, UTF-8, ending in one NUL byte
+     * @return a raw fd the caller must {@link #close(int)}, or -errno ({@code -EAGAIN}: the lookup needed I/O;
+     *         {@code -EINVAL}/{@code -ENOSYS}: the kernel has no RESOLVE_CACHED)
+     */
+    public static int openCachedNoSymlinks(byte[] pathNul) {
+        if (!AVAILABLE) return -ENOSYS;
+        if (pathNul.length > PATH_MAX + 1 || pathNul.length == 0 || pathNul[pathNul.length - 1] != 0) return -ENAMETOOLONG;
+        Scratch s = SCRATCH.get();
+        MemorySegment.copy(pathNul, 0, s.path, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, pathNul.length);
+        s.how.set(JAVA_LONG, 0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        s.how.set(JAVA_LONG, 8, 0L);
+        s.how.set(JAVA_LONG, 16, RESOLVE_CACHED | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        try {
+            long r = (long) SYSCALL4.invokeExact(s.state, SYS_OPENAT2, (long) AT_FDCWD, s.path.address(),
+                    s.how.address(), 24L);
+            return r >= 0 ? (int) r : (int) -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** fstat(2) of {@code fd} as a {@link FileIdentity}, or null when it fails (allocates: for helpers). */
+    public static FileIdentity identity(int fd) {
+        if (!AVAILABLE || fd < 0 || fstat(fd) < 0) return null;
+        MemorySegment st = SCRATCH.get().stat;
+        if ((st.get(JAVA_INT, ST_MODE) & S_IFMT) != S_IFREG) return null;
+        return new FileIdentity(st.get(JAVA_LONG, ST_DEV), st.get(JAVA_LONG, ST_INO), st.get(JAVA_LONG, ST_SIZE),
+                nanos(st, ST_MTIME), nanos(st, ST_CTIME));
+    }
+
+    /**
+     * Whether {@code fd} is still the regular file {@code expected} describes (device, inode, size, mtime and ctime
+     * to the nanosecond): fstat(2) on an open descriptor reads the inode in memory, never the disk. Allocates nothing.
+     *
+     * @return 1 when it is, 0 when it is another file or changed, or -errno
+     */
+    public static int sameFile(int fd, FileIdentity expected) {
+        int r = fstat(fd);
+        if (r < 0) return r;
+        MemorySegment st = SCRATCH.get().stat;
+        boolean same = (st.get(JAVA_INT, ST_MODE) & S_IFMT) == S_IFREG
+                && st.get(JAVA_LONG, ST_DEV) == expected.dev() && st.get(JAVA_LONG, ST_INO) == expected.ino()
+                && st.get(JAVA_LONG, ST_SIZE) == expected.size()
+                && nanos(st, ST_MTIME) == expected.mtimeNanos() && nanos(st, ST_CTIME) == expected.ctimeNanos();
+        return same ? 1 : 0;
+    }
+
+    private static int fstat(int fd) {
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        try {
+            long r = (long) SYSCALL4.invokeExact(s.state, SYS_FSTAT, (long) fd, s.stat.address(), 0L, 0L);
+            return r == 0 ? 0 : (int) -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A struct timespec at {@code at} in a struct stat, as nanoseconds since the epoch. */
+    private static long nanos(MemorySegment st, long at) {
+        return st.get(JAVA_LONG, at) * 1_000_000_000L + st.get(JAVA_LONG, at + 8);
+    }
+
+    /**
+     * preadv2(2) with RWF_NOWAIT of {@code length} bytes into {@code dst} at {@code dstOffset}, from {@code offset}
+     * in the file: as {@link #preadv2Nowait(int, MemorySegment, long)}, without a slice object per call.
+     */
+    public static long preadv2Nowait(int fd, MemorySegment dst, long dstOffset, long length, long offset) {
+        if (!AVAILABLE) return -ENOSYS;
+        if (dstOffset < 0 || length < 0 || dstOffset + length > dst.byteSize()) throw new IndexOutOfBoundsException();
+        Scratch s = SCRATCH.get();
+        s.iov.set(JAVA_LONG, 0, dst.address() + dstOffset);
+        s.iov.set(JAVA_LONG, 8, length);
+        try {
+            long n = (long) PREADV2.invokeExact(s.state, fd, s.iov, 1, offset, RWF_NOWAIT);
+            return n >= 0 ? n : -s.errno();
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import flash.config.ServerConfig;
 import flash.sys.DiskGuard;
+import flash.content.FileEntry;
+import flash.content.PathCache;
+import flash.content.PathTranslator;
+import flash.content.Translation;
 import flash.http.RequestTarget;
 import flash.net.EventLoop;
 import flash.net.PlainTransport;
@@ -55,6 +59,48 @@ class InvariantTest {
         // the same call on an unmarked thread (a helper) is fine
         assertThat(ctx.translator().translate(target)).isNotNull();
         ctx.close();
+    }
+
+    /**
+     * Issue #11's unheld entries: a loop reads one itself (openat2 RESOLVE_CACHED, fstat, preadv2 RWF_NOWAIT, close:
+     * none can wait for the disk), so the invariant lets it, and still fails the translation that would block.
+     */
+    @Test
+    void anUnheldEntryIsReadOnAMarkedThreadAndATranslationThereStillThrows() throws Exception {
+        assumeTrue(flash.sys.Native.available() && flash.sys.Native.fdAccess(), "needs the native layer");
+        byte[] data = Http.write(root.resolve("x.txt"), 20_000, 1);
+        PathTranslator translator = new PathTranslator(root, false, false, false, 64 * 1024);
+        PathCache cache = new PathCache(100, 1, Long.MAX_VALUE); // a byte budget that holds nothing
+        RequestTarget.Normalized target = (RequestTarget.Normalized) RequestTarget.normalize("/x.txt");
+        Translation first = translator.translate(target);
+        cache.put(target, first);
+        ((Translation.Found) first).entry().release();
+        assertThat(cache.unheldEntries()).isEqualTo(1);
+        CompletableFuture<byte[]> served = new CompletableFuture<>();
+        CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+        Thread.ofPlatform().start(() -> {
+            DiskGuard.forbidBlockingOnThisThread();
+            try {
+                FileEntry e = ((Translation.Found) cache.lookup(target)).entry();
+                java.nio.ByteBuffer b = e.body();
+                byte[] out = new byte[b.remaining()];
+                b.get(out);
+                e.release();
+                served.complete(out);
+            } catch (Throwable t) {
+                served.completeExceptionally(t);
+            }
+            try {
+                translator.translate(target);
+                thrown.complete(null);
+            } catch (Throwable t) {
+                thrown.complete(t);
+            }
+        });
+        assertThat(served.get(10, TimeUnit.SECONDS)).isEqualTo(data);
+        assertThat(cache.unheldHits.sum()).isEqualTo(1);
+        assertThat(thrown.get(10, TimeUnit.SECONDS)).isInstanceOf(DiskGuard.BlockingOnLoopError.class);
+        cache.clear();
     }
 
     /** A loop wired with the inline seam but marked as AMPED's (the bug this invariant exists for) must die loudly. */

@@ -1,0 +1,102 @@
+package flash.content;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * A direct buffer lent for one response's body by an unheld entry's read ({@link UnheldRead}), given back to the pool
+ * it came from when the last holder releases the loan: the file entry made for the request, and each response
+ * segment that views it. A body still queued on a full socket keeps its buffer out of the pool.
+ *
+ * <p>One object per loan, over a pooled {@link Slab}: a holder that kept a released loan cannot revive it (its count
+ * stays at zero), so it can never take a reference to a buffer lent again since.
+ *
+ * <p>Pools are per thread (a loop, or a worker of the blocking architectures), in power-of-two size classes from 4
+ * KiB, each keeping at most {@link #KEEP} free buffers: a loop serving small files from the page cache then
+ * allocates no buffer per request. A loan is released on the thread that took it in every path of the server; the
+ * pool is still locked, so a release from elsewhere (a shutdown) is safe.
+ */
+public final class PooledBody {
+    /** Free buffers kept per size class and thread; more in flight at once are allocated and dropped after. */
+    static final int KEEP = 16;
+    private static final int MIN_CLASS = 12; // 4 KiB
+
+    private static final ThreadLocal<Pool> POOLS = ThreadLocal.withInitial(Pool::new);
+    private static final AtomicIntegerFieldUpdater<PooledBody> REFS =
+            AtomicIntegerFieldUpdater.newUpdater(PooledBody.class, "refs");
+
+    private final Slab slab;
+    private volatile int refs = 1; // the taker's
+
+    private PooledBody(Slab slab) { this.slab = slab; }
+
+    /** A buffer of at least {@code size} bytes from this thread's pool, with one reference owned by the caller. */
+    static PooledBody take(int size) {
+        int c = Math.max(MIN_CLASS, 32 - Integer.numberOfLeadingZeros(Math.max(1, size) - 1));
+        Pool pool = POOLS.get();
+        Slab s = pool.poll(c);
+        return new PooledBody(s != null ? s : new Slab(pool, c));
+    }
+
+    /** The whole buffer's memory (capacity bytes), to read into. */
+    MemorySegment memory() { return slab.memory; }
+
+    /** A read-only view of the first {@code length} bytes, for a response; valid while a reference is held. */
+    ByteBuffer view(int length) { return slab.buffer.asReadOnlyBuffer().limit(length); } // the slab's buffer never moves
+
+    /** Takes one more reference; false once the loan ended (the caller must not use the buffer). */
+    public boolean retain() {
+        while (true) {
+            int n = refs;
+            if (n <= 0) return false;
+            if (REFS.compareAndSet(this, n, n + 1)) return true;
+        }
+    }
+
+    /** Drops one reference; the last one gives the buffer back to its pool. */
+    public void release() {
+        if (REFS.decrementAndGet(this) == 0) slab.home.offer(slab);
+    }
+
+    /** Free buffers in this thread's pool (tests). */
+    static int pooledOnThisThread() { return POOLS.get().size(); }
+
+    /** A pooled direct buffer of 2^sizeClass bytes and the pool it returns to. */
+    private static final class Slab {
+        final Pool home;
+        final int sizeClass;
+        final ByteBuffer buffer;
+        final MemorySegment memory; // the same memory, for preadv2
+
+        Slab(Pool home, int sizeClass) {
+            this.home = home;
+            this.sizeClass = sizeClass;
+            this.buffer = ByteBuffer.allocateDirect(1 << sizeClass);
+            this.memory = MemorySegment.ofBuffer(buffer);
+        }
+    }
+
+    private static final class Pool {
+        @SuppressWarnings("unchecked")
+        private final ArrayDeque<Slab>[] free = new ArrayDeque[32];
+
+        synchronized Slab poll(int c) {
+            ArrayDeque<Slab> q = free[c];
+            return q == null ? null : q.pollFirst();
+        }
+
+        synchronized void offer(Slab s) {
+            ArrayDeque<Slab> q = free[s.sizeClass];
+            if (q == null) q = free[s.sizeClass] = new ArrayDeque<>(KEEP);
+            if (q.size() < KEEP) q.addFirst(s); // most recently used first: its memory is warm in the CPU cache
+        }
+
+        synchronized int size() {
+            int n = 0;
+            for (ArrayDeque<Slab> q : free) if (q != null) n += q.size();
+            return n;
+        }
+    }
+}

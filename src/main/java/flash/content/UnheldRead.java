@@ -1,0 +1,61 @@
+package flash.content;
+
+import flash.sys.Native;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Serves an unheld entry (a cached translation of a small file whose bytes the cache could not hold) without
+ * blocking, so that an AMPED loop answers it itself instead of sending a full translation to a helper (issue #11,
+ * "warm set larger than the caches"): open with {@code openat2(RESOLVE_CACHED | RESOLVE_NO_SYMLINKS)}, which fails
+ * instead of waiting for a directory or inode read; fstat, which must find the file the translation read; preadv2
+ * with RWF_NOWAIT of the whole file into a pooled buffer, which fails instead of waiting for a page; close. Any
+ * failure (not in memory, changed, replaced, a symlink on the path, an old kernel) returns null and the caller takes
+ * today's path: a translation where blocking is allowed.
+ *
+ * <p>Safety: the path opened is the translation's real path, which was checked to lie under the document root (or
+ * allowed out of it by --follow-symlinks); with no symlink allowed anywhere on it, it names the same place in the
+ * tree however the tree changed since, so a symlink swapped in to point out of the root fails the open. A rename
+ * over the file or a change in place fails the identity check. Neither call is a disk wait, so neither goes
+ * through {@link flash.sys.DiskGuard}: the invariant still fails every call that can block.
+ */
+final class UnheldRead {
+    /** Cleared for good when the kernel lacks openat2's RESOLVE_CACHED: every such read would fail. */
+    private static volatile boolean supported = Native.available();
+
+    private UnheldRead() {}
+
+    /** Whether unheld entries can be served at all here (Linux 5.12+ on x86-64, native access enabled). */
+    static boolean supported() { return supported; }
+
+    /**
+     * {@code unheld}'s file read now, as an entry holding a pooled body (one reference, owned by the caller, who
+     * must {@link FileEntry#release()} it), or null when that would have to wait or the file is not the one cached.
+     */
+    static FileEntry read(FileEntry unheld) {
+        int size = (int) unheld.size();
+        int fd = Native.openCachedNoSymlinks(unheld.pathNul());
+        if (fd < 0) {
+            if (fd == -Native.ENOSYS || fd == -Native.EINVAL) supported = false;
+            return null;
+        }
+        PooledBody body = null;
+        try {
+            if (Native.sameFile(fd, unheld.identity()) != 1) return null;
+            body = PooledBody.take(size);
+            long done = 0;
+            while (done < size) {
+                long n = Native.preadv2Nowait(fd, body.memory(), done, size - done, done);
+                if (n <= 0) return null; // -EAGAIN: a page is not in memory; 0: shorter than fstat said
+                done += n;
+            }
+            ByteBuffer view = body.view(size);
+            FileEntry e = unheld.withPooledBody(view, body);
+            body = null; // the entry owns the reference now
+            return e;
+        } finally {
+            if (body != null) body.release();
+            Native.close(fd);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package flash.amped;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import flash.config.Architecture;
+import flash.testing.AllArchs;
+import flash.testing.RawClient;
+import flash.testing.TestServer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue #11, "warm set larger than the caches": a site of more small files than the byte budget holds (here 2 MiB of
+ * --cache-mb, so 512 KiB of held bytes, against 4.8 MB of files). Their translations stay cached unheld and are
+ * served by a read that cannot block; under every architecture every file comes back whole, and a file changed,
+ * renamed over, deleted, swapped for a symlink, or replaced by a symlink out of the root is served fresh, 404, and
+ * never the outside file.
+ */
+class UnheldServingTest {
+    static final long BOUND_MS = 5000;
+    static final int FILES = 200;
+
+    @TempDir Path root;
+    @TempDir Path outside;
+
+    private TestServer start(Architecture arch) {
+        return TestServer.start(root, arch, c -> c.withCacheBytes(2 << 20).withRevalidateAfter(Duration.ofMillis(200))
+                .withStatusPath("/status"));
+    }
+
+    /** Files of 16 to 32 KiB, as bench's bigsite. */
+    private byte[][] site() throws Exception {
+        byte[][] data = new byte[FILES][];
+        for (int i = 0; i < FILES; i++) data[i] = Http.write(root.resolve("f" + i + ".bin"), 16 * 1024 + i * 80, i);
+        return data;
+    }
+
+    private static boolean serves(int port, String path, byte[] expected) throws Exception {
+        RawClient.Response r = Http.get(port, path);
+        return r.status() == 200 && Arrays.equals(r.body(), expected);
+    }
+
+    private static long metric(String status, String sample) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(sample) + " (\\d+)$").matcher(status);
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    @AllArchs
+    void everyFileOfASiteLargerThanTheByteBudgetIsServedWhole(Architecture arch) throws Exception {
+        byte[][] data = site();
+        try (TestServer s = start(arch)) {
+            int p = s.port();
+            long warm = 0;
+            for (int round = 0; round < 4; round++) {
+                for (int i = 0; i < FILES; i++) {
+                    RawClient.Response r = Http.get(p, "/f" + i + ".bin");
+                    assertThat(r.status()).as("round %d f%d", round, i).isEqualTo(200);
+                    assertThat(r.body()).as("round %d f%d", round, i).isEqualTo(data[i]);
+                }
+                // Descriptors once every file was translated and served unheld (connections closed meanwhile):
+                // serving more must not open one that stays open.
+                if (round == 1 && s.inProcess()) warm = openFds();
+            }
+            if (s.inProcess()) {
+                long limit = warm;
+                assertThat(Http.eventually(BOUND_MS, () -> openFds() <= limit)).as("descriptors after serving").isTrue();
+            }
+            // Pipelined on one connection that reads slowly: each body stays queued while the next ones are read
+            // into other pooled buffers; no buffer may be reused under a response still being sent.
+            try (RawClient c = new RawClient(p, 4096)) {
+                StringBuilder requests = new StringBuilder();
+                for (int i = 0; i < 40; i++) requests.append("GET /f").append(i * 5).append(".bin HTTP/1.1\r\nHost: t\r\n\r\n");
+                c.send(requests.toString());
+                for (int i = 0; i < 40; i++) {
+                    RawClient.Response r = c.read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).as("pipelined f%d", i * 5).isEqualTo(data[i * 5]);
+                }
+            }
+            if (s.inProcess()) {
+                String status = s.server().metrics().render();
+                assertThat(metric(status, "flash_path_cache_unheld_entries")).isGreaterThan(FILES / 2);
+                assertThat(metric(status, "flash_unheld_reads_total{outcome=\"hit\"}")).isGreaterThan(FILES);
+                assertThat(metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}")).isGreaterThanOrEqualTo(0);
+                assertThat(metric(status, "flash_file_cache_bytes")).isLessThanOrEqualTo((2 << 20) / 4);
+            } else {
+                RawClient.Response st = Http.get(p, "/status"); // one mp worker's page: the counters are there
+                assertThat(st.bodyText()).contains("flash_unheld_reads_total{outcome=\"hit\"}");
+            }
+        }
+    }
+
+    /**
+     * A body stuck on a full socket keeps its pooled buffer: requests of other connections on the same loop (or
+     * thread) meanwhile read into other buffers, and the stuck body still arrives whole. Files of 3 MiB (small
+     * files up to 4 MiB here), more than the socket buffers take from a reader with a 4 KiB window.
+     */
+    @AllArchs
+    void aBodyStuckOnAFullSocketKeepsItsBufferWhileOthersAreServed(Architecture arch) throws Exception {
+        int n = 6, size = 3 << 20;
+        byte[][] data = new byte[n][];
+        for (int i = 0; i < n; i++) data[i] = Http.write(root.resolve("big" + i + ".bin"), size + i, 50 + i);
+        try (TestServer s = TestServer.start(root, arch, c -> c.withCacheBytes(2 << 20).withSmallFileMax(4 << 20)
+                .withRevalidateAfter(Duration.ofMillis(200)))) {
+            int p = s.port();
+            for (int i = 0; i < n; i++) assertThat(serves(p, "/big" + i + ".bin", data[i])).isTrue(); // cached unheld
+            try (RawClient slow = new RawClient(p, 4096)) {
+                slow.send("GET /big0.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+                Thread.sleep(300); // the server wrote what the socket takes and holds the rest
+                for (int round = 0; round < 2; round++) {
+                    for (int i = 1; i < n; i++) assertThat(serves(p, "/big" + i + ".bin", data[i])).isTrue();
+                }
+                RawClient.Response r = slow.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(Arrays.equals(r.body(), data[0])).as("the stuck body arrived whole and unchanged").isTrue();
+            }
+        }
+    }
+
+    @AllArchs
+    void changedRenamedOverDeletedAndSymlinkedUnheldFilesAreServedFresh(Architecture arch) throws Exception {
+        byte[][] data = site();
+        byte[] secret = Http.write(outside.resolve("secret.bin"), 20 * 1024, 99);
+        try (TestServer s = start(arch)) {
+            int p = s.port();
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < FILES; i++) assertThat(serves(p, "/f" + i + ".bin", data[i])).isTrue();
+            }
+            // the last files translated are the ones past the budget: unheld
+            String a = "/f" + (FILES - 1) + ".bin", b = "/f" + (FILES - 2) + ".bin", c = "/f" + (FILES - 3) + ".bin",
+                    d = "/f" + (FILES - 4) + ".bin", e = "/f" + (FILES - 5) + ".bin";
+
+            byte[] changed = Http.write(root.resolve(a.substring(1)), data[FILES - 1].length, 1001); // in place
+            assertThat(Http.eventually(BOUND_MS, () -> serves(p, a, changed))).as("changed in place").isTrue();
+
+            byte[] renamed = Http.write(root.resolve("tmp.bin"), 18 * 1024, 1002);
+            Files.move(root.resolve("tmp.bin"), root.resolve(b.substring(1)), StandardCopyOption.ATOMIC_MOVE);
+            assertThat(Http.eventually(BOUND_MS, () -> serves(p, b, renamed))).as("renamed over").isTrue();
+
+            Files.delete(root.resolve(c.substring(1)));
+            assertThat(Http.eventually(BOUND_MS, () -> Http.get(p, c).status() == 404)).as("deleted").isTrue();
+
+            // a symlink to another file of the root, swapped in over the file
+            Path dTarget = root.resolve("f0.bin");
+            Files.createSymbolicLink(root.resolve("link.tmp"), dTarget);
+            Files.move(root.resolve("link.tmp"), root.resolve(d.substring(1)), StandardCopyOption.ATOMIC_MOVE);
+            assertThat(Http.eventually(BOUND_MS, () -> serves(p, d, data[0]))).as("symlink swapped in").isTrue();
+
+            // a symlink out of the root: 404 (symlinks are not followed out of it), and never the outside bytes
+            Files.createSymbolicLink(root.resolve("evil.tmp"), outside.resolve("secret.bin"));
+            Files.move(root.resolve("evil.tmp"), root.resolve(e.substring(1)), StandardCopyOption.ATOMIC_MOVE);
+            long end = System.nanoTime() + BOUND_MS * 1_000_000;
+            boolean notFound = false;
+            while (!notFound && System.nanoTime() < end) {
+                RawClient.Response r = Http.get(p, e);
+                assertThat(r.body()).as("outside file served").isNotEqualTo(secret);
+                notFound = r.status() == 404;
+            }
+            assertThat(notFound).as("404 for a symlink out of the root").isTrue();
+            for (int i = 0; i < 20; i++) assertThat(Http.get(p, e).body()).isNotEqualTo(secret);
+        }
+    }
+
+    private static long openFds() throws java.io.IOException {
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count() - 1; // the listing's own descriptor
+        }
+    }
+}

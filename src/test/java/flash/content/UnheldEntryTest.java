@@ -1,0 +1,230 @@
+package flash.content;
+
+import flash.http.RequestTarget;
+import flash.sys.Native;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Unheld entries (issue #11): a small file whose bytes the path cache's byte budget cannot hold keeps its translation
+ * and is read without blocking at lookup; a lookup that cannot be answered so, or finds another file, is a miss. The
+ * revalidation bound is "never" here, so whatever is seen fresh is seen by the unheld read itself.
+ */
+class UnheldEntryTest {
+    private static final long NEVER = Long.MAX_VALUE;
+    private static final int SIZE = 20_000;
+
+    @TempDir Path dir;
+    Path root;
+    Path outside;
+    PathTranslator translator;
+
+    @BeforeEach
+    void site() throws Exception {
+        assumeTrue(Native.available() && Native.fdAccess(), "needs the native layer");
+        root = Files.createDirectories(dir.resolve("www"));
+        outside = Files.createDirectories(dir.resolve("secret"));
+        translator = new PathTranslator(root, false, false, false, 64 * 1024);
+    }
+
+    private static RequestTarget.Normalized target(String path) {
+        return (RequestTarget.Normalized) RequestTarget.normalize(path);
+    }
+
+    private static byte[] write(Path f, int size, long seed) throws Exception {
+        byte[] data = new byte[size];
+        new Random(seed).nextBytes(data);
+        Files.write(f, data);
+        return data;
+    }
+
+    private static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+
+    /** Translates {@code path} and caches it as a site does; the caller's reference is released. */
+    private void translate(PathCache cache, String path) {
+        Translation t = translator.translate(target(path));
+        cache.put(target(path), t);
+        if (t instanceof Translation.Found f) f.entry().release();
+    }
+
+    /** A cache whose byte budget holds two of the files: the others' translations are kept without their bytes. */
+    private PathCache smallCache() { return new PathCache(1000, 2L * SIZE + SIZE / 2, NEVER); }
+
+    /** The lookup's bytes, or null on a miss; releases what it got. */
+    private byte[] served(PathCache cache, String path) {
+        Translation t = cache.lookup(target(path));
+        if (t == null) return null;
+        FileEntry e = ((Translation.Found) t).entry();
+        try {
+            return bytes(e.body());
+        } finally {
+            e.release();
+        }
+    }
+
+    @Test
+    void filesPastTheByteBudgetAreCachedUnheldAndServedWithTheirBytes() throws Exception {
+        int files = 20;
+        byte[][] data = new byte[files][];
+        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE - i, i);
+        PathCache cache = smallCache();
+        for (int i = 0; i < files; i++) translate(cache, "/f" + i);
+        cache.cleanUp();
+        // the budget (2.5 files) holds at most two files' bytes; every translation is kept, most without theirs
+        assertThat(cache.bytesHeld()).isLessThanOrEqualTo(2L * SIZE);
+        assertThat(cache.unheldEntries()).isGreaterThanOrEqualTo(files - 2);
+        assertThat(cache.size()).isEqualTo(files); // no translation was dropped with its bytes
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < files; i++) assertThat(served(cache, "/f" + i)).as("f%d", i).isEqualTo(data[i]);
+        }
+        assertThat(cache.unheldHits.sum()).isEqualTo(3L * cache.unheldEntries());
+        assertThat(cache.unheldFallbacks.sum()).isZero();
+        assertThat(cache.misses.sum()).as("lookups that would have gone to a helper").isZero();
+        assertThat(cache.hits.sum()).isEqualTo(3L * files);
+        cache.clear();
+    }
+
+    @Test
+    void aChangedRenamedOverDeletedOrSymlinkedFileIsAMissNotStaleBytes() throws Exception {
+        PathCache cache = new PathCache(1000, 1, NEVER); // holds no bytes: every small file is read unheld
+        byte[] v1 = write(root.resolve("a"), SIZE, 1);
+        write(root.resolve("b"), SIZE, 2);
+        write(root.resolve("c"), SIZE, 3);
+        write(root.resolve("d"), SIZE, 4);
+        byte[] secret = write(outside.resolve("secret"), SIZE, 5);
+        for (String n : new String[] {"a", "b", "c", "d"}) translate(cache, "/" + n);
+        assertThat(cache.unheldEntries()).isGreaterThanOrEqualTo(4);
+        assertThat(served(cache, "/a")).isEqualTo(v1);
+
+        // changed in place, same size: the identity (mtime, ctime) differs
+        byte[] v2 = write(root.resolve("a"), SIZE, 11);
+        assertThat(served(cache, "/a")).isNull();
+        translate(cache, "/a");
+        assertThat(served(cache, "/a")).isEqualTo(v2);
+
+        // another file renamed over it: another inode
+        write(root.resolve("b.tmp"), SIZE, 12);
+        Files.move(root.resolve("b.tmp"), root.resolve("b"), StandardCopyOption.ATOMIC_MOVE);
+        assertThat(served(cache, "/b")).isNull();
+
+        // deleted
+        Files.delete(root.resolve("c"));
+        assertThat(served(cache, "/c")).isNull();
+        assertThat(translator.translate(target("/c"))).isInstanceOf(Translation.NotFound.class);
+
+        // replaced by a symlink to a file outside the root: never opened through the link
+        Files.delete(root.resolve("d"));
+        Files.createSymbolicLink(root.resolve("d"), outside.resolve("secret"));
+        assertThat(served(cache, "/d")).isNull();
+        translate(cache, "/d");
+        assertThat(cache.lookup(target("/d"))).isInstanceOf(Translation.NotFound.class);
+        assertThat(secret).isNotEmpty();
+
+        assertThat(cache.unheldFallbacks.sum()).isEqualTo(4);
+        cache.clear();
+    }
+
+    /** The read that would wait for the disk is not made on the lookup's thread: the page-cache miss is a miss. */
+    @Test
+    void aFileWhosePagesLeftThePageCacheIsAMissUntilTranslatedAgain() throws Exception {
+        PathCache cache = new PathCache(1000, 1, NEVER); // holds no bytes
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        translate(cache, "/f");
+        assertThat(served(cache, "/f")).isEqualTo(v);
+        Native.evictFromPageCache(root.resolve("f"));
+        assertThat(served(cache, "/f")).as("preadv2 RWF_NOWAIT of a cold page").isNull();
+        assertThat(cache.unheldFallbacks.sum()).isEqualTo(1);
+        translate(cache, "/f"); // where blocking is allowed: reads the file back into the page cache
+        assertThat(served(cache, "/f")).isEqualTo(v);
+        cache.clear();
+    }
+
+    @Test
+    void aDirectoryOnThePathSwappedForASymlinkIsAMiss() throws Exception {
+        Path sub = Files.createDirectories(root.resolve("sub"));
+        PathCache cache = new PathCache(1000, 1, NEVER); // holds nothing: every small file is unheld
+        byte[] v = write(sub.resolve("f"), SIZE, 1);
+        write(outside.resolve("f"), SIZE, 2);
+        translate(cache, "/sub/f");
+        assertThat(cache.unheldEntries()).isEqualTo(1);
+        assertThat(served(cache, "/sub/f")).isEqualTo(v);
+        Files.move(sub, root.resolve("sub.old"));
+        Files.createSymbolicLink(sub, outside);
+        assertThat(served(cache, "/sub/f")).isNull();
+        cache.clear();
+    }
+
+    @Test
+    void pooledBodiesGoBackToTheirPoolWhenTheLastHolderReleases() throws Exception {
+        PathCache cache = new PathCache(1000, 1, NEVER);
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        translate(cache, "/f");
+        served(cache, "/f"); // a first buffer for this thread's pool
+        int pooled = PooledBody.pooledOnThisThread();
+        FileEntry e = ((Translation.Found) cache.lookup(target("/f"))).entry();
+        PooledBody segmentRef = e.retainPooledBody(); // as a response segment holds it
+        assertThat(PooledBody.pooledOnThisThread()).isEqualTo(pooled - 1);
+        e.release();
+        assertThat(PooledBody.pooledOnThisThread()).as("a response still views it").isEqualTo(pooled - 1);
+        ByteBuffer body = e.body();
+        segmentRef.release();
+        assertThat(PooledBody.pooledOnThisThread()).isEqualTo(pooled);
+        assertThat(segmentRef.retain()).as("a loan that ended cannot be revived").isFalse();
+        assertThat(bytes(body)).isEqualTo(v); // reused only by the next read
+        cache.clear();
+    }
+
+    @Test
+    void entriesHoldingAnOpenFileAreBoundedByMaxHandles() throws Exception {
+        int files = 40, maxHandles = 8;
+        PathTranslator large = new PathTranslator(root, false, false, false, 1024);
+        for (int i = 0; i < files; i++) write(root.resolve("big" + i), 8 * 1024, i);
+        long before = Procfs.openFds();
+        PathCache cache = new PathCache(1000, 1 << 20, NEVER, NEVER, maxHandles);
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < files; i++) {
+                RequestTarget.Normalized t = target("/big" + i);
+                Translation cached = cache.lookup(t);
+                Translation tr = cached != null ? cached : large.translate(t);
+                if (cached == null) cache.put(t, tr);
+                ((Translation.Found) tr).entry().release();
+                cache.cleanUp();
+                assertThat(cache.handleEntries()).isLessThanOrEqualTo(maxHandles);
+            }
+        }
+        assertThat(Procfs.openFds() - before).isLessThanOrEqualTo(maxHandles);
+        cache.clear();
+        assertThat(cache.handleEntries()).isZero();
+        assertThat(Procfs.openFds()).isEqualTo(before);
+    }
+
+    @Test
+    void theDefaultHandleBoundIsAQuarterOfTheDescriptorLimit() {
+        long limit = ((com.sun.management.UnixOperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getMaxFileDescriptorCount();
+        assertThat(PathCache.defaultMaxHandles()).isEqualTo((int) Math.max(16, limit / 4));
+    }
+
+    /** Descriptors of this process now. */
+    static final class Procfs {
+        static long openFds() throws java.io.IOException {
+            try (var s = Files.list(Path.of("/proc/self/fd"))) {
+                return s.count() - 1; // the listing's own descriptor
+            }
+        }
+    }
+}
