@@ -137,7 +137,7 @@ public final class TlsConnection implements IoHandler, Registration {
 
     @Override
     public void interrupt() {
-        if (!tls.handshakeDone()) tls.close(); // wakes the owner blocked in the handshake's read; it releases
+        if (!tls.handshakeDone()) tls.interrupt(); // wakes the owner blocked in the handshake's read; it releases
         else inner.interrupt();
     }
 

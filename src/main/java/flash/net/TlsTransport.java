@@ -448,8 +448,9 @@ public final class TlsTransport implements Transport {
         try {
             closeChannel();
         } finally {
-            // An engine holding native memory (OpenSslEngine) frees it now, once; it does so under its own lock, so
-            // a call racing this close (a timer's close while the owner works) fails cleanly instead of using it.
+            // An engine holding native memory (OpenSslEngine) frees it now, once, on the owner's thread (a timer calls
+            // interrupt(), which only closes the socket). It frees under its own lock as well, so even a racing call
+            // fails cleanly instead of using freed memory.
             if (engine instanceof AutoCloseable c) {
                 try {
                     c.close();
@@ -459,6 +460,10 @@ public final class TlsTransport implements Transport {
             }
         }
     }
+
+    /** Closes the socket only: the engine stays until the owner's {@link #close}, so a timer never frees it. */
+    @Override
+    public void interrupt() { closeChannel(); }
 
     private void closeChannel() {
         if (!ch.isOpen()) return;

@@ -60,6 +60,12 @@ public interface Transport {
     /** Closes the channel; safe from any thread (it is how a timer interrupts a blocked owner), idempotent. */
     void close();
 
+    /**
+     * A timer's close: wakes an owner blocked on the channel by closing it, and releases nothing the owner may still
+     * be using; the owner's own {@link #close} then releases the rest. Safe from any thread, idempotent.
+     */
+    default void interrupt() { close(); }
+
     boolean isOpen();
 
     boolean isBlocking();

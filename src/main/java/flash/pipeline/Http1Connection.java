@@ -297,8 +297,8 @@ public final class Http1Connection implements IoHandler {
         interruptedDeadline = d;
         timerFired = true;
         if (p == Phase.TUNNEL) { // both directions are blocked in reads: closing both ends wakes them
-            transport.close();
-            tunnelPeer.transport().close();
+            transport.interrupt();
+            tunnelPeer.transport().interrupt();
             return;
         }
         try {
@@ -307,7 +307,7 @@ public final class Http1Connection implements IoHandler {
             } else {
                 if (p == Phase.WRITING) driver.stats().timeouts.increment();
                 if (p == Phase.IDLE) driver.stats().idleCloses.increment();
-                transport.close();         // the owner's read or write fails, and the owner closes and releases
+                transport.interrupt();     // the owner's read or write fails, and the owner closes and releases
             }
         } catch (IOException ignored) {
             // the channel is already gone: the owner finds out on its next call
