@@ -284,3 +284,24 @@ math.randomseed(os.time())
 request = function() return wrk.format("GET", "/cold/f" .. math.random(0, $COLD_FILES - 1) .. ".bin") end
 LUA
 }
+# php_nginx_conf FILE PORT SOCKET KEEPALIVE WORKER_CONNECTIONS [LISTEN_OPTIONS]: an nginx config (1 worker, in the
+# foreground, no access log) that serves $WORK/www and passes *.php to php-fpm's Unix SOCKET as nginx's docs do
+# (fastcgi.conf, fastcgi_keep_conn on, an upstream keepalive of KEEPALIVE connections).
+php_nginx_conf() {
+  local file=$1 port=$2 sock=$3 keepalive=$4 conns=$5 listen_opts=${6:-}
+  mkdir -p "$WORK/tmp"
+  cat > "$file" <<NGX
+worker_processes 1; daemon off; master_process off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log warn;
+events { worker_connections $conns; }
+http {
+  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
+  client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
+  uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
+  upstream php { server unix:$sock; keepalive $keepalive; }
+  server {
+    listen 127.0.0.1:$port$listen_opts; root $WORK/www;
+    location ~ \.php\$ { include /etc/nginx/fastcgi.conf; fastcgi_pass php; fastcgi_keep_conn on; }
+  }
+}
+NGX
+}

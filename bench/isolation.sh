@@ -132,22 +132,8 @@ if [[ $SLOW == php ]]; then
   done
   if [[ $CONTROL == 1 ]]; then
     need nginx
-    mkdir -p "$WORK/tmp"
     free_port SPORT
-    cat > "$WORK/nginx-control.conf" <<NGX
-worker_processes 1; daemon off; master_process off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
-  client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
-  uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
-  upstream php { server unix:$WORK/fpm-control.sock; keepalive $CHILDREN; }
-  server {
-    listen 127.0.0.1:$SPORT; root $WORK/www;
-    location ~ \.php\$ { include /etc/nginx/fastcgi.conf; fastcgi_pass php; fastcgi_keep_conn on; }
-  }
-}
-NGX
+    php_nginx_conf "$WORK/nginx-control.conf" "$SPORT" "$WORK/fpm-control.sock" "$CHILDREN" 1024
     start nginx-control 1 nginx -p "$WORK" -c "$WORK/nginx-control.conf"
     wait_url nginx-control "http://127.0.0.1:$SPORT$SLOW_PATH"
   fi

@@ -45,20 +45,7 @@ pm.max_children = $CHILDREN
 FPM
 done
 free_port NPORT
-cat > "$WORK/nginx.conf" <<NGX
-worker_processes 1; daemon off; master_process off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
-  client_body_temp_path $WORK/tmp; proxy_temp_path $WORK/tmp; fastcgi_temp_path $WORK/tmp;
-  uwsgi_temp_path $WORK/tmp; scgi_temp_path $WORK/tmp;
-  upstream php { server unix:$WORK/fpm-nginx.sock; keepalive 8; }
-  server {
-    listen 127.0.0.1:$NPORT backlog=4096; root $WORK/www;
-    location ~ \.php\$ { include /etc/nginx/fastcgi.conf; fastcgi_pass php; fastcgi_keep_conn on; }
-  }
-}
-NGX
+php_nginx_conf "$WORK/nginx.conf" "$NPORT" "$WORK/fpm-nginx.sock" 8 4096 " backlog=4096"
 
 echo "# $BENCH_NAME: $REQS requests (strace), $CPU_REQS requests (CPU), $CONNS connections, php-fpm pm=static x $CHILDREN"
 echo "commands:"
