@@ -202,16 +202,7 @@ public final class Native {
      *         is not cached, {@code -EOPNOTSUPP} that the file system cannot do RWF_NOWAIT.
      */
     public static long preadv2Nowait(int fd, MemorySegment dst, long offset) {
-        if (!AVAILABLE) return -ENOSYS;
-        Scratch s = SCRATCH.get();
-        s.iov.set(ADDRESS, 0, dst);
-        s.iov.set(JAVA_LONG, 8, dst.byteSize());
-        try {
-            long n = (long) PREADV2.invokeExact(s.state, fd, s.iov, 1, offset, RWF_NOWAIT);
-            return n >= 0 ? n : -s.errno();
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return preadv2Nowait(fd, dst, 0, dst.byteSize(), offset);
     }
 
     /**
@@ -365,6 +356,7 @@ public final class Native {
     public static long preadv2Nowait(int fd, MemorySegment dst, long dstOffset, long length, long offset) {
         if (!AVAILABLE) return -ENOSYS;
         if (dstOffset < 0 || length < 0 || dstOffset + length > dst.byteSize()) throw new IndexOutOfBoundsException();
+        if (!dst.isNative()) throw new IllegalArgumentException("preadv2 needs native memory"); // its address is raw
         Scratch s = SCRATCH.get();
         s.iov.set(JAVA_LONG, 0, dst.address() + dstOffset);
         s.iov.set(JAVA_LONG, 8, length);

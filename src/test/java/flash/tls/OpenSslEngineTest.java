@@ -292,12 +292,7 @@ class OpenSslEngineTest {
     @Test
     void garbageFailsTheHandshakeWithAnAlertToSend() throws Exception {
         OpenSslEngine e = (OpenSslEngine) context.newEngine();
-        byte[] junk = Fixtures.random(600, 5);
-        junk[0] = 0x16;
-        junk[1] = 3;
-        junk[2] = 1;
-        junk[3] = 2;
-        junk[4] = 0x40;
+        byte[] junk = TestCerts.garbageHandshakeRecord();
         assertThatThrownBy(() -> e.unwrap(ByteBuffer.wrap(junk), ByteBuffer.allocate(1 << 15)))
                 .isInstanceOf(SSLHandshakeException.class).hasMessageContaining("OpenSSL handshake failed");
         assertThat(e.getHandshakeStatus()).isEqualTo(HandshakeStatus.NEED_WRAP);

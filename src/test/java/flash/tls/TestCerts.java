@@ -40,6 +40,20 @@ public final class TestCerts {
         this.rsaKeyTraditional = dir.resolve("rsa-trad.key");
     }
 
+    /**
+     * 600 bytes that start as a TLS handshake record (type 22, version 3.1, 0x240 bytes long) and go on as random
+     * garbage: past the record header, so the engine must fail on the content, not refuse the framing.
+     */
+    static byte[] garbageHandshakeRecord() {
+        byte[] junk = flash.testing.Fixtures.random(600, 5);
+        junk[0] = 0x16;
+        junk[1] = 3;
+        junk[2] = 1;
+        junk[3] = 2;
+        junk[4] = 0x40;
+        return junk;
+    }
+
     public static synchronized TestCerts get() {
         if (made != null) return made;
         Assumptions.assumeTrue(hasOpenssl(), "openssl is not installed");

@@ -298,12 +298,7 @@ class TlsTest {
         // A handshake record header followed by garbage: the engine fails, the connection closes.
         try (Socket g = new Socket("127.0.0.1", s.port())) {
             g.setSoTimeout(15_000);
-            byte[] junk = Fixtures.random(600, 5);
-            junk[0] = 0x16;
-            junk[1] = 3;
-            junk[2] = 1;
-            junk[3] = 2;
-            junk[4] = 0x40;
+            byte[] junk = TestCerts.garbageHandshakeRecord();
             g.getOutputStream().write(junk);
             assertThat(drainsToEnd(g.getInputStream())).isTrue();
         }
