@@ -3,7 +3,6 @@ package flash.content;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * A direct buffer lent for one response's body by an unheld entry's read ({@link UnheldRead}), given back to the pool
@@ -24,11 +23,9 @@ public final class PooledBody {
     private static final int MIN_CLASS = 12; // 4 KiB
 
     private static final ThreadLocal<Pool> POOLS = ThreadLocal.withInitial(Pool::new);
-    private static final AtomicIntegerFieldUpdater<PooledBody> REFS =
-            AtomicIntegerFieldUpdater.newUpdater(PooledBody.class, "refs");
 
     private final Slab slab;
-    private volatile int refs = 1; // the taker's
+    private final RefCount refs = new RefCount(); // the taker's
 
     private PooledBody(Slab slab) { this.slab = slab; }
 
@@ -47,17 +44,11 @@ public final class PooledBody {
     ByteBuffer view(int length) { return slab.buffer.asReadOnlyBuffer().limit(length); } // the slab's buffer never moves
 
     /** Takes one more reference; false once the loan ended (the caller must not use the buffer). */
-    public boolean retain() {
-        while (true) {
-            int n = refs;
-            if (n <= 0) return false;
-            if (REFS.compareAndSet(this, n, n + 1)) return true;
-        }
-    }
+    public boolean retain() { return refs.retain(); }
 
     /** Drops one reference; the last one gives the buffer back to its pool. */
     public void release() {
-        if (REFS.decrementAndGet(this) == 0) slab.home.offer(slab);
+        if (refs.release()) slab.home.offer(slab);
     }
 
     /** Free buffers in this thread's pool (tests). */
