@@ -39,7 +39,6 @@ public final class OpenSslContext implements TlsEngineFactory {
     private static final String TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
     private static final byte[] SESSION_ID_CONTEXT = "flash".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HTTP11 = "http/1.1".getBytes(StandardCharsets.US_ASCII);
-    private static final long TICKET_LIFETIME_SECONDS = 24 * 3600;
 
     private final SniKeyManager keys;
     private final MemorySegment[] contexts;
@@ -95,7 +94,7 @@ public final class OpenSslContext implements TlsEngineFactory {
                     OpenSsl.SSL_OP_CIPHER_SERVER_PREFERENCE | OpenSsl.SSL_OP_NO_RENEGOTIATION);
             ctrl(ctx, OpenSsl.SSL_CTRL_MODE, OpenSsl.SSL_MODE_RELEASE_BUFFERS);
             ctrl(ctx, OpenSsl.SSL_CTRL_SET_SESS_CACHE_MODE, OpenSsl.SSL_SESS_CACHE_OFF);
-            ignored = (long) Lib.SSL_CTX_SET_TIMEOUT.invokeExact(ctx, TICKET_LIFETIME_SECONDS);
+            ignored = (long) Lib.SSL_CTX_SET_TIMEOUT.invokeExact(ctx, (long) TlsContext.SESSION_LIFETIME_SECONDS);
             if ((int) Lib.SSL_CTX_SET_CIPHER_LIST.invokeExact(ctx, a.allocateFrom(TLS12_CIPHERS)) != 1
                     || (int) Lib.SSL_CTX_SET_CIPHERSUITES.invokeExact(ctx, a.allocateFrom(TLS13_SUITES)) != 1) {
                 throw new IllegalArgumentException("TLS cannot be set up: OpenSSL refuses the cipher suites: " + OpenSsl.drainErrors());

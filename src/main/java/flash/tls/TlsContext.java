@@ -31,6 +31,9 @@ public final class TlsContext implements TlsEngineFactory {
         }
     }
 
+    /** How long a session (a resumption ticket) stays good, in both engines. */
+    static final int SESSION_LIFETIME_SECONDS = 24 * 3600;
+
     /** Every version this server may speak; --tls-protocols picks from these. */
     public static final Set<String> KNOWN_PROTOCOLS = Set.of("TLSv1.3", "TLSv1.2");
 
@@ -64,7 +67,7 @@ public final class TlsContext implements TlsEngineFactory {
             p.setUseCipherSuitesOrder(true);
             p.setApplicationProtocols(new String[] {"http/1.1"});
             p.setNeedClientAuth(false);
-            ctx.getServerSessionContext().setSessionTimeout(24 * 3600);
+            ctx.getServerSessionContext().setSessionTimeout(SESSION_LIFETIME_SECONDS);
             return new TlsContext(ctx, p, km);
         } catch (GeneralSecurityException e) {
             throw new IllegalArgumentException("TLS cannot be set up: " + e.getMessage());
