@@ -12,6 +12,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -42,12 +43,25 @@ public final class TlsTransport implements Transport {
             .getBytes(StandardCharsets.US_ASCII);
     /** Spare buffers per thread: a connection holds one only while it has bytes in it, so idle connections hold none. */
     private static final ThreadLocal<ArrayDeque<ByteBuffer>> SPARE = ThreadLocal.withInitial(ArrayDeque::new);
+    private static final ThreadLocal<ArrayDeque<ByteBuffer>> SPARE_DIRECT = ThreadLocal.withInitial(ArrayDeque::new);
     private static final int SPARE_MAX = 8;
+    /**
+     * Ciphertext gathered per socket write while a large body is wrapped: 4 full records, the size of one segment on
+     * loopback (MTU 64 KiB). netOut grows to hold it, so a connection sending a large body holds about 66 KiB (nginx
+     * holds its 16 KiB SSL buffer plus 64 KiB of output buffers); one waiting on a full socket holds what is unsent.
+     */
+    private static final int BATCH = 4 * 16 * 1024;
 
     private final SocketChannel ch;
     private final SSLEngine engine;
     private final BlockingSeam seam;
     private final int bufferSize;
+    /**
+     * Buffers in native memory, for an engine that works on native memory (OpenSslEngine, the one that is closeable):
+     * it then reads ciphertext straight into netOut and takes it straight from netIn, and the socket reads and writes
+     * them without the JDK's copy through a temporary direct buffer. Two copies fewer per record each way.
+     */
+    private final boolean direct;
     private final ReentrantLock readLock = new ReentrantLock();
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ByteBuffer[] one = new ByteBuffer[1];
@@ -71,6 +85,7 @@ public final class TlsTransport implements Transport {
         this.engine = engine;
         this.seam = seam;
         this.bufferSize = Math.max(engine.getSession().getPacketBufferSize(), engine.getSession().getApplicationBufferSize());
+        this.direct = engine instanceof AutoCloseable;
     }
 
     /** Called after a delegated task finished on a helper (on the connection's own thread). */
@@ -172,7 +187,7 @@ public final class TlsTransport implements Transport {
             if (r.getStatus() == SSLEngineResult.Status.BUFFER_OVERFLOW) {
                 ByteBuffer b = take();
                 if (b.capacity() < engine.getSession().getApplicationBufferSize()) {
-                    b = ByteBuffer.allocate(engine.getSession().getApplicationBufferSize());
+                    b = allocate(engine.getSession().getApplicationBufferSize());
                 }
                 r = engine.unwrap(netIn, b);
                 b.flip();
@@ -334,8 +349,12 @@ public final class TlsTransport implements Transport {
                 SSLEngineResult r = wrap(srcs, offset, length);
                 total += r.bytesConsumed();
                 if (r.getStatus() == SSLEngineResult.Status.CLOSED) throw new IOException("TLS connection closed");
-                if (!flush()) break;   // the socket is full: the rest of the record waits in netOut
-                if (r.bytesConsumed() == 0 && r.bytesProduced() == 0) {
+                boolean progress = r.bytesConsumed() > 0 || r.bytesProduced() > 0;
+                // Records gather in netOut up to BATCH bytes before a write: one system call, one segment and one
+                // wake-up of the reader for several records instead of one each.
+                if (progress && netOut.remaining() < BATCH && remaining(srcs, offset, length)) continue;
+                if (!flush()) break;   // the socket is full: the rest waits in netOut
+                if (!progress) {
                     if (ch.isBlocking()) throw new IOException("TLS engine makes no progress");
                     break;
                 }
@@ -349,7 +368,8 @@ public final class TlsTransport implements Transport {
     /** One wrap into netOut (kept in read mode between calls); grows it when a record does not fit. */
     private SSLEngineResult wrap(ByteBuffer[] srcs, int offset, int length) throws IOException {
         if (broken) throw new IOException("TLS output failed earlier");
-        if (netOut == null) netOut = take();
+        // A body of several records gets a netOut that holds a batch of them (see BATCH).
+        if (netOut == null) netOut = take(bytes(srcs, offset, length) > BATCH / 4 ? 4 * bufferSize : bufferSize);
         else netOut.compact();
         boolean ok = false;
         try {
@@ -406,6 +426,12 @@ public final class TlsTransport implements Transport {
         } finally {
             writeLock.unlock();
         }
+    }
+
+    private static long bytes(ByteBuffer[] srcs, int offset, int length) {
+        long n = 0;
+        for (int i = offset; i < offset + length; i++) n += srcs[i].remaining();
+        return n;
     }
 
     private static boolean remaining(ByteBuffer[] srcs, int offset, int length) {
@@ -496,21 +522,40 @@ public final class TlsTransport implements Transport {
 
     // ------------------------------------------------------------------ buffers
 
-    private ByteBuffer take() {
-        ByteBuffer b = SPARE.get().pollFirst();
-        return b != null && b.capacity() >= bufferSize ? b.clear() : ByteBuffer.allocate(bufferSize);
+    private ByteBuffer take() { return take(bufferSize); }
+
+    /** A spare of at least {@code size} bytes, or a new one. */
+    private ByteBuffer take(int size) {
+        for (Iterator<ByteBuffer> it = (directHere() ? SPARE_DIRECT : SPARE).get().iterator(); it.hasNext(); ) {
+            ByteBuffer b = it.next();
+            if (b.capacity() >= size) {
+                it.remove();
+                return b.clear();
+            }
+        }
+        return allocate(size);
     }
+
+    private ByteBuffer allocate(int size) {
+        return directHere() ? ByteBuffer.allocateDirect(size) : ByteBuffer.allocate(size);
+    }
+
+    /**
+     * Not on a virtual thread: its spares die with it (one per connection under vt), and a direct buffer per
+     * connection would leave native memory for the garbage collector's cleaner to free.
+     */
+    private boolean directHere() { return direct && !Thread.currentThread().isVirtual(); }
 
     /** Returns a buffer to this thread's spares; always null, for {@code field = give(field)}. */
     private static ByteBuffer give(ByteBuffer b) {
-        ArrayDeque<ByteBuffer> spare = SPARE.get();
+        ArrayDeque<ByteBuffer> spare = (b.isDirect() ? SPARE_DIRECT : SPARE).get();
         if (spare.size() < SPARE_MAX) spare.addFirst(b);
         return null;
     }
 
     /** A bigger buffer with {@code b}'s contents, in write mode. */
-    private static ByteBuffer grow(ByteBuffer b, int atLeast) {
-        ByteBuffer bigger = ByteBuffer.allocate(Math.max(atLeast, b.capacity() * 2));
+    private ByteBuffer grow(ByteBuffer b, int atLeast) {
+        ByteBuffer bigger = allocate(Math.max(atLeast, b.capacity() * 2));
         b.flip();
         bigger.put(b);
         return bigger;

@@ -137,9 +137,13 @@ public final class OpenSslEngine extends SSLEngine implements AutoCloseable {
             return result(Status.BUFFER_OVERFLOW, 0, 0);
         }
         MemorySegment scratch = SCRATCHES.get();
-        MemorySegment.copy(MemorySegment.ofBuffer(src), 0, scratch, 0, record);
+        if (src.isDirect()) { // native memory already (TlsTransport's netIn): OpenSSL takes it from there
+            call(Lib.BIO_WRITE, ssl.rbio, MemorySegment.ofBuffer(src), record);
+        } else {
+            MemorySegment.copy(MemorySegment.ofBuffer(src), 0, scratch, 0, record);
+            call(Lib.BIO_WRITE, ssl.rbio, scratch, record);
+        }
         src.position(p + record);
-        call(Lib.BIO_WRITE, ssl.rbio, scratch, record);
 
         if (!handshakeFinished) {
             OpenSsl.clearErrors();
@@ -210,13 +214,21 @@ public final class OpenSslEngine extends SSLEngine implements AutoCloseable {
         }
     }
 
-    /** Moves what the write BIO holds into {@code dst}, as much as fits. */
+    /**
+     * Moves what the write BIO holds into {@code dst}, as much as fits: straight into it when it is native memory
+     * (TlsTransport's netOut), else through scratch.
+     */
     private int drain(MemorySegment scratch, ByteBuffer dst) {
         int produced = 0;
         while (dst.hasRemaining()) {
-            int n = call(Lib.BIO_READ, ssl.wbio, scratch, Math.min(dst.remaining(), SCRATCH));
+            int n;
+            if (dst.isDirect()) {
+                n = call(Lib.BIO_READ, ssl.wbio, MemorySegment.ofBuffer(dst), dst.remaining());
+            } else {
+                n = call(Lib.BIO_READ, ssl.wbio, scratch, Math.min(dst.remaining(), SCRATCH));
+                if (n > 0) MemorySegment.copy(scratch, 0, MemorySegment.ofBuffer(dst), 0, n);
+            }
             if (n <= 0) break;
-            MemorySegment.copy(scratch, 0, MemorySegment.ofBuffer(dst), 0, n);
             dst.position(dst.position() + n);
             produced += n;
         }
