@@ -73,6 +73,33 @@ public final class ProcTree {
         return sum;
     }
 
+    /**
+     * utime+stime ticks of the JIT's compiler threads ("C1 CompilerThre", "C2 CompilerThre") summed over the tree: what
+     * the JVMs still spend compiling, on the server's own core when it is pinned to one.
+     */
+    public static long compilerTicks(long pid) {
+        long sum = 0;
+        for (long p : withDescendants(pid)) {
+            Path tasks = Path.of("/proc", Long.toString(p), "task");
+            try (var dir = Files.newDirectoryStream(tasks)) {
+                for (Path t : dir) {
+                    String comm;
+                    try {
+                        comm = Files.readString(t.resolve("comm")).trim();
+                    } catch (IOException gone) {
+                        continue;
+                    }
+                    if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) continue;
+                    String[] f = statFields(t.resolve("stat"));
+                    if (f != null) sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                }
+            } catch (IOException | RuntimeException e) {
+                // process gone
+            }
+        }
+        return sum;
+    }
+
     /** VmRSS in KiB summed over the tree (shared pages count once per process, as ps would). */
     public static long rssKb(long pid) {
         long sum = 0;
