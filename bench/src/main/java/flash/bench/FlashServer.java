@@ -24,11 +24,28 @@ public final class FlashServer extends ServerProcess {
 
     @Override
     protected List<String> command() {
-        List<String> cmd = new ArrayList<>(List.of(javaBinary(), "--enable-native-access=ALL-UNNAMED", "-jar",
-                jar.toString(), "serve", docRoot.toString(), "--port", Integer.toString(port),
+        List<String> cmd = new ArrayList<>();
+        cmd.add(javaBinary());
+        cmd.addAll(jvmFlags(System.getenv("FLASH_SERVER_JVM_FLAGS")));
+        cmd.addAll(List.of("-jar", jar.toString(), "serve", docRoot.toString(), "--port", Integer.toString(port),
                 "--bind", "127.0.0.1", "--arch", arch));
         cmd.addAll(extraArgs);
         return cmd;
+    }
+
+    /**
+     * The JVM flags of `flash serve` (the memory flags: collector, heap and young generation, compact headers), which
+     * the launcher passes in FLASH_SERVER_JVM_FLAGS; without them (the harness started some other way) only native
+     * access, and the JVM's own defaults, which size the heap from the machine: a different footprint and GC than
+     * what users run.
+     */
+    static List<String> jvmFlags(String fromLauncher) {
+        List<String> flags = new ArrayList<>();
+        if (fromLauncher != null) {
+            for (String f : fromLauncher.trim().split("\\s+")) if (!f.isEmpty()) flags.add(f);
+        }
+        if (!flags.contains("--enable-native-access=ALL-UNNAMED")) flags.addFirst("--enable-native-access=ALL-UNNAMED");
+        return flags;
     }
 
     /** The JDK running the harness is a JDK 25, which Flash needs. */
