@@ -42,8 +42,9 @@ public final class PointRunner {
     }
 
     /** The JIT check after a JVM's warm-up (see warmUntilJitSettles). */
-    private static final int JIT_CHUNK_S = 2, JIT_MAX_S = 30;
-    private static final double JIT_QUIET = 0.02;
+    private static final int JIT_CHUNK_S = 2, JIT_MAX_S = 40;
+    /** At most one 10 ms tick per chunk: 30 ms of C2 in a 5 s run already took p99 at 10 connections to 0.66 ms. */
+    private static final double JIT_QUIET = 0.005;
 
     private final BenchConfig cfg;
     private final BenchLog log;
@@ -122,7 +123,7 @@ public final class PointRunner {
     /**
      * Keeps warming a JVM server while its JIT compilers still work: pinned to one core, a C2 compiler thread takes
      * that core from the event loop in scheduler slices of a few milliseconds, so a point measured during compilation
-     * reports the compiler in its p99 (3-6 ms at 10 connections, where the settled server has 0.2-0.5 ms). A fixed
+     * reports the compiler in its p99 (2-7 ms at 10 connections, where the settled server has 0.2-0.4 ms). A fixed
      * warm-up of a few seconds was not enough on this machine: C2 used over a second of CPU in the 15 s after it.
      * Chunks of JIT_CHUNK_S seconds, until one uses under JIT_QUIET of a core for compiling, at most JIT_MAX_S.
      */
