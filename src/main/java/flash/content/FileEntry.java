@@ -162,6 +162,15 @@ public final class FileEntry {
         return identity == null ? null : UnheldRead.read(this);
     }
 
+    /**
+     * Whether this unheld entry's real path still opens, without blocking, to the file it was translated from; false
+     * when it does not or that would wait (a caller then translates again where blocking is allowed).
+     */
+    public boolean unchangedOnDisk() {
+        if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
+        return identity != null && UnheldRead.unchanged(this);
+    }
+
     FileEntry withPooledBody(ByteBuffer view, PooledBody body) {
         return new FileEntry(this, contentType, etag, view, null, size, null, false, true, false, body, false, null, this);
     }

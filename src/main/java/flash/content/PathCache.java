@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.LongAdder;
  * full translation (stat, realpath, open), so a changed, replaced, symlink-swapped or deleted file is seen
  * within that bound. An entry whose reads are all watched ({@link FileWatch}, {@code --revalidate watch}) is dropped
  * by the watch thread when the file system reports a change ({@link #invalidate}), and keeps only the longer safety
- * bound {@code watchedRevalidateNanos} for changes inotify cannot report.
+ * bound {@code watchedRevalidateNanos} for changes inotify cannot report. A small file translated literally (its real
+ * path is the root and the URL path) is checked in place when its bound passes, instead (see {@link #lookup}).
  *
  * <p>Two tiers (issue #11, "warm set larger than the caches"): translations, at most {@code maxEntries}; and the
  * bytes of small files, at most {@code maxBytes}, in a cache of their own. A small file's translation is kept
@@ -63,21 +64,28 @@ public final class PathCache {
         final Translation translation;
         final long createdNanos;
         final long boundNanos;
+        // When the translation was last known current: made, or confirmed since in place (selfChecking). Written
+        // only when the bound has passed, so loops do not share a written cache line on every hit.
+        volatile long checkedNanos;
         final FileWatch.Registration watch; // null when not watched
         final boolean holdsHandle;          // a large file's open descriptor
         final boolean small;                // a small file: its bytes, if held, are in the second tier
         final boolean readable;             // small, and can be read without blocking when its bytes are not held
+        final boolean selfChecking;         // readable, and its real path is the URL path under the root: see lookup
 
-        Node(String key, Translation translation, long createdNanos, long boundNanos, FileWatch.Registration watch) {
+        Node(String key, Translation translation, long createdNanos, long boundNanos, FileWatch.Registration watch,
+             boolean literal) {
             this.key = key;
             this.translation = translation;
             this.createdNanos = createdNanos;
+            this.checkedNanos = createdNanos;
             this.boundNanos = boundNanos;
             this.watch = watch;
             FileEntry e = translation instanceof Translation.Found f ? f.entry() : null;
             this.holdsHandle = e != null && e.handle() != null;
             this.small = e != null && e.unheld();
             this.readable = small && e.readableUnheld();
+            this.selfChecking = readable && literal;
         }
     }
 
@@ -100,6 +108,7 @@ public final class PathCache {
     private final int maxHandles;
     private final long revalidateNanos;
     private final long watchedRevalidateNanos;
+    private final java.nio.file.Path realRoot; // null: no entry is checked in place
     private final LongAdder bytes = new LongAdder();
     // Translations whose bytes were evicted and that cannot be served without them: dropped by the next put or
     // cleanUp, not by the body's removal listener, which runs under the second tier's eviction lock (taking the
@@ -115,6 +124,11 @@ public final class PathCache {
     public final LongAdder bodyEvictions = new LongAdder();
     /** Entries translated again because they had outlived their bound (a stat-based revalidation). */
     public final LongAdder revalidatedByStat = new LongAdder();
+    /**
+     * Entries past their bound found unchanged in place, on the looking-up thread and without blocking (openat2 of
+     * the same path with RESOLVE_CACHED, fstat), and kept instead of being translated again.
+     */
+    public final LongAdder recheckedInPlace = new LongAdder();
     /** Entries dropped because the file system reported a change to something they read. */
     public final LongAdder revalidatedByWatch = new LongAdder();
     /** Requests for a small file whose bytes were not held, answered by a read that did not block. */
@@ -133,6 +147,17 @@ public final class PathCache {
 
     /** @param maxHandles entries holding an open file at most (see the class comment) */
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos, long watchedRevalidateNanos, int maxHandles) {
+        this(maxEntries, maxBytes, revalidateNanos, watchedRevalidateNanos, maxHandles, null);
+    }
+
+    /**
+     * @param realRoot the real path of the document root the keys are relative to; with it, a small file translated
+     *                 literally (its real path is the root and the URL path, no symlink or index name between) is
+     *                 checked in place when its bound passes instead of being translated again (see {@link #lookup})
+     */
+    public PathCache(int maxEntries, long maxBytes, long revalidateNanos, long watchedRevalidateNanos, int maxHandles,
+                     java.nio.file.Path realRoot) {
+        this.realRoot = realRoot;
         if (maxEntries <= 0) throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
         if (maxHandles <= 0) throw new IllegalArgumentException("maxHandles must be positive: " + maxHandles);
         this.maxHandles = maxHandles;
@@ -157,20 +182,39 @@ public final class PathCache {
     /**
      * A fresh cached translation, or null. A returned {@link Translation.Found} carries one reference to
      * its entry that the caller owns and must {@link FileEntry#release()}.
+     *
+     * <p>An entry past its bound is a miss (translated again where blocking is allowed), except a self-checking one:
+     * a small file whose real path is the URL path under the root. Opening that same path again with openat2
+     * (RESOLVE_CACHED | RESOLVE_NO_SYMLINKS) and finding the same file by fstat is what a new translation would
+     * conclude, at three system calls that cannot wait instead of a helper's stat, realpath, open and read: a changed,
+     * renamed-over or deleted file, or a symlink swapped in anywhere on the path, fails it and is a miss. Without
+     * this, a site larger than the byte budget re-translated every entry once per bound, and entries made together
+     * expired together: a storm of helper work that halved throughput for seconds (docs/performance.md, section 19).
+     * An unheld entry's read does this check anyway; a held one makes it once per bound.
      */
     public Translation lookup(RequestTarget.Normalized target) {
         Node n = cache.getIfPresent(target.path());
-        if (n == null || System.nanoTime() - n.createdNanos > n.boundNanos) {
+        if (n == null) {
+            misses.increment();
+            return null;
+        }
+        long now = System.nanoTime();
+        boolean due = now - n.checkedNanos > n.boundNanos;
+        if (due && !n.selfChecking) {
             misses.increment();
             return null;
         }
         if (n.small) {
             Held h = bodies == null ? null : bodies.getIfPresent(n.key);
             if (h != null && h.node == n) {
+                if (due && !recheck(n, now)) {
+                    misses.increment();
+                    return null;
+                }
                 hits.increment();
                 return h.found; // bytes in memory: no reference to take
             }
-            if (n.readable) return readUnheld(((Translation.Found) n.translation).entry());
+            if (n.readable) return readUnheld(n, due, now);
             misses.increment();
             return null;
         }
@@ -183,13 +227,25 @@ public final class PathCache {
         return n.translation;
     }
 
+    /** A self-checking entry past its bound whose bytes are held: is its path still that file? */
+    private boolean recheck(Node n, long now) {
+        if (!((Translation.Found) n.translation).entry().unchangedOnDisk()) return false;
+        n.checkedNanos = now;
+        recheckedInPlace.increment();
+        return true;
+    }
+
     /** A small file whose bytes are not held, read now without blocking; null (a miss) when it cannot be. */
-    private Translation readUnheld(FileEntry unheld) {
-        FileEntry read = unheld.readUnheld();
+    private Translation readUnheld(Node n, boolean due, long now) {
+        FileEntry read = ((Translation.Found) n.translation).entry().readUnheld();
         if (read == null) {
             unheldFallbacks.increment();
             misses.increment();
             return null;
+        }
+        if (due) { // the read found the same file at the same path: the check a self-checking entry needs
+            n.checkedNanos = now;
+            recheckedInPlace.increment();
         }
         unheldHits.increment();
         hits.increment();
@@ -219,14 +275,20 @@ public final class PathCache {
         }
         long now = System.nanoTime();
         Node node = new Node(target.path(), stored, now,
-                watch != null && watch.complete() ? watchedRevalidateNanos : revalidateNanos, watch);
+                watch != null && watch.complete() ? watchedRevalidateNanos : revalidateNanos, watch, literal(target, stored));
         if (node.small) smallEntries.increment();
         if (node.holdsHandle) handleEntries.increment();
         Node replaced = cache.asMap().put(node.key, node);
-        if (replaced != null && now - replaced.createdNanos > replaced.boundNanos) revalidatedByStat.increment();
+        if (replaced != null && now - replaced.checkedNanos > replaced.boundNanos) revalidatedByStat.increment();
         if (holdBody) holdBody(node, withBody);
         // Published: from now on a change runs the invalidation; one seen since the walk means it is stale already.
         if (watch != null && !watch.attach(() -> invalidate(node))) invalidate(node);
+    }
+
+    /** Whether {@code t} is a file whose real path is exactly the URL path under the root (see {@link #lookup}). */
+    private boolean literal(RequestTarget.Normalized target, Translation t) {
+        if (realRoot == null || !(t instanceof Translation.Found f) || target.path().length() < 2) return false;
+        return f.entry().path().equals(realRoot.resolve(target.path().substring(1)));
     }
 
     /**

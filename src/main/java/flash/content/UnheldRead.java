@@ -29,6 +29,23 @@ final class UnheldRead {
     static boolean supported() { return supported; }
 
     /**
+     * Whether {@code unheld}'s real path still opens, without blocking, to the file it was translated from (same
+     * device, inode, size, modification and change times). False when that would wait, so the caller translates.
+     */
+    static boolean unchanged(FileEntry unheld) {
+        int fd = Native.openCachedNoSymlinks(unheld.pathNul());
+        if (fd < 0) {
+            if (fd == -Native.ENOSYS || fd == -Native.EINVAL) supported = false;
+            return false;
+        }
+        try {
+            return Native.sameFile(fd, unheld.identity()) == 1;
+        } finally {
+            Native.close(fd);
+        }
+    }
+
+    /**
      * {@code unheld}'s file read now, as an entry holding a pooled body (one reference, owned by the caller, who
      * must {@link FileEntry#release()} it), or null when that would have to wait or the file is not the one cached.
      */

@@ -132,6 +132,9 @@ public final class ServerMetrics implements Completion.Listener {
                 + "watch = the file system reported a change (--revalidate watch), stat = the entry outlived its bound and was translated again.");
         sb.append("flash_revalidations_total{by=\"watch\"} ").append(pc == null ? 0 : pc.revalidatedByWatch.sum()).append('\n');
         sb.append("flash_revalidations_total{by=\"stat\"} ").append(pc == null ? 0 : pc.revalidatedByStat.sum()).append('\n');
+        counter(sb, "flash_rechecks_total", "Cached translations past their bound found unchanged in place without blocking "
+                + "(openat2 of the same path with RESOLVE_CACHED, fstat) and kept instead of being translated again.");
+        sb.append("flash_rechecks_total ").append(pc == null ? 0 : pc.recheckedInPlace.sum()).append('\n');
         flash.content.FileWatch fw = server.context().fileWatchIfStarted();
         gauge(sb, "flash_watched_dirs", "Directories watched for changes under cached translations (inotify watches).",
                 fw == null ? 0 : fw.watchedDirs());

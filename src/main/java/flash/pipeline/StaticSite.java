@@ -40,7 +40,7 @@ public final class StaticSite {
         long memoryBudget = server.cacheBytes() / 4;
         this.pathCache = server.pathCacheEntries() > 0
                 ? new PathCache(server.pathCacheEntries(), server.fileCache() ? memoryBudget : 0, site.revalidateAfter().toNanos(),
-                        site.revalidateWatched().toNanos())
+                        site.revalidateWatched().toNanos(), PathCache.defaultMaxHandles(), translator.root())
                 : null;
         this.watch = pathCache != null && site.revalidation() == flash.config.Revalidation.WATCH ? ctx.fileWatch() : null;
     }

@@ -127,11 +127,11 @@ class WatchRevalidationTest {
     /**
      * The saving itself: with a stat bound of 0 (every unwatched entry is stale at once), a watched entry is still
      * served with no disk task; under --revalidate stat (the fallback, as when watching is unavailable), every request
-     * goes back to the disk.
+     * past the bound checks the file again: in place for a literal path, by a new translation through a symlink.
      */
     @ParameterizedTest
     @MethodSource("inProcess")
-    void aFreshWatchedEntryCostsNoDiskTaskAndTheStatFallbackDoes(Architecture arch) throws Exception {
+    void aFreshWatchedEntryCostsNoDiskTaskAndTheStatFallbackChecksInPlaceOrTranslates(Architecture arch) throws Exception {
         byte[] data = Http.write(root.resolve("a.txt"), 2000, 1);
         try (TestServer w = TestServer.start(root, arch, c -> c.withRevalidation(Revalidation.WATCH)
                 .withRevalidateAfter(Duration.ZERO).withRevalidateWatched(Duration.ofHours(1)))) {
@@ -142,12 +142,20 @@ class WatchRevalidationTest {
             String status = w.server().metrics().render();
             assertThat(status).contains("flash_watched_dirs 1").contains("flash_revalidations_total{by=\"stat\"} 0");
         }
+        // Under stat, a file reached by its literal path is checked in place past its bound (openat2 RESOLVE_CACHED,
+        // fstat: no disk task); one reached through a symlink cannot be, and is translated again every time.
+        java.nio.file.Files.createSymbolicLink(root.resolve("link.txt"), root.resolve("a.txt"));
         try (TestServer st = TestServer.start(root, arch, c -> c.withRevalidation(Revalidation.STAT)
                 .withRevalidateAfter(Duration.ZERO).withRevalidateWatched(Duration.ofHours(1)))) {
             for (int i = 0; i < 10; i++) assertThat(serves(st.port(), "/a.txt", data)).isTrue();
-            assertThat(st.server().metrics().diskTasks()).as("disk tasks, stat").isEqualTo(10);
+            assertThat(st.server().metrics().diskTasks()).as("disk tasks, stat, literal path").isEqualTo(1);
+            assertThat(st.server().metrics().render()).contains("flash_rechecks_total 9")
+                    .contains("flash_revalidations_total{by=\"stat\"} 0");
+            for (int i = 0; i < 10; i++) assertThat(serves(st.port(), "/link.txt", data)).isTrue();
+            assertThat(st.server().metrics().diskTasks()).as("disk tasks, stat, through a symlink").isEqualTo(11);
             assertThat(st.server().context().fileWatchIfStarted()).as("no watch made under stat").isNull();
-            assertThat(st.server().metrics().render()).contains("flash_revalidations_total{by=\"stat\"} 9");
+            assertThat(st.server().metrics().render()).contains("flash_revalidations_total{by=\"stat\"} 9")
+                    .contains("flash_rechecks_total 9");
         }
     }
 }

@@ -145,7 +145,7 @@ class UnheldEntryTest {
         byte[] v = write(root.resolve("f"), SIZE, 1);
         translate(cache, "/f");
         assertThat(served(cache, "/f")).isEqualTo(v);
-        Native.evictFromPageCache(root.resolve("f"));
+        flash.testing.ColdFile.evict(root.resolve("f"));
         assertThat(served(cache, "/f")).as("preadv2 RWF_NOWAIT of a cold page").isNull();
         assertThat(cache.unheldFallbacks.sum()).isEqualTo(1);
         translate(cache, "/f"); // where blocking is allowed: reads the file back into the page cache

@@ -1,0 +1,35 @@
+package flash.testing;
+
+import flash.sys.Native;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Makes a file wholly cold for a test that needs every page gone, not most: {@link Native#evictFromPageCache} drops
+ * what it can, but a file written just before can keep a few pages (in another CPU's LRU batch, or still under
+ * writeback), which made such tests flaky. Repeats until cachestat counts no page, and fails loudly if pages stay.
+ */
+public final class ColdFile {
+    private ColdFile() {}
+
+    public static void evict(Path file) throws IOException, InterruptedException {
+        for (int attempt = 0; attempt < 200; attempt++) {
+            Native.evictFromPageCache(file);
+            long cached = residentPages(file);
+            if (cached <= 0) return; // none left, or no cachestat on this kernel to tell
+            Thread.sleep(10);
+        }
+        throw new IOException(file + ": pages stay in the page cache after 200 evictions (is it mapped?)");
+    }
+
+    private static long residentPages(Path file) throws IOException {
+        int fd = Native.openReadOnly(file);
+        if (fd < 0) throw new IOException("open " + file + ": errno " + -fd);
+        try {
+            return Native.cachestat(fd, 0, 0);
+        } finally {
+            Native.close(fd);
+        }
+    }
+}
