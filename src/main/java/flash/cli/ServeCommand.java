@@ -106,8 +106,9 @@ public final class ServeCommand implements Callable<Integer> {
                     "--revalidate-ms. stat: every entry is re-checked on disk after --revalidate-ms."})
     flash.config.Revalidation revalidation = ServerConfig.DEFAULT_REVALIDATION;
 
-    @Option(names = "--revalidate-ms", paramLabel = "MS", description = {"A cached translation older than this is re-checked on disk (stat,",
-            "realpath, open): every one under --revalidate stat, those that could not be watched under watch (default: ${DEFAULT-VALUE})."})
+    @Option(names = "--revalidate-ms", paramLabel = "MS", description = {"A cached translation older than this is re-checked on disk (a small",
+            "file at its literal path: openat2 and fstat on the loop; others: stat, realpath, open on a helper): every one under",
+            "--revalidate stat, those that could not be watched under watch (default: ${DEFAULT-VALUE})."})
     long revalidateMs = ServerConfig.DEFAULT_REVALIDATE_AFTER.toMillis();
 
     @Option(names = "--revalidate-watched-ms", paramLabel = "MS", description = {"Under --revalidate watch, a watched translation is still",

@@ -23,7 +23,29 @@ public final class HeaderCache {
     public final LongAdder hits = new LongAdder();
     public final LongAdder misses = new LongAdder();
 
-    private record Encoded(long second, ByteBuffer head, int dateOffset) {}
+    /**
+     * One variant's head as dated in {@code second}. Past that second, {@code staleSecond} and {@code staleUses} count
+     * how often it was asked for in the current one (plain fields: a racy count is only a hint).
+     */
+    private static final class Encoded {
+        final long second;
+        final ByteBuffer head;
+        final int dateOffset;
+        long staleSecond;
+        int staleUses;
+
+        Encoded(long second, ByteBuffer head, int dateOffset) {
+            this.second = second;
+            this.head = head;
+            this.dateOffset = dateOffset;
+        }
+    }
+
+    /**
+     * Uses within one second after which a head is re-dated into a new direct buffer and kept. Below it, each request
+     * gets a heap copy with today's date that is not kept (see {@link #fullResponseHead}).
+     */
+    static final int KEEP_AFTER_USES = 4;
 
     private static final class Slot {
         final Encoded[] variants = new Encoded[VARIANTS];
@@ -53,10 +75,18 @@ public final class HeaderCache {
         }
         if (e != null) {
             hits.increment();
-            ByteBuffer copy = ByteBuffer.allocateDirect(e.head.capacity());
-            copy.put(e.head.duplicate()).flip();
-            copy.put(e.dateOffset, HttpDate.nowBytes());
-            e = new Encoded(now, copy.asReadOnlyBuffer(), e.dateOffset);
+            // Stale: the Date is from an earlier second. A file asked for several times a second gets a new direct
+            // copy, kept for the rest of the second. One asked for about once a second or less (a site larger than
+            // the caches) gets a heap copy for this response only: a kept copy per request there meant a direct
+            // buffer each (malloc, zeroing, a Cleaner), promoted before the next request could replace it, so the
+            // old generation and the native memory behind it grew until a full collection (700 MiB of RSS and
+            // 17 ms young pauses on the 20,000-file site; docs/performance.md section 19).
+            if (e.staleSecond != now) {
+                e.staleSecond = now;
+                e.staleUses = 0;
+            }
+            if (++e.staleUses < KEEP_AFTER_USES) return redated(e, ByteBuffer.allocate(e.head.capacity()));
+            e = new Encoded(now, redated(e, ByteBuffer.allocateDirect(e.head.capacity())), e.dateOffset);
         } else {
             misses.increment();
             ResponseHead h = encode(entry, http10, close);
@@ -66,6 +96,13 @@ public final class HeaderCache {
         }
         slot.variants[v] = e; // a benign race: two loops may both build it; either copy is correct
         return e.head.duplicate();
+    }
+
+    /** {@code e}'s head copied into {@code copy} with the current Date, as a read-only view. */
+    private static ByteBuffer redated(Encoded e, ByteBuffer copy) {
+        copy.put(e.head.duplicate()).flip();
+        copy.put(e.dateOffset, HttpDate.nowBytes());
+        return copy.asReadOnlyBuffer();
     }
 
     /** The full-file 200 head, also used uncached: the HTTP/1 encoding of {@link #fileHead}. */
