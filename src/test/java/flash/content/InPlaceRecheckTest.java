@@ -1,17 +1,18 @@
 package flash.content;
 
-import flash.http.RequestTarget;
 import flash.sys.Native;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Random;
 
+import static flash.content.CacheFixture.served;
+import static flash.content.CacheFixture.target;
+import static flash.content.CacheFixture.translate;
+import static flash.content.CacheFixture.write;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -40,45 +41,13 @@ class InPlaceRecheckTest {
         return new PathCache(1000, maxBytes, 0, 0, 100, translator.root());
     }
 
-    private static RequestTarget.Normalized target(String path) {
-        return (RequestTarget.Normalized) RequestTarget.normalize(path);
-    }
-
-    private static byte[] write(Path f, int size, long seed) throws Exception {
-        byte[] data = new byte[size];
-        new Random(seed).nextBytes(data);
-        Files.write(f, data);
-        return data;
-    }
-
-    private void translate(PathCache cache, String path) {
-        Translation t = translator.translate(target(path));
-        cache.put(target(path), t);
-        if (t instanceof Translation.Found f) f.entry().release();
-    }
-
-    /** The lookup's bytes, or null on a miss; releases what it got. */
-    private static byte[] served(PathCache cache, String path) {
-        Translation t = cache.lookup(target(path));
-        if (t == null) return null;
-        FileEntry e = ((Translation.Found) t).entry();
-        try {
-            ByteBuffer b = e.body();
-            byte[] out = new byte[b.remaining()];
-            b.get(out);
-            return out;
-        } finally {
-            e.release();
-        }
-    }
-
     @Test
     void literalSmallFilesPastTheirBoundAreCheckedInPlaceHeldOrNot() throws Exception {
         int files = 6;
         byte[][] data = new byte[files][];
         for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE, i);
         PathCache cache = cache(2L * SIZE + SIZE / 2); // holds two files' bytes; the others are unheld
-        for (int i = 0; i < files; i++) translate(cache, "/f" + i);
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
         cache.cleanUp();
         assertThat(cache.bytesHeld()).as("some bytes are held").isPositive();
         assertThat(cache.unheldEntries()).as("some are not").isPositive();
@@ -100,7 +69,7 @@ class InPlaceRecheckTest {
         write(root.resolve("c"), SIZE, 3);
         byte[] e = write(root.resolve("sub/e"), SIZE, 5);
         write(outside.resolve("e"), SIZE, 6);
-        for (String n : new String[] {"/a", "/b", "/c", "/sub/e"}) translate(cache, n);
+        for (String n : new String[] {"/a", "/b", "/c", "/sub/e"}) translate(translator, cache, n);
         cache.cleanUp();
         assertThat(cache.unheldEntries()).isZero();
         assertThat(served(cache, "/sub/e")).isEqualTo(e);
@@ -131,8 +100,8 @@ class InPlaceRecheckTest {
         write(root.resolve("target"), SIZE, 2);
         Files.createSymbolicLink(root.resolve("link"), root.resolve("target"));
         PathCache cache = cache(1 << 20);
-        translate(cache, "/d/");
-        translate(cache, "/link");
+        translate(translator, cache, "/d/");
+        translate(translator, cache, "/link");
         // an index name or a symlink stands between the URL and the file: re-opening the file proves nothing
         assertThat(served(cache, "/d/")).isNull();
         assertThat(served(cache, "/link")).isNull();
@@ -140,7 +109,7 @@ class InPlaceRecheckTest {
         // and a cache that does not know its root checks nothing in place
         write(root.resolve("plain"), SIZE, 3);
         PathCache rootless = new PathCache(1000, 1 << 20, 0, 0, 100);
-        translate(rootless, "/plain");
+        translate(translator, rootless, "/plain");
         assertThat(served(rootless, "/plain")).isNull();
         assertThat(cache.recheckedInPlace.sum() + rootless.recheckedInPlace.sum()).isZero();
         cache.clear();

@@ -10,8 +10,12 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Random;
 
+import static flash.content.CacheFixture.bytes;
+import static flash.content.CacheFixture.served;
+import static flash.content.CacheFixture.target;
+import static flash.content.CacheFixture.translate;
+import static flash.content.CacheFixture.write;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -37,44 +41,8 @@ class UnheldEntryTest {
         translator = new PathTranslator(root, false, false, false, 64 * 1024);
     }
 
-    private static RequestTarget.Normalized target(String path) {
-        return (RequestTarget.Normalized) RequestTarget.normalize(path);
-    }
-
-    private static byte[] write(Path f, int size, long seed) throws Exception {
-        byte[] data = new byte[size];
-        new Random(seed).nextBytes(data);
-        Files.write(f, data);
-        return data;
-    }
-
-    private static byte[] bytes(ByteBuffer b) {
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        return out;
-    }
-
-    /** Translates {@code path} and caches it as a site does; the caller's reference is released. */
-    private void translate(PathCache cache, String path) {
-        Translation t = translator.translate(target(path));
-        cache.put(target(path), t);
-        if (t instanceof Translation.Found f) f.entry().release();
-    }
-
     /** A cache whose byte budget holds two of the files: the others' translations are kept without their bytes. */
     private PathCache smallCache() { return new PathCache(1000, 2L * SIZE + SIZE / 2, NEVER); }
-
-    /** The lookup's bytes, or null on a miss; releases what it got. */
-    private byte[] served(PathCache cache, String path) {
-        Translation t = cache.lookup(target(path));
-        if (t == null) return null;
-        FileEntry e = ((Translation.Found) t).entry();
-        try {
-            return bytes(e.body());
-        } finally {
-            e.release();
-        }
-    }
 
     @Test
     void filesPastTheByteBudgetAreCachedUnheldAndServedWithTheirBytes() throws Exception {
@@ -82,7 +50,7 @@ class UnheldEntryTest {
         byte[][] data = new byte[files][];
         for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE - i, i);
         PathCache cache = smallCache();
-        for (int i = 0; i < files; i++) translate(cache, "/f" + i);
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
         cache.cleanUp();
         // the budget (2.5 files) holds at most two files' bytes; every translation is kept, most without theirs
         assertThat(cache.bytesHeld()).isLessThanOrEqualTo(2L * SIZE);
@@ -106,14 +74,14 @@ class UnheldEntryTest {
         write(root.resolve("c"), SIZE, 3);
         write(root.resolve("d"), SIZE, 4);
         byte[] secret = write(outside.resolve("secret"), SIZE, 5);
-        for (String n : new String[] {"a", "b", "c", "d"}) translate(cache, "/" + n);
+        for (String n : new String[] {"a", "b", "c", "d"}) translate(translator, cache, "/" + n);
         assertThat(cache.unheldEntries()).isGreaterThanOrEqualTo(4);
         assertThat(served(cache, "/a")).isEqualTo(v1);
 
         // changed in place, same size: the identity (mtime, ctime) differs
         byte[] v2 = write(root.resolve("a"), SIZE, 11);
         assertThat(served(cache, "/a")).isNull();
-        translate(cache, "/a");
+        translate(translator, cache, "/a");
         assertThat(served(cache, "/a")).isEqualTo(v2);
 
         // another file renamed over it: another inode
@@ -130,7 +98,7 @@ class UnheldEntryTest {
         Files.delete(root.resolve("d"));
         Files.createSymbolicLink(root.resolve("d"), outside.resolve("secret"));
         assertThat(served(cache, "/d")).isNull();
-        translate(cache, "/d");
+        translate(translator, cache, "/d");
         assertThat(cache.lookup(target("/d"))).isInstanceOf(Translation.NotFound.class);
         assertThat(secret).isNotEmpty();
 
@@ -143,12 +111,12 @@ class UnheldEntryTest {
     void aFileWhosePagesLeftThePageCacheIsAMissUntilTranslatedAgain() throws Exception {
         PathCache cache = new PathCache(1000, 1, NEVER); // holds no bytes
         byte[] v = write(root.resolve("f"), SIZE, 1);
-        translate(cache, "/f");
+        translate(translator, cache, "/f");
         assertThat(served(cache, "/f")).isEqualTo(v);
         flash.testing.ColdFile.evict(root.resolve("f"));
         assertThat(served(cache, "/f")).as("preadv2 RWF_NOWAIT of a cold page").isNull();
         assertThat(cache.unheldFallbacks.sum()).isEqualTo(1);
-        translate(cache, "/f"); // where blocking is allowed: reads the file back into the page cache
+        translate(translator, cache, "/f"); // where blocking is allowed: reads the file back into the page cache
         assertThat(served(cache, "/f")).isEqualTo(v);
         cache.clear();
     }
@@ -159,7 +127,7 @@ class UnheldEntryTest {
         PathCache cache = new PathCache(1000, 1, NEVER); // holds nothing: every small file is unheld
         byte[] v = write(sub.resolve("f"), SIZE, 1);
         write(outside.resolve("f"), SIZE, 2);
-        translate(cache, "/sub/f");
+        translate(translator, cache, "/sub/f");
         assertThat(cache.unheldEntries()).isEqualTo(1);
         assertThat(served(cache, "/sub/f")).isEqualTo(v);
         Files.move(sub, root.resolve("sub.old"));
@@ -172,7 +140,7 @@ class UnheldEntryTest {
     void pooledBodiesGoBackToTheirPoolWhenTheLastHolderReleases() throws Exception {
         PathCache cache = new PathCache(1000, 1, NEVER);
         byte[] v = write(root.resolve("f"), SIZE, 1);
-        translate(cache, "/f");
+        translate(translator, cache, "/f");
         served(cache, "/f"); // a first buffer for this thread's pool
         int pooled = PooledBody.pooledOnThisThread();
         FileEntry e = ((Translation.Found) cache.lookup(target("/f"))).entry();

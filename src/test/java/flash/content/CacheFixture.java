@@ -1,0 +1,51 @@
+package flash.content;
+
+import flash.http.RequestTarget;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+/** What the path cache's tests do to a site: write files, translate and cache paths as a site does, look them up. */
+final class CacheFixture {
+    private CacheFixture() {}
+
+    static RequestTarget.Normalized target(String path) {
+        return (RequestTarget.Normalized) RequestTarget.normalize(path);
+    }
+
+    /** Writes {@code size} random bytes (from {@code seed}) to {@code f}, and returns them. */
+    static byte[] write(Path f, int size, long seed) throws Exception {
+        byte[] data = new byte[size];
+        new Random(seed).nextBytes(data);
+        Files.write(f, data);
+        return data;
+    }
+
+    /** Translates {@code path} and caches it as a site does; the translation's own reference is released. */
+    static void translate(PathTranslator translator, PathCache cache, String path) {
+        Translation t = translator.translate(target(path));
+        cache.put(target(path), t);
+        if (t instanceof Translation.Found f) f.entry().release();
+    }
+
+    /** The remaining bytes of {@code b} (consumed). */
+    static byte[] bytes(ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+
+    /** The lookup's bytes, or null on a miss; releases what it got. */
+    static byte[] served(PathCache cache, String path) {
+        Translation t = cache.lookup(target(path));
+        if (t == null) return null;
+        FileEntry e = ((Translation.Found) t).entry();
+        try {
+            return bytes(e.body());
+        } finally {
+            e.release();
+        }
+    }
+}
