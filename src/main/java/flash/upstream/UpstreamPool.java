@@ -61,13 +61,26 @@ public final class UpstreamPool implements AutoCloseable {
         }
         Deque<UpstreamConnection> q = idle.computeIfAbsent(c.upstream(),
                 k -> shared ? new ConcurrentLinkedDeque<>() : new ArrayDeque<>());
-        if (q.size() >= maxIdle) q.removeIf(UpstreamConnection::isClosed); // idle ones the upstream closed
-        if (q.size() >= maxIdle) {
-            c.close();
-            return;
+        boolean kept;
+        if (shared) {
+            // Threads releasing at once must not both see room for one more: the check and the add are one step.
+            // take() only removes, so it needs no lock; the close happens outside it.
+            synchronized (q) {
+                kept = keep(q, c);
+            }
+        } else {
+            kept = keep(q, c);
         }
+        if (!kept) c.close();
+    }
+
+    /** Parks {@code c} in {@code q} if the bound leaves room; false when the caller must close it. */
+    private boolean keep(Deque<UpstreamConnection> q, UpstreamConnection c) {
+        if (q.size() >= maxIdle) q.removeIf(UpstreamConnection::isClosed); // idle ones the upstream closed
+        if (q.size() >= maxIdle) return false;
         c.park();
         q.addFirst(c);
+        return true;
     }
 
     /** Shutdown: closes every idle connection (on the loop's thread, or after the threads are gone). */
