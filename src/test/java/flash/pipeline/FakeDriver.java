@@ -97,9 +97,10 @@ public final class FakeDriver implements Driver {
         return new Reg(ops);
     }
 
+    /** Connects nothing: the connect stays pending, as on a loop that never runs, unless the test plays it out. */
     @Override
     public Registration connect(SocketChannel channel, SocketAddress address, IoHandler handler, long timeoutNanos) {
-        throw new UnsupportedOperationException("the fake driver opens no connections");
+        return new Reg(java.nio.channels.SelectionKey.OP_CONNECT);
     }
 
     @Override public void execute(Runnable task) { tasks.add(task); }
