@@ -37,6 +37,17 @@ public final class FileEntry {
     private final PooledBody pooled;               // the request's body buffer, or null
     private final FileEntry origin;                // the unheld entry a request's entry was read for, or null
     private volatile byte[] pathNul;               // the real path, UTF-8 and NUL-terminated, made on first use
+    // An unheld entry's open file (KeptDescriptor), kept between requests; RELEASED once the entry is released.
+    private volatile Object kept;
+    private static final Object RELEASED = new Object();
+    private static final java.lang.invoke.VarHandle KEPT;
+    static {
+        try {
+            KEPT = java.lang.invoke.MethodHandles.lookup().findVarHandle(FileEntry.class, "kept", Object.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private volatile Object headerCacheSlot; // owned by the header cache
     private volatile Object representationSlot; // owned by flash.compress
 
@@ -147,19 +158,48 @@ public final class FileEntry {
         return new FileEntry(this, contentType, etag, null, null, size, null, false, true, false, null, true, identity, null);
     }
 
-    /** Metadata only ({@link #withoutBody}): serve it through {@link #readUnheld()}, never as it is. */
+    /** Metadata only ({@link #withoutBody}): serve it through {@link #readUnheld}, never as it is. */
     public boolean unheld() { return unheld; }
 
-    /** Whether {@link #readUnheld()} can work: the identity of the file read is known, and the kernel can do it. */
+    /** Whether {@link #readUnheld} can work: the identity of the file read is known, and the kernel can do it. */
     public boolean readableUnheld() { return identity != null && UnheldRead.supported(); }
 
     /**
      * An unheld entry's file read now without blocking, as an entry with its body in a pooled buffer (one reference,
      * the caller's to release); null when that would block or the file is no longer the one cached.
+     *
+     * @param checkPath open the real path again, proving it still names the file (an entry past its bound), instead
+     *                  of reading a descriptor this entry kept open
+     * @param budget    descriptors this entry may keep open for the next reads (null: none)
      */
-    public FileEntry readUnheld() {
+    FileEntry readUnheld(boolean checkPath, DescriptorBudget budget) {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
-        return identity == null ? null : UnheldRead.read(this);
+        return identity == null ? null : UnheldRead.read(this, checkPath, budget);
+    }
+
+    /** The descriptor this unheld entry keeps, with one more reference for the caller, or null. */
+    KeptDescriptor retainKept() {
+        return kept instanceof KeptDescriptor k && k.retain() ? k : null;
+    }
+
+    /**
+     * Keeps {@code fd} (just opened on this entry's path and found to be its file) open with this entry, if it keeps
+     * none yet, is not released, and {@code budget} has room; true when it did, and the entry owns {@code fd} now.
+     */
+    boolean keep(int fd, DescriptorBudget budget) {
+        if (kept != null) return false;
+        KeptDescriptor k = budget.charge(fd, this);
+        if (k == null) return false;
+        if (KEPT.compareAndSet(this, null, k)) return true;
+        budget.returned(k); // another read kept one first, or the entry was released: the caller closes fd
+        return false;
+    }
+
+    /** Stops keeping {@code k} (shed by the budget); it closes once no read still uses it. False if it was not kept. */
+    boolean dropKept(KeptDescriptor k) {
+        if (!KEPT.compareAndSet(this, k, null)) return false;
+        k.release();
+        return true;
     }
 
     /**
@@ -235,12 +275,14 @@ public final class FileEntry {
     public void representationSlot(Object slot) { this.representationSlot = slot; }
 
     /**
-     * Drops this entry's own reference to its open file (it closes once no response still sends from it) or to its
-     * pooled body (it goes back to its pool once no response still sends from it).
+     * Drops this entry's own reference to its open file (it closes once no response still sends from it), to its
+     * pooled body (it goes back to its pool once no response still sends from it), or to the descriptor an unheld
+     * entry keeps (it closes once no read still uses it).
      */
     public void release() {
         if (borrowed) return;
         if (handle != null) handle.release();
         if (pooled != null) pooled.release();
+        if (unheld && KEPT.getAndSet(this, RELEASED) instanceof KeptDescriptor k) k.release();
     }
 }

@@ -36,7 +36,12 @@ import java.util.concurrent.atomic.LongAdder;
  * such an entry weighs {@code maxEntries / maxHandles} entries: at most {@code maxHandles} of them fit, {@link
  * #defaultMaxHandles() a quarter of the descriptor limit} by default, and past that the policy evicts among them (and
  * the others) by frequency as for any entry, rather than refusing new ones. The bound is in the weight, not a
- * separate count, so that eviction stays the one O(1) policy.
+ * separate count, so that eviction stays the one O(1) policy. An unheld entry keeps the descriptor its first read
+ * opened ({@link KeptDescriptor}), so later reads skip the openat2 and the close, as far as the server's {@link
+ * DescriptorBudget} has room (what the connections and the handles leave); past it a read opens and closes the file
+ * as before. A kept descriptor is
+ * read only within the entry's bound, as held bytes would be served: the read past the bound opens the path again.
+ * It closes when the entry goes (evicted, invalidated by the watch, or replaced by a new translation).
  *
  * <p>Policy: W-TinyLFU (Caffeine) in both tiers. Chosen by hit rate on the NASA trace and on Zipf workloads against
  * the CLOCK it replaces, LRU and a segmented LRU (docs/performance.md, "Cache policy"; bench's CachePolicySim replays
@@ -110,6 +115,7 @@ public final class PathCache {
     private final long watchedRevalidateNanos;
     private final java.nio.file.Path realRoot; // null: no entry is checked in place
     private final LongAdder bytes = new LongAdder();
+    private final DescriptorBudget descriptors;
     // Translations whose bytes were evicted and that cannot be served without them: dropped by the next put or
     // cleanUp, not by the body's removal listener, which runs under the second tier's eviction lock (taking the
     // first tier's there while its listener takes the second's would be a lock-order inversion).
@@ -157,7 +163,14 @@ public final class PathCache {
      */
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos, long watchedRevalidateNanos, int maxHandles,
                      java.nio.file.Path realRoot) {
+        this(maxEntries, maxBytes, revalidateNanos, watchedRevalidateNanos, maxHandles, realRoot, DescriptorBudget.forProcess());
+    }
+
+    /** @param descriptors the server's budget of descriptors unheld entries may keep open, shared by its sites */
+    public PathCache(int maxEntries, long maxBytes, long revalidateNanos, long watchedRevalidateNanos, int maxHandles,
+                     java.nio.file.Path realRoot, DescriptorBudget descriptors) {
         this.realRoot = realRoot;
+        this.descriptors = descriptors;
         if (maxEntries <= 0) throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
         if (maxHandles <= 0) throw new IllegalArgumentException("maxHandles must be positive: " + maxHandles);
         this.maxHandles = maxHandles;
@@ -237,13 +250,13 @@ public final class PathCache {
 
     /** A small file whose bytes are not held, read now without blocking; null (a miss) when it cannot be. */
     private Translation readUnheld(Node n, boolean due, long now) {
-        FileEntry read = ((Translation.Found) n.translation).entry().readUnheld();
+        FileEntry read = ((Translation.Found) n.translation).entry().readUnheld(due, descriptors);
         if (read == null) {
             unheldFallbacks.increment();
             misses.increment();
             return null;
         }
-        if (due) { // the read found the same file at the same path: the check a self-checking entry needs
+        if (due) { // the read opened the path again and found the same file: the check a self-checking entry needs
             n.checkedNanos = now;
             recheckedInPlace.increment();
         }
@@ -277,7 +290,10 @@ public final class PathCache {
         Node node = new Node(target.path(), stored, now,
                 watch != null && watch.complete() ? watchedRevalidateNanos : revalidateNanos, watch, literal(target, stored));
         if (node.small) smallEntries.increment();
-        if (node.holdsHandle) handleEntries.increment();
+        if (node.holdsHandle) {
+            handleEntries.increment();
+            descriptors.handleOpened();
+        }
         Node replaced = cache.asMap().put(node.key, node);
         if (replaced != null && now - replaced.checkedNanos > replaced.boundNanos) revalidatedByStat.increment();
         if (holdBody) holdBody(node, withBody);
@@ -334,16 +350,15 @@ public final class PathCache {
 
     public int maxHandles() { return maxHandles; }
 
+    /** Descriptors unheld entries keep open between reads, in every cache sharing this one's budget (a moment's count). */
+    public int keptDescriptors() { return descriptors.held(); }
+
     /**
      * A quarter of the process's descriptor limit (RLIMIT_NOFILE as the JVM raised it): the rest is for connections,
      * upstreams, logs and the descriptors translations open for a moment. 4,096 when the limit is unknown.
      */
     public static int defaultMaxHandles() {
-        long limit = -1;
-        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                instanceof com.sun.management.UnixOperatingSystemMXBean os) {
-            limit = os.getMaxFileDescriptorCount();
-        }
+        long limit = DescriptorBudget.descriptorLimit();
         return limit <= 0 ? 4096 : (int) Math.clamp(limit / 4, 16, Integer.MAX_VALUE);
     }
 
@@ -360,7 +375,10 @@ public final class PathCache {
 
     private void removed(Node n, RemovalCause cause) {
         if (n.small) smallEntries.decrement();
-        if (n.holdsHandle) handleEntries.decrement();
+        if (n.holdsHandle) {
+            handleEntries.decrement();
+            descriptors.handleClosed();
+        }
         if (cause.wasEvicted()) evictions.increment();
         if (n.watch != null) n.watch.cancel();
         if (n.small && bodies != null) bodies.asMap().computeIfPresent(n.key, (k, h) -> h.node == n ? null : h);

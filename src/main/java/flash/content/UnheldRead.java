@@ -9,7 +9,8 @@ import java.nio.ByteBuffer;
  * blocking, so that an AMPED loop answers it itself instead of sending a full translation to a helper (issue #11,
  * "warm set larger than the caches"): open with {@code openat2(RESOLVE_CACHED | RESOLVE_NO_SYMLINKS)}, which fails
  * instead of waiting for a directory or inode read; fstat, which must find the file the translation read; preadv2
- * with RWF_NOWAIT of the whole file into a pooled buffer, which fails instead of waiting for a page; close. Any
+ * with RWF_NOWAIT of the whole file into a pooled buffer, which fails instead of waiting for a page; and the
+ * descriptor is kept for the next request ({@link KeptDescriptor}), so that these pay only the fstat and the read. Any
  * failure (not in memory, changed, replaced, a symlink on the path, an old kernel) returns null and the caller takes
  * today's path: a translation where blocking is allowed.
  *
@@ -48,18 +49,44 @@ final class UnheldRead {
     /**
      * {@code unheld}'s file read now, as an entry holding a pooled body (one reference, owned by the caller, who
      * must {@link FileEntry#release()} it), or null when that would have to wait or the file is not the one cached.
+     *
+     * <p>Without {@code checkPath}, a descriptor the entry keeps is read if it has one: the file it was opened on,
+     * still unchanged (fstat), which is what a held body would serve within the entry's bound. With it, or without a
+     * kept descriptor, the real path is opened again, which proves the path still names that file; the descriptor is
+     * then kept for the next reads when {@code budget} allows (null: never).
      */
-    static FileEntry read(FileEntry unheld) {
-        int size = (int) unheld.size();
+    static FileEntry read(FileEntry unheld, boolean checkPath, DescriptorBudget budget) {
+        if (!checkPath) {
+            KeptDescriptor kept = unheld.retainKept();
+            if (kept != null) {
+                try {
+                    return readFrom(unheld, kept.fd);
+                } finally {
+                    kept.release();
+                }
+            }
+        }
         int fd = Native.openCachedNoSymlinks(unheld.pathNul());
         if (fd < 0) {
             if (fd == -Native.ENOSYS || fd == -Native.EINVAL) supported = false;
             return null;
         }
-        PooledBody body = null;
+        boolean kept = false;
         try {
-            if (Native.sameFile(fd, unheld.identity()) != 1) return null;
-            body = PooledBody.take(size);
+            FileEntry e = readFrom(unheld, fd);
+            if (e != null && budget != null) kept = unheld.keep(fd, budget);
+            return e;
+        } finally {
+            if (!kept) Native.close(fd);
+        }
+    }
+
+    /** The whole file at {@code fd}, if it is still the one {@code unheld} was made from and every page is in memory. */
+    private static FileEntry readFrom(FileEntry unheld, int fd) {
+        if (Native.sameFile(fd, unheld.identity()) != 1) return null;
+        int size = (int) unheld.size();
+        PooledBody body = PooledBody.take(size);
+        try {
             long done = 0;
             while (done < size) {
                 long n = Native.preadv2Nowait(fd, body.memory(), done, size - done, done);
@@ -72,7 +99,6 @@ final class UnheldRead {
             return e;
         } finally {
             if (body != null) body.release();
-            Native.close(fd);
         }
     }
 }

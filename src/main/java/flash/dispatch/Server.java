@@ -66,6 +66,7 @@ public final class Server implements AutoCloseable {
         Outgoing.ResidencyCheck check = residency == null ? null
                 : residency::isResidentFile;
         this.ctx = new PipelineContext(config, check);
+        ctx.descriptors().countConnections(open::get);
         Runnable closed = this::connectionClosed;
         flash.tls.TlsEngineFactory tls = config.tlsEnabled()
                 ? flash.tls.TlsEngineFactory.load(config.tlsEngine(), config.tls(), config.tlsProtocols()) : null;
@@ -228,8 +229,10 @@ public final class Server implements AutoCloseable {
                 return;
             } catch (IOException e) {
                 if (slots != null) slots.release();
-                // EMFILE and friends: back off briefly rather than spin; existing connections keep going.
+                // EMFILE and friends: back off briefly rather than spin; existing connections keep going. Files kept
+                // open only to save an open go first.
                 LOG.log(Level.WARNING, "accept failed: " + e.getMessage());
+                ctx.descriptors().shedAll();
                 sleepQuietly(50);
                 continue;
             }
@@ -244,6 +247,7 @@ public final class Server implements AutoCloseable {
                 refuser.refuse(ch);
                 continue;
             }
+            ctx.descriptors().shedIfShort(); // a kept file never holds a descriptor a connection needs
             try {
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             } catch (IOException ignored) {

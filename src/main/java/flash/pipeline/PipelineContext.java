@@ -26,6 +26,8 @@ public final class PipelineContext {
     private final Responder responder;
     private final Outgoing.ResidencyCheck residency;
     private final flash.compress.CompressedCache compressedCache; // null unless --compress
+    // Descriptors the sites' unheld entries may keep open, one room for them all (made before the first site).
+    private final flash.content.DescriptorBudget descriptors = flash.content.DescriptorBudget.forProcess();
     private volatile StaticSite site;      // the document root's files
     private volatile Routing routing;
     private Completion.Listener listener = Completion.Listener.NONE;
@@ -71,6 +73,8 @@ public final class PipelineContext {
     /** The document root's path cache (null when disabled). */
     public PathCache pathCache() { return site.pathCache(); }
     public HeaderCache headerCache() { return headerCache; }
+    /** The descriptors every site's unheld entries may keep open; the acceptor sheds them when connections need room. */
+    public flash.content.DescriptorBudget descriptors() { return descriptors; }
     public ChunkCache chunkCache() { return chunkCache; }
     public PathTranslator translator() { return site.translator(); }
     public Outgoing.ResidencyCheck residency() { return residency; }

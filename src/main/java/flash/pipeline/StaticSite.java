@@ -40,7 +40,8 @@ public final class StaticSite {
         long memoryBudget = server.cacheBytes() / 4;
         this.pathCache = server.pathCacheEntries() > 0
                 ? new PathCache(server.pathCacheEntries(), server.fileCache() ? memoryBudget : 0, site.revalidateAfter().toNanos(),
-                        site.revalidateWatched().toNanos(), PathCache.defaultMaxHandles(), translator.root())
+                        site.revalidateWatched().toNanos(), PathCache.defaultMaxHandles(), translator.root(),
+                        ctx.descriptors())
                 : null;
         this.watch = pathCache != null && site.revalidation() == flash.config.Revalidation.WATCH ? ctx.fileWatch() : null;
     }

@@ -89,10 +89,14 @@ class UnheldServingTest {
                 assertThat(metric(status, "flash_path_cache_unheld_entries")).isGreaterThan(FILES / 2);
                 assertThat(metric(status, "flash_unheld_reads_total{outcome=\"hit\"}")).isGreaterThan(FILES);
                 assertThat(metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}")).isGreaterThanOrEqualTo(0);
+                // their files kept open between reads (KeptDescriptor), within the room the connections leave
+                assertThat(metric(status, "flash_path_cache_kept_descriptors")).isPositive()
+                        .isLessThanOrEqualTo(metric(status, "flash_path_cache_unheld_entries"));
                 assertThat(metric(status, "flash_file_cache_bytes")).isLessThanOrEqualTo((2 << 20) / 4);
             } else {
                 RawClient.Response st = Http.get(p, "/status"); // one mp worker's page: the counters are there
-                assertThat(st.bodyText()).contains("flash_unheld_reads_total{outcome=\"hit\"}");
+                assertThat(st.bodyText()).contains("flash_unheld_reads_total{outcome=\"hit\"}")
+                        .contains("flash_path_cache_kept_descriptors");
             }
         }
     }

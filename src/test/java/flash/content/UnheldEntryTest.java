@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Unheld entries (issue #11): a small file whose bytes the path cache's byte budget cannot hold keeps its translation
  * and is read without blocking at lookup; a lookup that cannot be answered so, or finds another file, is a miss. The
- * revalidation bound is "never" here, so whatever is seen fresh is seen by the unheld read itself.
+ * revalidation bound is "never" here, so whatever is seen fresh is seen by the unheld read itself: by its open of the
+ * path on a first read, and by the fstat of the descriptor it keeps on later ones (KeptDescriptorTest).
  */
 class UnheldEntryTest {
     private static final long NEVER = Long.MAX_VALUE;
@@ -121,19 +122,26 @@ class UnheldEntryTest {
         cache.clear();
     }
 
+    /**
+     * Past its bound (0 here, the root known: every lookup is), an unheld read opens the path again, and a directory
+     * on it swapped for a symlink fails that open; within the bound it reads the descriptor it kept, the file it was
+     * translated from, as a held body would be served (KeptDescriptorTest).
+     */
     @Test
-    void aDirectoryOnThePathSwappedForASymlinkIsAMiss() throws Exception {
+    void aDirectoryOnThePathSwappedForASymlinkIsAMissPastTheBound() throws Exception {
         Path sub = Files.createDirectories(root.resolve("sub"));
-        PathCache cache = new PathCache(1000, 1, NEVER); // holds nothing: every small file is unheld
+        PathCache cache = new PathCache(1000, 1, 0, 0, 100, translator.root()); // holds nothing: every small file is unheld
         byte[] v = write(sub.resolve("f"), SIZE, 1);
         write(outside.resolve("f"), SIZE, 2);
         translate(translator, cache, "/sub/f");
         assertThat(cache.unheldEntries()).isEqualTo(1);
         assertThat(served(cache, "/sub/f")).isEqualTo(v);
+        assertThat(cache.keptDescriptors()).isEqualTo(1);
         Files.move(sub, root.resolve("sub.old"));
         Files.createSymbolicLink(sub, outside);
         assertThat(served(cache, "/sub/f")).isNull();
         cache.clear();
+        assertThat(cache.keptDescriptors()).isZero();
     }
 
     @Test

@@ -1,0 +1,35 @@
+package flash.content;
+
+import flash.sys.Native;
+
+/**
+ * An unheld entry's file, kept open between requests so that serving it costs an fstat and a read instead of an
+ * openat2, an fstat, a read and a close (issue #11: on a warm site larger than the byte budget, openat2 and close were
+ * an eighth of the loop; docs/performance.md section 20). lighttpd's stat cache keeps descriptors the same way.
+ *
+ * <p>Reference counted as {@link FileHandle} is: the entry holds one reference, each read one more, and the
+ * descriptor is closed by whoever drops the last, so a read racing the entry's eviction (or a shedding, {@link
+ * DescriptorBudget}) never uses a closed or reused descriptor. Closing a read-only regular file never waits for the
+ * disk.
+ */
+final class KeptDescriptor {
+    final int fd;
+    final FileEntry owner;
+    private final RefCount refs = new RefCount();
+    private final DescriptorBudget budget;
+
+    KeptDescriptor(int fd, FileEntry owner, DescriptorBudget budget) {
+        this.fd = fd;
+        this.owner = owner;
+        this.budget = budget;
+    }
+
+    boolean retain() { return refs.retain(); }
+
+    void release() {
+        if (refs.release()) {
+            Native.close(fd);
+            budget.returned(this);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+package flash.content;
+
+import flash.sys.Native;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static flash.content.CacheFixture.served;
+import static flash.content.CacheFixture.translate;
+import static flash.content.CacheFixture.write;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Unheld entries keep the descriptor their first read opened (issue #11): later reads skip the open and the close,
+ * within the entry's bound they serve the file it was opened on (as held bytes would), a change in place is still a
+ * miss, and a descriptor is kept only where the server's {@link DescriptorBudget} has room: the acceptor sheds them
+ * when connections need it. Whatever happens, every descriptor is closed once its entry and its reads are gone.
+ */
+class KeptDescriptorTest {
+    private static final long NEVER = Long.MAX_VALUE;
+    private static final int SIZE = 20_000;
+
+    @TempDir Path dir;
+    Path root;
+    PathTranslator translator;
+
+    @BeforeEach
+    void site() throws Exception {
+        assumeTrue(Native.available() && Native.fdAccess(), "needs the native layer");
+        root = Files.createDirectories(dir.resolve("www"));
+        translator = new PathTranslator(root, false, false, false, 64 * 1024);
+    }
+
+    /** A cache that holds no file's bytes, sharing {@code budget}: every small file is read unheld. */
+    private PathCache unheldCache(long boundNanos, DescriptorBudget budget) {
+        return new PathCache(1000, 1, boundNanos, boundNanos, 100, translator.root(), budget);
+    }
+
+    private static DescriptorBudget roomFor(int kept) { return new DescriptorBudget(DescriptorBudget.RESERVE + kept); }
+
+    /** Descriptors of this process open on {@code f}. */
+    private static long openOn(Path f) throws Exception {
+        long n = 0;
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) s::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(f)) n++;
+                } catch (java.io.IOException gone) {
+                    // the listing's own descriptor, closed by now
+                }
+            }
+        }
+        return n;
+    }
+
+    @Test
+    void theFirstReadKeepsTheFileOpenForTheNextAndTheEntrysReleaseClosesIt() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        Path real = translator.root().resolve("f");
+        PathCache cache = unheldCache(NEVER, roomFor(10));
+        translate(translator, cache, "/f");
+        assertThat(openOn(real)).isZero();
+        for (int i = 0; i < 5; i++) assertThat(served(cache, "/f")).isEqualTo(v);
+        assertThat(cache.keptDescriptors()).isEqualTo(1);
+        assertThat(openOn(real)).as("one descriptor, kept; no other left open").isEqualTo(1);
+        assertThat(cache.unheldHits.sum()).isEqualTo(5);
+        cache.clear();
+        assertThat(cache.keptDescriptors()).isZero();
+        assertThat(openOn(real)).isZero();
+    }
+
+    @Test
+    void aKeptFileChangedRenamedOverOrDeletedIsAMissAndOneMovedAwayWithinTheBoundIsServedAsHeldBytesWouldBe() throws Exception {
+        write(root.resolve("a"), SIZE, 1);
+        write(root.resolve("b"), SIZE, 2);
+        write(root.resolve("c"), SIZE, 3);
+        Path sub = Files.createDirectories(root.resolve("sub"));
+        byte[] d = write(sub.resolve("d"), SIZE, 4);
+        PathCache cache = unheldCache(NEVER, roomFor(10));
+        for (String n : new String[] {"/a", "/b", "/c", "/sub/d"}) {
+            translate(translator, cache, n);
+            assertThat(served(cache, n)).isNotNull();
+        }
+        assertThat(cache.keptDescriptors()).isEqualTo(4);
+
+        // changed in place: the fstat of the kept descriptor sees it (mtime, ctime)
+        write(root.resolve("a"), SIZE, 11);
+        assertThat(served(cache, "/a")).isNull();
+
+        // renamed over, or deleted: unlinking the kept file changes its ctime, so fstat sees that too
+        write(root.resolve("b.tmp"), SIZE, 12);
+        Files.move(root.resolve("b.tmp"), root.resolve("b"), StandardCopyOption.ATOMIC_MOVE);
+        assertThat(served(cache, "/b")).isNull();
+        Files.delete(root.resolve("c"));
+        assertThat(served(cache, "/c")).isNull();
+
+        // its directory moved away: the file itself is unchanged, and is served until the bound (or the watch)
+        // drops the entry, as its bytes would be if they were held (past the bound: UnheldEntryTest)
+        Files.move(sub, root.resolve("sub.old"));
+        assertThat(served(cache, "/sub/d")).isEqualTo(d);
+        cache.clear();
+        assertThat(openOn(translator.root().resolve("sub.old/d"))).isZero();
+    }
+
+    @Test
+    void pastTheBoundTheReadOpensThePathAgainSoARenameOverIsAMiss() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        PathCache cache = unheldCache(0, roomFor(10)); // every lookup is past the bound
+        translate(translator, cache, "/f");
+        assertThat(served(cache, "/f")).isEqualTo(v);
+        assertThat(served(cache, "/f")).isEqualTo(v);
+        assertThat(cache.keptDescriptors()).as("the path's second open was closed, not kept twice").isEqualTo(1);
+        write(root.resolve("f.tmp"), SIZE, 2);
+        Files.move(root.resolve("f.tmp"), root.resolve("f"), StandardCopyOption.ATOMIC_MOVE);
+        assertThat(served(cache, "/f")).isNull();
+        cache.clear();
+    }
+
+    @Test
+    void descriptorsAreKeptOnlyWhereTheBudgetHasRoomAndShedWhenConnectionsNeedIt() throws Exception {
+        int files = 12;
+        byte[][] data = new byte[files][];
+        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE, i);
+        DescriptorBudget budget = roomFor(5);
+        AtomicInteger connections = new AtomicInteger();
+        budget.countConnections(connections::get);
+        PathCache cache = unheldCache(NEVER, budget);
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < files; i++) assertThat(served(cache, "/f" + i)).isEqualTo(data[i]);
+        }
+        assertThat(budget.held()).as("no more than the room").isEqualTo(5);
+        assertThat(budget.shedIfShort()).as("room to spare").isZero();
+
+        connections.set(1); // two descriptors of the room are a connection's now
+        assertThat(budget.shedIfShort()).isEqualTo(5);
+        assertThat(budget.held()).isZero();
+        long open = 0;
+        for (int i = 0; i < files; i++) open += openOn(translator.root().resolve("f" + i));
+        assertThat(open).isZero();
+        for (int i = 0; i < files; i++) assertThat(served(cache, "/f" + i)).as("served, only not kept").isEqualTo(data[i]);
+        assertThat(budget.held()).as("what the connection leaves").isEqualTo(3);
+
+        assertThat(budget.shedAll()).isEqualTo(3);
+        assertThat(budget.held()).isZero();
+        cache.clear();
+    }
+
+    @Test
+    void readsRacingShedsAndEvictionsNeverReadAClosedOrReusedDescriptor() throws Exception {
+        int files = 40;
+        byte[][] data = new byte[files][];
+        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE - i, i);
+        DescriptorBudget budget = roomFor(20);
+        PathCache cache = unheldCache(NEVER, budget);
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
+        AtomicBoolean stop = new AtomicBoolean();
+        ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+        List<Thread> readers = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int seed = t;
+            readers.add(Thread.ofPlatform().start(() -> {
+                java.util.Random rnd = new java.util.Random(seed);
+                while (!stop.get()) {
+                    int i = rnd.nextInt(files);
+                    byte[] got = served(cache, "/f" + i);
+                    // null: a miss (the entry was just dropped), which a server translates again
+                    if (got != null && !java.util.Arrays.equals(got, data[i])) wrong.add("f" + i);
+                }
+            }));
+        }
+        // sheds and re-translations (each replaces its entry and releases the old one's descriptor) while reads run
+        for (int round = 0; round < 300; round++) {
+            budget.shedAll();
+            for (int i = round % 4; i < files; i += 4) translate(translator, cache, "/f" + i);
+        }
+        stop.set(true);
+        for (Thread t : readers) t.join();
+        assertThat(wrong).isEmpty();
+        // a read never lost its descriptor under it: a closed one would have failed it (EBADF) into a miss
+        assertThat(cache.unheldFallbacks.sum()).isZero();
+        assertThat(cache.unheldHits.sum()).isPositive();
+        cache.clear();
+        assertThat(budget.held()).isZero();
+        long open = 0;
+        for (int i = 0; i < files; i++) open += openOn(translator.root().resolve("f" + i));
+        assertThat(open).as("every descriptor closed").isZero();
+    }
+}
