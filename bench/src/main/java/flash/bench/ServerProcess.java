@@ -74,6 +74,21 @@ public abstract class ServerProcess implements AutoCloseable {
         return "http://127.0.0.1:" + port;
     }
 
+    /**
+     * The descriptor limit a server gets from {@link #start}: 65,536, or the hard limit where that is lower (this
+     * container refuses more than 20,000, even to root). The generated configs size their descriptor-hungry settings
+     * by it: nginx's open_file_cache and lighttpd's max-fds, sized for 65,536, ran out of descriptors on the
+     * 20,000-file site (EMFILE in accept and open, requests stalled for seconds; docs/performance.md section 20).
+     */
+    static int descriptorLimit() {
+        long hard = -1;
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean os) {
+            hard = os.getMaxFileDescriptorCount(); // the JVM raises its soft limit to the hard one at start
+        }
+        return hard <= 0 ? 65536 : (int) Math.min(65536, hard);
+    }
+
     /** Starts the server and waits until probePath answers 200. */
     public void start(String probePath, Duration timeout) throws IOException, InterruptedException {
         Files.createDirectories(workDir);

@@ -98,21 +98,33 @@ class BenchCommandTest {
 
     @Test
     void nginxAioVariantUsesTheDefaultThreadPool() {
-        String aio = NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, true);
+        String aio = NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, true, 65536);
         // `aio threads;` without a pool name uses the pool called "default"; the config spells out its size
         assertThat(aio).contains("aio threads;", "thread_pool default threads=32 max_queue=65536;");
-        assertThat(NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, false)).doesNotContain("thread_pool");
+        assertThat(NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, false, 65536)).doesNotContain("thread_pool");
     }
 
     @Test
     void generatedConfigsCarryTheTuning() {
-        String nginx = NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, false);
+        String nginx = NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, false, 65536);
         assertThat(nginx).contains("worker_processes 1;", "sendfile on;", "tcp_nopush on;", "open_file_cache max=",
                 "access_log off;", "listen 127.0.0.1:8080").doesNotContain("aio threads");
-        assertThat(NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, true)).contains("aio threads;");
-        assertThat(LighttpdServer.config(Path.of("/d"), Path.of("/w"), 9090))
+        assertThat(NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, true, 65536)).contains("aio threads;");
+        assertThat(LighttpdServer.config(Path.of("/d"), Path.of("/w"), 9090, 65536))
                 .contains("server.port = 9090", "server.document-root = \"/d\"");
         assertThat(PathListScript.LUA).contains("function init(args)", "function request()");
+    }
+
+    /** Under a limit of 20,000 (this container's), neither server may be configured to need more descriptors. */
+    @Test
+    void configsFitTheDescriptorLimitTheServersGet() {
+        assertThat(NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, false, 20000))
+                .contains("worker_rlimit_nofile 20000;", "open_file_cache max=17952 ");
+        assertThat(NginxServer.config(Path.of("/d"), Path.of("/w"), 8080, false, 65536))
+                .contains("worker_rlimit_nofile 65536;", "open_file_cache max=20000 ");
+        assertThat(LighttpdServer.config(Path.of("/d"), Path.of("/w"), 9090, 20000))
+                .contains("server.max-fds = 20000", "server.max-connections = 10000");
+        assertThat(ServerProcess.descriptorLimit()).isBetween(1, 65536);
     }
 
     @Test
