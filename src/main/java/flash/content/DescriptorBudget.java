@@ -50,7 +50,8 @@ public final class DescriptorBudget {
 
     void handleClosed() { handles.decrementAndGet(); }
 
-    private int room() { return limit - RESERVE - handles.get() - 2 * connections.getAsInt(); }
+    /** Descriptors kept files may take in all: what the reserve, the large files' handles and the connections leave. */
+    public int room() { return limit - RESERVE - handles.get() - 2 * connections.getAsInt(); }
 
     /** {@code fd}, just opened for {@code owner}, charged to the budget; null when there is no room (the caller closes it). */
     synchronized KeptDescriptor charge(int fd, FileEntry owner) {

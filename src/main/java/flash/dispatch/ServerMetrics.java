@@ -129,7 +129,7 @@ public final class ServerMetrics implements Completion.Listener {
         gauge(sb, "flash_path_cache_open_files", "Entries of the path cache holding a large file open (bounded by a quarter of the descriptor limit).",
                 pc == null ? 0 : pc.handleEntries());
         gauge(sb, "flash_path_cache_kept_descriptors", "Unheld entries keeping their file open between reads, so a read skips the open and the close "
-                + "(a budget of its own, also a quarter of the descriptor limit).", pc == null ? 0 : pc.keptDescriptors());
+                + "(within the room the connections and the open large files leave under the descriptor limit; shed when connections need it).", pc == null ? 0 : pc.keptDescriptors());
         counter(sb, "flash_revalidations_total", "Cached translations of the document root found stale and dropped, by what noticed: "
                 + "watch = the file system reported a change (--revalidate watch), stat = the entry outlived its bound and was translated again.");
         sb.append("flash_revalidations_total{by=\"watch\"} ").append(pc == null ? 0 : pc.revalidatedByWatch.sum()).append('\n');
