@@ -9,14 +9,17 @@ import flash.sys.Native;
  *
  * <p>Reference counted as {@link FileHandle} is: the entry holds one reference, each read one more, and the
  * descriptor is closed by whoever drops the last, so a read racing the entry's eviction (or a shedding, {@link
- * DescriptorBudget}) never uses a closed or reused descriptor. Closing a read-only regular file never waits for the
- * disk.
+ * DescriptorBudget}) never uses a closed or reused descriptor. Closing a read-only regular file does not wait for the
+ * disk, except the last close of a deleted one, which frees its blocks: such an entry's read fails its fstat (the
+ * unlink changed the ctime), so the entry is dropped by the helper that translates it again, or by the watch
+ * thread, or, idle, by the budget's sweeper, and a loop makes that close only if it was reading the file just then.
  */
 final class KeptDescriptor {
     final int fd;
     final FileEntry owner;
     private final RefCount refs = new RefCount();
     private final DescriptorBudget budget;
+    private volatile long lastUsedTick = DescriptorBudget.nowTick();
 
     KeptDescriptor(int fd, FileEntry owner, DescriptorBudget budget) {
         this.fd = fd;
@@ -25,6 +28,14 @@ final class KeptDescriptor {
     }
 
     boolean retain() { return refs.retain(); }
+
+    /** Marks a read now; written only when the tick changed, so reads on several loops rarely share a written line. */
+    void touch() {
+        long t = DescriptorBudget.nowTick();
+        if (lastUsedTick != t) lastUsedTick = t;
+    }
+
+    long lastUsedTick() { return lastUsedTick; }
 
     void release() {
         if (refs.release()) {

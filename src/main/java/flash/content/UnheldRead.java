@@ -16,8 +16,10 @@ import java.nio.ByteBuffer;
  *
  * <p>Safety: the path opened is the translation's real path, which was checked to lie under the document root (or
  * allowed out of it by --follow-symlinks); with no symlink allowed anywhere on it, it names the same place in the
- * tree however the tree changed since, so a symlink swapped in to point out of the root fails the open. A rename
- * over the file or a change in place fails the identity check. Neither call is a disk wait, so neither goes
+ * tree however the tree changed since, so a symlink swapped in to point out of the root fails the open. A change
+ * in place, a rename over the file or its deletion fails the identity check, on a kept descriptor too (the unlink
+ * changes the kept inode's ctime); a directory above it moved or swapped for a symlink is seen only when the path
+ * is opened again, past the entry's bound (or dropped at once by the watch). Neither call is a disk wait, so neither goes
  * through {@link flash.sys.DiskGuard}: the invariant still fails every call that can block.
  */
 final class UnheldRead {
@@ -59,6 +61,7 @@ final class UnheldRead {
         if (!checkPath) {
             KeptDescriptor kept = unheld.retainKept();
             if (kept != null) {
+                kept.touch();
                 try {
                     return readFrom(unheld, kept.fd);
                 } finally {

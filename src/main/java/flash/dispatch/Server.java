@@ -41,6 +41,7 @@ public final class Server implements AutoCloseable {
     private final ServerSocketChannel listener;
     private final Dispatcher dispatcher;
     private final AtomicInteger open = new AtomicInteger();
+    private final Runnable uncountConnections; // takes this server's connections out of the kept descriptors' room
     private final Thread acceptor;
     private final ServerMetrics metrics;
     private final Refuser refuser;
@@ -66,7 +67,7 @@ public final class Server implements AutoCloseable {
         Outgoing.ResidencyCheck check = residency == null ? null
                 : residency::isResidentFile;
         this.ctx = new PipelineContext(config, check);
-        ctx.descriptors().countConnections(open::get);
+        this.uncountConnections = ctx.descriptors().countConnections(open::get);
         Runnable closed = this::connectionClosed;
         flash.tls.TlsEngineFactory tls = config.tlsEnabled()
                 ? flash.tls.TlsEngineFactory.load(config.tlsEngine(), config.tls(), config.tlsProtocols()) : null;
@@ -309,6 +310,7 @@ public final class Server implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         if (redirect != null) redirect.close();
+        uncountConnections.run();
         int inFlight = dispatcher.openConnections();
         LOG.info("drain started: " + inFlight + " connection(s) open, up to " + config.drainTimeout().toMillis() / 1000.0 + " s");
         dispatcher.drain();

@@ -90,8 +90,11 @@ class UnheldServingTest {
                 assertThat(metric(status, "flash_unheld_reads_total{outcome=\"hit\"}")).isGreaterThan(FILES);
                 assertThat(metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}")).isGreaterThanOrEqualTo(0);
                 // their files kept open between reads (KeptDescriptor), within the room the connections leave
-                assertThat(metric(status, "flash_path_cache_kept_descriptors")).isPositive()
+                assertThat(metric(status, "flash_path_cache_kept_descriptors"))
                         .isLessThanOrEqualTo(metric(status, "flash_path_cache_unheld_entries"));
+                if (s.server().context().descriptors().room() > FILES) { // not under a tiny descriptor limit
+                    assertThat(metric(status, "flash_path_cache_kept_descriptors")).isPositive();
+                }
                 assertThat(metric(status, "flash_file_cache_bytes")).isLessThanOrEqualTo((2 << 20) / 4);
             } else {
                 RawClient.Response st = Http.get(p, "/status"); // one mp worker's page: the counters are there

@@ -196,4 +196,51 @@ class KeptDescriptorTest {
         for (int i = 0; i < files; i++) open += openOn(translator.root().resolve("f" + i));
         assertThat(open).as("every descriptor closed").isZero();
     }
+
+    @Test
+    void idleDescriptorsAreClosedByTheSweepAndAFailedAcceptCapsTheBudgetUntilSweepsRaiseIt() throws Exception {
+        int files = 8;
+        byte[][] data = new byte[files][];
+        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE, i);
+        DescriptorBudget budget = roomFor(6);
+        PathCache cache = unheldCache(NEVER, budget);
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
+        for (int i = 0; i < files; i++) assertThat(served(cache, "/f" + i)).isEqualTo(data[i]);
+        assertThat(budget.held()).isEqualTo(6);
+
+        long now = DescriptorBudget.nowTick();
+        assertThat(budget.sweep(now, DescriptorBudget.IDLE_TICKS)).as("just read: not idle").isZero();
+        assertThat(budget.sweep(now + DescriptorBudget.IDLE_TICKS, DescriptorBudget.IDLE_TICKS)).isEqualTo(6);
+        assertThat(budget.held()).isZero();
+        long open = 0;
+        for (int i = 0; i < files; i++) open += openOn(translator.root().resolve("f" + i));
+        assertThat(open).as("swept descriptors are closed").isZero();
+
+        for (int i = 0; i < files; i++) assertThat(served(cache, "/f" + i)).isEqualTo(data[i]);
+        assertThat(budget.held()).isEqualTo(6);
+        assertThat(budget.shedAll()).isEqualTo(6); // accept failed with EMFILE: the room was overestimated
+        for (int i = 0; i < files; i++) assertThat(served(cache, "/f" + i)).isEqualTo(data[i]);
+        assertThat(budget.held()).as("capped at half of what it held").isEqualTo(3);
+        budget.sweep(DescriptorBudget.nowTick(), DescriptorBudget.IDLE_TICKS); // raises the cap back
+        for (int i = 0; i < files; i++) assertThat(served(cache, "/f" + i)).isEqualTo(data[i]);
+        assertThat(budget.held()).isEqualTo(6);
+        cache.clear();
+    }
+
+    @Test
+    void aLargeFilesHandleTakesItsDescriptorFromKeptOnes() throws Exception {
+        int files = 6;
+        for (int i = 0; i < files; i++) write(root.resolve("f" + i), SIZE, i);
+        DescriptorBudget budget = roomFor(6 + 2 * DescriptorBudget.SHED_SLACK);
+        PathCache cache = unheldCache(NEVER, budget);
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
+        for (int i = 0; i < files; i++) served(cache, "/f" + i);
+        assertThat(budget.held()).isEqualTo(6);
+        for (int i = 0; i < 2 * DescriptorBudget.SHED_SLACK; i++) budget.handleOpened();
+        assertThat(budget.held()).as("the room is just full: nothing shed").isEqualTo(6);
+        budget.handleOpened(); // one more: shed down to leave room for the slack again
+        assertThat(budget.held()).isZero();
+        for (int i = 0; i <= 2 * DescriptorBudget.SHED_SLACK; i++) budget.handleClosed();
+        cache.clear();
+    }
 }
