@@ -23,6 +23,16 @@ final class CacheFixture {
         return data;
     }
 
+    /**
+     * Writes {@code files} files {@code /f0}, {@code /f1}... under {@code root}, file i of {@code size.applyAsInt(i)}
+     * random bytes from seed i, and returns their contents by index.
+     */
+    static byte[][] writeFiles(Path root, int files, java.util.function.IntUnaryOperator size) throws Exception {
+        byte[][] data = new byte[files][];
+        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), size.applyAsInt(i), i);
+        return data;
+    }
+
     /** Translates {@code path} and caches it as a site does; the translation's own reference is released. */
     static void translate(PathTranslator translator, PathCache cache, String path) {
         Translation t = translator.translate(target(path));

@@ -13,6 +13,7 @@ import static flash.content.CacheFixture.served;
 import static flash.content.CacheFixture.target;
 import static flash.content.CacheFixture.translate;
 import static flash.content.CacheFixture.write;
+import static flash.content.CacheFixture.writeFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -44,8 +45,7 @@ class InPlaceRecheckTest {
     @Test
     void literalSmallFilesPastTheirBoundAreCheckedInPlaceHeldOrNot() throws Exception {
         int files = 6;
-        byte[][] data = new byte[files][];
-        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE, i);
+        byte[][] data = writeFiles(root, files, i -> SIZE);
         PathCache cache = cache(2L * SIZE + SIZE / 2); // holds two files' bytes; the others are unheld
         for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
         cache.cleanUp();

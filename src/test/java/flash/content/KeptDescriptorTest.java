@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static flash.content.CacheFixture.served;
 import static flash.content.CacheFixture.translate;
 import static flash.content.CacheFixture.write;
+import static flash.content.CacheFixture.writeFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -61,6 +62,13 @@ class KeptDescriptorTest {
             }
         }
         return n;
+    }
+
+    /** Descriptors of this process open on any of {@code /f0} to {@code /f<files - 1>}. */
+    private long openOnFiles(int files) throws Exception {
+        long open = 0;
+        for (int i = 0; i < files; i++) open += openOn(translator.root().resolve("f" + i));
+        return open;
     }
 
     @Test
@@ -129,8 +137,7 @@ class KeptDescriptorTest {
     @Test
     void descriptorsAreKeptOnlyWhereTheBudgetHasRoomAndShedWhenConnectionsNeedIt() throws Exception {
         int files = 12;
-        byte[][] data = new byte[files][];
-        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE, i);
+        byte[][] data = writeFiles(root, files, i -> SIZE);
         DescriptorBudget budget = roomFor(5);
         AtomicInteger connections = new AtomicInteger();
         budget.countConnections(connections::get);
@@ -145,9 +152,7 @@ class KeptDescriptorTest {
         connections.set(1); // two descriptors of the room are a connection's now
         assertThat(budget.shedIfShort()).isEqualTo(5);
         assertThat(budget.held()).isZero();
-        long open = 0;
-        for (int i = 0; i < files; i++) open += openOn(translator.root().resolve("f" + i));
-        assertThat(open).isZero();
+        assertThat(openOnFiles(files)).isZero();
         for (int i = 0; i < files; i++) assertThat(served(cache, "/f" + i)).as("served, only not kept").isEqualTo(data[i]);
         assertThat(budget.held()).as("what the connection leaves").isEqualTo(3);
 
@@ -159,8 +164,7 @@ class KeptDescriptorTest {
     @Test
     void readsRacingShedsAndEvictionsNeverReadAClosedOrReusedDescriptor() throws Exception {
         int files = 40;
-        byte[][] data = new byte[files][];
-        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE - i, i);
+        byte[][] data = writeFiles(root, files, i -> SIZE - i);
         DescriptorBudget budget = roomFor(20);
         PathCache cache = unheldCache(NEVER, budget);
         for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
@@ -192,16 +196,13 @@ class KeptDescriptorTest {
         assertThat(cache.unheldHits.sum()).isPositive();
         cache.clear();
         assertThat(budget.held()).isZero();
-        long open = 0;
-        for (int i = 0; i < files; i++) open += openOn(translator.root().resolve("f" + i));
-        assertThat(open).as("every descriptor closed").isZero();
+        assertThat(openOnFiles(files)).as("every descriptor closed").isZero();
     }
 
     @Test
     void idleDescriptorsAreClosedByTheSweepAndAFailedAcceptCapsTheBudgetUntilSweepsRaiseIt() throws Exception {
         int files = 8;
-        byte[][] data = new byte[files][];
-        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE, i);
+        byte[][] data = writeFiles(root, files, i -> SIZE);
         DescriptorBudget budget = roomFor(6);
         PathCache cache = unheldCache(NEVER, budget);
         for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
@@ -212,9 +213,7 @@ class KeptDescriptorTest {
         assertThat(budget.sweep(now, DescriptorBudget.IDLE_TICKS)).as("just read: not idle").isZero();
         assertThat(budget.sweep(now + DescriptorBudget.IDLE_TICKS, DescriptorBudget.IDLE_TICKS)).isEqualTo(6);
         assertThat(budget.held()).isZero();
-        long open = 0;
-        for (int i = 0; i < files; i++) open += openOn(translator.root().resolve("f" + i));
-        assertThat(open).as("swept descriptors are closed").isZero();
+        assertThat(openOnFiles(files)).as("swept descriptors are closed").isZero();
 
         for (int i = 0; i < files; i++) assertThat(served(cache, "/f" + i)).isEqualTo(data[i]);
         assertThat(budget.held()).isEqualTo(6);

@@ -16,6 +16,7 @@ import static flash.content.CacheFixture.served;
 import static flash.content.CacheFixture.target;
 import static flash.content.CacheFixture.translate;
 import static flash.content.CacheFixture.write;
+import static flash.content.CacheFixture.writeFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -48,8 +49,7 @@ class UnheldEntryTest {
     @Test
     void filesPastTheByteBudgetAreCachedUnheldAndServedWithTheirBytes() throws Exception {
         int files = 20;
-        byte[][] data = new byte[files][];
-        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE - i, i);
+        byte[][] data = writeFiles(root, files, i -> SIZE - i);
         PathCache cache = smallCache();
         for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
         cache.cleanUp();
