@@ -23,8 +23,9 @@ import java.util.concurrent.atomic.LongAdder;
  * bytes of small files, at most {@code maxBytes}, in a cache of their own. A small file's translation is kept
  * without its bytes ({@link FileEntry#withoutBody}: metadata, validators, real path and the identity of the file
  * read; no body and no open file), and its bytes go to the second tier, which may refuse or evict them on its own.
- * A lookup whose bytes are not held reads the file then and there without blocking ({@link UnheldRead}: openat2
- * with RESOLVE_CACHED, fstat, preadv2 with RWF_NOWAIT, close); when that would wait, or the file is no longer the one
+ * A lookup whose bytes are not held reads the file then and there without blocking ({@link UnheldRead}: fstat and
+ * preadv2 with RWF_NOWAIT on the descriptor kept from the first read, which opened it with openat2 RESOLVE_CACHED;
+ * see "Open files" below); when that would wait, or the file is no longer the one
  * translated, it is a miss and the caller translates again where blocking is allowed. Before, one cache weighed an
  * entry by its bytes and evicting the bytes dropped the translation with them: on a site larger than the byte budget
  * most requests paid a full translation on a helper. One weight for both could not work either: translations held
