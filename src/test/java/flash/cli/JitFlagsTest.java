@@ -1,0 +1,60 @@
+package flash.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The launcher's JIT flags name methods by string, which the JVM silently ignores when nothing matches: a renamed
+ * method would bring back the late recompile they exist to prevent (docs/performance.md, "The late recompile").
+ */
+class JitFlagsTest {
+    private static final Pattern DEFAULT = Pattern.compile("(?m)^JIT_FLAGS=\"\\$\\{FLASH_JIT_FLAGS-\"([^\"]*)\"}\"$");
+    private static final Pattern DONTINLINE = Pattern.compile("-XX:CompileCommand=dontinline,([\\w.$]+)::(\\w+)");
+
+    private static String launcherJitFlags() throws IOException {
+        String launcher = Files.readString(Path.of("flash"), StandardCharsets.UTF_8);
+        Matcher m = DEFAULT.matcher(launcher);
+        assertThat(m.find()).as("the launcher's JIT_FLAGS default line").isTrue();
+        return m.group(1);
+    }
+
+    @Test
+    void everyMethodKeptOutOfLineExists() throws Exception {
+        Matcher m = DONTINLINE.matcher(launcherJitFlags());
+        int named = 0;
+        while (m.find()) {
+            named++;
+            Class<?> type = Class.forName(m.group(1));
+            String method = m.group(2);
+            assertThat(Arrays.stream(type.getDeclaredMethods()).map(Method::getName))
+                    .as("%s declares %s", type.getName(), method).contains(method);
+        }
+        assertThat(named).as("dontinline commands in the launcher").isPositive();
+    }
+
+    @Test
+    void theJvmAcceptsThem() throws Exception {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(Arrays.asList(launcherJitFlags().trim().split("\\s+")));
+        cmd.add("-version");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).doesNotContainIgnoringCase("error").doesNotContain("CompileCommand");
+    }
+}
