@@ -74,19 +74,29 @@ public record ServerConfig(
     /** MT pool size and MP process count: the paper's configurations. */
     public static final int DEFAULT_THREADS = 64;
     public static final int DEFAULT_PROCESSES = 32;
+    /** The machine's memory (see {@link #physicalMemory}), read once for the defaults sized by it. */
+    private static final long MACHINE_BYTES = physicalMemory();
+
     /**
-     * Path-translation cache entries. The paper's 6000 was for 1999. A translation is served for --revalidate-ms
-     * (1 s), so the entries that can hit are the paths asked for within a second: at 50,000 requests/s over a
-     * Zipf(1.0) site of 100,000 paths every policy's hit rate stops growing by 30,000 entries, at Zipf(0.8) it still
-     * grows a little; a cached small file costs about 1.1 KiB of heap (docs/performance.md, "Cache policy").
+     * Path-translation cache entries: as many as a sixteenth of the machine's memory (or cgroup limit) holds at about
+     * 1.1 KiB of heap per cached small file (docs/performance.md, "Cache policy"), between 20,000 and 200,000 (the
+     * most from 3.4 GiB up; 116,000 on 2 GiB). The paper's 6,000 was for 1999. A translation is served until its
+     * revalidation bound (a minute under a watch), so every path of a site can hit, and a site with more files than
+     * entries pays a translation on a helper for each miss: 100,000 files under 50,000 entries served a third of what
+     * they did under 200,000 (section 21). Entries are made as paths are asked for, so a small site costs no more.
      */
-    public static final int DEFAULT_PATH_CACHE = 50_000;
+    public static final int DEFAULT_PATH_CACHE = pathCacheFor(MACHINE_BYTES);
+
+    static int pathCacheFor(long machineBytes) {
+        if (machineBytes <= 0) return 50_000;
+        return (int) Math.clamp(machineBytes / 16 / 1152, 20_000, 200_000);
+    }
     /**
      * File-data cache budget (--cache-mb): 256 MiB, or a sixteenth of the memory the machine (or the container's
      * cgroup limit, as the JVM reports it) has when that is less, but at least 16 MiB. The cache's bytes are resident
      * (small files copied, larger ones mapped), so on a 1 GiB host the paper's large cache would be a quarter of it.
      */
-    public static final long DEFAULT_CACHE_BYTES = cacheBytesFor(physicalMemory());
+    public static final long DEFAULT_CACHE_BYTES = cacheBytesFor(MACHINE_BYTES);
 
     static long cacheBytesFor(long machineBytes) {
         if (machineBytes <= 0) return 256L << 20;

@@ -4,7 +4,10 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** --cache-mb's default follows the machine's memory below 4 GiB (docs/performance.md, "Footprint"). */
+/**
+ * --cache-mb's default follows the machine's memory below 4 GiB (docs/performance.md, "Footprint"), --path-cache's
+ * below 3.4 GiB (section 21).
+ */
 class CacheDefaultTest {
     private static final long MIB = 1L << 20, GIB = 1L << 30;
 
@@ -22,5 +25,16 @@ class CacheDefaultTest {
     void theDefaultIsOneOfThose() {
         assertThat(ServerConfig.DEFAULT_CACHE_BYTES).isBetween(16 * MIB, 256 * MIB);
         assertThat(ServerConfig.defaults(java.nio.file.Path.of(".")).cacheBytes()).isEqualTo(ServerConfig.DEFAULT_CACHE_BYTES);
+    }
+
+    @Test
+    void pathCacheASixteenthOfTheMachineAtAbout1KiBEachBetween20000And200000() {
+        assertThat(ServerConfig.pathCacheFor(24 * GIB)).isEqualTo(200_000);
+        assertThat(ServerConfig.pathCacheFor(4 * GIB)).isEqualTo(200_000);
+        assertThat(ServerConfig.pathCacheFor(2 * GIB)).isEqualTo(116_508);
+        assertThat(ServerConfig.pathCacheFor(512 * MIB)).isEqualTo(29_127);
+        assertThat(ServerConfig.pathCacheFor(128 * MIB)).isEqualTo(20_000);
+        assertThat(ServerConfig.pathCacheFor(-1)).as("memory unknown").isEqualTo(50_000);
+        assertThat(ServerConfig.defaults(java.nio.file.Path.of(".")).pathCacheEntries()).isEqualTo(ServerConfig.DEFAULT_PATH_CACHE);
     }
 }
