@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.LongAdder;
  * without bytes must fit beside the bytes, or the byte-heavy entries crowd them out. Where the identity is unknown
  * (no native layer) a translation cannot be served without its bytes and goes when they go, as before.
  *
- * <p>Open files: an entry of a large file holds an open descriptor, and the entry bound (50,000 by default) can be
+ * <p>Open files: an entry of a large file holds an open descriptor, and the entry bound (up to 200,000 by default) can be
  * above the process's descriptor limit (often 20,000 or less), which would starve accept and open of descriptors. So
  * such an entry weighs {@code maxEntries / maxHandles} entries: at most {@code maxHandles} of them fit, {@link
  * #defaultMaxHandles() a quarter of the descriptor limit} by default, and past that the policy evicts among them (and
