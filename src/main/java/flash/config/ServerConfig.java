@@ -78,18 +78,21 @@ public record ServerConfig(
     private static final long MACHINE_BYTES = physicalMemory();
 
     /**
-     * Path-translation cache entries: as many as a sixteenth of the machine's memory (or cgroup limit) holds at about
-     * 1.1 KiB of heap per cached small file (docs/performance.md, "Cache policy"), between 20,000 and 200,000 (the
-     * most from 3.4 GiB up; 116,000 on 2 GiB). The paper's 6,000 was for 1999. A translation is served until its
-     * revalidation bound (a minute under a watch), so every path of a site can hit, and a site with more files than
-     * entries pays a translation on a helper for each miss: 100,000 files under 50,000 entries served a third of what
-     * they did under 200,000 (section 21). Entries are made as paths are asked for, so a small site costs no more.
+     * Path-translation cache entries, per site: as many as a sixteenth of the machine's memory (or cgroup limit), and
+     * a quarter of the heap, hold at about 1.1 KiB of heap per cached small file (docs/performance.md, "Cache
+     * policy"), between 20,000 and 200,000 (the most from 3.4 GiB up under the launcher's 1 GiB heap; 116,000 on
+     * 2 GiB). The paper's 6,000 was for 1999. A translation is served until its revalidation bound (a minute under a
+     * watch), so every path of a site can hit, and a site with more files than entries pays a translation on a
+     * helper for each miss: 100,000 files under 50,000 entries served 0.30 of what they did under 200,000 (section
+     * 22). Entries are made as paths are asked for, so a small site costs no more.
      */
-    public static final int DEFAULT_PATH_CACHE = pathCacheFor(MACHINE_BYTES);
+    public static final int DEFAULT_PATH_CACHE = pathCacheFor(MACHINE_BYTES, Runtime.getRuntime().maxMemory());
 
-    static int pathCacheFor(long machineBytes) {
-        if (machineBytes <= 0) return 50_000;
-        return (int) Math.clamp(machineBytes / 16 / 1152, 20_000, 200_000);
+    static int pathCacheFor(long machineBytes, long heapBytes) {
+        long budget = machineBytes > 0 ? machineBytes / 16 : -1;
+        if (heapBytes > 0 && heapBytes != Long.MAX_VALUE) budget = budget < 0 ? heapBytes / 4 : Math.min(budget, heapBytes / 4);
+        if (budget < 0) return 50_000;
+        return (int) Math.clamp(budget / 1152, 20_000, 200_000);
     }
     /**
      * File-data cache budget (--cache-mb): 256 MiB, or a sixteenth of the memory the machine (or the container's

@@ -144,7 +144,8 @@ public final class Prefork {
     private Process launch(int i) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED",
-                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-Xmx64m", "-Xss512k", "-XX:+UseSerialGC",
+                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-Xmx" + workerHeapMb(config.pathCacheEntries()) + "m",
+                "-Xss512k", "-XX:+UseSerialGC",
                 "-Dflash.mp.worker=" + i));
         for (String knob : MEASUREMENT_KNOBS) { // A/B runs under mp move the workers' boundaries, not only ours
             String v = System.getProperty(knob);
@@ -235,6 +236,15 @@ public final class Prefork {
                 // the worker exited
             }
         });
+    }
+
+    /**
+     * A worker's heap ceiling: 64 MiB for the rest, plus room for its path cache when full (about 1.1 KiB an entry,
+     * docs/performance.md section 22). A fixed 64 MiB fitted the old 50,000-entry default only just, and not the
+     * default of up to 200,000 sized by the machine. A ceiling, not a reservation: the heap grows as entries are made.
+     */
+    static long workerHeapMb(int pathCacheEntries) {
+        return 64 + ((long) pathCacheEntries * 1152 + (1 << 20) - 1) / (1 << 20);
     }
 
     /** This configuration as `flash serve` options, less what each worker gets from Prefork itself. */

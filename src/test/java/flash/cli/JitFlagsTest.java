@@ -22,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class JitFlagsTest {
     private static final Pattern DEFAULT = Pattern.compile("(?m)^JIT_FLAGS=\"\\$\\{FLASH_JIT_FLAGS-\"([^\"]*)\"}\"$");
+    // the comma form, the one the launcher uses (a space-separated command would not survive its word splitting)
     private static final Pattern DONTINLINE = Pattern.compile("-XX:CompileCommand=dontinline,([\\w.$]+)::(\\w+)");
 
     private static String launcherJitFlags() throws IOException {
@@ -37,12 +38,20 @@ class JitFlagsTest {
         int named = 0;
         while (m.find()) {
             named++;
-            Class<?> type = Class.forName(m.group(1));
+            Class<?> type = Class.forName(m.group(1), false, JitFlagsTest.class.getClassLoader());
             String method = m.group(2);
             assertThat(Arrays.stream(type.getDeclaredMethods()).map(Method::getName))
                     .as("%s declares %s", type.getName(), method).contains(method);
         }
         assertThat(named).as("dontinline commands in the launcher").isPositive();
+    }
+
+    @Test
+    void theLauncherPassesThemToTheJvm() throws IOException {
+        String launcher = Files.readString(Path.of("flash"), StandardCharsets.UTF_8);
+        Matcher m = Pattern.compile("(?m)^JVM_FLAGS=\\((.*)\\)$").matcher(launcher);
+        assertThat(m.find()).as("the launcher's JVM_FLAGS line").isTrue();
+        assertThat(m.group(1)).contains("$JIT_FLAGS");
     }
 
     @Test

@@ -5,8 +5,8 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * --cache-mb's default follows the machine's memory below 4 GiB (docs/performance.md, "Footprint"), --path-cache's
- * below 3.4 GiB (section 21).
+ * --cache-mb's default follows the machine's memory below 4 GiB (docs/performance.md, "Footprint"); --path-cache's
+ * follows the memory and the heap (section 22).
  */
 class CacheDefaultTest {
     private static final long MIB = 1L << 20, GIB = 1L << 30;
@@ -28,13 +28,15 @@ class CacheDefaultTest {
     }
 
     @Test
-    void pathCacheASixteenthOfTheMachineAtAbout1KiBEachBetween20000And200000() {
-        assertThat(ServerConfig.pathCacheFor(24 * GIB)).isEqualTo(200_000);
-        assertThat(ServerConfig.pathCacheFor(4 * GIB)).isEqualTo(200_000);
-        assertThat(ServerConfig.pathCacheFor(2 * GIB)).isEqualTo(116_508);
-        assertThat(ServerConfig.pathCacheFor(512 * MIB)).isEqualTo(29_127);
-        assertThat(ServerConfig.pathCacheFor(128 * MIB)).isEqualTo(20_000);
-        assertThat(ServerConfig.pathCacheFor(-1)).as("memory unknown").isEqualTo(50_000);
-        assertThat(ServerConfig.defaults(java.nio.file.Path.of(".")).pathCacheEntries()).isEqualTo(ServerConfig.DEFAULT_PATH_CACHE);
+    void pathCacheASixteenthOfTheMachineAndAQuarterOfTheHeapAtAbout1KiBEachBetween20000And200000() {
+        assertThat(ServerConfig.pathCacheFor(24 * GIB, GIB)).isEqualTo(200_000);
+        assertThat(ServerConfig.pathCacheFor(4 * GIB, GIB)).isEqualTo(200_000);
+        assertThat(ServerConfig.pathCacheFor(2 * GIB, GIB)).isEqualTo(116_508);
+        assertThat(ServerConfig.pathCacheFor(512 * MIB, GIB)).isEqualTo(29_127);
+        assertThat(ServerConfig.pathCacheFor(128 * MIB, GIB)).isEqualTo(20_000);
+        assertThat(ServerConfig.pathCacheFor(24 * GIB, 256 * MIB)).as("a small heap bounds it").isEqualTo(58_254);
+        assertThat(ServerConfig.pathCacheFor(-1, GIB)).as("memory unknown: the heap").isEqualTo(200_000);
+        assertThat(ServerConfig.pathCacheFor(-1, -1)).as("neither known").isEqualTo(50_000);
+        assertThat(ServerConfig.DEFAULT_PATH_CACHE).isBetween(20_000, 200_000);
     }
 }
