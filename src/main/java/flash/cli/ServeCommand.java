@@ -81,10 +81,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--dotfiles", description = "Serve names starting with '.' (off: they are 404).")
     boolean dotfiles;
 
-    @Option(names = "--path-cache", paramLabel = "N", description = {"Pathname-translation cache entries (default: ${DEFAULT-VALUE}, a sixteenth",
-            "of this machine's memory at about 1.1 KiB of heap each, 20,000-200,000; W-TinyLFU eviction). Set it above the",
-            "site's file count: a miss costs a translation on a helper. Small files' bytes held count against a quarter of",
-            "--cache-mb."})
+    @Option(names = "--path-cache", paramLabel = "N", description = "Pathname-translation cache entries per site (default: ${DEFAULT-VALUE}: a sixteenth of this machine's memory,"
+            + " and at most a quarter of the heap, at about 1.1 KiB each, 20,000-200,000; W-TinyLFU eviction). Set it"
+            + " above the site's file count: a miss costs a translation on a helper. Small files' bytes held count"
+            + " against a quarter of --cache-mb.")
     int pathCache = ServerConfig.DEFAULT_PATH_CACHE;
 
 
