@@ -87,12 +87,15 @@ public record ServerConfig(
      * 22). Entries are made as paths are asked for, so a small site costs no more.
      */
     public static final int DEFAULT_PATH_CACHE = pathCacheFor(MACHINE_BYTES, Runtime.getRuntime().maxMemory());
+    /** Heap per path-cache entry of a small file, as measured (about 1.1 KiB), for sizing the cache and its heap. */
+    public static final int PATH_CACHE_ENTRY_BYTES = 1152;
 
     static int pathCacheFor(long machineBytes, long heapBytes) {
-        long budget = machineBytes > 0 ? machineBytes / 16 : -1;
-        if (heapBytes > 0 && heapBytes != Long.MAX_VALUE) budget = budget < 0 ? heapBytes / 4 : Math.min(budget, heapBytes / 4);
-        if (budget < 0) return 50_000;
-        return (int) Math.clamp(budget / 1152, 20_000, 200_000);
+        long budget = Long.MAX_VALUE;
+        if (machineBytes > 0) budget = machineBytes / 16;
+        if (heapBytes > 0 && heapBytes != Long.MAX_VALUE) budget = Math.min(budget, heapBytes / 4); // MAX_VALUE: no bound
+        if (budget == Long.MAX_VALUE) return 50_000; // neither known
+        return (int) Math.clamp(budget / PATH_CACHE_ENTRY_BYTES, 20_000, 200_000);
     }
     /**
      * File-data cache budget (--cache-mb): 256 MiB, or a sixteenth of the memory the machine (or the container's

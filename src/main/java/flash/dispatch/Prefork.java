@@ -244,7 +244,7 @@ public final class Prefork {
      * default of up to 200,000 sized by the machine. A ceiling, not a reservation: the heap grows as entries are made.
      */
     static long workerHeapMb(int pathCacheEntries) {
-        return 64 + ((long) pathCacheEntries * 1152 + (1 << 20) - 1) / (1 << 20);
+        return 64 + ((long) pathCacheEntries * ServerConfig.PATH_CACHE_ENTRY_BYTES + (1 << 20) - 1) / (1 << 20);
     }
 
     /** This configuration as `flash serve` options, less what each worker gets from Prefork itself. */
