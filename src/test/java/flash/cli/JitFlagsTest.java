@@ -25,9 +25,12 @@ class JitFlagsTest {
     // the comma form, the one the launcher uses (a space-separated command would not survive its word splitting)
     private static final Pattern DONTINLINE = Pattern.compile("-XX:CompileCommand=dontinline,([\\w.$]+)::(\\w+)");
 
+    private static String launcher() throws IOException {
+        return Files.readString(Path.of("flash"), StandardCharsets.UTF_8);
+    }
+
     private static String launcherJitFlags() throws IOException {
-        String launcher = Files.readString(Path.of("flash"), StandardCharsets.UTF_8);
-        Matcher m = DEFAULT.matcher(launcher);
+        Matcher m = DEFAULT.matcher(launcher());
         assertThat(m.find()).as("the launcher's JIT_FLAGS default line").isTrue();
         return m.group(1);
     }
@@ -48,8 +51,7 @@ class JitFlagsTest {
 
     @Test
     void theLauncherPassesThemToTheJvm() throws IOException {
-        String launcher = Files.readString(Path.of("flash"), StandardCharsets.UTF_8);
-        Matcher m = Pattern.compile("(?m)^JVM_FLAGS=\\((.*)\\)$").matcher(launcher);
+        Matcher m = Pattern.compile("(?m)^JVM_FLAGS=\\((.*)\\)$").matcher(launcher());
         assertThat(m.find()).as("the launcher's JVM_FLAGS line").isTrue();
         assertThat(m.group(1)).contains("$JIT_FLAGS");
     }
