@@ -177,6 +177,15 @@ public final class FileEntry {
         return identity == null ? null : UnheldRead.read(this, checkPath, budget);
     }
 
+    /**
+     * As {@link #readUnheld}, where blocking is allowed: the open and the read may wait for the disk. Null only when
+     * the file is no longer the one cached (or cannot be read at all): the caller translates again.
+     */
+    FileEntry readUnheldWaiting(boolean checkPath, DescriptorBudget budget) {
+        if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
+        return identity == null ? null : UnheldRead.readWaiting(this, checkPath, budget);
+    }
+
     /** The descriptor this unheld entry keeps, with one more reference for the caller, or null. */
     KeptDescriptor retainKept() {
         return kept instanceof KeptDescriptor k && k.retain() ? k : null;

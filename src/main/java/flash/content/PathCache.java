@@ -142,6 +142,8 @@ public final class PathCache {
     public final LongAdder unheldHits = new LongAdder();
     /** Requests for a small file whose bytes were not held and could not be read without blocking (or had changed). */
     public final LongAdder unheldFallbacks = new LongAdder();
+    /** Of those, the ones read where blocking is allowed ({@link #readWaiting}) instead of being translated again. */
+    public final LongAdder unheldWaited = new LongAdder();
 
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos) {
         this(maxEntries, maxBytes, revalidateNanos, revalidateNanos);
@@ -263,6 +265,33 @@ public final class PathCache {
         }
         unheldHits.increment();
         hits.increment();
+        return new Translation.Found(read);
+    }
+
+    /**
+     * Blocking (a helper under amped): the translation {@link #lookup} would have served for {@code target} had its
+     * file's pages been in memory, read now, waiting for the disk; null when there is none, and the caller translates.
+     * That is an unheld entry still within its bound (or past it but self-checking: the open of its real path is then
+     * the check), whose file is still the one it was translated from. Its descriptor, kept or opened, is read into a
+     * pooled buffer, as the loop would have: the translation, its cache insert and its watch are not made again. On
+     * a site larger than the page cache this was most of a miss's cost (docs/performance.md, section 23).
+     * A returned {@link Translation.Found} carries one reference the caller owns.
+     */
+    public Translation readWaiting(RequestTarget.Normalized target) {
+        Node n = cache.getIfPresent(target.path());
+        if (n == null || !n.readable) return null;
+        long now = System.nanoTime();
+        boolean due = now - n.checkedNanos > n.boundNanos;
+        if (due && !n.selfChecking) return null;
+        Held h = bodies == null ? null : bodies.getIfPresent(n.key);
+        if (h != null && h.node == n) return null; // held, and lookup did not serve it: it failed its check
+        FileEntry read = ((Translation.Found) n.translation).entry().readUnheldWaiting(due, descriptors);
+        if (read == null) return null;
+        if (due) {
+            n.checkedNanos = now;
+            recheckedInPlace.increment();
+        }
+        unheldWaited.increment();
         return new Translation.Found(read);
     }
 

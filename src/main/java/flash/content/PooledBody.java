@@ -12,10 +12,11 @@ import java.util.ArrayDeque;
  * <p>One object per loan, over a pooled {@link Slab}: a holder that kept a released loan cannot revive it (its count
  * stays at zero), so it can never take a reference to a buffer lent again since.
  *
- * <p>Pools are per thread (a loop, or a worker of the blocking architectures), in power-of-two size classes from 4
- * KiB, each keeping at most {@link #KEEP} free buffers: a loop serving small files from the page cache then
- * allocates no buffer per request. A loan is released on the thread that took it in every path of the server; the
- * pool is still locked, so a release from elsewhere (a shutdown) is safe.
+ * <p>Pools are per thread (a loop, a helper, or a worker of the blocking architectures), in power-of-two size classes
+ * from 4 KiB, each keeping at most {@link #KEEP} free buffers: a loop serving small files from the page cache then
+ * allocates no buffer per request. A loan taken by a helper ({@link UnheldRead#readWaiting}) is released by the loop
+ * that sent the response, and goes back to the helper's pool: so the pool is locked (once per take and per release,
+ * uncontended but for that hand-back).
  */
 public final class PooledBody {
     /** Free buffers kept per size class and thread; more in flight at once are allocated and dropped after. */

@@ -123,9 +123,11 @@ public final class ServerMetrics implements Completion.Listener {
         gauge(sb, "flash_path_cache_unheld_entries", "Small files' translations cached without their bytes held (the byte budget holds the most used files' bytes): served by a read that must not block.",
                 pc == null ? 0 : pc.unheldEntries());
         counter(sb, "flash_unheld_reads_total", "Requests for an unheld entry, by outcome: hit = read without blocking and served at once, "
-                + "fallback = could not be (not in memory, changed, a symlink on the path) and translated again where blocking is allowed.");
+                + "fallback = could not be (not in memory, changed, a symlink on the path) and went where blocking is allowed (a helper under amped), "
+                + "waited = of the fallbacks, read there without a new translation (the rest were translated again).");
         sb.append("flash_unheld_reads_total{outcome=\"hit\"} ").append(pc == null ? 0 : pc.unheldHits.sum()).append('\n');
         sb.append("flash_unheld_reads_total{outcome=\"fallback\"} ").append(pc == null ? 0 : pc.unheldFallbacks.sum()).append('\n');
+        sb.append("flash_unheld_reads_total{outcome=\"waited\"} ").append(pc == null ? 0 : pc.unheldWaited.sum()).append('\n');
         gauge(sb, "flash_path_cache_open_files", "Entries of the path cache holding a large file open (bounded by a quarter of the descriptor limit).",
                 pc == null ? 0 : pc.handleEntries());
         gauge(sb, "flash_path_cache_kept_descriptors", "Unheld entries keeping their file open between reads, so a read skips the open and the close "

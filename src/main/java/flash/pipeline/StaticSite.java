@@ -56,9 +56,17 @@ public final class StaticSite {
         return pathCache == null ? null : pathCache.lookup(target);
     }
 
-    /** Blocking: translate and remember. Runs wherever the architecture runs disk work. */
+    /**
+     * Blocking: translate and remember, or read a cached translation's file that {@link #lookup} could not read without
+     * waiting. Runs wherever the architecture runs disk work.
+     */
     public Translation translate(RequestTarget.Normalized target) {
         ctx.beforeTranslation(target);
+        // An unheld entry whose pages were not in memory: read it, as the loop would have; no new translation.
+        if (pathCache != null) {
+            Translation read = pathCache.readWaiting(target);
+            if (read != null) return read;
+        }
         // What the translation reads is watched first, so that a change after its reads is always an event.
         flash.content.FileWatch.Registration reg = null;
         if (watch != null && watch.available()) {

@@ -291,13 +291,27 @@ public final class Native {
      *         {@code -EINVAL}/{@code -ENOSYS}: the kernel has no RESOLVE_CACHED)
      */
     public static int openCachedNoSymlinks(byte[] pathNul) {
+        return openat2(pathNul, RESOLVE_CACHED | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    }
+
+    /**
+     * As {@link #openCachedNoSymlinks} without RESOLVE_CACHED: the path walk may read directories and inodes from the
+     * disk, so it may block; only where blocking is allowed (the caller calls {@link DiskGuard#check}).
+     *
+     * @return a raw fd the caller must {@link #close(int)}, or -errno ({@code -EINVAL}/{@code -ENOSYS}: no openat2)
+     */
+    public static int openNoSymlinks(byte[] pathNul) {
+        return openat2(pathNul, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    }
+
+    private static int openat2(byte[] pathNul, long resolve) {
         if (!AVAILABLE) return -ENOSYS;
         if (pathNul.length > PATH_MAX + 1 || pathNul.length == 0 || pathNul[pathNul.length - 1] != 0) return -ENAMETOOLONG;
         Scratch s = SCRATCH.get();
         MemorySegment.copy(pathNul, 0, s.path, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, pathNul.length);
         s.how.set(JAVA_LONG, 0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         s.how.set(JAVA_LONG, 8, 0L);
-        s.how.set(JAVA_LONG, 16, RESOLVE_CACHED | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        s.how.set(JAVA_LONG, 16, resolve);
         try {
             long r = (long) SYSCALL4.invokeExact(s.state, SYS_OPENAT2, (long) AT_FDCWD, s.path.address(),
                     s.how.address(), 24L);
@@ -354,6 +368,20 @@ public final class Native {
      * in the file: as {@link #preadv2Nowait(int, MemorySegment, long)}, without a slice object per call.
      */
     public static long preadv2Nowait(int fd, MemorySegment dst, long dstOffset, long length, long offset) {
+        return preadv2(fd, dst, dstOffset, length, offset, RWF_NOWAIT);
+    }
+
+    /**
+     * pread of {@code length} bytes into {@code dst} at {@code dstOffset}, from {@code offset} in the file (preadv2
+     * without flags): waits for the disk, so only where blocking is allowed (the caller calls {@link DiskGuard#check}).
+     *
+     * @return bytes read (0 at EOF, possibly short), or {@code -errno}
+     */
+    public static long pread(int fd, MemorySegment dst, long dstOffset, long length, long offset) {
+        return preadv2(fd, dst, dstOffset, length, offset, 0);
+    }
+
+    private static long preadv2(int fd, MemorySegment dst, long dstOffset, long length, long offset, int flags) {
         if (!AVAILABLE) return -ENOSYS;
         if (dstOffset < 0 || length < 0 || dstOffset + length > dst.byteSize()) throw new IndexOutOfBoundsException();
         if (!dst.isNative()) throw new IllegalArgumentException("preadv2 needs native memory"); // its address is raw
@@ -361,7 +389,7 @@ public final class Native {
         s.iov.set(JAVA_LONG, 0, dst.address() + dstOffset);
         s.iov.set(JAVA_LONG, 8, length);
         try {
-            long n = (long) PREADV2.invokeExact(s.state, fd, s.iov, 1, offset, RWF_NOWAIT);
+            long n = (long) PREADV2.invokeExact(s.state, fd, s.iov, 1, offset, flags);
             return n >= 0 ? n : -s.errno();
         } catch (Throwable t) {
             throw rethrow(t);

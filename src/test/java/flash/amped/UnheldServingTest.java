@@ -105,6 +105,35 @@ class UnheldServingTest {
     }
 
     /**
+     * The evicted set (issue #11): once the page cache has dropped the site, an unheld file's lookup cannot read it
+     * without blocking, and the read moves where blocking is allowed (a helper under amped, the request's own thread
+     * otherwise). It is read there from the cached translation, not translated again: every fallback is a waited
+     * read, and every file comes back whole.
+     */
+    @AllArchs
+    void unheldFilesEvictedFromThePageCacheAreReadWhereBlockingIsAllowedNotTranslatedAgain(Architecture arch) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(flash.sys.Native.available(), "needs the native layer");
+        byte[][] data = site();
+        try (TestServer s = TestServer.start(root, arch, c -> c.withCacheBytes(2 << 20)
+                .withRevalidateAfter(Duration.ofSeconds(60)).withStatusPath("/status"))) {
+            int p = s.port();
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < FILES; i++) assertThat(serves(p, "/f" + i + ".bin", data[i])).as("f%d", i).isTrue();
+            }
+            for (int i = 0; i < FILES; i++) flash.testing.ColdFile.evict(root.resolve("f" + i + ".bin"));
+            for (int i = 0; i < FILES; i++) assertThat(serves(p, "/f" + i + ".bin", data[i])).as("evicted f%d", i).isTrue();
+            if (s.inProcess()) {
+                String status = s.server().metrics().render();
+                long fallbacks = metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}");
+                assertThat(fallbacks).as("unheld files read after the eviction").isGreaterThan(FILES / 2);
+                assertThat(metric(status, "flash_unheld_reads_total{outcome=\"waited\"}")).isEqualTo(fallbacks);
+            } else {
+                assertThat(Http.get(p, "/status").bodyText()).contains("flash_unheld_reads_total{outcome=\"waited\"}");
+            }
+        }
+    }
+
+    /**
      * A body stuck on a full socket keeps its pooled buffer: requests of other connections on the same loop (or
      * thread) meanwhile read into other buffers, and the stuck body still arrives whole. Files of 3 MiB (small
      * files up to 4 MiB here), more than the socket buffers take from a reader with a 4 KiB window.

@@ -122,6 +122,88 @@ class UnheldEntryTest {
         cache.clear();
     }
 
+    /** The waited read's bytes, or null; releases what it got. */
+    private static byte[] readWaiting(PathCache cache, String path) {
+        Translation t = cache.readWaiting(target(path));
+        if (t == null) return null;
+        FileEntry e = ((Translation.Found) t).entry();
+        try {
+            return bytes(e.body());
+        } finally {
+            e.release();
+        }
+    }
+
+    /**
+     * Where blocking is allowed, an unheld entry whose pages left the page cache is read from the descriptor the
+     * failed lookup kept, without a new translation: the cache keeps the same entry, and the next lookup reads the
+     * pages that read brought back.
+     */
+    @Test
+    void aFileWhosePagesLeftThePageCacheIsReadWhereBlockingIsAllowedWithoutANewTranslation() throws Exception {
+        PathCache cache = new PathCache(1000, 1, NEVER); // holds no bytes
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        translate(translator, cache, "/f");
+        Translation before = cache.lookup(target("/f"));
+        ((Translation.Found) before).entry().release();
+        flash.testing.ColdFile.evict(root.resolve("f"));
+        assertThat(served(cache, "/f")).isNull();
+        assertThat(cache.keptDescriptors()).as("the failed lookup found the file and kept it open").isEqualTo(1);
+        flash.testing.ColdFile.evict(root.resolve("f")); // the lookup's preadv2 may have started readahead
+        assertThat(readWaiting(cache, "/f")).isEqualTo(v);
+        assertThat(cache.unheldWaited.sum()).isEqualTo(1);
+        assertThat(cache.size()).isEqualTo(1);
+        assertThat(served(cache, "/f")).as("the waited read brought the pages back").isEqualTo(v);
+        assertThat(cache.unheldFallbacks.sum()).isEqualTo(1);
+        cache.clear();
+        assertThat(cache.keptDescriptors()).isZero();
+    }
+
+    /** A file changed, renamed over or deleted is not read by the waited read either: the caller translates. */
+    @Test
+    void aWaitedReadOfAFileThatIsNoLongerTheOneCachedIsNull() throws Exception {
+        PathCache cache = new PathCache(1000, 1, NEVER);
+        write(root.resolve("a"), SIZE, 1);
+        write(root.resolve("b"), SIZE, 2);
+        write(root.resolve("c"), SIZE, 3);
+        for (String n : new String[] {"a", "b", "c"}) {
+            translate(translator, cache, "/" + n);
+            assertThat(served(cache, "/" + n)).isNotNull(); // each keeps its descriptor
+        }
+        write(root.resolve("a"), SIZE, 11); // in place, same size
+        write(root.resolve("b.tmp"), SIZE, 12);
+        Files.move(root.resolve("b.tmp"), root.resolve("b"), StandardCopyOption.ATOMIC_MOVE);
+        Files.delete(root.resolve("c"));
+        for (String n : new String[] {"a", "b", "c"}) {
+            flash.testing.ColdFile.evictIfPresent(root.resolve(n));
+            assertThat(readWaiting(cache, "/" + n)).as(n).isNull();
+        }
+        assertThat(readWaiting(cache, "/none")).as("no entry").isNull();
+        assertThat(cache.unheldWaited.sum()).isZero();
+        cache.clear();
+    }
+
+    /** The waited read may block, so the invariant check fails it on a loop's thread. */
+    @Test
+    void theWaitedReadIsForbiddenOnALoop() throws Exception {
+        assumeTrue(flash.sys.DiskGuard.enabled(), "run with -Dflash.invariants=true");
+        PathCache cache = new PathCache(1000, 1, NEVER);
+        write(root.resolve("f"), SIZE, 1);
+        translate(translator, cache, "/f");
+        Throwable[] thrown = new Throwable[1];
+        Thread t = Thread.ofPlatform().start(() -> {
+            flash.sys.DiskGuard.forbidBlockingOnThisThread();
+            try {
+                readWaiting(cache, "/f");
+            } catch (Throwable e) {
+                thrown[0] = e;
+            }
+        });
+        t.join();
+        assertThat(thrown[0]).isInstanceOf(flash.sys.DiskGuard.BlockingOnLoopError.class);
+        cache.clear();
+    }
+
     /**
      * Past its bound (0 here, the root known: every lookup is), an unheld read opens the path again, and a directory
      * on it swapped for a symlink fails that open; within the bound it reads the descriptor it kept, the file it was

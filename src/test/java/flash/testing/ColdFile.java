@@ -23,6 +23,11 @@ public final class ColdFile {
         throw new IOException(file + ": pages stay in the page cache after 200 evictions (is it mapped?)");
     }
 
+    /** As {@link #evict}, for a file that may have been deleted (nothing to do then). */
+    public static void evictIfPresent(Path file) throws IOException, InterruptedException {
+        if (java.nio.file.Files.exists(file)) evict(file);
+    }
+
     private static long residentPages(Path file) throws IOException {
         int fd = Native.openReadOnly(file);
         if (fd < 0) throw new IOException("open " + file + ": errno " + -fd);
