@@ -224,6 +224,17 @@ public final class FileEntry {
         return new FileEntry(this, contentType, etag, view, null, size, null, false, true, false, body, false, null, this);
     }
 
+    /**
+     * This request's entry (read for an unheld one into a pooled buffer) as one the path cache can hold: the same
+     * bytes copied into memory of their own, with the unheld entry's validators and header cache slot.
+     */
+    FileEntry heldCopy() {
+        if (pooled == null || origin == null) throw new IllegalStateException("not an unheld entry's read: " + path);
+        ByteBuffer copy = BodyMemory.allocate((int) size);
+        copy.put(body.duplicate()).flip();
+        return new FileEntry(origin, contentType, etag, copy, null, size, null, false, true, false, null, false, null, origin);
+    }
+
     flash.sys.FileIdentity identity() { return identity; }
 
     byte[] pathNul() {

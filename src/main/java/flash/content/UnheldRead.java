@@ -58,9 +58,9 @@ final class UnheldRead {
      * <p>Without {@code checkPath}, a descriptor the entry keeps is read if it has one: the file it was opened on,
      * still unchanged (fstat), which is what a held body would serve within the entry's bound. With it, or without a
      * kept descriptor, the real path is opened again, which proves the path still names that file; the descriptor is
-     * then kept for the next reads when {@code budget} allows (null: never). It is kept as soon as the file is found
-     * to be the one cached, even when its pages are not in memory, so that the read a helper makes next
-     * ({@link #readWaiting}) does not open the path again.
+     * then kept for the next reads when {@code budget} allows (null: never). It is kept once the file is found to be
+     * the one cached, even when the read failed because its pages were not in memory, so that the read a helper makes
+     * next ({@link #readWaiting}) does not open the path again.
      */
     static FileEntry read(FileEntry unheld, boolean checkPath, DescriptorBudget budget) {
         return read(unheld, checkPath, budget, false);
@@ -98,8 +98,10 @@ final class UnheldRead {
         boolean kept = false;
         try {
             if (Native.sameFile(fd, unheld.identity()) != 1) return null;
+            FileEntry e = readBody(unheld, fd, wait);
+            // Kept only after the read, failed or not: once kept, a shed or an eviction on another thread may close it.
             if (budget != null) kept = unheld.keep(fd, budget);
-            return readBody(unheld, fd, wait);
+            return e;
         } finally {
             if (!kept) Native.close(fd);
         }

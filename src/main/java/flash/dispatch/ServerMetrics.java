@@ -128,6 +128,9 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_unheld_reads_total{outcome=\"hit\"} ").append(pc == null ? 0 : pc.unheldHits.sum()).append('\n');
         sb.append("flash_unheld_reads_total{outcome=\"fallback\"} ").append(pc == null ? 0 : pc.unheldFallbacks.sum()).append('\n');
         sb.append("flash_unheld_reads_total{outcome=\"waited\"} ").append(pc == null ? 0 : pc.unheldWaited.sum()).append('\n');
+        counter(sb, "flash_path_cache_bytes_offered_total", "Small files' bytes copied and offered to the byte budget again because their unheld reads "
+                + "were frequent (four times within a second); its policy admitted them or not.");
+        sb.append("flash_path_cache_bytes_offered_total ").append(pc == null ? 0 : pc.bodiesOffered.sum()).append('\n');
         gauge(sb, "flash_path_cache_open_files", "Entries of the path cache holding a large file open (bounded by a quarter of the descriptor limit).",
                 pc == null ? 0 : pc.handleEntries());
         gauge(sb, "flash_path_cache_kept_descriptors", "Unheld entries keeping their file open between reads, so a read skips the open and the close "

@@ -122,6 +122,58 @@ class UnheldEntryTest {
         cache.clear();
     }
 
+    /**
+     * The bytes held are not only those offered when translations were made: a file read unheld often (four times
+     * within a second) has its bytes offered again, and the policy admits them against bytes nobody asks for. Once
+     * held, its lookups are plain hits, not reads.
+     */
+    @Test
+    void aFileReadUnheldOftenHasItsBytesOfferedAndThenHeld() throws Exception {
+        int files = 10;
+        byte[][] data = writeFiles(root, files, i -> SIZE);
+        PathCache cache = smallCache();
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
+        cache.cleanUp();
+        String hot = null;
+        for (int i = files - 1; i >= 0 && hot == null; i--) {
+            long before = cache.unheldHits.sum();
+            served(cache, "/f" + i);
+            if (cache.unheldHits.sum() > before) hot = "/f" + i;
+        }
+        assertThat(hot).as("a file whose bytes are not held").isNotNull();
+        byte[] expected = data[Integer.parseInt(hot.substring(2))];
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        boolean held = false;
+        while (!held && System.nanoTime() < deadline) {
+            for (int k = 0; k < 2 * PathCache.OFFER_AFTER_READS; k++) assertThat(served(cache, hot)).isEqualTo(expected);
+            cache.cleanUp();
+            long before = cache.unheldHits.sum();
+            assertThat(served(cache, hot)).isEqualTo(expected);
+            held = cache.unheldHits.sum() == before;
+        }
+        assertThat(cache.bodiesOffered.sum()).isPositive();
+        assertThat(held).as("held after its offers").isTrue();
+        assertThat(cache.bytesHeld()).isLessThanOrEqualTo(2L * SIZE + SIZE / 2);
+        cache.clear();
+        assertThat(cache.bytesHeld()).isZero();
+    }
+
+    /** A file read unheld less often than that is never copied: uniformly random access offers nothing. */
+    @Test
+    void aFileReadUnheldRarelyIsNotOffered() throws Exception {
+        int files = 10;
+        byte[][] data = writeFiles(root, files, i -> SIZE);
+        PathCache cache = smallCache(); // two files' bytes fit: the others could be offered
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
+        cache.cleanUp();
+        for (int i = 0; i < files; i++) {
+            for (int k = 0; k < PathCache.OFFER_AFTER_READS - 1; k++) assertThat(served(cache, "/f" + i)).isEqualTo(data[i]);
+        }
+        assertThat(cache.unheldHits.sum()).as("files read unheld").isGreaterThanOrEqualTo(PathCache.OFFER_AFTER_READS - 1);
+        assertThat(cache.bodiesOffered.sum()).isZero();
+        cache.clear();
+    }
+
     /** The waited read's bytes, or null; releases what it got. */
     private static byte[] readWaiting(PathCache cache, String path) {
         Translation t = cache.readWaiting(target(path));
