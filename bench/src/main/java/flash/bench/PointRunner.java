@@ -31,13 +31,22 @@ public final class PointRunner {
      * @param retryStarved repeat once a run where the server got under 80% of a core while wrk was not
      *                     saturated; off where waiting on the disk is the point (cold cache)
      */
-    public record Options(Target warmupTarget, BeforeRun beforeRun, AfterRun afterRun, boolean retryStarved) {
+    public record Options(Target warmupTarget, BeforeRun beforeRun, AfterRun afterRun, boolean retryStarved, int minWarmupS) {
+        public Options(Target warmupTarget, BeforeRun beforeRun, AfterRun afterRun, boolean retryStarved) {
+            this(warmupTarget, beforeRun, afterRun, retryStarved, 0);
+        }
+
         public static Options warm(Target t) {
             return new Options(t, (s, r) -> { }, (s, m) -> { }, true);
         }
 
         public Options withBeforeRun(BeforeRun b) {
-            return new Options(warmupTarget, b, afterRun, retryStarved);
+            return new Options(warmupTarget, b, afterRun, retryStarved, minWarmupS);
+        }
+
+        /** At least {@code seconds} of warm-up for every server, native ones too (a site whose caches take long to fill). */
+        public Options withMinWarmup(int seconds) {
+            return new Options(warmupTarget, beforeRun, afterRun, retryStarved, seconds);
         }
     }
 
@@ -65,7 +74,7 @@ public final class PointRunner {
         if (opts.warmupTarget() != null && cfg.warmupS() > 0) {
             for (ServerProcess s : servers) {
                 // Native servers need no JIT warm-up: half the time fills their caches just as well.
-                int seconds = s instanceof FlashServer ? cfg.warmupS() : Math.max(1, cfg.warmupS() / 2);
+                int seconds = Math.max(opts.minWarmupS(), s instanceof FlashServer ? cfg.warmupS() : Math.max(1, cfg.warmupS() / 2));
                 tryRun(s, opts.warmupTarget(), connections, seconds,
                         raw.resolve(slug + "-" + s.label() + "-warmup.txt"));
                 if (s instanceof FlashServer) warmUntilJitSettles(s, opts.warmupTarget(), connections, raw, slug);

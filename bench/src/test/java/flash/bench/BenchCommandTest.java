@@ -54,6 +54,16 @@ class BenchCommandTest {
         return c.resolve();
     }
 
+    /** The big site's warm-up covers one pass over it: 20 s at 100,000 files, 4 s at the default 20,000. */
+    @Test
+    void bigSiteWarmUpLastsOnePassOverTheSite() {
+        assertThat(BigSiteExperiment.onePassWarmupS(100_000)).isEqualTo(20);
+        assertThat(BigSiteExperiment.onePassWarmupS(20_000)).isEqualTo(4);
+        assertThat(BigSiteExperiment.onePassWarmupS(8_001)).isEqualTo(2);
+        PointRunner.Options o = PointRunner.Options.warm(null).withMinWarmup(20).withBeforeRun((s, r) -> { });
+        assertThat(o.minWarmupS()).as("kept by the other withers").isEqualTo(20);
+    }
+
     @Test
     void bigSiteAndColdDataSetOptions() {
         BenchConfig full = resolve("--servers", "nginx,lighttpd", "--trace", "pom.xml", "--workdir",
