@@ -25,8 +25,10 @@ import java.util.concurrent.atomic.LongAdder;
  * read; no body and no open file), and its bytes go to the second tier, which may refuse or evict them on its own.
  * A lookup whose bytes are not held reads the file then and there without blocking ({@link UnheldRead}: fstat and
  * preadv2 with RWF_NOWAIT on the descriptor kept from the first read, which opened it with openat2 RESOLVE_CACHED;
- * see "Open files" below); when that would wait, or the file is no longer the one
- * translated, it is a miss and the caller translates again where blocking is allowed. Before, one cache weighed an
+ * see "Open files" below); when that would wait, it is a miss, and where blocking is allowed the file is read from
+ * the same translation ({@link #readWaiting}); when the file is no longer the one translated, the caller translates
+ * again. The bytes of a file read unheld often are offered to the second tier again ({@link #offerIfAskedOften}).
+ * Before, one cache weighed an
  * entry by its bytes and evicting the bytes dropped the translation with them: on a site larger than the byte budget
  * most requests paid a full translation on a helper. One weight for both could not work either: translations held
  * without bytes must fit beside the bytes, or the byte-heavy entries crowd them out. Where the identity is unknown
@@ -50,8 +52,10 @@ import java.util.concurrent.atomic.LongAdder;
  * crawl through rarely used files cannot flush the hot ones, and the bytes held are those of the most used files.
  * Lookup, insert and eviction are O(1) amortised.
  *
- * <p>Threads: loops look up, whoever translated inserts. A lookup never blocks: Caffeine records it in a lossy
- * buffer and drains its buffers under a tryLock. Maintenance (eviction) runs on the thread that triggers it (a direct
+ * <p>Threads: loops look up, whoever translated inserts; a lookup that offers a file's bytes again inserts them
+ * too (at most {@link #OFFERS_PER_SECOND} a second). A lookup never waits for the disk: Caffeine records it in a lossy
+ * buffer and drains its buffers under a tryLock (an insert can wait for Caffeine's eviction lock when its write
+ * buffer is full, a lock held for in-memory work only). Maintenance (eviction) runs on the thread that triggers it (a direct
  * executor): usually the inserting helper, sometimes a loop whose lookup found the read buffer full. The removal
  * listeners only drop the cache's reference (and a translation's bytes with it, or the reverse where the bytes are
  * all there is); when that is the last reference, the file's descriptor is closed and its residency mapping
@@ -135,8 +139,8 @@ public final class PathCache {
     /** Entries translated again because they had outlived their bound (a stat-based revalidation). */
     public final LongAdder revalidatedByStat = new LongAdder();
     /**
-     * Entries past their bound found unchanged in place, on the looking-up thread and without blocking (openat2 of
-     * the same path with RESOLVE_CACHED, fstat), and kept instead of being translated again.
+     * Entries past their bound found unchanged in place (openat2 of the same path with RESOLVE_NO_SYMLINKS, and
+     * RESOLVE_CACHED on a loop; fstat), and kept instead of being translated again.
      */
     public final LongAdder recheckedInPlace = new LongAdder();
     /** Entries dropped because the file system reported a change to something they read. */
@@ -152,6 +156,16 @@ public final class PathCache {
 
     /** Unheld reads of one file within a second after which its bytes are offered to the byte tier (see lookup). */
     static final int OFFER_AFTER_READS = 4;
+    /**
+     * Offers in one second at most, per cache. Reading a file 4 times a second happens by chance under uniform access
+     * when the request rate is several times the number of files (40,000 a second over 10,000 files): each offer is
+     * a copy and an insert, most refused. This bounds that churn (256 files of 32 KiB: 8 MiB a second) and does not
+     * bind on the Zipf runs measured (about 110 offers a second at the start, docs/performance.md section 23).
+     */
+    static final int OFFERS_PER_SECOND = 256;
+    private final Object offerLock = new Object();
+    private long offerSecond;    // guarded by offerLock
+    private int offersInSecond;  // guarded by offerLock
 
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos) {
         this(maxEntries, maxBytes, revalidateNanos, revalidateNanos);
@@ -284,7 +298,8 @@ public final class PathCache {
      * when their translations were made, and a translation checked in place is never made again (section 19): a site
      * whose popular files changed since (the big site's Zipf point after its random one) served them unheld for good,
      * 2.6% of its requests from held bytes where Zipf's most used 2,700 files are 70% (docs/performance.md, section
-     * 23). Files asked for less often are never copied: on uniformly random access nothing is offered.
+     * 23). Files asked for less often are never copied: uniform access over a site of many more files than requests a
+     * second offers nothing (none in the runs measured there), and {@link #OFFERS_PER_SECOND} bounds it otherwise.
      */
     private void offerIfAskedOften(Node n, FileEntry read, long now) {
         if (bodies == null || read.size() > maxBytes) return;
@@ -293,9 +308,28 @@ public final class PathCache {
             n.readSecond = second;
             n.readsInSecond = 0;
         }
-        if (++n.readsInSecond != OFFER_AFTER_READS) return;
-        bodiesOffered.increment();
-        holdBody(n, read.heldCopy());
+        if (++n.readsInSecond != OFFER_AFTER_READS || !offerAllowed(second)) return;
+        // The read checked the file before reading it, not after: a write during the read could have mixed its bytes.
+        // One request may get those (as from any read); the held copy would serve them until the bound. So the file
+        // must still be the one translated, after the read: openat2 (RESOLVE_CACHED) and fstat, which cannot wait.
+        if (!((Translation.Found) n.translation).entry().unchangedOnDisk()) return;
+        try {
+            bodiesOffered.increment();
+            holdBody(n, read.heldCopy());
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // No memory for the copy (direct memory exhausted): the offer is optional, the request is served anyway.
+        }
+    }
+
+    /** At most {@link #OFFERS_PER_SECOND} offers in one second, however many files are read unheld that often. */
+    private boolean offerAllowed(long second) {
+        synchronized (offerLock) {
+            if (offerSecond != second) {
+                offerSecond = second;
+                offersInSecond = 0;
+            }
+            return ++offersInSecond <= OFFERS_PER_SECOND;
+        }
     }
 
     /**
@@ -305,7 +339,8 @@ public final class PathCache {
      * the check), whose file is still the one it was translated from. Its descriptor, kept or opened, is read into a
      * pooled buffer, as the loop would have: the translation, its cache insert and its watch are not made again. On
      * a site larger than the page cache this was most of a miss's cost (docs/performance.md, section 23).
-     * A returned {@link Translation.Found} carries one reference the caller owns.
+     * A returned {@link Translation.Found} carries one reference the caller owns. Not on a virtual thread (vt): the
+     * native open and read would pin its carrier, where the translation's FileChannel calls let the JDK add one.
      */
     public Translation readWaiting(RequestTarget.Normalized target) {
         Node n = cache.getIfPresent(target.path());
@@ -314,7 +349,11 @@ public final class PathCache {
         boolean due = now - n.checkedNanos > n.boundNanos;
         if (due && !n.selfChecking) return null;
         Held h = bodies == null ? null : bodies.getIfPresent(n.key);
-        if (h != null && h.node == n) return null; // held, and lookup did not serve it: it failed its check
+        if (h != null && h.node == n) {
+            // Held since the loop's lookup (offered meanwhile): serve it; past the bound, a translation checks it.
+            return due ? null : h.found;
+        }
+        if (Thread.currentThread().isVirtual()) return null; // see below
         FileEntry read = ((Translation.Found) n.translation).entry().readUnheldWaiting(due, descriptors);
         if (read == null) return null;
         if (due) {

@@ -123,14 +123,15 @@ public final class ServerMetrics implements Completion.Listener {
         gauge(sb, "flash_path_cache_unheld_entries", "Small files' translations cached without their bytes held (the byte budget holds the most used files' bytes): served by a read that must not block.",
                 pc == null ? 0 : pc.unheldEntries());
         counter(sb, "flash_unheld_reads_total", "Requests for an unheld entry, by outcome: hit = read without blocking and served at once, "
-                + "fallback = could not be (not in memory, changed, a symlink on the path) and went where blocking is allowed (a helper under amped), "
-                + "waited = of the fallbacks, read there without a new translation (the rest were translated again).");
+                + "fallback = could not be (not in memory, changed, a symlink on the path) and went where blocking is allowed (a helper under amped).");
         sb.append("flash_unheld_reads_total{outcome=\"hit\"} ").append(pc == null ? 0 : pc.unheldHits.sum()).append('\n');
         sb.append("flash_unheld_reads_total{outcome=\"fallback\"} ").append(pc == null ? 0 : pc.unheldFallbacks.sum()).append('\n');
-        sb.append("flash_unheld_reads_total{outcome=\"waited\"} ").append(pc == null ? 0 : pc.unheldWaited.sum()).append('\n');
-        counter(sb, "flash_path_cache_bytes_offered_total", "Small files' bytes copied and offered to the byte budget again because their unheld reads "
-                + "were frequent (four times within a second); its policy admitted them or not.");
-        sb.append("flash_path_cache_bytes_offered_total ").append(pc == null ? 0 : pc.bodiesOffered.sum()).append('\n');
+        counter(sb, "flash_unheld_waited_reads_total", "Unheld entries read where blocking is allowed (a helper under amped) from their cached "
+                + "translation, not translated again: the fallbacks whose file was still the one cached.");
+        sb.append("flash_unheld_waited_reads_total ").append(pc == null ? 0 : pc.unheldWaited.sum()).append('\n');
+        counter(sb, "flash_path_cache_bodies_offered_total", "Small files whose bytes were copied and offered to the byte budget again because "
+                + "they were read unheld four times within a second (at most 256 a second); its policy admitted them or not.");
+        sb.append("flash_path_cache_bodies_offered_total ").append(pc == null ? 0 : pc.bodiesOffered.sum()).append('\n');
         gauge(sb, "flash_path_cache_open_files", "Entries of the path cache holding a large file open (bounded by a quarter of the descriptor limit).",
                 pc == null ? 0 : pc.handleEntries());
         gauge(sb, "flash_path_cache_kept_descriptors", "Unheld entries keeping their file open between reads, so a read skips the open and the close "

@@ -108,7 +108,7 @@ class UnheldServingTest {
      * The evicted set (issue #11): once the page cache has dropped the site, an unheld file's lookup cannot read it
      * without blocking, and the read moves where blocking is allowed (a helper under amped, the request's own thread
      * otherwise). It is read there from the cached translation, not translated again: every fallback is a waited
-     * read, and every file comes back whole.
+     * read (but on virtual threads), and every file comes back whole.
      */
     @AllArchs
     void unheldFilesEvictedFromThePageCacheAreReadWhereBlockingIsAllowedNotTranslatedAgain(Architecture arch) throws Exception {
@@ -126,9 +126,11 @@ class UnheldServingTest {
                 String status = s.server().metrics().render();
                 long fallbacks = metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}");
                 assertThat(fallbacks).as("unheld files read after the eviction").isGreaterThan(FILES / 2);
-                assertThat(metric(status, "flash_unheld_reads_total{outcome=\"waited\"}")).isEqualTo(fallbacks);
+                // Requests one at a time: every fallback is a waited read, except on virtual threads, where the native
+                // read would pin the carrier and the file is translated again (PathCache.readWaiting).
+                assertThat(metric(status, "flash_unheld_waited_reads_total")).isEqualTo(arch == Architecture.VT ? 0 : fallbacks);
             } else {
-                assertThat(Http.get(p, "/status").bodyText()).contains("flash_unheld_reads_total{outcome=\"waited\"}");
+                assertThat(Http.get(p, "/status").bodyText()).contains("flash_unheld_waited_reads_total");
             }
         }
     }

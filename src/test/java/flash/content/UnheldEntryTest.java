@@ -196,8 +196,7 @@ class UnheldEntryTest {
         PathCache cache = new PathCache(1000, 1, NEVER); // holds no bytes
         byte[] v = write(root.resolve("f"), SIZE, 1);
         translate(translator, cache, "/f");
-        Translation before = cache.lookup(target("/f"));
-        ((Translation.Found) before).entry().release();
+        assertThat(cache.keptDescriptors()).as("a translation keeps no descriptor").isZero();
         flash.testing.ColdFile.evict(root.resolve("f"));
         assertThat(served(cache, "/f")).isNull();
         assertThat(cache.keptDescriptors()).as("the failed lookup found the file and kept it open").isEqualTo(1);
@@ -232,6 +231,42 @@ class UnheldEntryTest {
         }
         assertThat(readWaiting(cache, "/none")).as("no entry").isNull();
         assertThat(cache.unheldWaited.sum()).isZero();
+        cache.clear();
+    }
+
+    /**
+     * Past its bound (0 here), the waited read opens the real path again, and a directory on it swapped for a symlink
+     * out of the root fails that open: null, so the caller translates (and finds the link goes out of the root).
+     */
+    @Test
+    void aWaitedReadPastTheBoundReopensThePathAndADirectorySwappedForASymlinkFailsIt() throws Exception {
+        Path sub = Files.createDirectories(root.resolve("sub"));
+        PathCache cache = new PathCache(1000, 1, 0, 0, 100, translator.root()); // holds nothing; every lookup is due
+        byte[] v = write(sub.resolve("f"), SIZE, 1);
+        write(outside.resolve("f"), SIZE, 2);
+        translate(translator, cache, "/sub/f");
+        flash.testing.ColdFile.evict(sub.resolve("f"));
+        assertThat(readWaiting(cache, "/sub/f")).as("the path still names the file").isEqualTo(v);
+        assertThat(cache.recheckedInPlace.sum()).isEqualTo(1);
+        Files.move(sub, root.resolve("sub.old"));
+        Files.createSymbolicLink(sub, outside);
+        flash.testing.ColdFile.evict(outside.resolve("f"));
+        assertThat(readWaiting(cache, "/sub/f")).as("never through the link").isNull();
+        assertThat(cache.unheldWaited.sum()).isEqualTo(1);
+        cache.clear();
+    }
+
+    /** Bytes held since the loop's lookup missed (offered meanwhile) are served by the waited read as they are. */
+    @Test
+    void aWaitedReadServesBytesHeldSinceTheLookup() throws Exception {
+        PathCache cache = new PathCache(1000, 1 << 20, NEVER); // room for the bytes
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        translate(translator, cache, "/f");
+        cache.cleanUp();
+        Translation t = cache.readWaiting(target("/f"));
+        assertThat(t).isInstanceOf(Translation.Found.class);
+        assertThat(bytes(((Translation.Found) t).entry().body())).isEqualTo(v);
+        assertThat(cache.unheldWaited.sum()).as("no read: the held bytes").isZero();
         cache.clear();
     }
 
