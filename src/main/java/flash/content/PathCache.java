@@ -353,7 +353,7 @@ public final class PathCache {
             // Held since the loop's lookup (offered meanwhile): serve it; past the bound, a translation checks it.
             return due ? null : h.found;
         }
-        if (Thread.currentThread().isVirtual()) return null; // see below
+        if (Thread.currentThread().isVirtual()) return null; // a native read would pin the carrier (see above)
         FileEntry read = ((Translation.Found) n.translation).entry().readUnheldWaiting(due, descriptors);
         if (read == null) return null;
         if (due) {
