@@ -281,12 +281,17 @@ public final class PathCache {
             misses.increment();
             return null;
         }
+        unheldHits.increment();
+        hits.increment();
+        return served(n, read, due, now);
+    }
+
+    /** What an unheld read of {@code n}'s file returns, on the loop or where blocking is allowed. */
+    private Translation served(Node n, FileEntry read, boolean due, long now) {
         if (due) { // the read opened the path again and found the same file: the check a self-checking entry needs
             n.checkedNanos = now;
             recheckedInPlace.increment();
         }
-        unheldHits.increment();
-        hits.increment();
         offerIfAskedOften(n, read, now);
         return new Translation.Found(read);
     }
@@ -343,12 +348,13 @@ public final class PathCache {
      * native open and read would pin its carrier, where the translation's FileChannel calls let the JDK add one.
      */
     public Translation readWaiting(RequestTarget.Normalized target) {
-        Node n = cache.getIfPresent(target.path());
+        // Quietly: the loop's lookup already counted this request in both tiers' frequencies.
+        Node n = cache.policy().getIfPresentQuietly(target.path());
         if (n == null || !n.readable) return null;
         long now = System.nanoTime();
         boolean due = now - n.checkedNanos > n.boundNanos;
         if (due && !n.selfChecking) return null;
-        Held h = bodies == null ? null : bodies.getIfPresent(n.key);
+        Held h = bodies == null ? null : bodies.policy().getIfPresentQuietly(n.key);
         if (h != null && h.node == n) {
             // Held since the loop's lookup (offered meanwhile): serve it; past the bound, a translation checks it.
             return due ? null : h.found;
@@ -356,13 +362,8 @@ public final class PathCache {
         if (Thread.currentThread().isVirtual()) return null; // a native read would pin the carrier (see above)
         FileEntry read = ((Translation.Found) n.translation).entry().readUnheldWaiting(due, descriptors);
         if (read == null) return null;
-        if (due) {
-            n.checkedNanos = now;
-            recheckedInPlace.increment();
-        }
         unheldWaited.increment();
-        offerIfAskedOften(n, read, now);
-        return new Translation.Found(read);
+        return served(n, read, due, now);
     }
 
     /**

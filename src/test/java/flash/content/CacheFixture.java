@@ -49,7 +49,11 @@ final class CacheFixture {
 
     /** The lookup's bytes, or null on a miss; releases what it got. */
     static byte[] served(PathCache cache, String path) {
-        Translation t = cache.lookup(target(path));
+        return bytesOf(cache.lookup(target(path)));
+    }
+
+    /** The bytes of a found translation, or null for none; releases it. */
+    static byte[] bytesOf(Translation t) {
         if (t == null) return null;
         FileEntry e = ((Translation.Found) t).entry();
         try {

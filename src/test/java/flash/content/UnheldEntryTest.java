@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 import static flash.content.CacheFixture.bytes;
+import static flash.content.CacheFixture.bytesOf;
 import static flash.content.CacheFixture.served;
 import static flash.content.CacheFixture.target;
 import static flash.content.CacheFixture.translate;
@@ -176,14 +177,7 @@ class UnheldEntryTest {
 
     /** The waited read's bytes, or null; releases what it got. */
     private static byte[] readWaiting(PathCache cache, String path) {
-        Translation t = cache.readWaiting(target(path));
-        if (t == null) return null;
-        FileEntry e = ((Translation.Found) t).entry();
-        try {
-            return bytes(e.body());
-        } finally {
-            e.release();
-        }
+        return bytesOf(cache.readWaiting(target(path)));
     }
 
     /**
