@@ -3,7 +3,9 @@
 #   (a) idle connections: from a fresh, warmed-up server, open IDLE/2 keep-alive connections that each send one request
 #       and read its response, then stay open; then IDLE/2 more that never send anything. RSS of the server's whole
 #       process tree (sum of VmRSS in /proc/PID/status) before and after each half, divided by the connections the
-#       server holds (its descriptors, counted in /proc/PID/fd, are waited for).
+#       server holds (its descriptors, counted in /proc/PID/fd, are waited for). For a JVM, also its live heap per
+#       connection (jcmd GC.class_histogram before and after): the steady figure, where RSS also counts which heap
+#       pages earlier garbage had already touched. The warm-up includes 2,000 idle connections, closed again.
 #   (b) under load: a fresh server, then `wrk -c LOAD_CONNS -d LOAD_SECS` keep-alive on a 1 KiB file; RSS sampled every
 #       0.1 s during the load (peak of the tree's sum), VmHWM (each process's own peak, summed) and RSS afterwards.
 #       This is a memory measurement, not a throughput claim: wrk's figures are printed only to show the load ran.
@@ -110,6 +112,10 @@ for _ in range(300):
     s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.sendall(b"GET /f.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     while s.recv(65536): pass
     s.close()' "$1"
+  # The idle path itself, once, on 1,000 connections of each kind, closed again: the first idle connections make the
+  # JIT compile accept-to-idle code, whose compiler arenas came and went inside the measured halves (several MiB of
+  # RSS up, then down: deltas of -940 to +2,300 B per connection in one run).
+  printf 'served 1000\nsilent 1000\n' | "${LAUNCH[@]}" python3 "$WORK/idle.py" "$1" >/dev/null
   sleep 5   # the JIT's compilations of the warm-up end, and their arenas are freed
 }
 
@@ -160,12 +166,27 @@ await_fds() {
   echo "  ($1 holds $n descriptors, expected $2)" >&2
 }
 
+# heap_bytes SESSION: live bytes on a JVM server's heap (jcmd's class histogram, which collects first), or "" when the
+# server is not a JVM. The per-connection heap is the steady figure: RSS deltas also count heap pages touched before
+# (or not) by earlier garbage, which moves a run's per-connection RSS by hundreds of bytes either way.
+heap_bytes() {
+  local p exe
+  for p in $(pgrep -s "$1"); do
+    exe=$(readlink -f "/proc/$p/exe" 2>/dev/null) || continue
+    if [[ "$exe" == */bin/java && -x "${exe%/java}/jcmd" ]]; then
+      "${exe%/java}/jcmd" "$p" GC.class_histogram 2>/dev/null | awk '/^Total/ {print $3}'
+      return
+    fi
+  done
+}
+
 RESULTS=()
 idle_run() {
   local name=$1 tag="$1-idle" s port r0 r1 r2 f0 n1=$((IDLE / 2)) n2=$((IDLE - IDLE / 2))
   start_server "$name" "$tag"
   s=${PID[$tag]}; port=${PORT_OF[$tag]}
   warm_up "$port"
+  local h0 h2; h0=$(heap_bytes "$s")
   r0=$(rss_kib "$s"); f0=$(fds "$s")
   launcher 1
   coproc IDLECLIENT { "${LAUNCH[@]}" python3 "$WORK/idle.py" "$port"; }
@@ -177,6 +198,7 @@ idle_run() {
   await_fds "$tag" $((f0 + IDLE)); sleep 2
   r2=$(rss_kib "$s")
   local e2 f2; e2=$(established "$port"); f2=$(fds "$s")
+  h2=$(heap_bytes "$s")
   eval "exec ${IDLECLIENT[1]}>&-"
   wait "$IDLECLIENT_PID" 2>/dev/null || true
   stop_server "$tag"
@@ -184,6 +206,7 @@ idle_run() {
   line=$(awk -v n="$name" -v r0="$r0" -v r1="$r1" -v r2="$r2" -v n1="$n1" -v n2="$n2" -v c="$((f2 - f0))" -v e="$e2" \
     'BEGIN {printf "%-9s %8.1f %8.1f %8.1f   %6d %6d   %6.0f %6.0f %6.0f", n, r0/1024, r1/1024, r2/1024, c, e,
             (r1-r0)*1024/n1, (r2-r1)*1024/n2, (r2-r0)*1024/(n1+n2)}')
+  [[ -n "$h0" && -n "$h2" ]] && line+=$(awk -v a="$h0" -v b="$h2" -v c="$((f2 - f0))" 'BEGIN {printf "   heap %.0f B/conn", (b - a) / c}')
   RESULTS+=("idle  $line")
   echo "  $line  (established after the first half: $e1)"
 }
@@ -216,7 +239,7 @@ MEMFLAGS=$(sed -n 's/^DEFAULT_MEMORY_FLAGS="\(.*\)"$/\1/p' "$FLASH" 2>/dev/null)
 echo "  launcher's JVM memory flags: ${FLASH_MEMORY_FLAGS-${MEMFLAGS:-(none: the launcher before issue #11)}}${FLASH_JAVA_OPTS:+ $FLASH_JAVA_OPTS}"
 if [[ -z "${SKIP_IDLE:-}" ]]; then
   echo "(a) $IDLE idle connections: half served once then idle, half silent"
-  echo "  server      rss0     rss1     rss2    conns  estab   B/served B/silent B/conn  (MiB; B = RSS bytes per connection)"
+  echo "  server      rss0     rss1     rss2    conns  estab   B/served B/silent B/conn  (MiB; B = RSS bytes per connection; heap: a JVM's live heap bytes per connection)"
   for n in "${SERVERS[@]}"; do idle_run "$n"; done
 fi
 if [[ -z "${SKIP_LOAD:-}" ]]; then

@@ -45,6 +45,7 @@ public final class Server implements AutoCloseable {
     private final Thread acceptor;
     private final ServerMetrics metrics;
     private final Refuser refuser;
+    private final flash.net.ChannelFootprint footprint = new flash.net.ChannelFootprint(); // the acceptor's alone
     private final AccessLog accessLog; // null: none
     private HttpsRedirect redirect;    // --http-redirect-port, or null
     /** Free places when the dispatcher's capacity is bounded (mt, mp workers); null when it is not. */
@@ -254,6 +255,7 @@ public final class Server implements AutoCloseable {
             } catch (IOException ignored) {
                 // only a latency optimisation
             }
+            footprint.trim(ch); // the JDK's objects were most of an idle connection's heap
             dispatcher.adopt(ch);
         }
     }

@@ -23,8 +23,6 @@ public final class PlainTransport implements Transport {
 
     private final SocketChannel ch;
     private int socketFd = -2;         // looked up on the first direct sendfile
-    private FileChannel fdFile;        // the file whose descriptor is cached in fileFd
-    private int fileFd = -1;
     private boolean direct = DIRECT_SENDFILE;
     private ByteBuffer parkBuffer;     // virtual threads only: see copyParking
 
@@ -104,10 +102,9 @@ public final class PlainTransport implements Transport {
      */
     private long sendfile(FileChannel file, long pos, long len) throws IOException {
         if (socketFd == -2) socketFd = Native.fd(ch);
-        if (file != fdFile) {
-            fdFile = file;
-            fileFd = Native.fd(file);
-        }
+        // Looked up per call (two field reads), not cached: a cache would keep the last file reachable from an idle
+        // connection, and cost every connection its two fields (docs/performance.md, section 24).
+        int fileFd = Native.fd(file);
         if (socketFd < 0 || fileFd < 0) return file.transferTo(pos, len, ch);
         for (int attempt = 0; ; attempt++) {
             long n = Native.sendfile(socketFd, fileFd, pos, len);

@@ -26,6 +26,9 @@ public final class Exchange {
     ErrorCause cause;   // why the 5xx this exchange is answered with was generated; null when none was recorded
     String errorDetail; // what failed, for the error log
     int redirects;      // CGI local redirects that led to this exchange
+    // The connection's, per exchange (kept here, not on the connection, so an idle connection does not carry them):
+    Runnable bodyWaiter;  // the handler waits for request body bytes
+    boolean continueSent; // 100 Continue went out for this request
     HeaderRules headerRules; // the [[headers]] rules of the site this exchange was routed to; null: none
     static final int MAX_REDIRECTS = 10;
     private Runnable onAbort;

@@ -51,7 +51,9 @@ public final class Http1Connection implements IoHandler {
     private final Driver driver;
     private final Registration reg;
     private final PipelineContext ctx;
-    private final RequestParser parser;
+    // Made with the read buffer and dropped with it (releaseBufferIfEmpty): between requests it holds nothing, and an
+    // idle connection keeps neither (docs/performance.md, section 24). Read through parser().
+    private RequestParser parser;
     /**
      * The client: the socket's peer, or the address a load balancer's PROXY protocol header names. The one source of
      * the access log's remote, X-Forwarded-For and Forwarded, and CGI and FastCGI REMOTE_ADDR and REMOTE_PORT.
@@ -67,16 +69,12 @@ public final class Http1Connection implements IoHandler {
      */
     private Outgoing sender;
     private Exchange exchange;                       // the exchange in progress, or null
-    private Runnable bodyWaiter;                     // the handler waits for request body bytes
     private boolean bodyViewOut;                     // `in` is flipped while a handler holds a body view
-    private boolean continueSent;
     private boolean closeAfterResponse;
     private boolean inputClosed;
     private boolean writeBlocked;
     private boolean processing; // process() is on the stack: a response finished under it lets its loop go on
     private int served; // requests handled on this connection
-    private boolean residencyChecked; // mapped body: a helper just faulted its pages in
-    private boolean mappedBody;       // the body is sent from mapped file chunks (AMPED tests their residency)
     private volatile Phase phase = Phase.IDLE;
     private volatile long deadline;
     /** Set by another thread (a blocking driver's watchdog): the deadline passed; the owner acts on it. */
@@ -88,14 +86,12 @@ public final class Http1Connection implements IoHandler {
     private volatile boolean drainRequested;
     private long interruptedDeadline; // the watchdog's own field: the deadline it last acted on
     private Tunnel tunnel;            // after a 101: the connection is a byte tunnel to a peer
-    private Tunnel.End tunnelPeer;
 
     public Http1Connection(Transport transport, Driver driver, Registration reg, PipelineContext ctx) {
         this.transport = transport;
         this.driver = driver;
         this.reg = reg;
         this.ctx = ctx;
-        this.parser = new RequestParser(ctx.config().limits());
         this.client = remoteOf(transport);
         if (ctx.config().proxyProtocol()) {
             // The proxy sends the header at once on connecting: it gets the header timeout, not the idle one.
@@ -154,6 +150,7 @@ public final class Http1Connection implements IoHandler {
         RequestTarget.Normalized target = RequestTarget.normalize(path) instanceof RequestTarget.Normalized n ? n : null;
         Exchange next = new Exchange(this, req, target);
         next.redirects = ex.redirects + 1;
+        next.continueSent = ex.continueSent; // one request on the wire: a 100 Continue sent for it stays sent
         ex.completed = true; // replaced: the new exchange is the one that ends, once
         ex.fireAbortHookless();
         exchange = next;
@@ -172,6 +169,7 @@ public final class Http1Connection implements IoHandler {
         RequestTarget.Normalized target = RequestTarget.normalize(path) instanceof RequestTarget.Normalized n ? n : null;
         Exchange next = new Exchange(this, req, target);
         next.redirects = ex.redirects;
+        next.continueSent = ex.continueSent;
         next.rewritten = true;
         ex.completed = true; // replaced: the new exchange is the one that ends, once
         ex.fireAbortHookless();
@@ -189,7 +187,7 @@ public final class Http1Connection implements IoHandler {
             tunnelStep();
             return;
         }
-        if (exchange != null && bodyWaiter == null && phase != Phase.BODY) {
+        if (exchange != null && exchange.bodyWaiter == null && phase != Phase.BODY) {
             // Busy with a response: stop reading until it is done (pipelined bytes wait in the kernel), or an
             // EOF or a full buffer would make the loop spin on a connection it cannot serve yet.
             updateInterest();
@@ -298,7 +296,7 @@ public final class Http1Connection implements IoHandler {
         timerFired = true;
         if (p == Phase.TUNNEL) { // both directions are blocked in reads: closing both ends wakes them
             transport.interrupt();
-            tunnelPeer.transport().interrupt();
+            tunnel.peer().transport().interrupt(); // tunnel was set before the volatile phase that says TUNNEL
             return;
         }
         try {
@@ -404,9 +402,9 @@ public final class Http1Connection implements IoHandler {
     private void parseAndDispatch() {
         while (phase != Phase.CLOSED && phase != Phase.LINGERING && exchange == null) {
             if (in == null) return;
-            boolean inBody = parser.discardingBody();
+            boolean inBody = parser().discardingBody();
             in.flip();
-            ParseResult r = parser.parse(in);
+            ParseResult r = parser().parse(in);
             in.compact();
             switch (r) {
                 case ParseResult.NeedMore nm -> {
@@ -438,7 +436,7 @@ public final class Http1Connection implements IoHandler {
             return;
         }
         long now = System.nanoTime();
-        if (in.position() > 0 || !parser.idle()) {
+        if (in.position() > 0 || !parserIdle()) {
             if (phase != Phase.READING) {
                 phase = Phase.READING;
                 deadline = now + ctx.config().headerTimeout().toNanos();
@@ -458,7 +456,6 @@ public final class Http1Connection implements IoHandler {
         // So is every request that arrives during a drain: the client learns from the response that the connection ends.
         Request req = (cap > 0 && ++served >= cap) || drainRequested ? parsed.closing() : parsed;
         driver.stats().requests.increment();
-        continueSent = false;
         RequestTarget.Normalized target = RequestTarget.normalize(req.rawPath()) instanceof RequestTarget.Normalized n ? n : null;
         Exchange ex = new Exchange(this, req, target);
         exchange = ex;
@@ -482,7 +479,7 @@ public final class Http1Connection implements IoHandler {
     /** The next decoded body bytes in the read buffer, as a view the handler holds until {@link #bodyConsumed}. */
     ByteBuffer bodyNext(Exchange ex) throws IOException {
         if (ex != exchange || phase == Phase.CLOSED) throw new IOException("connection closed");
-        BodyDecoder d = parser.body();
+        BodyDecoder d = parser().body();
         if (d == null || d.done()) return null;
         if (in == null) in = driver.acquireBuffer();
         if (!bodyViewOut) in.flip();
@@ -497,19 +494,19 @@ public final class Http1Connection implements IoHandler {
         if (n == 0 && inputClosed) {
             if (d.eof() == BodyDecoder.FAILED) throw new BadBodyException(d.failure());
         }
-        if (n == 0 && !continueSent && ex.request().header("Expect") != null) sendContinue();
+        if (n == 0 && !ex.continueSent && ex.request().header("Expect") != null) sendContinue();
         return null;
     }
 
     void bodyConsumed(Exchange ex, int n) {
         if (ex != exchange || !bodyViewOut) return;
-        parser.body().consume(in, n);
+        parser().body().consume(in, n);
         in.compact();
         bodyViewOut = false;
     }
 
     boolean bodyEnded(Exchange ex) {
-        BodyDecoder d = parser.body();
+        BodyDecoder d = parser().body();
         if (d == null) return true;
         if (!d.done() && !bodyViewOut && in != null) {
             in.flip();
@@ -522,7 +519,7 @@ public final class Http1Connection implements IoHandler {
     /** The handler waits for body bytes: read the client (with a deadline) and call {@code ready} when some came. */
     void bodyOnReady(Exchange ex, Runnable ready) {
         if (ex != exchange || phase == Phase.CLOSED) return;
-        bodyWaiter = ready;
+        ex.bodyWaiter = ready;
         if (inputClosed) {
             driver.execute(this::wakeBodyWaiter);
             return;
@@ -535,8 +532,9 @@ public final class Http1Connection implements IoHandler {
     }
 
     private void wakeBodyWaiter() {
-        Runnable r = bodyWaiter;
-        bodyWaiter = null;
+        Exchange ex = exchange;
+        Runnable r = ex == null ? null : ex.bodyWaiter;
+        if (ex != null) ex.bodyWaiter = null;
         if (phase == Phase.BODY) phase = Phase.BUSY;
         updateInterest();
         if (r != null) r.run();
@@ -544,7 +542,7 @@ public final class Http1Connection implements IoHandler {
 
     /** RFC 9110 section 10.1.1: the client waits for this before it sends the body a handler now wants. */
     private void sendContinue() throws IOException {
-        continueSent = true;
+        exchange.continueSent = true;
         if (exchange.request().http10()) return;
         ByteBuffer b = ByteBuffer.wrap(CONTINUE);
         transport.write(b);
@@ -576,7 +574,6 @@ public final class Http1Connection implements IoHandler {
             @Override public ByteBuffer buffer() { return clientBuffer; }
             @Override public void interest(int ops) { reg.interest(ops); }
         };
-        tunnelPeer = peer;
         tunnel = new Tunnel(client, peer, idleNanos);
         phase = Phase.TUNNEL;
         if (transport.isBlocking()) {
@@ -646,12 +643,11 @@ public final class Http1Connection implements IoHandler {
             in.compact();
             bodyViewOut = false;
         }
-        bodyWaiter = null;
+        ex.bodyWaiter = null;
         ex.status = r.status();
         ex.started = true;
         outgoing = takeSender().reset(r, headOnly);
-        residencyChecked = false;
-        mappedBody = !headOnly && driver.seam().checksResidency() && hasMappedSegment(r);
+        outgoing.mappedBody = !headOnly && driver.seam().checksResidency() && hasMappedSegment(r);
         // The deadline before the phase: a blocking driver's watchdog reads the phase first, so once it sees WRITING
         // it sees this deadline, never the one left from before (a wait on the origin longer than the write timeout).
         deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
@@ -662,7 +658,7 @@ public final class Http1Connection implements IoHandler {
     private void write() {
         Outgoing out = outgoing;
         long before = out.bytesWritten();
-        if (mappedBody && !residencyChecked) {
+        if (out.mappedBody && !out.mappedResident) {
             java.util.List<Segment.Bytes> cold = coldMappedSegments(out);
             if (!cold.isEmpty()) {
                 makeMappedResident(cold);
@@ -685,7 +681,7 @@ public final class Http1Connection implements IoHandler {
         long written = out.bytesWritten() - before;
         if (written > 0) {
             driver.stats().bytesOut.add(written);
-            residencyChecked = false; // the socket blocked part-way: re-test the rest of a mapped body next time
+            out.mappedResident = false; // the socket blocked part-way: re-test the rest of a mapped body next time
         }
         switch (p) {
             case DONE -> finishResponse();
@@ -783,7 +779,7 @@ public final class Http1Connection implements IoHandler {
                 }
                 failBeforeBody("reading a mapped body into memory: " + ErrorCause.describe(outcome.failure()));
             } else {
-                residencyChecked = true;
+                outgoing.mappedResident = true;
                 write();
             }
         });
@@ -802,7 +798,7 @@ public final class Http1Connection implements IoHandler {
         complete(ex, ex.status, outgoing.bodyBytesWritten(), false);
         dropOutgoing();
         exchange = null;
-        bodyWaiter = null;
+        ex.bodyWaiter = null;
         writeBlocked = false;
         if (bodyViewOut) { // the handler still holds a body view: the parser discards what it did not consume
             in.compact();
@@ -879,7 +875,8 @@ public final class Http1Connection implements IoHandler {
         if (phase == Phase.CLOSED) return;
         int ops = 0;
         if (outgoing != null && writeBlocked) ops |= Registration.WRITE;
-        boolean wantsInput = phase == Phase.LINGERING || (exchange == null && outgoing == null) || bodyWaiter != null;
+        boolean wantsInput = phase == Phase.LINGERING || (exchange == null && outgoing == null)
+                || (exchange != null && exchange.bodyWaiter != null);
         if (wantsInput && !bodyViewOut) ops |= Registration.READ;
         reg.interest(ops);
     }
@@ -907,9 +904,21 @@ public final class Http1Connection implements IoHandler {
 
     /** Idle connections hold no buffer: that is what keeps thousands of idle keep-alive clients cheap. */
     private void releaseBufferIfEmpty() {
-        if (in != null && in.position() == 0 && parser.idle() && outgoing == null && exchange == null) {
+        if (in != null && in.position() == 0 && parserIdle() && outgoing == null && exchange == null) {
             driver.releaseBuffer(in);
             in = null;
+            parser = null;
         }
     }
+
+    private RequestParser parser() {
+        RequestParser p = parser;
+        if (p == null) parser = p = new RequestParser(ctx.config().limits());
+        return p;
+    }
+
+    private boolean parserIdle() { return parser == null || parser.idle(); }
+
+    /** Whether a parser is held now (tests: an idle connection holds none). */
+    boolean holdsParser() { return parser != null; }
 }

@@ -44,6 +44,9 @@ public final class Outgoing {
     private long headBytes;
     private boolean released = true;
     private long residentEnd = -1; // file offset up to which the current region is known to be in memory
+    // The connection's, per response (kept here, not on the connection, so an idle connection does not carry them):
+    boolean mappedBody;     // the body is sent from mapped file chunks (AMPED tests their residency)
+    boolean mappedResident; // mapped body: a helper just faulted its pages in
 
     // streamed bodies
     private BodyStream stream;
@@ -70,6 +73,8 @@ public final class Outgoing {
         this.fileSent = 0;
         this.bytesWritten = 0;
         this.residentEnd = -1;
+        this.mappedBody = false;
+        this.mappedResident = false;
         this.copyPos = -1;
         this.released = false;
         this.stream = headOnly ? null : response.stream();

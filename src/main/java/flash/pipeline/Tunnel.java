@@ -91,6 +91,9 @@ public final class Tunnel {
         this.idleNanos = idleNanos;
     }
 
+    /** The end the client's bytes go to. */
+    public End peer() { return peer; }
+
     public boolean expired(long now) { return now - lastActivity - idleNanos > 0; }
 
     public boolean finished() { return failed || (up.done && down.done); }

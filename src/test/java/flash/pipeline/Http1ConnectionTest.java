@@ -325,12 +325,14 @@ class Http1ConnectionTest {
         Fixed h = new Fixed();
         open(h);
         assertThat(c.phase()).isEqualTo(Phase.IDLE);
+        assertThat(c.holdsParser()).as("a connection that has sent nothing holds no parser").isFalse();
         t.deliver(get("/h/a"));
         c.onReadable();
         assertThat(takeOut()).isEqualTo(ok11("hello /h/a"));
         assertThat(c.phase()).isEqualTo(Phase.IDLE);
         assertThat(reg.ops()).isEqualTo(Registration.READ);
         assertThat(d.buffersHeld()).as("an idle connection holds no buffer").isZero();
+        assertThat(c.holdsParser()).as("nor a parser").isFalse();
         assertThat(t.shutdownOutputs).isZero();
 
         t.deliver(get("/h/b"));
@@ -358,6 +360,7 @@ class Http1ConnectionTest {
             if (done.isEmpty()) {
                 assertThat(c.phase()).isEqualTo(Phase.READING);
                 assertThat(reg.reading()).isTrue();
+                assertThat(c.holdsParser()).as("it remembers how far it scanned the partial head").isTrue();
             }
             assertThat(++reads).isLessThan(1000);
         }
