@@ -169,15 +169,18 @@ await_fds() {
 # heap_bytes SESSION: live bytes on a JVM server's heap (jcmd's class histogram, which collects first), or "" when the
 # server is not a JVM. The per-connection heap is the steady figure: RSS deltas also count heap pages touched before
 # (or not) by earlier garbage, which moves a run's per-connection RSS by hundreds of bytes either way.
+# Summed over every JVM of the session (mp: the parent and its workers); "" when a histogram fails (attach refused).
 heap_bytes() {
-  local p exe
+  local p exe h total=0 jvms=0
   for p in $(pgrep -s "$1"); do
     exe=$(readlink -f "/proc/$p/exe" 2>/dev/null) || continue
-    if [[ "$exe" == */bin/java && -x "${exe%/java}/jcmd" ]]; then
-      "${exe%/java}/jcmd" "$p" GC.class_histogram 2>/dev/null | awk '/^Total/ {print $3}'
-      return
-    fi
+    [[ "$exe" == */bin/java && -x "${exe%/java}/jcmd" ]] || continue
+    h=$("${exe%/java}/jcmd" "$p" GC.class_histogram 2>/dev/null | awk '/^Total/ {print $3}') || true
+    [[ -n "$h" ]] || { echo ""; return 0; }
+    total=$((total + h)); jvms=$((jvms + 1))
   done
+  (( jvms > 0 )) && echo "$total"
+  return 0
 }
 
 RESULTS=()
@@ -206,7 +209,7 @@ idle_run() {
   line=$(awk -v n="$name" -v r0="$r0" -v r1="$r1" -v r2="$r2" -v n1="$n1" -v n2="$n2" -v c="$((f2 - f0))" -v e="$e2" \
     'BEGIN {printf "%-9s %8.1f %8.1f %8.1f   %6d %6d   %6.0f %6.0f %6.0f", n, r0/1024, r1/1024, r2/1024, c, e,
             (r1-r0)*1024/n1, (r2-r1)*1024/n2, (r2-r0)*1024/(n1+n2)}')
-  [[ -n "$h0" && -n "$h2" ]] && line+=$(awk -v a="$h0" -v b="$h2" -v c="$((f2 - f0))" 'BEGIN {printf "   heap %.0f B/conn", (b - a) / c}')
+  [[ -n "$h0" && -n "$h2" ]] && (( f2 > f0 )) && line+=$(awk -v a="$h0" -v b="$h2" -v c="$((f2 - f0))" 'BEGIN {printf "   heap %.0f B/conn", (b - a) / c}')
   RESULTS+=("idle  $line")
   echo "  $line  (established after the first half: $e1)"
 }

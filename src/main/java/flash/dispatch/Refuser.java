@@ -51,7 +51,9 @@ final class Refuser implements AutoCloseable {
     private void run() {
         while (!Thread.currentThread().isInterrupted() && selector.isOpen()) {
             try {
-                selector.select(200);
+                // Nothing lingering: sleep until refuse() or close() wakes us, not five times a second on an idle
+                // server; otherwise look at the lingering sockets' deadlines every 200 ms.
+                selector.select(lingering.isEmpty() ? 0 : 200);
                 for (SelectionKey k : selector.selectedKeys()) drain((SocketChannel) k.channel(), k);
                 selector.selectedKeys().clear();
                 for (SocketChannel ch; (ch = incoming.poll()) != null; ) {

@@ -21,7 +21,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The writer is not woken per line: that would be a futex wake, a context switch and a small write(2) for every
  * few lines, on the loop's own core (it cost a third of the server's CPU per request at 1 KiB). It wakes when
  * {@link #FLUSH_BYTES} have gathered, and otherwise every {@link #FLUSH_MILLIS} ms: a line reaches the file
- * within that time.
+ * within that time. After an interval with no line it sleeps until the next one, which wakes it: an idle server's
+ * log threads do not take its cores ten times a second (they shared the loop's core on a pinned server, where every
+ * wake-up can preempt the loop), and a busy server's lines never wake it one by one.
  *
  * <p>When the writer falls behind until the active buffer is full, a line is dropped and counted
  * ({@link #dropped()}), never waited for: a loop must not stall on its log. {@link #reopen()} (SIGHUP, SIGUSR1)
@@ -47,6 +49,7 @@ public final class AsyncLogWriter implements AutoCloseable {
     private ByteBuffer spare;
     private boolean reopen;
     private boolean closing;
+    private boolean asleep; // guarded by lock: the writer waits with no deadline until a line comes
     private WritableByteChannel out;
     private String lastError;
 
@@ -80,9 +83,12 @@ public final class AsyncLogWriter implements AutoCloseable {
                 dropped.incrementAndGet();
                 return false;
             }
-            boolean wake = active.position() < flushBytes && active.position() + length >= flushBytes;
+            boolean wake = asleep || (active.position() < flushBytes && active.position() + length >= flushBytes);
             active.put(line, 0, length);
-            if (wake) work.signal();
+            if (wake) {
+                asleep = false;
+                work.signal();
+            }
             return true;
         } finally {
             lock.unlock();
@@ -115,6 +121,15 @@ public final class AsyncLogWriter implements AutoCloseable {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         if (active.position() > 0) break; // the interval is up: write what there is
+                        // A whole interval without a line: sleep until one comes (offer wakes us), then give it
+                        // and those after it an interval to gather.
+                        asleep = true;
+                        try {
+                            while (asleep && !reopen && !closing) work.await();
+                        } catch (InterruptedException e) {
+                            closing = true;
+                        }
+                        asleep = false;
                         deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLUSH_MILLIS);
                         continue;
                     }

@@ -10,13 +10,14 @@ import java.nio.channels.SocketChannel;
 
 /**
  * Makes each accepted socket channel share its address objects with the connections before it (issue #11, "idle
- * connections": the JDK's objects were 590 of an idle connection's 773 bytes of heap, docs/performance.md section
+ * connections": the JDK's objects were 581 of an idle connection's 773 bytes of heap, docs/performance.md section
  * 24). Every accepted channel gets a local and a remote {@link InetSocketAddress}, each over an {@link InetAddress} of
  * its own (160 bytes), where every connection through one listener has the same local address and the clients of a
  * busy server come from far fewer addresses than it has connections (behind a load balancer: one). The local address
  * becomes an equal one already seen, the remote one an equal one built over an {@link InetAddress} already seen: 40
- * bytes instead of 160. They are immutable and equal to the ones replaced, so nothing reading the channel can tell (an
- * {@code InetAddress} caches a host name looked up on it; Flash never looks one up). The rest of the JDK's share
+ * bytes instead of 160 when another connection shares the client's address (80 more when none does). They are equal
+ * to the ones replaced and never changed, so nothing reading the channel can tell (an {@code InetAddress} caches a
+ * host name looked up on it; Flash never looks one up). The rest of the JDK's share
  * cannot go this way: its locks, its descriptor object and its interruptor are final fields.
  *
  * <p>The fields are the JDK's own ({@code sun.nio.ch.SocketChannelImpl}), reached as {@link flash.sys.Native} reaches
@@ -40,6 +41,11 @@ public final class ChannelFootprint {
             MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(impl, MethodHandles.lookup());
             local = lookup.findVarHandle(impl, "localAddress", SocketAddress.class);
             remote = lookup.findVarHandle(impl, "remoteAddress", SocketAddress.class);
+            // A JDK that makes them final gives handles that cannot set (as it did the interruptor's): leave it be.
+            if (!local.isAccessModeSupported(VarHandle.AccessMode.SET)
+                    || !remote.isAccessModeSupported(VarHandle.AccessMode.SET)) {
+                throw new IllegalStateException("final fields");
+            }
         } catch (ReflectiveOperationException | RuntimeException e) { // IllegalAccessException without --add-opens
             impl = null;
             local = remote = null;
@@ -49,7 +55,8 @@ public final class ChannelFootprint {
         REMOTE = remote;
     }
 
-    // Benign races: a slot holds an immutable address or null, and a lost write only costs a sharing.
+    // The acceptor thread's alone (one instance per server): no synchronisation.
+    private boolean failed;
     private final InetSocketAddress[] locals = new InetSocketAddress[SLOTS];
     private final InetAddress[] hosts = new InetAddress[SLOTS];
 
@@ -61,11 +68,16 @@ public final class ChannelFootprint {
      * thread, before anyone else sees it. Does nothing to a channel that is not the JDK's, or without access.
      */
     public void trim(SocketChannel ch) {
-        if (IMPL == null || ch.getClass() != IMPL) return;
-        if (LOCAL.get(ch) instanceof InetSocketAddress local) LOCAL.set(ch, intern(local));
-        if (REMOTE.get(ch) instanceof InetSocketAddress remote && !remote.isUnresolved()) {
-            InetAddress shared = intern(remote.getAddress());
-            if (shared != remote.getAddress()) REMOTE.set(ch, new InetSocketAddress(shared, remote.getPort()));
+        if (IMPL == null || failed || ch.getClass() != IMPL) return;
+        try {
+            if (LOCAL.get(ch) instanceof InetSocketAddress local) LOCAL.set(ch, intern(local));
+            if (REMOTE.get(ch) instanceof InetSocketAddress remote && !remote.isUnresolved()) {
+                InetAddress shared = intern(remote.getAddress());
+                if (shared != remote.getAddress()) REMOTE.set(ch, new InetSocketAddress(shared, remote.getPort()));
+            }
+        } catch (RuntimeException e) {
+            // Whatever a JDK we were not written for throws: the acceptor must go on, and the channel keeps its own.
+            failed = true;
         }
     }
 

@@ -102,8 +102,8 @@ public final class PlainTransport implements Transport {
      */
     private long sendfile(FileChannel file, long pos, long len) throws IOException {
         if (socketFd == -2) socketFd = Native.fd(ch);
-        // Looked up per call (two field reads), not cached: a cache would keep the last file reachable from an idle
-        // connection, and cost every connection its two fields (docs/performance.md, section 24).
+        // Looked up per call (a class check and two method-handle calls), not cached: a cache would keep the last file
+        // reachable from an idle connection, and cost every connection its two fields (docs/performance.md, section 24).
         int fileFd = Native.fd(file);
         if (socketFd < 0 || fileFd < 0) return file.transferTo(pos, len, ch);
         for (int attempt = 0; ; attempt++) {

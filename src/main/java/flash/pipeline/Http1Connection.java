@@ -154,6 +154,7 @@ public final class Http1Connection implements IoHandler {
         ex.completed = true; // replaced: the new exchange is the one that ends, once
         ex.fireAbortHookless();
         exchange = next;
+        bodyWaitEnded();
         route(next).handle(next);
     }
 
@@ -174,6 +175,7 @@ public final class Http1Connection implements IoHandler {
         ex.completed = true; // replaced: the new exchange is the one that ends, once
         ex.fireAbortHookless();
         exchange = next;
+        bodyWaitEnded();
         Handler h = target == null ? ctx.router().fallback() : ctx.router().handler(target.path());
         h.handle(next);
     }
@@ -479,7 +481,7 @@ public final class Http1Connection implements IoHandler {
     /** The next decoded body bytes in the read buffer, as a view the handler holds until {@link #bodyConsumed}. */
     ByteBuffer bodyNext(Exchange ex) throws IOException {
         if (ex != exchange || phase == Phase.CLOSED) throw new IOException("connection closed");
-        BodyDecoder d = parser().body();
+        BodyDecoder d = bodyDecoder();
         if (d == null || d.done()) return null;
         if (in == null) in = driver.acquireBuffer();
         if (!bodyViewOut) in.flip();
@@ -500,13 +502,13 @@ public final class Http1Connection implements IoHandler {
 
     void bodyConsumed(Exchange ex, int n) {
         if (ex != exchange || !bodyViewOut) return;
-        parser().body().consume(in, n);
+        bodyDecoder().consume(in, n); // a view is out: the parser that made it is held
         in.compact();
         bodyViewOut = false;
     }
 
     boolean bodyEnded(Exchange ex) {
-        BodyDecoder d = parser().body();
+        BodyDecoder d = bodyDecoder();
         if (d == null) return true;
         if (!d.done() && !bodyViewOut && in != null) {
             in.flip();
@@ -528,6 +530,16 @@ public final class Http1Connection implements IoHandler {
             phase = Phase.BODY;
             deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
         }
+        updateInterest();
+    }
+
+    /**
+     * The exchange that waited for body bytes was replaced (a CGI local redirect, a --fallback rewrite): its waiter went
+     * with it, so stop reading for it and leave the body phase, whose deadline would answer 408 while the new handler
+     * works. If the new handler wants the body, it asks again ({@link #bodyOnReady}).
+     */
+    private void bodyWaitEnded() {
+        if (phase == Phase.BODY) phase = Phase.BUSY;
         updateInterest();
     }
 
@@ -918,6 +930,9 @@ public final class Http1Connection implements IoHandler {
     }
 
     private boolean parserIdle() { return parser == null || parser.idle(); }
+
+    /** The request body being read, or null; never makes a parser (none held: no body). */
+    private BodyDecoder bodyDecoder() { return parser == null ? null : parser.body(); }
 
     /** Whether a parser is held now (tests: an idle connection holds none). */
     boolean holdsParser() { return parser != null; }

@@ -44,7 +44,8 @@ public final class Outgoing {
     private long headBytes;
     private boolean released = true;
     private long residentEnd = -1; // file offset up to which the current region is known to be in memory
-    // The connection's, per response (kept here, not on the connection, so an idle connection does not carry them):
+    // The connection's, per response (kept here, not on the connection: on an event loop an idle connection holds no
+    // sender, so it does not carry them):
     boolean mappedBody;     // the body is sent from mapped file chunks (AMPED tests their residency)
     boolean mappedResident; // mapped body: a helper just faulted its pages in
 

@@ -59,6 +59,32 @@ class AsyncLogWriterTest {
         }
     }
 
+    private static String contents(Path f) {
+        try {
+            return Files.readString(f);
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    @Test
+    void anIdleWriterSleepsUntilALineComes(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("idle.log");
+        try (AsyncLogWriter w = new AsyncLogWriter(f, 4096, "test-idle-log")) {
+            Thread writer = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().equals("test-idle-log")).findFirst().orElseThrow();
+            // After an interval with nothing to write it waits with no deadline (WAITING), not every 100 ms
+            // (TIMED_WAITING): an idle server's log threads stay off its cores.
+            assertThat(Http.await(() -> writer.getState() == Thread.State.WAITING, 10_000)).isTrue();
+            byte[] line = "after a quiet while\n".getBytes(StandardCharsets.US_ASCII);
+            assertThat(w.offer(line, line.length)).isTrue();
+            // The line wakes it, and reaches the file within an interval, as any line does.
+            assertThat(Http.await(() -> contents(f).equals("after a quiet while\n"), 10_000)).isTrue();
+            // Then, with nothing more, it goes back to sleep.
+            assertThat(Http.await(() -> writer.getState() == Thread.State.WAITING, 10_000)).isTrue();
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("flash.testing.TestServer#archs")
     void aServerWhoseLogStallsKeepsServing(Architecture arch, @TempDir Path dir) throws Exception {

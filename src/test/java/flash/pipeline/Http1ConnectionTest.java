@@ -762,6 +762,34 @@ class Http1ConnectionTest {
     }
 
     @Test
+    void anExchangeReplacedWhileWaitingForItsBodyTakesItsWaiterWithIt() {
+        // A --fallback rewrite (or a CGI local redirect) of an exchange that waits for body bytes: the new exchange
+        // has not asked for the body, so the connection leaves its body phase (whose deadline would answer 408 while
+        // the new handler works), and body bytes that come never wake the replaced exchange's handler.
+        List<Exchange> seen = new ArrayList<>();
+        Handler h = ex -> {
+            seen.add(ex);
+            if (seen.size() == 1) ex.onBody(() -> { throw new AssertionError("the replaced exchange's waiter ran"); });
+            // the second, the rewrite's, answers when the test says (an upstream that takes its time)
+        };
+        open(h);
+        t.deliver("POST /h/up HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhel");
+        c.onReadable();
+        assertThat(c.phase()).isEqualTo(Phase.BODY);
+        seen.getFirst().rewrite("/h/next");
+        assertThat(seen).hasSize(2);
+        assertThat(c.phase()).isEqualTo(Phase.BUSY);
+        assertThat(reg.reading()).isFalse();
+        t.deliver("lo world");
+        c.onReadable();
+        seen.get(1).respond(ok(seen.get(1).request(), "rewritten"));
+        assertThat(out()).isEqualTo(ok11("rewritten"));
+        c.onReadable(); // the rest of the body, discarded before the next request
+        assertThat(c.phase()).isEqualTo(Phase.IDLE);
+        assertThat(done).hasSize(1);
+    }
+
+    @Test
     void whileTheHandlerHoldsABodyViewNothingMoreIsRead() {
         BodyReader h = new BodyReader(true);
         open(h);

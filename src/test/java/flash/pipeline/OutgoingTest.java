@@ -119,6 +119,20 @@ class OutgoingTest {
         assertThat(got.toString(StandardCharsets.US_ASCII)).isEqualTo("H:5\r\n\r\nfirstH:6\r\n\r\nsecond");
     }
 
+    @Test
+    void reuseForgetsTheLastResponsesMappedBodyState() {
+        // The connection keeps a mapped body's residency state on the sender (section 24 of docs/performance.md): a
+        // sender reused for the next response must not carry it over, or a cold mapped body would skip its test.
+        Outgoing out = new Outgoing();
+        out.reset(response("H\r\n\r\n", new Segment.Bytes(ByteBuffer.wrap(new byte[] {1}))), false);
+        out.mappedBody = true;
+        out.mappedResident = true;
+        out.release();
+        out.reset(response("H\r\n\r\n", new Segment.Bytes(ByteBuffer.wrap(new byte[] {2}))), false);
+        assertThat(out.mappedBody).isFalse();
+        assertThat(out.mappedResident).isFalse();
+    }
+
     /**
      * AMPED: a byte of file data goes out only after a residency check or a helper's read covered it, and no page is
      * checked twice, even when the socket takes a chunk in several partial sends.
