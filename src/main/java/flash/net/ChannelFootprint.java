@@ -15,7 +15,7 @@ import java.nio.channels.SocketChannel;
  * its own (160 bytes), where every connection through one listener has the same local address and the clients of a
  * busy server come from far fewer addresses than it has connections (behind a load balancer: one). The local address
  * becomes an equal one already seen, the remote one an equal one built over an {@link InetAddress} already seen: 40
- * bytes instead of 160 when another connection shares the client's address (80 more when none does). They are equal
+ * bytes instead of 160 when another connection shares the client's address (80 when none does). They are equal
  * to the ones replaced and never changed, so nothing reading the channel can tell (an {@code InetAddress} caches a
  * host name looked up on it; Flash never looks one up). The rest of the JDK's share
  * cannot go this way: its locks, its descriptor object and its interruptor are final fields.
