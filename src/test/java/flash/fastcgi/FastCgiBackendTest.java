@@ -272,7 +272,10 @@ class FastCgiBackendTest {
             Files.setPosixFilePermissions(local, PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.writeString(root.resolve("target.txt"), "the target\n");
             Path sock = dir.resolve("fcgiwrap.sock");
-            p = new ProcessBuilder(fcgiwrap.toString(), "-c", "2", "-s", "unix:" + sock)
+            // More fcgiwrap children than mp workers: each worker keeps its FastCGI connection pooled (KEEP_CONN), and a
+            // child serves one connection until it closes, so with two children two idle pooled connections left a
+            // third worker's request waiting for the pool's idle timeout (a 30 s client timeout, seen under mp).
+            p = new ProcessBuilder(fcgiwrap.toString(), "-c", String.valueOf(TestServer.MP_PROCESSES + 1), "-s", "unix:" + sock)
                     .redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile()).start();
             assertThat(Http.await(() -> Files.exists(sock), 10_000)).as("fcgiwrap socket").isTrue();
             Files.setPosixFilePermissions(sock, PosixFilePermissions.fromString("rwxrwxrwx"));
