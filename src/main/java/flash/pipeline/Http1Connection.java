@@ -534,9 +534,10 @@ public final class Http1Connection implements IoHandler {
     }
 
     /**
-     * The exchange that waited for body bytes was replaced (a CGI local redirect, a --fallback rewrite): its waiter went
-     * with it, so stop reading for it and leave the body phase, whose deadline would answer 408 while the new handler
-     * works. If the new handler wants the body, it asks again ({@link #bodyOnReady}).
+     * No handler waits for body bytes any more: some came (its waiter is about to run), or the exchange that waited was
+     * replaced (a CGI local redirect, a --fallback rewrite) and its waiter went with it. Stop reading for it and leave
+     * the body phase, whose deadline would otherwise answer 408 while a handler works. A handler that wants more of the
+     * body asks again ({@link #bodyOnReady}).
      */
     private void bodyWaitEnded() {
         if (phase == Phase.BODY) phase = Phase.BUSY;
@@ -547,8 +548,7 @@ public final class Http1Connection implements IoHandler {
         Exchange ex = exchange;
         Runnable r = ex == null ? null : ex.bodyWaiter;
         if (ex != null) ex.bodyWaiter = null;
-        if (phase == Phase.BODY) phase = Phase.BUSY;
-        updateInterest();
+        bodyWaitEnded();
         if (r != null) r.run();
     }
 
@@ -810,7 +810,6 @@ public final class Http1Connection implements IoHandler {
         complete(ex, ex.status, outgoing.bodyBytesWritten(), false);
         dropOutgoing();
         exchange = null;
-        ex.bodyWaiter = null;
         writeBlocked = false;
         if (bodyViewOut) { // the handler still holds a body view: the parser discards what it did not consume
             in.compact();
