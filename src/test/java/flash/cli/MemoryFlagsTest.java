@@ -1,0 +1,112 @@
+package flash.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The launcher's JVM memory flags follow the machine: up to 2 GiB the footprint set (small young generation, native
+ * heap trimmed, C2 alone, two malloc arenas), above it the throughput set (docs/performance.md, section 25). The
+ * launcher's own shell functions are run here, extracted from it, so the test reads what users run.
+ */
+class MemoryFlagsTest {
+    private static String launcher() throws IOException {
+        return Files.readString(Path.of("flash"), StandardCharsets.UTF_8);
+    }
+
+    /** The launcher's function {@code name}, as its text. */
+    private static String function(String name) throws IOException {
+        Matcher m = Pattern.compile("(?ms)^" + Pattern.quote(name) + "\\(\\) \\{$.*?^}$").matcher(launcher());
+        assertThat(m.find()).as("the launcher's %s function", name).isTrue();
+        return m.group();
+    }
+
+    /** The lines from {@code first} to the next line that is exactly {@code last}, as the launcher has them. */
+    private static String block(String first, String last) throws IOException {
+        String l = launcher();
+        int from = l.indexOf(first);
+        assertThat(from).as("the launcher's line %s", first).isNotNegative();
+        int to = l.indexOf("\n" + last + "\n", from);
+        assertThat(to).as("the end of the launcher's block %s", first).isPositive();
+        return l.substring(from, to + last.length() + 1);
+    }
+
+    private static String bash(String script) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", "set -euo pipefail\n" + script).redirectErrorStream(true);
+        pb.environment().remove("FLASH_MEMORY_FLAGS");
+        pb.environment().remove("MALLOC_ARENA_MAX");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out.trim();
+    }
+
+    private static String flagsFor(int mib) throws Exception {
+        return bash(function("memory_flags") + "\nmemory_flags " + mib);
+    }
+
+    @Test
+    void smallMachinesGetTheFootprintSet() throws Exception {
+        for (int mib : new int[] {512, 2048}) {
+            assertThat(flagsFor(mib)).contains("-XX:+UseSerialGC", "-Xmn4m", "-XX:TrimNativeHeapInterval=1000",
+                    "-XX:-TieredCompilation", "-XX:MaxDirectMemorySize=" + mib + "m", "-XX:+UseCompactObjectHeaders");
+        }
+    }
+
+    @Test
+    void largerMachinesKeepTheThroughputSet() throws Exception {
+        for (int mib : new int[] {2049, 24105}) {
+            String flags = flagsFor(mib);
+            assertThat(flags).contains("-XX:+UseSerialGC", "-Xmn16m", "-XX:MaxDirectMemorySize=" + mib + "m")
+                    .doesNotContain("TieredCompilation", "Xmn4m");
+        }
+    }
+
+    @Test
+    void theMachineIsMeasured() throws Exception {
+        long mib = Long.parseLong(bash(function("machine_mib") + "\nmachine_mib"));
+        long memTotalKib = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal:"))
+                .mapToLong(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).findFirst().orElseThrow();
+        assertThat(mib).isPositive().isLessThanOrEqualTo(memTotalKib / 1024);
+    }
+
+    /** The arena cap is exported on a small machine only, and never over the caller's own choice. */
+    @Test
+    void mallocArenasAreCappedOnSmallMachinesOnly() throws Exception {
+        String defaults = block("MACHINE_MIB=\"$(machine_mib)\"", "fi");
+        String run = function("memory_flags") + "\n" + defaults + "\necho \"${MALLOC_ARENA_MAX:-unset}\"";
+        assertThat(bash("machine_mib() { echo 1024; }\n" + run)).isEqualTo("2");
+        assertThat(bash("machine_mib() { echo 8192; }\n" + run)).isEqualTo("unset");
+        assertThat(bash("export MALLOC_ARENA_MAX=4\nmachine_mib() { echo 1024; }\n" + run)).isEqualTo("4");
+        assertThat(bash("export FLASH_MEMORY_FLAGS=-Xmx64m\nmachine_mib() { echo 1024; }\n" + run)).isEqualTo("unset");
+        assertThat(bash("machine_mib() { echo 1024; }\n" + run.replace("echo \"${MALLOC", "echo \"$DEFAULT_MEMORY_FLAGS ${MALLOC")))
+                .contains("-Xmn4m");
+    }
+
+    @Test
+    void theJvmAcceptsBothSets() throws Exception {
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        for (int mib : new int[] {1024, 8192}) {
+            List<String> cmd = new ArrayList<>(List.of(java));
+            cmd.addAll(Arrays.asList(flagsFor(mib).split("\\s+")));
+            cmd.add("-version");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(out).isZero();
+            assertThat(out).doesNotContainIgnoringCase("error").doesNotContainIgnoringCase("unrecognized");
+        }
+    }
+}
