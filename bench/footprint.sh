@@ -238,7 +238,9 @@ load_run() {
 }
 
 echo "footprint: servers ${SERVERS[*]}, Flash arch $ARCH via $FLASH${FLASH_MEMORY_FLAGS+ (FLASH_MEMORY_FLAGS=$FLASH_MEMORY_FLAGS)}"
-MEMFLAGS=$(sed -n 's/^DEFAULT_MEMORY_FLAGS="\(.*\)"$/\1/p' "$FLASH" 2>/dev/null)
+# The launcher's own choice for this machine (its functions since section 25; the plain assignment before that).
+MEMFLAGS=$(bash -c 'source <(sed -n "/^machine_mib() {$/,/^}$/p;/^memory_flags() {$/,/^}$/p" "$1"); memory_flags "$(machine_mib)"' _ "$FLASH" 2>/dev/null \
+  || sed -n 's/^DEFAULT_MEMORY_FLAGS="\(.*\)"$/\1/p' "$FLASH" 2>/dev/null || true)
 echo "  launcher's JVM memory flags: ${FLASH_MEMORY_FLAGS-${MEMFLAGS:-(none: the launcher before issue #11)}}${FLASH_JAVA_OPTS:+ $FLASH_JAVA_OPTS}"
 if [[ -z "${SKIP_IDLE:-}" ]]; then
   echo "(a) $IDLE idle connections: half served once then idle, half silent"

@@ -119,16 +119,26 @@ public record ServerConfig(
             for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
                 if (l.startsWith("MemTotal:")) total = Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
             }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux, or no /proc: the cgroup's limit, if any, or the fixed default
+        }
+        try {
             java.nio.file.Path max = java.nio.file.Path.of("/sys/fs/cgroup/memory.max");
             if (java.nio.file.Files.isReadable(max)) {
                 String v = java.nio.file.Files.readString(max).trim();
                 if (v.matches("[0-9]+") && (total < 0 || Long.parseLong(v) < total)) total = Long.parseLong(v);
             }
         } catch (java.io.IOException | RuntimeException e) {
-            // not Linux, or no /proc: the fixed default
+            // no cgroup v2 limit to read
         }
         return total;
     }
+
+    /**
+     * The memory the defaults are sized from: MemTotal, or the cgroup (v2) limit when lower; -1 when neither can be
+     * read. The launcher picks the JVM's memory flags from the same figure (its machine_mib).
+     */
+    public static long machineBytes() { return MACHINE_BYTES; }
     /** Files up to this size are held in memory and go out with their header in one gathering write. */
     public static final int DEFAULT_SMALL_FILE_MAX = 64 * 1024;
     /** Idle keep-alive connections kept per upstream (per event loop under amped and sped). */
