@@ -4,13 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.lang.reflect.Method;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,12 +19,8 @@ class JitFlagsTest {
     // the comma form, the one the launcher uses (a space-separated command would not survive its word splitting)
     private static final Pattern DONTINLINE = Pattern.compile("-XX:CompileCommand=dontinline,([\\w.$]+)::(\\w+)");
 
-    private static String launcher() throws IOException {
-        return Files.readString(Path.of("flash"), StandardCharsets.UTF_8);
-    }
-
     private static String launcherJitFlags() throws IOException {
-        Matcher m = DEFAULT.matcher(launcher());
+        Matcher m = DEFAULT.matcher(Launcher.text());
         assertThat(m.find()).as("the launcher's JIT_FLAGS default line").isTrue();
         return m.group(1);
     }
@@ -51,21 +41,14 @@ class JitFlagsTest {
 
     @Test
     void theLauncherPassesThemToTheJvm() throws IOException {
-        Matcher m = Pattern.compile("(?m)^JVM_FLAGS=\\((.*)\\)$").matcher(launcher());
+        Matcher m = Pattern.compile("(?m)^JVM_FLAGS=\\((.*)\\)$").matcher(Launcher.text());
         assertThat(m.find()).as("the launcher's JVM_FLAGS line").isTrue();
         assertThat(m.group(1)).contains("$JIT_FLAGS");
     }
 
     @Test
     void theJvmAcceptsThem() throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java));
-        cmd.addAll(Arrays.asList(launcherJitFlags().trim().split("\\s+")));
-        cmd.add("-version");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).doesNotContainIgnoringCase("error").doesNotContain("CompileCommand");
+        assertThat(Launcher.javaVersionWith(Arrays.asList(launcherJitFlags().trim().split("\\s+"))))
+                .doesNotContainIgnoringCase("error").doesNotContain("CompileCommand");
     }
 }

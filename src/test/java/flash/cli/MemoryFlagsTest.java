@@ -5,11 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,20 +18,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  * launcher's own shell functions are run here, extracted from it, so the test reads what users run.
  */
 class MemoryFlagsTest {
-    private static String launcher() throws IOException {
-        return Files.readString(Path.of("flash"), StandardCharsets.UTF_8);
-    }
-
     /** The launcher's function {@code name}, as its text. */
     private static String function(String name) throws IOException {
-        Matcher m = Pattern.compile("(?ms)^" + Pattern.quote(name) + "\\(\\) \\{$.*?^}$").matcher(launcher());
+        Matcher m = Pattern.compile("(?ms)^" + Pattern.quote(name) + "\\(\\) \\{$.*?^}$").matcher(Launcher.text());
         assertThat(m.find()).as("the launcher's %s function", name).isTrue();
         return m.group();
     }
 
     /** The lines from {@code first} to the next line that is exactly {@code last}, as the launcher has them. */
     private static String block(String first, String last) throws IOException {
-        String l = launcher();
+        String l = Launcher.text();
         int from = l.indexOf(first);
         assertThat(from).as("the launcher's line %s", first).isNotNegative();
         int to = l.indexOf("\n" + last + "\n", from);
@@ -99,16 +91,9 @@ class MemoryFlagsTest {
 
     @Test
     void theJvmAcceptsBothSets() throws Exception {
-        String java = ProcessHandle.current().info().command().orElseThrow();
         for (int mib : new int[] {1024, 8192}) {
-            List<String> cmd = new ArrayList<>(List.of(java));
-            cmd.addAll(Arrays.asList(flagsFor(mib).split("\\s+")));
-            cmd.add("-version");
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(p.exitValue()).as(out).isZero();
-            assertThat(out).doesNotContainIgnoringCase("error").doesNotContainIgnoringCase("unrecognized");
+            assertThat(Launcher.javaVersionWith(Arrays.asList(flagsFor(mib).split("\\s+"))))
+                    .doesNotContainIgnoringCase("error").doesNotContainIgnoringCase("unrecognized");
         }
     }
 }
