@@ -83,21 +83,9 @@ public final class Negotiator {
 
     /** The sidecar paths of the file a URL named (for a directory URL, of the index file it was translated to). */
     static RequestTarget.Normalized[] sidecarTargets(RequestTarget.Normalized target, String fileName) {
-        List<String> segments = new ArrayList<>(target.segments());
-        String base;
-        if (target.trailingSlash()) {
-            base = target.path() + fileName;
-            segments.add(fileName);
-        } else {
-            base = target.path();
-        }
-        int last = segments.size() - 1;
+        String base = target.trailingSlash() ? target.path() + fileName : target.path();
         RequestTarget.Normalized[] out = new RequestTarget.Normalized[CODINGS];
-        for (Coding c : Coding.all()) {
-            List<String> s = new ArrayList<>(segments);
-            s.set(last, segments.get(last) + c.suffix);
-            out[c.ordinal()] = new RequestTarget.Normalized(base + c.suffix, List.copyOf(s), false);
-        }
+        for (Coding c : Coding.all()) out[c.ordinal()] = new RequestTarget.Normalized(base + c.suffix, false);
         return out;
     }
 

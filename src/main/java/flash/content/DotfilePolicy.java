@@ -31,6 +31,7 @@ public final class DotfilePolicy {
 
     /** Whether any segment of the path is one of the always-hidden names. */
     public static boolean hasHiddenSegment(RequestTarget.Normalized target) {
+        if (!target.hasDotSegment()) return false;
         for (String s : target.segments()) if (s.startsWith(".") && alwaysHidden(s)) return true;
         return false;
     }

@@ -72,7 +72,7 @@ public final class PathTranslator {
         DiskGuard.check("translate " + target.path());
         if (!dotPolicy.allows(target)) return Translation.NOT_FOUND;
         // The normalised path is its segments joined by '/': one resolve, not a Path per segment.
-        Path p = target.segments().isEmpty() ? realRoot : realRoot.resolve(target.path().substring(1));
+        Path p = target.path().length() == 1 ? realRoot : realRoot.resolve(target.path().substring(1));
         try {
             BasicFileAttributes attrs = Files.readAttributes(p, BasicFileAttributes.class);
             Path real = p.toRealPath();

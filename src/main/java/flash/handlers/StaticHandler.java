@@ -21,7 +21,6 @@ public final class StaticHandler implements Handler {
     private final PipelineContext ctx;
     private final StaticSite site;
     private final String prefix; // a --static route's prefix, taken off the path before translation; "" for a root
-    private final int prefixSegments;
     private final flash.compress.Negotiator negotiator; // null unless --precompressed or --compress
 
     /** The document root's files. */
@@ -35,7 +34,6 @@ public final class StaticHandler implements Handler {
         this.ctx = ctx;
         this.site = site;
         this.prefix = prefix;
-        this.prefixSegments = prefix.isEmpty() ? 0 : prefix.substring(1).split("/").length;
         this.negotiator = ctx.config().compression().enabled() ? new flash.compress.Negotiator(ctx, site) : null;
     }
 
@@ -90,9 +88,9 @@ public final class StaticHandler implements Handler {
     /** The path below a --static prefix (the route matched PREFIX/...), or the target itself for a root. */
     private RequestTarget.Normalized strip(RequestTarget.Normalized t) {
         if (t == null || prefix.isEmpty()) return t;
-        if (!t.path().startsWith(prefix + "/") || t.segments().size() < prefixSegments) return null;
-        return new RequestTarget.Normalized(t.path().substring(prefix.length()),
-                t.segments().subList(prefixSegments, t.segments().size()), t.trailingSlash());
+        String p = t.path();
+        if (p.length() <= prefix.length() || p.charAt(prefix.length()) != '/' || !p.startsWith(prefix)) return null;
+        return new RequestTarget.Normalized(t.path().substring(prefix.length()), t.trailingSlash());
     }
 
     private void translated(Exchange ex, RequestTarget.Normalized target, Translation t) {

@@ -63,7 +63,7 @@ final class FieldLines {
                 if ((b < 0x20 && b != '\t') || b == 0x7f) return "control character in header value";
             }
             if (headers.size() >= maxFields) return TOO_MANY;
-            headers.add(new String(h, p, colon - p, StandardCharsets.US_ASCII),
+            headers.add(KnownTokens.fieldName(h, p, colon - p),
                     new String(h, vs, ve - vs, StandardCharsets.ISO_8859_1));
             p = eol + 2;
         }

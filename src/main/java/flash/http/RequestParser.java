@@ -165,7 +165,7 @@ public final class RequestParser {
             if (major != 1 || minor > 1) {
                 return BadRequest.of(Status.HTTP_VERSION_NOT_SUPPORTED, "HTTP/" + major + "." + minor + " is not supported");
             }
-            String methodToken = new String(h, 0, sp1, StandardCharsets.US_ASCII);
+            String methodToken = KnownTokens.method(h, 0, sp1);
             String target = new String(h, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.US_ASCII);
             Method method = Method.of(methodToken);
 

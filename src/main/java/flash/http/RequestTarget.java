@@ -16,12 +16,55 @@ import java.util.List;
 public final class RequestTarget {
     private RequestTarget() {}
 
-    /** A normalised path: always starts with "/", no "." or ".." or empty segments; {@code trailingSlash} kept. */
-    public record Normalized(String path, List<String> segments, boolean trailingSlash) {
-        public boolean hasDotSegment() {
-            for (String s : segments) if (s.startsWith(".")) return true;
-            return false;
+    /**
+     * A normalised path: always starts with "/", no "." or ".." or empty segments; {@code trailingSlash} kept. The
+     * segments are derived from the path when first asked for: a cached file's request never needs them, and
+     * splitting every path was two fifths of what a cached response allocated (docs/performance.md section 26).
+     */
+    public static final class Normalized {
+        private final String path;
+        private final boolean trailingSlash;
+        private List<String> segments; // made on first use; a race makes two equal immutable lists
+
+        /** @param path a normalised path (as {@link #normalize} returns it), ending in "/" exactly when {@code trailingSlash} */
+        public Normalized(String path, boolean trailingSlash) {
+            this.path = path;
+            this.trailingSlash = trailingSlash;
         }
+
+        public String path() { return path; }
+
+        public boolean trailingSlash() { return trailingSlash; }
+
+        /** The path's segments, in order: none for "/". */
+        public List<String> segments() {
+            List<String> s = segments;
+            if (s == null) {
+                List<String> out = new ArrayList<>();
+                for (int start = 1; start < path.length(); ) {
+                    int slash = path.indexOf('/', start);
+                    if (slash < 0) slash = path.length();
+                    if (slash > start) out.add(path.substring(start, slash));
+                    start = slash + 1;
+                }
+                segments = s = List.copyOf(out);
+            }
+            return s;
+        }
+
+        /** Whether a segment starts with '.': in a normalised path, exactly where "/." occurs. */
+        public boolean hasDotSegment() { return path.contains("/."); }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Normalized n && n.trailingSlash == trailingSlash && n.path.equals(path);
+        }
+
+        @Override
+        public int hashCode() { return path.hashCode() * 31 + (trailingSlash ? 1 : 0); }
+
+        @Override
+        public String toString() { return "Normalized[path=" + path + ", trailingSlash=" + trailingSlash + "]"; }
     }
 
     /** Returns a {@link Normalized} path or a {@link BadRequest}. */
@@ -82,6 +125,7 @@ public final class RequestTarget {
     }
 
     private static Object segments(String text) {
+        if (clean(text)) return new Normalized(text, text.endsWith("/"));
         List<String> segments = new ArrayList<>();
         int start = 1;
         boolean trailingSlash = text.endsWith("/");
@@ -103,7 +147,27 @@ public final class RequestTarget {
         StringBuilder sb = new StringBuilder(text.length());
         for (String s : segments) sb.append('/').append(s);
         if (segments.isEmpty() || trailingSlash) sb.append('/');
-        return new Normalized(sb.toString(), List.copyOf(segments), trailingSlash || segments.isEmpty());
+        return new Normalized(sb.toString(), trailingSlash || segments.isEmpty());
+    }
+
+    /**
+     * Whether {@code text} (starting with "/") is already normalised: no empty segment ("//") and no "." or ".."
+     * segment. Then the path is the text itself, with nothing to split or rebuild.
+     */
+    static boolean clean(String text) {
+        int n = text.length();
+        for (int i = 0; i < n; i++) {
+            if (text.charAt(i) != '/') continue;
+            if (i + 1 == n) return true; // a trailing slash after a non-empty segment (or "/" alone)
+            char c = text.charAt(i + 1);
+            if (c == '/') return false;
+            if (c == '.') {
+                int after = i + 2;
+                if (after == n || text.charAt(after) == '/') return false; // "/."
+                if (text.charAt(after) == '.' && (after + 1 == n || text.charAt(after + 1) == '/')) return false; // "/.."
+            }
+        }
+        return true;
     }
 
     /** Percent-encodes a path for a Location header or a link: unreserved and sub-delims stay as they are. */

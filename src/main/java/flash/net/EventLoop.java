@@ -174,11 +174,13 @@ public final class EventLoop implements Driver, Executor {
     private void run() {
         if (forbidBlocking) DiskGuard.forbidBlockingOnThisThread();
         long nextTick = System.nanoTime() + TICK_MS * 1_000_000;
+        // One bound reference for the loop's life: "this::dispatch" in the call made a new object per select.
+        java.util.function.Consumer<SelectionKey> dispatcher = this::dispatch;
         while (!Thread.currentThread().isInterrupted()) {
             try {
                 // The action form dispatches each key as epoll reports it: in readiness order (a request that
                 // came first is answered first) and without the selected-key HashSet's add, iterate and clear.
-                selector.select(this::dispatch, TICK_MS);
+                selector.select(dispatcher, TICK_MS);
                 wakeupPending.set(false);
                 Runnable t;
                 while ((t = tasks.poll()) != null) runTask(t);

@@ -92,4 +92,65 @@ class RequestTargetTest {
     void encodesPathsForLocationHeaders(String path, String expected) {
         assertThat(RequestTarget.encodePath(path)).isEqualTo(expected);
     }
+
+    /**
+     * Every path of up to eight characters over '/', '.' and 'a' (3^7 after the leading slash) normalises as the
+     * general algorithm below does, whether or not the clean-path shortcut took it: same path, trailing slash and
+     * segments, or the same refusal.
+     */
+    @Test
+    void theCleanPathShortcutAgreesWithTheGeneralAlgorithmOnEveryShortPath() {
+        char[] alphabet = {'/', '.', 'a'};
+        int checked = 0, clean = 0;
+        for (int len = 0; len <= 7; len++) {
+            int combos = (int) Math.pow(3, len);
+            for (int k = 0; k < combos; k++) {
+                StringBuilder sb = new StringBuilder("/");
+                for (int i = 0, x = k; i < len; i++, x /= 3) sb.append(alphabet[x % 3]);
+                String raw = sb.toString();
+                Object got = RequestTarget.normalize(raw);
+                Object want = reference(raw);
+                if (want == null) {
+                    assertThat(got).as(raw).isInstanceOf(BadRequest.class);
+                } else {
+                    var n = (RequestTarget.Normalized) got;
+                    var w = (RequestTarget.Normalized) want;
+                    assertThat(n.path()).as(raw).isEqualTo(w.path());
+                    assertThat(n.trailingSlash()).as(raw).isEqualTo(w.trailingSlash());
+                    assertThat(n.segments()).as(raw).isEqualTo(w.segments());
+                    assertThat(n.hasDotSegment()).as(raw).isEqualTo(w.segments().stream().anyMatch(s -> s.startsWith(".")));
+                    assertThat(n).as(raw).isEqualTo(w);
+                }
+                if (RequestTarget.clean(raw)) clean++;
+                checked++;
+            }
+        }
+        assertThat(checked).isEqualTo(3280);
+        assertThat(clean).as("the shortcut was taken for some paths and not for others").isBetween(100, 3000);
+    }
+
+    /** RFC 3986 dot-segment removal over split segments, without shortcuts; null when ".." climbs above the root. */
+    private static RequestTarget.Normalized reference(String text) {
+        java.util.ArrayList<String> segs = new java.util.ArrayList<>();
+        for (String s : text.substring(1).split("/", -1)) {
+            if (s.isEmpty() || s.equals(".")) continue;
+            if (s.equals("..")) {
+                if (segs.isEmpty()) return null;
+                segs.removeLast();
+            } else {
+                segs.add(s);
+            }
+        }
+        boolean slash = text.endsWith("/") || text.endsWith("/.") || text.endsWith("/..") || segs.isEmpty();
+        String path = "/" + String.join("/", segs) + (slash && !segs.isEmpty() ? "/" : "");
+        var n = new RequestTarget.Normalized(path, slash);
+        assertThat(n.segments()).isEqualTo(segs);
+        return n;
+    }
+
+    @Test
+    void aCleanPathIsTheRequestsOwnString() {
+        String raw = "/images/logo.png";
+        assertThat(((RequestTarget.Normalized) RequestTarget.normalize(raw)).path()).isSameAs(raw);
+    }
 }
