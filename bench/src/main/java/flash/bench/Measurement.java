@@ -25,4 +25,12 @@ public record Measurement(String experiment, String server, String arch, String 
     public double reqS() {
         return wrk.requestsPerSec();
     }
+
+    /**
+     * Microseconds of CPU the server tree spent per response (all its threads: loops, helpers, JIT, GC), or NaN when
+     * no request completed. Where wrk set the pace, req/s says nothing about the server and this does.
+     */
+    public double serverUsPerRequest() {
+        return wrk.requests() > 0 ? serverCpu * durationS * 1e6 / wrk.requests() : Double.NaN;
+    }
 }

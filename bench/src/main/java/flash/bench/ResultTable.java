@@ -50,15 +50,32 @@ public final class ResultTable {
      * back), then summarised: closer to the truth than a ratio of medians when the machine drifts.
      */
     public Stats ratio(String server, String base, String param) {
-        Map<Integer, Double> baseByRun = new HashMap<>();
+        return pairs(server, base, param, (m, b) -> b.reqS() > 0 ? m.reqS() / b.reqS() : Double.NaN);
+    }
+
+    /**
+     * base/server CPU per request, run by run as {@link #ratio}: above 1 the server spent less CPU per response than
+     * the base did. Runs without a figure on either side are left out.
+     */
+    public Stats cpuRatio(String server, String base, String param) {
+        return pairs(server, base, param, (m, b) -> b.serverUsPerRequest() / m.serverUsPerRequest());
+    }
+
+    private Stats pairs(String server, String base, String param,
+                        java.util.function.ToDoubleBiFunction<Measurement, Measurement> f) {
+        Map<Integer, Measurement> baseByRun = new HashMap<>();
         for (Measurement m : runs(base, param)) {
-            baseByRun.put(m.run(), m.reqS());
+            baseByRun.put(m.run(), m);
         }
         List<Double> ratios = new ArrayList<>();
         for (Measurement m : runs(server, param)) {
-            Double b = baseByRun.get(m.run());
-            if (b != null && b > 0) {
-                ratios.add(m.reqS() / b);
+            Measurement b = baseByRun.get(m.run());
+            if (b == null) {
+                continue;
+            }
+            double r = f.applyAsDouble(m, b);
+            if (Double.isFinite(r) && r > 0) {
+                ratios.add(r);
             }
         }
         return Stats.of(ratios);

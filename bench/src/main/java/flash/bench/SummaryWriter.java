@@ -57,6 +57,10 @@ public final class SummaryWriter {
         if (!exp.equals("ablation") && !exp.equals("concurrency")) {
             table(sb, t, "MB/s", m -> m.wrk().mbPerSec());
         }
+        // Where wrk was the bottleneck (see the notes) req/s is the generator's ceiling; the server's CPU per response
+        // is what tells servers apart there.
+        table(sb, t, "server CPU per request (us, all the server's threads; lower is better)",
+                Measurement::serverUsPerRequest);
         if (exp.equals("concurrency") || exp.equals("dataset") || exp.equals("bigsite")) {
             // where clients wait on the disk or on each other, the tail says more than the mean
             table(sb, t, "p99 latency (ms)", m -> m.wrk().p99Ms());
@@ -72,6 +76,7 @@ public final class SummaryWriter {
             for (String base : List.of("nginx", "nginx-aio")) {
                 if (t.servers().contains(base)) {
                     ratios(sb, t, base);
+                    cpuRatios(sb, t, base);
                 }
             }
         }
@@ -108,12 +113,26 @@ public final class SummaryWriter {
     }
 
     private static void ratios(StringBuilder sb, ResultTable t, String base) {
+        ratioTable(sb, t, base, "**req/s ratio to " + base + "** (same run index)", t::ratio);
+    }
+
+    private static void cpuRatios(StringBuilder sb, ResultTable t, String base) {
+        ratioTable(sb, t, base, "**CPU per request, " + base + "'s over the server's** (same run index; above 1: fewer "
+                + "CPU microseconds per response than " + base + ", the comparison that holds where wrk set the pace)",
+                t::cpuRatio);
+    }
+
+    private interface RatioOf {
+        Stats of(String server, String base, String param);
+    }
+
+    private static void ratioTable(StringBuilder sb, ResultTable t, String base, String heading, RatioOf ratio) {
         List<String> others = t.servers().stream()
                 .filter(s -> !s.equals(base) && (s.startsWith("flash-") || base.equals(ABLATION_BASE))).toList();
         if (others.isEmpty()) {
             return;
         }
-        sb.append("**req/s ratio to ").append(base).append("** (same run index)\n\n| param |");
+        sb.append(heading).append("\n\n| param |");
         for (String s : others) {
             sb.append(' ').append(s).append(" |");
         }
@@ -121,7 +140,7 @@ public final class SummaryWriter {
         for (String p : t.params().keySet()) {
             sb.append("| ").append(p).append(" |");
             for (String s : others) {
-                Stats r = t.ratio(s, base, p);
+                Stats r = ratio.of(s, base, p);
                 sb.append(r.n() == 0 ? " n/a |" : String.format(Locale.ROOT, " %.2f (%.2f–%.2f) |", r.median(),
                         r.min(), r.max()));
             }

@@ -15,6 +15,29 @@ class SummaryWriterTest {
                 "## A site larger than the caches", "| random-cold |", "| zipf-warm |", "a note", "CPU: test");
         // flash-amped is 1.2x nginx in every run of the fixture
         assertThat(md).contains("1.20 (1.20–1.20)");
+        assertThat(md).contains("**server CPU per request (us", "**CPU per request, nginx's over the server's**");
+    }
+
+    /** Where wrk sets the pace both serve the same req/s; the server that spends less CPU per response is ahead. */
+    @Test
+    void cpuPerRequestTellsGeneratorBoundServersApart() {
+        List<Measurement> ms = List.of(
+                run("flash-amped", 1, 0.50), run("nginx", 1, 0.80),
+                run("flash-amped", 2, 0.60), run("nginx", 2, 0.60),
+                run("flash-amped", 3, 0.40), run("nginx", 3, 0.90));
+        ResultTable t = new ResultTable(ms, "filesize");
+        assertThat(ms.getFirst().serverUsPerRequest()).isCloseTo(500.0, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(t.ratio("flash-amped", "nginx", "50KiB")).isEqualTo(new Stats(1.0, 1.0, 1.0, 3));
+        assertThat(t.cpuRatio("flash-amped", "nginx", "50KiB")).isEqualTo(new Stats(1.6, 1.0, 2.25, 3));
+        assertThat(SummaryWriter.render(ms, new SummaryWriter.Context("x", "t", 1, List.of(), List.of(), 3, 10)))
+                .contains("| 50KiB | 1.60 (1.00–2.25) |");
+    }
+
+    /** 10,000 requests in 10 s at the given share of a core: {@code cpu} * 1,000 microseconds per request. */
+    private static Measurement run(String server, int run, double cpu) {
+        WrkResult r = new WrkResult(1000, 50, 1, 2, 10_000, 0, 0);
+        return new Measurement("filesize", server, "x", "50KiB", 51200, run, 50, 10, r, cpu, 0.99, 1, 1, 1, false,
+                false, "raw");
     }
 
     @Test
