@@ -8,7 +8,6 @@ import flash.http.RequestTarget;
 import flash.pipeline.Exchange;
 import flash.pipeline.PipelineContext;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.Logger;

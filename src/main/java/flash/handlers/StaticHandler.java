@@ -90,7 +90,7 @@ public final class StaticHandler implements Handler {
         if (t == null || prefix.isEmpty()) return t;
         String p = t.path();
         if (p.length() <= prefix.length() || p.charAt(prefix.length()) != '/' || !p.startsWith(prefix)) return null;
-        return new RequestTarget.Normalized(t.path().substring(prefix.length()), t.trailingSlash());
+        return new RequestTarget.Normalized(p.substring(prefix.length()), t.trailingSlash());
     }
 
     private void translated(Exchange ex, RequestTarget.Normalized target, Translation t) {

@@ -19,7 +19,7 @@ final class KnownTokens {
             "sec-fetch-dest", "sec-fetch-user", "Transfer-Encoding", "Expect", "X-Forwarded-For", "X-Real-IP",
             "X-Forwarded-Proto", "Forwarded", "DNT", "TE", "Upgrade", "Via", "Keep-Alive"};
     private static final int MAX = 32;
-    /** By length: the known tokens of that length, with their bytes. */
+    /** By length: the known tokens of that length. */
     private static final String[][] METHODS_BY_LENGTH = byLength(METHODS);
     private static final String[][] FIELDS_BY_LENGTH = byLength(FIELDS);
 
@@ -27,19 +27,19 @@ final class KnownTokens {
 
     /** {@code h[from, from+len)} as a string: the shared one when it is a known method. */
     static String method(byte[] h, int from, int len) {
-        return lookup(METHODS_BY_LENGTH, h, from, len, StandardCharsets.US_ASCII);
+        return lookup(METHODS_BY_LENGTH, h, from, len);
     }
 
     /** {@code h[from, from+len)} as a string: the shared one when it is a known field name in that case. */
     static String fieldName(byte[] h, int from, int len) {
-        return lookup(FIELDS_BY_LENGTH, h, from, len, StandardCharsets.US_ASCII);
+        return lookup(FIELDS_BY_LENGTH, h, from, len);
     }
 
-    private static String lookup(String[][] table, byte[] h, int from, int len, java.nio.charset.Charset cs) {
+    private static String lookup(String[][] table, byte[] h, int from, int len) {
         if (len < MAX) {
             for (String known : table[len]) if (same(known, h, from, len)) return known;
         }
-        return new String(h, from, len, cs);
+        return new String(h, from, len, StandardCharsets.US_ASCII);
     }
 
     private static boolean same(String known, byte[] h, int from, int len) {

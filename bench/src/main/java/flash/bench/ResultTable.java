@@ -74,7 +74,7 @@ public final class ResultTable {
                 continue;
             }
             double r = f.applyAsDouble(m, b);
-            if (Double.isFinite(r) && r > 0) {
+            if (Double.isFinite(r)) { // a collapsed run (0 req/s) counts as a 0 ratio; a run without a figure is NaN
                 ratios.add(r);
             }
         }

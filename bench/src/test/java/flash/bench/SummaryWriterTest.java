@@ -50,4 +50,16 @@ class SummaryWriterTest {
         Stats r = new ResultTable(ms, "traces").ratio("flash-amped", "nginx", "nasa");
         assertThat(r).isEqualTo(new Stats(2.5, 2.0, 3.0, 2));
     }
+
+    /** A run in which the server served nothing is a ratio of 0, not a run left out. */
+    @Test
+    void aCollapsedRunCountsAsZero() {
+        List<Measurement> ms = List.of(
+                Fixtures.m("traces", "flash-amped", "nasa", 0, 1, 0),
+                Fixtures.m("traces", "nginx", "nasa", 0, 1, 100),
+                Fixtures.m("traces", "flash-amped", "nasa", 0, 2, 150),
+                Fixtures.m("traces", "nginx", "nasa", 0, 2, 50));
+        assertThat(new ResultTable(ms, "traces").ratio("flash-amped", "nginx", "nasa"))
+                .isEqualTo(new Stats(1.5, 0.0, 3.0, 2));
+    }
 }
