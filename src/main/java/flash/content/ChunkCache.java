@@ -219,7 +219,7 @@ public final class ChunkCache {
 
         /** Drops one reference; the last one unmaps. */
         public void release() {
-            if (refs.release()) {
+            if (refs.drop()) {
                 arena.close();
                 if (probe != null) probe.release();
             }

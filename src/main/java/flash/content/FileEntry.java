@@ -247,6 +247,14 @@ public final class FileEntry {
     }
 
     /**
+     * Direct memory for the head of this request's response, living as long as its pooled body, or null (no pooled
+     * body, a borrowed representation, a head too long, or lent already): {@link PooledBody#headSpace}.
+     */
+    public ByteBuffer pooledHeadSpace(int n) {
+        return pooled == null || borrowed ? null : pooled.headSpace(n);
+    }
+
+    /**
      * The pooled buffer the body lives in, with one more reference for the caller (a response segment viewing it),
      * or null when the body is not pooled (held by the cache, mapped or sent from the file).
      */

@@ -62,7 +62,7 @@ public final class FileHandle {
     public boolean retain() { return refs.retain(); }
 
     public void release() {
-        if (refs.release()) {
+        if (refs.drop()) {
             synchronized (this) {
                 if (mappingArena != null) mappingArena.close(); // no holder is left to be using it
                 mappingArena = null;

@@ -85,7 +85,11 @@ public final class HeaderCache {
                 e.staleSecond = now;
                 e.staleUses = 0;
             }
-            if (++e.staleUses < KEEP_AFTER_USES) return redated(e, ByteBuffer.allocate(e.head.capacity()));
+            if (++e.staleUses < KEEP_AFTER_USES) {
+                // An unheld file's body was read into a pooled buffer with room for this head in front of it.
+                ByteBuffer room = entry.pooledHeadSpace(e.head.capacity());
+                return redated(e, room != null ? room : ByteBuffer.allocate(e.head.capacity()));
+            }
             e = new Encoded(now, redated(e, ByteBuffer.allocateDirect(e.head.capacity())), e.dateOffset);
         } else {
             misses.increment();

@@ -14,10 +14,9 @@ import flash.sys.Native;
  * unlink changed the ctime), so the entry is dropped by the helper that translates it again, or by the watch
  * thread, or, idle, by the budget's sweeper, and a loop makes that close only if it was reading the file just then.
  */
-final class KeptDescriptor {
+final class KeptDescriptor extends RefCount {
     final int fd;
     final FileEntry owner;
-    private final RefCount refs = new RefCount();
     private final DescriptorBudget budget;
     private volatile long lastUsedTick = DescriptorBudget.nowTick();
 
@@ -26,8 +25,6 @@ final class KeptDescriptor {
         this.owner = owner;
         this.budget = budget;
     }
-
-    boolean retain() { return refs.retain(); }
 
     /** Marks a read now; written only when the tick changed, so reads on several loops rarely share a written line. */
     void touch() {
@@ -38,7 +35,7 @@ final class KeptDescriptor {
     long lastUsedTick() { return lastUsedTick; }
 
     void release() {
-        if (refs.release()) {
+        if (drop()) {
             Native.close(fd);
             budget.returned(this);
         }

@@ -85,6 +85,10 @@ public final class PathCache {
         // Unheld reads in the second readSecond (plain fields, written only by unheld reads: a racy count is a hint).
         long readSecond;
         int readsInSecond;
+        // Bodies of this node in the byte tier, or about to be: counted up before the insert and down after the
+        // removal, so never below the truth. At zero a lookup skips the byte tier: on a site larger than the byte
+        // budget most requests are for unheld files, and that lookup was a hash-table miss each (section 28).
+        volatile int heldCount;
 
         Node(String key, Translation translation, long createdNanos, long boundNanos, FileWatch.Registration watch,
              boolean literal) {
@@ -99,6 +103,15 @@ public final class PathCache {
             this.small = e != null && e.unheld();
             this.readable = small && e.readableUnheld();
             this.selfChecking = readable && literal;
+        }
+    }
+
+    private static final java.lang.invoke.VarHandle HELD_COUNT;
+    static {
+        try {
+            HELD_COUNT = java.lang.invoke.MethodHandles.lookup().findVarHandle(Node.class, "heldCount", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
         }
     }
 
@@ -243,7 +256,7 @@ public final class PathCache {
             return null;
         }
         if (n.small) {
-            Held h = bodies == null ? null : bodies.getIfPresent(n.key);
+            Held h = bodies == null || n.heldCount == 0 ? null : bodies.getIfPresent(n.key);
             if (h != null && h.node == n) {
                 if (due && !recheck(n, now)) {
                     misses.increment();
@@ -354,7 +367,7 @@ public final class PathCache {
         long now = System.nanoTime();
         boolean due = now - n.checkedNanos > n.boundNanos;
         if (due && !n.selfChecking) return null;
-        Held h = bodies == null ? null : bodies.policy().getIfPresentQuietly(n.key);
+        Held h = bodies == null || n.heldCount == 0 ? null : bodies.policy().getIfPresentQuietly(n.key);
         if (h != null && h.node == n) {
             // Held since the loop's lookup (offered meanwhile): serve it; past the bound, a translation checks it.
             return due ? null : h.found;
@@ -417,6 +430,7 @@ public final class PathCache {
         Held h = new Held(node, entry);
         bytes.add(h.bytes()); // before the put: the removal that takes it off can only come after
         heldBodies.increment();
+        HELD_COUNT.getAndAdd(node, 1);
         boolean[] stored = {false};
         bodies.asMap().compute(node.key, (k, old) -> {
             if (cache.policy().getIfPresentQuietly(k) != node) return old;
@@ -426,6 +440,7 @@ public final class PathCache {
         if (!stored[0]) {
             bytes.add(-h.bytes());
             heldBodies.decrement();
+            HELD_COUNT.getAndAdd(node, -1);
         }
     }
 
@@ -442,6 +457,17 @@ public final class PathCache {
 
     /** Bytes of small files held in memory by the cached entries. */
     public long bytesHeld() { return bytes.sum(); }
+
+    /**
+     * Tests, once nothing else runs: whether the node cached for {@code path} counts exactly the bodies the byte tier
+     * holds for it (a count above the truth only costs a lookup; one below it would skip held bytes).
+     */
+    boolean heldCountExact(String path) {
+        Node n = cache.policy().getIfPresentQuietly(path);
+        if (n == null) return true;
+        Held h = bodies == null ? null : bodies.policy().getIfPresentQuietly(path);
+        return n.heldCount == (h != null && h.node == n ? 1 : 0);
+    }
 
     /** Small files' translations cached without their bytes held (a moment's count). */
     public long unheldEntries() { return Math.max(0, smallEntries.sum() - heldBodies.sum()); }
@@ -489,6 +515,7 @@ public final class PathCache {
     private void bodyRemoved(Held h, RemovalCause cause) {
         bytes.add(-h.bytes());
         heldBodies.decrement();
+        HELD_COUNT.getAndAdd(h.node, -1);
         if (cause.wasEvicted()) {
             bodyEvictions.increment();
             // A translation that cannot be served without its bytes goes with them, as before the two tiers.

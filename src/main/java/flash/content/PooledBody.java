@@ -18,7 +18,7 @@ import java.util.ArrayDeque;
  * that sent the response, and goes back to the helper's pool: so the pool is locked (once per take and per release,
  * uncontended but for that hand-back).
  */
-public final class PooledBody {
+public final class PooledBody extends RefCount {
     /** Free buffers kept per size class and thread; more in flight at once are allocated and dropped after. */
     static final int KEEP = 16;
     private static final int MIN_CLASS = 12; // 4 KiB
@@ -26,30 +26,50 @@ public final class PooledBody {
     private static final ThreadLocal<Pool> POOLS = ThreadLocal.withInitial(Pool::new);
 
     private final Slab slab;
-    private final RefCount refs = new RefCount(); // the taker's
+
+    /**
+     * Bytes before the body in each buffer, for the response's head ({@link #headSpace}): a head made for this one
+     * response (a cached head whose Date is stale) is copied there instead of into a new heap buffer, which the
+     * socket write would copy once more into a temporary direct buffer (docs/performance.md section 28). A file
+     * head is 250-400 bytes.
+     */
+    static final int HEADROOM = 512;
+
+    private boolean headTaken; // the loan's head space was lent (one response per loan; read on the loan's threads)
 
     private PooledBody(Slab slab) { this.slab = slab; }
 
     /** A buffer of at least {@code size} bytes from this thread's pool, with one reference owned by the caller. */
     static PooledBody take(int size) {
-        int c = Math.max(MIN_CLASS, 32 - Integer.numberOfLeadingZeros(Math.max(1, size) - 1));
+        int c = Math.max(MIN_CLASS, 32 - Integer.numberOfLeadingZeros(Math.max(1, size) + HEADROOM - 1));
         Pool pool = POOLS.get();
         Slab s = pool.poll(c);
         return new PooledBody(s != null ? s : new Slab(pool, c));
     }
 
-    /** The whole buffer's memory (capacity bytes), to read into. */
-    MemorySegment memory() { return slab.memory; }
+    /** The body's memory (the buffer after its head room), to read into. */
+    MemorySegment memory() { return slab.body; }
 
-    /** A read-only view of the first {@code length} bytes, for a response; valid while a reference is held. */
-    ByteBuffer view(int length) { return slab.buffer.asReadOnlyBuffer().limit(length); } // the slab's buffer never moves
+    /** A read-only view of the body's first {@code length} bytes, for a response; valid while a reference is held. */
+    ByteBuffer view(int length) { return slab.bodyView.duplicate().limit(length); } // the slab's buffer never moves
+
+    /**
+     * {@code n} writable bytes of direct memory that live as long as this loan, for the head of the one response
+     * that sends the body; null when {@code n} exceeds the head room or the space was lent already. The caller must
+     * hold a reference until the head is written: the response's body segment holds one until it is sent.
+     */
+    ByteBuffer headSpace(int n) {
+        if (n > HEADROOM || headTaken) return null;
+        headTaken = true;
+        return slab.buffer.slice(HEADROOM - n, n);
+    }
 
     /** Takes one more reference; false once the loan ended (the caller must not use the buffer). */
-    public boolean retain() { return refs.retain(); }
+    @Override public boolean retain() { return super.retain(); }
 
     /** Drops one reference; the last one gives the buffer back to its pool. */
     public void release() {
-        if (refs.release()) slab.home.offer(slab);
+        if (drop()) slab.home.offer(slab);
     }
 
     /** Free buffers in this thread's pool (tests). */
@@ -60,13 +80,15 @@ public final class PooledBody {
         final Pool home;
         final int sizeClass;
         final ByteBuffer buffer;
-        final MemorySegment memory; // the same memory, for preadv2
+        final ByteBuffer bodyView;  // read-only, from HEADROOM to the end
+        final MemorySegment body;   // the same memory, for preadv2
 
         Slab(Pool home, int sizeClass) {
             this.home = home;
             this.sizeClass = sizeClass;
             this.buffer = ByteBuffer.allocateDirect(1 << sizeClass);
-            this.memory = MemorySegment.ofBuffer(buffer);
+            this.bodyView = buffer.slice(HEADROOM, buffer.capacity() - HEADROOM).asReadOnlyBuffer();
+            this.body = MemorySegment.ofBuffer(buffer).asSlice(HEADROOM);
         }
     }
 

@@ -1,14 +1,23 @@
 package flash.content;
 
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * A reference count that can never be revived: once it reaches zero, {@link #retain()} fails, so a holder
- * that loses the race with the last release sees a closed resource instead of using a freed one. One object (an
- * int updated in place), as one is made per pooled body lent for a request.
+ * that loses the race with the last release sees a closed resource instead of using a freed one. An int updated in
+ * place; a class made per request (a pooled body's loan) or read per request (a kept descriptor) extends it rather
+ * than holding one, which saves an object per loan and a cache miss per read (docs/performance.md section 28).
  */
-final class RefCount {
-    private static final AtomicIntegerFieldUpdater<RefCount> REFS = AtomicIntegerFieldUpdater.newUpdater(RefCount.class, "refs");
+class RefCount {
+    private static final VarHandle REFS;
+    static {
+        try {
+            REFS = MethodHandles.lookup().findVarHandle(RefCount.class, "refs", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private volatile int refs = 1;
 
     /** Takes one more reference; false if the count already reached zero. */
@@ -21,7 +30,7 @@ final class RefCount {
     }
 
     /** Drops one reference; true when it was the last. */
-    boolean release() { return REFS.decrementAndGet(this) == 0; }
+    final boolean drop() { return (int) REFS.getAndAdd(this, -1) == 1; }
 
-    boolean live() { return refs > 0; }
+    final boolean live() { return refs > 0; }
 }

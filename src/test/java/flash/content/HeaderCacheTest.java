@@ -73,4 +73,54 @@ class HeaderCacheTest {
         }
         assertThat(cache.misses.sum()).isEqualTo(1);
     }
+
+    /**
+     * A stale head for a request whose body was read into a pooled buffer (an unheld file) is copied into the room in
+     * front of that body: direct memory, no heap buffer for the socket write to copy again (docs/performance.md
+     * section 28). Same bytes as the heap copy it replaces.
+     */
+    @Test
+    void aStaleHeadForAnUnheldReadGoesInFrontOfItsPooledBody() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(flash.sys.Native.available() && flash.sys.Native.fdAccess(),
+                "needs the native layer");
+        Path root = Files.createDirectories(dir.resolve("www"));
+        Path f = Files.write(root.resolve("f.bin"), new byte[20_000]);
+        // a Last-Modified unlike any Date here, so that the comparisons below remove only the Date
+        Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.fromMillis(1_600_000_000_000L));
+        PathTranslator translator = new PathTranslator(root, false, false, false, 64 * 1024);
+        PathCache paths = new PathCache(1000, 1, Long.MAX_VALUE); // holds no bytes: every read is unheld
+        try {
+            staleHeadInFrontOfThePooledBody(translator, paths);
+        } finally {
+            paths.clear(); // the process's descriptor budget is shared with other tests
+        }
+    }
+
+    private void staleHeadInFrontOfThePooledBody(PathTranslator translator, PathCache paths) throws Exception {
+        CacheFixture.translate(translator, paths, "/f.bin");
+        HeaderCache cache = new HeaderCache(true, 0);
+        long second = HttpDate.currentSecond();
+        FileEntry e = read(paths);
+        ByteBuffer first = cache.fullResponseHead(e, false, false);
+        e.release();
+        nextSecond(second);
+
+        long now = HttpDate.currentSecond();
+        FileEntry unheld = read(paths);
+        ByteBuffer head = cache.fullResponseHead(unheld, false, false);
+        FileEntry inMemory = entry();
+        inMemory.headerCacheSlot(unheld.headerCacheSlot()); // the same cached head, for an entry with no pooled body
+        ByteBuffer heap = cache.fullResponseHead(inMemory, false, false);
+        org.junit.jupiter.api.Assumptions.assumeTrue(HttpDate.currentSecond() == now, "the calls straddled a second");
+        assertThat(head.isDirect()).as("in the pooled body's room").isTrue();
+        assertThat(heap.isDirect()).as("no pooled body: a heap copy, as before").isFalse();
+        assertThat(text(head)).isEqualTo(text(heap));
+        assertThat(date(head)).isEqualTo(new String(HttpDate.nowBytes(), StandardCharsets.US_ASCII));
+        assertThat(text(head).replace(date(head), "")).isEqualTo(text(first).replace(date(first), ""));
+        unheld.release();
+    }
+
+    private static FileEntry read(PathCache paths) {
+        return ((Translation.Found) paths.lookup(CacheFixture.target("/f.bin"))).entry();
+    }
 }

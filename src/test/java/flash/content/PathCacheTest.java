@@ -105,6 +105,8 @@ class PathCacheTest {
         cache.cleanUp(); // drops the translations whose bytes were evicted last (they cannot be served without them)
         assertThat(cache.bytesHeld()).as("bytes held").isEqualTo((long) cache.size() * fileSize)
                 .isLessThanOrEqualTo(maxBytes);
+        // Each translation's count of bodies held, by which a lookup skips the byte tier at zero, is exact again.
+        for (int i = 0; i < keys; i++) assertThat(cache.heldCountExact(targets[i].path())).as("key %d", i).isTrue();
         cache.clear();
         assertThat(cache.size()).isZero();
         assertThat(cache.bytesHeld()).isZero();

@@ -154,6 +154,10 @@ class UnheldEntryTest {
         }
         assertThat(cache.bodiesOffered.sum()).isPositive();
         assertThat(held).as("held after its offers").isTrue();
+        // Bodies evicted from under translations that stay (unheld), and one held again: each translation's count of
+        // held bodies, by which a lookup skips the byte tier, is exact.
+        cache.cleanUp();
+        for (int i = 0; i < files; i++) assertThat(cache.heldCountExact("/f" + i)).as("/f%d", i).isTrue();
         assertThat(cache.bytesHeld()).isLessThanOrEqualTo(2L * SIZE + SIZE / 2);
         cache.clear();
         assertThat(cache.bytesHeld()).isZero();
@@ -305,6 +309,33 @@ class UnheldEntryTest {
         assertThat(served(cache, "/sub/f")).isNull();
         cache.clear();
         assertThat(cache.keptDescriptors()).isZero();
+    }
+
+    /**
+     * A request's pooled body has room in front of it for the head of its one response (section 28 of
+     * docs/performance.md): direct memory that lives as long as the loan, lent once, never overlapping the body.
+     */
+    @Test
+    void aPooledBodyLendsRoomForOneHeadInFrontOfItsBytes() throws Exception {
+        PathCache cache = new PathCache(1000, 1, NEVER);
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        translate(translator, cache, "/f");
+        FileEntry e = ((Translation.Found) cache.lookup(target("/f"))).entry();
+        ByteBuffer room = e.pooledHeadSpace(300);
+        assertThat(room).isNotNull();
+        assertThat(room.isDirect()).isTrue();
+        assertThat(room.remaining()).isEqualTo(300);
+        while (room.hasRemaining()) room.put((byte) 'x');
+        assertThat(bytes(e.body())).as("the body is untouched").isEqualTo(v);
+        assertThat(e.pooledHeadSpace(10)).as("one head per loan").isNull();
+        assertThat(e.representation("text/plain", null, false).pooledHeadSpace(10)).as("borrowed").isNull();
+        e.release();
+        FileEntry again = ((Translation.Found) cache.lookup(target("/f"))).entry();
+        assertThat(again.pooledHeadSpace(PooledBody.HEADROOM + 1)).as("longer than the room").isNull();
+        assertThat(again.pooledHeadSpace(PooledBody.HEADROOM)).isNotNull();
+        assertThat(bytes(again.body())).isEqualTo(v);
+        again.release();
+        cache.clear();
     }
 
     @Test
