@@ -18,10 +18,10 @@ final class CgiScripts {
 
     static {
         try {
-            ROOT = Files.createTempDirectory("flash-cgi-root").toRealPath();
+            ROOT = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-cgi-root").toRealPath());
             DIR = Files.createDirectory(ROOT.resolve("cgi"));
-            OUTSIDE = Files.createTempDirectory("flash-cgi-outside").toRealPath();
-            PIDS = Files.createTempDirectory("flash-cgi-pids").toRealPath();
+            OUTSIDE = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-cgi-outside").toRealPath());
+            PIDS = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-cgi-pids").toRealPath());
             Files.writeString(ROOT.resolve("page.txt"), "static page\n");
             script("env.cgi", """
                     printf 'Content-Type: text/plain\\r\\n\\r\\n'

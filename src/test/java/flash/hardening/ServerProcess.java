@@ -144,7 +144,7 @@ final class ServerProcess implements AutoCloseable {
     /** The main classpath copied once per JVM to a world-readable temporary directory. */
     private static synchronized String worldReadableClasspath() throws IOException {
         if (sharedClasspath == null) {
-            Path dir = Files.createTempDirectory("flash-cp-");
+            Path dir = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-cp-"));
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             List<String> entries = new ArrayList<>();
             int i = 0;

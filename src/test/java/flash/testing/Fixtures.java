@@ -32,7 +32,7 @@ public final class Fixtures {
 
     private static Path create() {
         try {
-            Path r = Files.createTempDirectory("flash-integ-").toRealPath();
+            Path r = TempTrees.removedAtExit(Files.createTempDirectory("flash-integ-").toRealPath());
             Files.write(r.resolve("small.bin"), SMALL);
             Files.write(r.resolve("large.bin"), LARGE);
             Files.writeString(r.resolve("hello.txt"), HELLO);

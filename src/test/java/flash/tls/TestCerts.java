@@ -58,7 +58,7 @@ public final class TestCerts {
         if (made != null) return made;
         Assumptions.assumeTrue(hasOpenssl(), "openssl is not installed");
         try {
-            Path dir = Files.createTempDirectory("flash-tls-");
+            Path dir = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-tls-"));
             TestCerts c = new TestCerts(dir);
             c.make();
             made = c;
