@@ -248,10 +248,12 @@ public final class FileEntry {
 
     /**
      * Direct memory for the head of this request's response, living as long as its pooled body, or null (no pooled
-     * body, a borrowed representation, a head too long, or lent already): {@link PooledBody#headSpace}.
+     * body, a borrowed representation, a head too long, or lent already): {@link PooledBody#headSpace}. Never for an
+     * empty file: its response has no body segment to hold the loan until the head is written, and the request's
+     * release of this entry would give the buffer back to its pool under a head still waiting for the socket.
      */
     public ByteBuffer pooledHeadSpace(int n) {
-        return pooled == null || borrowed ? null : pooled.headSpace(n);
+        return pooled == null || borrowed || size == 0 ? null : pooled.headSpace(n);
     }
 
     /**
