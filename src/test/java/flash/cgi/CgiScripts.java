@@ -18,10 +18,16 @@ final class CgiScripts {
 
     static {
         try {
-            ROOT = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-cgi-root").toRealPath());
+            ROOT = Files.createTempDirectory("flash-cgi-root").toRealPath();
             DIR = Files.createDirectory(ROOT.resolve("cgi"));
-            OUTSIDE = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-cgi-outside").toRealPath());
-            PIDS = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-cgi-pids").toRealPath());
+            OUTSIDE = Files.createTempDirectory("flash-cgi-outside").toRealPath();
+            PIDS = Files.createTempDirectory("flash-cgi-pids").toRealPath();
+            Path madeRoot = ROOT, madeOutside = OUTSIDE, madePids = PIDS;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                flash.testing.Fixtures.deleteTree(madeRoot);
+                flash.testing.Fixtures.deleteTree(madeOutside);
+                flash.testing.Fixtures.deleteTree(madePids);
+            }));
             Files.writeString(ROOT.resolve("page.txt"), "static page\n");
             script("env.cgi", """
                     printf 'Content-Type: text/plain\\r\\n\\r\\n'

@@ -144,7 +144,7 @@ final class ServerProcess implements AutoCloseable {
     /** The main classpath copied once per JVM to a world-readable temporary directory. */
     private static synchronized String worldReadableClasspath() throws IOException {
         if (sharedClasspath == null) {
-            Path dir = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-cp-"));
+            Path dir = Files.createTempDirectory("flash-cp-");
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             List<String> entries = new ArrayList<>();
             int i = 0;
@@ -155,7 +155,7 @@ final class ServerProcess implements AutoCloseable {
                 copyTree(src, dst);
                 entries.add(dst.toString());
             }
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> flash.testing.Fixtures.deleteTree(dir)));
             sharedClasspath = String.join(File.pathSeparator, entries);
         }
         return sharedClasspath;
@@ -176,11 +176,4 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
-    static void deleteTree(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort for temporary files
-        }
-    }
 }

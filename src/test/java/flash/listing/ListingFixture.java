@@ -50,7 +50,7 @@ final class ListingFixture {
 
     private static Path create() {
         try {
-            Path base = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-listing-").toRealPath());
+            Path base = Files.createTempDirectory("flash-listing-").toRealPath();
             Path r = Files.createDirectories(base.resolve("root"));
             Path outside = Files.createDirectories(base.resolve("outside"));
             Files.writeString(outside.resolve("secret.txt"), "secret");

@@ -43,7 +43,7 @@ class FallbackTest {
 
     static Path tree() {
         try {
-            Path r = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-fallback-"));
+            Path r = Files.createTempDirectory("flash-fallback-");
             SiteRulesTest.write(r, "index.html", APP);
             SiteRulesTest.write(r, "404.html", "custom 404\n");
             SiteRulesTest.write(r, "assets/app.js", "console.log(1)\n");

@@ -44,7 +44,7 @@ class SiteRulesTest {
 
     static Path tree() {
         try {
-            Path r = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-site-"));
+            Path r = Files.createTempDirectory("flash-site-");
             write(r, "index.html", "<h1>home</h1>\n");
             write(r, "assets/app.css", "body { color: red }\n");
             write(r, "assets/img/logo.svg", "<svg/>\n");

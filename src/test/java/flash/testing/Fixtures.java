@@ -32,7 +32,7 @@ public final class Fixtures {
 
     private static Path create() {
         try {
-            Path r = TempTrees.removedAtExit(Files.createTempDirectory("flash-integ-").toRealPath());
+            Path r = Files.createTempDirectory("flash-integ-").toRealPath();
             Files.write(r.resolve("small.bin"), SMALL);
             Files.write(r.resolve("large.bin"), LARGE);
             Files.writeString(r.resolve("hello.txt"), HELLO);
@@ -57,11 +57,18 @@ public final class Fixtures {
         }
     }
 
+    /** Removes {@code dir} and what it holds, as far as it can: one path that cannot go does not keep the others. */
     public static void deleteTree(Path dir) {
         try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort: a temp directory
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort: a temp directory (a test may have locked a directory in it)
+                }
+            }
+        } catch (IOException | UncheckedIOException ignored) {
+            // best effort: gone already, or cannot be listed
         }
     }
 

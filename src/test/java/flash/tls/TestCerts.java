@@ -58,7 +58,8 @@ public final class TestCerts {
         if (made != null) return made;
         Assumptions.assumeTrue(hasOpenssl(), "openssl is not installed");
         try {
-            Path dir = flash.testing.TempTrees.removedAtExit(Files.createTempDirectory("flash-tls-"));
+            Path dir = Files.createTempDirectory("flash-tls-");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> flash.testing.Fixtures.deleteTree(dir)));
             TestCerts c = new TestCerts(dir);
             c.make();
             made = c;
