@@ -74,6 +74,11 @@ public record ServerConfig(
     /** MT pool size and MP process count: the paper's configurations. */
     public static final int DEFAULT_THREADS = 64;
     public static final int DEFAULT_PROCESSES = 32;
+    /** The files a container's memory limit is read from: cgroup v2's, then v1's (Docker on an older host). */
+    static final java.util.List<java.nio.file.Path> CGROUP_LIMITS = java.util.List.of(
+            java.nio.file.Path.of("/sys/fs/cgroup/memory.max"),
+            java.nio.file.Path.of("/sys/fs/cgroup/memory/memory.limit_in_bytes"));
+
     /** The machine's memory (see {@link #physicalMemory}), read once for the defaults sized by it. */
     private static final long MACHINE_BYTES = physicalMemory();
 
@@ -109,33 +114,38 @@ public record ServerConfig(
         return Math.clamp(machineBytes / 16, 16L << 20, 256L << 20);
     }
 
-    /**
-     * MemTotal, or the cgroup (v2) memory limit when lower; -1 when neither can be read. Read from /proc and /sys
-     * rather than through the management beans, whose classes would cost the footprint this default is about.
-     */
     private static long physicalMemory() {
+        return physicalMemory(java.nio.file.Path.of("/proc/meminfo"), CGROUP_LIMITS);
+    }
+
+    /**
+     * MemTotal, or the lowest cgroup memory limit when lower; -1 when none can be read. Read from /proc and /sys
+     * rather than through the management beans, whose classes would cost the footprint this default is about. An
+     * unlimited cgroup reads "max" (v2) or a figure near 2^63 (v1): neither is below MemTotal.
+     */
+    static long physicalMemory(java.nio.file.Path meminfo, java.util.List<java.nio.file.Path> cgroupLimits) {
         long total = -1;
         try {
-            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+            for (String l : java.nio.file.Files.readAllLines(meminfo)) {
                 if (l.startsWith("MemTotal:")) total = Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
             }
         } catch (java.io.IOException | RuntimeException e) {
             // not Linux, or no /proc: the cgroup's limit, if any, or the fixed default
         }
-        try {
-            java.nio.file.Path max = java.nio.file.Path.of("/sys/fs/cgroup/memory.max");
-            if (java.nio.file.Files.isReadable(max)) {
-                String v = java.nio.file.Files.readString(max).trim();
-                if (v.matches("[0-9]+") && (total < 0 || Long.parseLong(v) < total)) total = Long.parseLong(v);
+        for (java.nio.file.Path limit : cgroupLimits) {
+            try {
+                if (!java.nio.file.Files.isReadable(limit)) continue;
+                String v = java.nio.file.Files.readString(limit).trim();
+                if (v.matches("[0-9]{1,18}") && (total < 0 || Long.parseLong(v) < total)) total = Long.parseLong(v);
+            } catch (java.io.IOException | RuntimeException e) {
+                // no limit of this cgroup version to read
             }
-        } catch (java.io.IOException | RuntimeException e) {
-            // no cgroup v2 limit to read
         }
         return total;
     }
 
     /**
-     * The memory the defaults are sized from: MemTotal, or the cgroup (v2) limit when lower; -1 when neither can be
+     * The memory the defaults are sized from: MemTotal, or the cgroup (v2 or v1) limit when lower; -1 when none can be
      * read. The launcher picks the JVM's memory flags from the same figure (its machine_mib).
      */
     public static long machineBytes() { return MACHINE_BYTES; }

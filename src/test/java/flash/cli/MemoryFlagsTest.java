@@ -14,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The launcher's JVM memory flags follow the machine: up to 2 GiB the footprint set (small young generation, native
- * heap trimmed, C2 alone, two malloc arenas), above it the throughput set (docs/performance.md, section 25). The
+ * heap trimmed, C1 alone, two malloc arenas), above it the throughput set (docs/performance.md, sections 25 and 29). The
  * launcher's own shell functions are run here, extracted from it, so the test reads what users run.
  */
 class MemoryFlagsTest {
@@ -54,8 +54,26 @@ class MemoryFlagsTest {
     void smallMachinesGetTheFootprintSet() throws Exception {
         for (int mib : new int[] {512, 2048}) {
             assertThat(flagsFor(mib)).contains("-XX:+UseSerialGC", "-Xmn4m", "-XX:TrimNativeHeapInterval=1000",
-                    "-XX:-TieredCompilation", "-XX:MaxDirectMemorySize=" + mib + "m", "-XX:+UseCompactObjectHeaders");
+                    "-XX:TieredStopAtLevel=1", "-XX:MaxDirectMemorySize=" + mib + "m", "-XX:+UseCompactObjectHeaders",
+                    "-XX:CompileCommand=exclude,");
         }
+    }
+
+    /**
+     * The footprint set leaves a JDK method to the interpreter by name, which the JVM ignores silently when nothing
+     * matches: a JDK that renamed it would bring back C1's 6.6 MB compilation at start-up (section 29).
+     */
+    @Test
+    void theMethodLeftToTheInterpreterExists() throws Exception {
+        Matcher m = Pattern.compile("-XX:CompileCommand=exclude,([\\w.$]+)::(\\w+)").matcher(flagsFor(1024));
+        int named = 0;
+        while (m.find()) {
+            named++;
+            Class<?> type = Class.forName(m.group(1), false, null);
+            assertThat(Arrays.stream(type.getDeclaredMethods()).map(java.lang.reflect.Method::getName))
+                    .as("%s declares %s", type.getName(), m.group(2)).contains(m.group(2));
+        }
+        assertThat(named).as("exclude commands in the footprint set").isPositive();
     }
 
     @Test
@@ -63,7 +81,7 @@ class MemoryFlagsTest {
         for (int mib : new int[] {2049, 24105}) {
             String flags = flagsFor(mib);
             assertThat(flags).contains("-XX:+UseSerialGC", "-Xmn16m", "-XX:MaxDirectMemorySize=" + mib + "m")
-                    .doesNotContain("TieredCompilation", "Xmn4m");
+                    .doesNotContain("Tiered", "Xmn4m", "CompileCommand");
         }
     }
 
@@ -73,6 +91,23 @@ class MemoryFlagsTest {
         long mib = Long.parseLong(bash(function("machine_mib") + "\nmachine_mib"));
         assertThat(ServerConfig.machineBytes()).as("this machine's memory, read by the server").isPositive();
         assertThat(mib).isEqualTo(ServerConfig.machineBytes() >> 20);
+    }
+
+    /** A container's limit, under cgroup v2 or v1, is the machine when lower, as ServerConfig reads it. */
+    @Test
+    void aContainersLimitIsTheMachine() throws Exception {
+        String run = function("machine_mib") + "\nd=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT\n"
+                + "printf 'MemTotal:        4000000 kB\\n' >\"$d/meminfo\"; echo max >\"$d/v2\"\n";
+        assertThat(bash(run + "echo 9223372036854771712 >\"$d/v1\"; machine_mib \"$d/meminfo\" \"$d/v2\" \"$d/v1\""))
+                .as("unlimited").isEqualTo("3906");
+        assertThat(bash(run + "echo 1073741824 >\"$d/v1\"; machine_mib \"$d/meminfo\" \"$d/v2\" \"$d/v1\""))
+                .as("a v1 limit").isEqualTo("1024");
+        assertThat(bash(run + "echo 536870912 >\"$d/v2\"; echo 1073741824 >\"$d/v1\"\n"
+                + "machine_mib \"$d/meminfo\" \"$d/v2\" \"$d/v1\""))
+                .as("the lower of two").isEqualTo("512");
+        assertThat(bash(run + "machine_mib \"$d/meminfo\" \"$d/none\"")).as("no limit file").isEqualTo("3906");
+        assertThat(function("machine_mib"))
+                .contains("/sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes");
     }
 
     /** The arena cap is exported on a small machine only, and never over the caller's own choice. */
@@ -93,7 +128,8 @@ class MemoryFlagsTest {
     void theJvmAcceptsBothSets() throws Exception {
         for (int mib : new int[] {1024, 8192}) {
             assertThat(Launcher.javaVersionWith(Arrays.asList(flagsFor(mib).split("\\s+"))))
-                    .doesNotContainIgnoringCase("error").doesNotContainIgnoringCase("unrecognized");
+                    .doesNotContainIgnoringCase("error").doesNotContainIgnoringCase("unrecognized")
+                    .as("the exclude command is quiet").doesNotContain("CompileCommand");
         }
     }
 }

@@ -1,6 +1,12 @@
 package flash.config;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,5 +44,25 @@ class CacheDefaultTest {
         assertThat(ServerConfig.pathCacheFor(-1, GIB)).as("memory unknown: the heap").isEqualTo(200_000);
         assertThat(ServerConfig.pathCacheFor(-1, -1)).as("neither known").isEqualTo(50_000);
         assertThat(ServerConfig.DEFAULT_PATH_CACHE).isBetween(20_000, 200_000);
+    }
+
+    /** A container's limit lowers the memory read, under cgroup v2 or v1; an unlimited one ("max", ~2^63) does not. */
+    @Test
+    void theMemoryIsMemTotalOrAContainersLimitWhenLower(@TempDir Path dir) throws IOException {
+        Path meminfo = Files.writeString(dir.resolve("meminfo"), "MemTotal:        4000000 kB\nMemFree: 1 kB\n");
+        Path v2 = dir.resolve("memory.max"), v1 = dir.resolve("memory.limit_in_bytes");
+        Path missing = dir.resolve("none");
+        assertThat(ServerConfig.physicalMemory(meminfo, List.of(missing))).isEqualTo(4_000_000L * 1024);
+        Files.writeString(v2, "max\n");
+        Files.writeString(v1, "9223372036854771712\n");
+        assertThat(ServerConfig.physicalMemory(meminfo, List.of(v2, v1))).as("unlimited").isEqualTo(4_000_000L * 1024);
+        Files.writeString(v1, "1073741824\n");
+        assertThat(ServerConfig.physicalMemory(meminfo, List.of(v2, v1))).as("a v1 limit").isEqualTo(GIB);
+        Files.writeString(v2, "536870912\n");
+        assertThat(ServerConfig.physicalMemory(meminfo, List.of(v2, v1))).as("the lower of two").isEqualTo(512 * MIB);
+        assertThat(ServerConfig.physicalMemory(missing, List.of(v1))).as("no meminfo").isEqualTo(GIB);
+        assertThat(ServerConfig.physicalMemory(missing, List.of(missing))).as("nothing known").isEqualTo(-1);
+        assertThat(ServerConfig.CGROUP_LIMITS).extracting(Path::toString)
+                .containsExactly("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes");
     }
 }
