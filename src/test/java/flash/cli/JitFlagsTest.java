@@ -3,7 +3,6 @@ package flash.cli;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.lang.reflect.Method;
 import java.util.Arrays;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -16,8 +15,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class JitFlagsTest {
     private static final Pattern DEFAULT = Pattern.compile("(?m)^JIT_FLAGS=\"\\$\\{FLASH_JIT_FLAGS-\"([^\"]*)\"}\"$");
-    // the comma form, the one the launcher uses (a space-separated command would not survive its word splitting)
-    private static final Pattern DONTINLINE = Pattern.compile("-XX:CompileCommand=dontinline,([\\w.$]+)::(\\w+)");
 
     private static String launcherJitFlags() throws IOException {
         Matcher m = DEFAULT.matcher(Launcher.text());
@@ -27,16 +24,8 @@ class JitFlagsTest {
 
     @Test
     void everyMethodKeptOutOfLineExists() throws Exception {
-        Matcher m = DONTINLINE.matcher(launcherJitFlags());
-        int named = 0;
-        while (m.find()) {
-            named++;
-            Class<?> type = Class.forName(m.group(1), false, JitFlagsTest.class.getClassLoader());
-            String method = m.group(2);
-            assertThat(Arrays.stream(type.getDeclaredMethods()).map(Method::getName))
-                    .as("%s declares %s", type.getName(), method).contains(method);
-        }
-        assertThat(named).as("dontinline commands in the launcher").isPositive();
+        assertThat(Launcher.assertNamedMethodsExist(launcherJitFlags(), "dontinline"))
+                .as("dontinline commands in the launcher").isPositive();
     }
 
     @Test

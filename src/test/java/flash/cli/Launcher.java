@@ -1,12 +1,16 @@
 package flash.cli;
 
 import java.io.IOException;
+import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -33,5 +37,23 @@ final class Launcher {
         assertThat(p.exitValue()).as(out).isZero();
         assertThat(out).doesNotContainIgnoringCase("error");
         return out;
+    }
+
+    /**
+     * Asserts that every {@code -XX:CompileCommand=<command>,Class::method} in {@code flags} (the comma form, the one
+     * the launcher uses: a space-separated command would not survive its word splitting) names a method that exists,
+     * since the JVM ignores one that matches nothing; returns how many were named.
+     */
+    static int assertNamedMethodsExist(String flags, String command) throws ClassNotFoundException {
+        Pattern named = Pattern.compile("-XX:CompileCommand=" + Pattern.quote(command) + ",([\\w.$]+)::(\\w+)");
+        Matcher m = named.matcher(flags);
+        int count = 0;
+        while (m.find()) {
+            count++;
+            Class<?> type = Class.forName(m.group(1), false, Launcher.class.getClassLoader());
+            assertThat(Arrays.stream(type.getDeclaredMethods()).map(Method::getName))
+                    .as("%s declares %s", type.getName(), m.group(2)).contains(m.group(2));
+        }
+        return count;
     }
 }
