@@ -168,22 +168,22 @@ public final class FileEntry {
      * An unheld entry's file read now without blocking, as an entry with its body in a pooled buffer (one reference,
      * the caller's to release); null when that would block or the file is no longer the one cached.
      *
-     * @param checkPath open the real path again, proving it still names the file (an entry past its bound), instead
-     *                  of reading a descriptor this entry kept open
-     * @param budget    descriptors this entry may keep open for the next reads (null: none)
+     * @param check  what proves the file read is still the one cached: the real path opened again (an entry past
+     *               its bound), or a descriptor this entry kept open, checked by fstat or trusted to the watch
+     * @param budget descriptors this entry may keep open for the next reads (null: none)
      */
-    FileEntry readUnheld(boolean checkPath, DescriptorBudget budget) {
+    FileEntry readUnheld(UnheldRead.Check check, DescriptorBudget budget) {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
-        return identity == null ? null : UnheldRead.read(this, checkPath, budget);
+        return identity == null ? null : UnheldRead.read(this, check, budget);
     }
 
     /**
      * As {@link #readUnheld}, where blocking is allowed: the open and the read may wait for the disk. Null only when
      * the file is no longer the one cached (or cannot be read at all): the caller translates again.
      */
-    FileEntry readUnheldWaiting(boolean checkPath, DescriptorBudget budget) {
+    FileEntry readUnheldWaiting(UnheldRead.Check check, DescriptorBudget budget) {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
-        return identity == null ? null : UnheldRead.readWaiting(this, checkPath, budget);
+        return identity == null ? null : UnheldRead.readWaiting(this, check, budget);
     }
 
     /** The descriptor this unheld entry keeps, with one more reference for the caller, or null. */

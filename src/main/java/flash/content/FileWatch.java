@@ -150,6 +150,15 @@ public final class FileWatch implements AutoCloseable {
         /** Whether every name the translation read is watched: only then may the entry outlive the stat bound. */
         public boolean complete() { return complete; }
 
+        /**
+         * Whether this registration still stands for its entry: complete, neither fired by a change nor cancelled.
+         * A loop may look an entry up between the change's firing and the entry's removal; this closes that gap.
+         */
+        public boolean watching() {
+            Object s = state.get();
+            return complete && (s == PENDING || s instanceof Runnable);
+        }
+
         /** Runs {@code onChange} at the first change; false if one was already seen (the caller drops the entry). */
         public boolean attach(Runnable onChange) { return state.compareAndSet(PENDING, onChange); }
 

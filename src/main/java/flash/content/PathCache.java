@@ -288,7 +288,9 @@ public final class PathCache {
 
     /** A small file whose bytes are not held, read now without blocking; null (a miss) when it cannot be. */
     private Translation readUnheld(Node n, boolean due, long now) {
-        FileEntry read = ((Translation.Found) n.translation).entry().readUnheld(due, descriptors);
+        UnheldRead.Check check = due ? UnheldRead.Check.REOPEN
+                : n.watch != null && n.watch.watching() ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT;
+        FileEntry read = ((Translation.Found) n.translation).entry().readUnheld(check, descriptors);
         if (read == null) {
             unheldFallbacks.increment();
             misses.increment();
@@ -373,7 +375,9 @@ public final class PathCache {
             return due ? null : h.found;
         }
         if (Thread.currentThread().isVirtual()) return null; // a native read would pin the carrier (see above)
-        FileEntry read = ((Translation.Found) n.translation).entry().readUnheldWaiting(due, descriptors);
+        // By fstat even when watched: on a helper that costs the loop nothing, so the read stays as strict as it was.
+        FileEntry read = ((Translation.Found) n.translation).entry()
+                .readUnheldWaiting(due ? UnheldRead.Check.REOPEN : UnheldRead.Check.FSTAT, descriptors);
         if (read == null) return null;
         unheldWaited.increment();
         return served(n, read, due, now);

@@ -11,19 +11,19 @@ import java.nio.ByteBuffer;
  * "warm set larger than the caches"): open with {@code openat2(RESOLVE_CACHED | RESOLVE_NO_SYMLINKS)}, which fails
  * instead of waiting for a directory or inode read; fstat, which must find the file the translation read; preadv2
  * with RWF_NOWAIT of the whole file into a pooled buffer, which fails instead of waiting for a page; and the
- * descriptor is kept for the next request ({@link KeptDescriptor}), so that these pay only the fstat and the read. Any
- * failure (not in memory, changed, replaced, a symlink on the path, an old kernel) returns null; where blocking is
- * allowed the caller then reads the file there ({@link #readWaiting}), and translates it again only if that fails
- * too (changed, replaced, a symlink on the path).
+ * descriptor is kept for the next request ({@link KeptDescriptor}), so that these pay only the fstat and the read,
+ * or the read alone for a watched entry ({@link Check#WATCHED}). Any failure (not in memory, changed, replaced, a
+ * symlink on the path, an old kernel) returns null; where blocking is allowed the caller then reads the file there
+ * ({@link #readWaiting}), and translates it again only if that fails too (changed, replaced, a symlink on the path).
  *
  * <p>Safety: the path opened is the translation's real path, which was checked to lie under the document root (or
  * allowed out of it by --follow-symlinks); with no symlink allowed anywhere on it, it names the same place in the
  * tree however the tree changed since, so a symlink swapped in to point out of the root fails the open. A change
  * in place, a rename over the file or its deletion fails the identity check, on a kept descriptor too (the unlink
- * changes the kept inode's ctime); a directory above it moved or swapped for a symlink is seen only when the path
- * is opened again, past the entry's bound (or dropped at once by the watch). No call of {@link #read} is a disk wait,
- * so none goes through {@link DiskGuard}; {@link #readWaiting} waits, and does: the invariant still fails every call
- * that can block.
+ * changes the kept inode's ctime), or drops a watched entry when the watch reports it. A directory above the file
+ * moved or swapped for a symlink is seen only when the path is opened again, past the entry's bound (or dropped at
+ * once by the watch). No call of {@link #read} is a disk wait, so none goes through {@link DiskGuard};
+ * {@link #readWaiting} waits, and does: the invariant still fails every call that can block.
  */
 final class UnheldRead {
     /** Cleared for good when the kernel lacks openat2's RESOLVE_CACHED: every such read would fail. */
@@ -51,19 +51,40 @@ final class UnheldRead {
         }
     }
 
+    /** What a read checks before it trusts the file it reads to be the one cached. */
+    enum Check {
+        /**
+         * The entry is past its bound: open the real path again (proving it still names the file, with no symlink on
+         * it) and find the file cached there by fstat.
+         */
+        REOPEN,
+        /** Within the bound: a descriptor the entry keeps, when its file is unchanged by fstat (mtime, ctime, size). */
+        FSTAT,
+        /**
+         * Within the bound of an entry whose every name is watched: a kept descriptor is read with no fstat, as held
+         * bytes are served with none, since the watch drops the entry at any change, deletion or rename. The read
+         * itself still finds a file grown or shrunk since (it asks for one byte more than the size), so a copy
+         * rewriting it in place, which truncates first, is never served cut to the old length under the old head. What
+         * it cannot find, for as long as the watch takes to report (its own thread, and the JDK's poller), is a
+         * rewrite in place to the same length: its bytes go out, fresh, with the old validators. The fstat it saves
+         * was 5% of the loop's time on a site larger than the byte budget (docs/performance.md, section 31).
+         */
+        WATCHED
+    }
+
     /**
      * {@code unheld}'s file read now, as an entry holding a pooled body (one reference, owned by the caller, who
      * must {@link FileEntry#release()} it), or null when that would have to wait or the file is not the one cached.
      *
-     * <p>Without {@code checkPath}, a descriptor the entry keeps is read if it has one: the file it was opened on,
-     * still unchanged (fstat), which is what a held body would serve within the entry's bound. With it, or without a
-     * kept descriptor, the real path is opened again, which proves the path still names that file; the descriptor is
-     * then kept for the next reads when {@code budget} allows (null: never). It is kept once the file is found to be
-     * the one cached, even when the read failed because its pages were not in memory, so that the read a helper makes
-     * next ({@link #readWaiting}) does not open the path again.
+     * <p>Unless {@code check} is {@link Check#REOPEN}, a descriptor the entry keeps is read if it has one: the file it
+     * was opened on, which is what a held body would serve within the entry's bound. Otherwise the real path is
+     * opened again, which proves the path still names that file; the descriptor is then kept for the next reads when
+     * {@code budget} allows (null: never). It is kept once the file is found to be the one cached, even when the read
+     * failed because its pages were not in memory, so that the read a helper makes next ({@link #readWaiting}) does
+     * not open the path again.
      */
-    static FileEntry read(FileEntry unheld, boolean checkPath, DescriptorBudget budget) {
-        return read(unheld, checkPath, budget, false);
+    static FileEntry read(FileEntry unheld, Check check, DescriptorBudget budget) {
+        return read(unheld, check, budget, false);
     }
 
     /**
@@ -73,18 +94,19 @@ final class UnheldRead {
      * insert and the watch's registration) by what nginx's thread pool does: one read of an open file (section 23 of
      * docs/performance.md). Null when the file is not the one cached: the caller translates again.
      */
-    static FileEntry readWaiting(FileEntry unheld, boolean checkPath, DescriptorBudget budget) {
+    static FileEntry readWaiting(FileEntry unheld, Check check, DescriptorBudget budget) {
         DiskGuard.check("read unheld file");
-        return read(unheld, checkPath, budget, true);
+        return read(unheld, check, budget, true);
     }
 
-    private static FileEntry read(FileEntry unheld, boolean checkPath, DescriptorBudget budget, boolean wait) {
-        if (!checkPath) {
+    private static FileEntry read(FileEntry unheld, Check check, DescriptorBudget budget, boolean wait) {
+        if (check != Check.REOPEN) {
             KeptDescriptor kept = unheld.retainKept();
             if (kept != null) {
                 kept.touch();
                 try {
-                    return Native.sameFile(kept.fd, unheld.identity()) == 1 ? readBody(unheld, kept.fd, wait) : null;
+                    boolean same = check == Check.WATCHED || Native.sameFile(kept.fd, unheld.identity()) == 1;
+                    return same ? readBody(unheld, kept.fd, wait) : null;
                 } finally {
                     kept.release();
                 }
@@ -109,19 +131,24 @@ final class UnheldRead {
 
     /**
      * The whole file at {@code fd} (found to be {@code unheld}'s), or null: with {@code wait} false, when a page is not
-     * in memory; in both cases when the file is shorter than its identity says.
+     * in memory; in both cases when the file is shorter or longer than its identity says. The read asks for one byte
+     * past the size, which costs no system call: a file of the size cached ends the first read there.
      */
     private static FileEntry readBody(FileEntry unheld, int fd, boolean wait) {
         int size = (int) unheld.size();
-        PooledBody body = PooledBody.take(size);
+        PooledBody body = PooledBody.take(size + 1);
         try {
             long done = 0;
-            while (done < size) {
-                long n = wait ? Native.pread(fd, body.memory(), done, size - done, done)
-                        : Native.preadv2Nowait(fd, body.memory(), done, size - done, done);
-                if (n <= 0) return null; // -EAGAIN: a page is not in memory; 0: shorter than fstat said
+            do { // at least once: an empty file grown since is found too
+                long n = wait ? Native.pread(fd, body.memory(), done, size + 1 - done, done)
+                        : Native.preadv2Nowait(fd, body.memory(), done, size + 1 - done, done);
+                if (n < 0) return null; // -EAGAIN: a page is not in memory
+                if (n == 0) break;      // the end of the file
                 done += n;
-            }
+            } while (done < size);
+            // Shorter or longer than cached: changed since. A read that stops exactly at the size could also be one
+            // whose next page is not in memory, not the end; but a grown file's new page was just written there.
+            if (done != size) return null;
             ByteBuffer view = body.view(size);
             FileEntry e = unheld.withPooledBody(view, body);
             body = null; // the entry owns the reference now

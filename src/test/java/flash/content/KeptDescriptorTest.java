@@ -1,5 +1,6 @@
 package flash.content;
 
+import flash.http.RequestTarget;
 import flash.sys.Native;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -8,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -118,6 +120,88 @@ class KeptDescriptorTest {
         assertThat(served(cache, "/sub/d")).isEqualTo(d);
         cache.clear();
         assertThat(openOn(translator.root().resolve("sub.old/d"))).isZero();
+    }
+
+    /** Translates {@code path} and caches it with what it read watched by {@code w}, as a site does. */
+    private void translateWatched(FileWatch w, PathCache cache, String path) {
+        RequestTarget.Normalized t = CacheFixture.target(path);
+        FileWatch.Registration reg = w.register();
+        translator.watchDependencies(t, reg);
+        assertThat(reg.complete()).isTrue();
+        Translation result = translator.translate(t);
+        cache.put(t, result, reg);
+        if (result instanceof Translation.Found f) f.entry().release();
+    }
+
+    /** Rewrites {@code f} in place (the same inode: truncated, then written), and returns its new bytes. */
+    private static byte[] rewrite(Path f, int size, long seed) throws Exception {
+        byte[] data = new byte[size];
+        new java.util.Random(seed).nextBytes(data);
+        Files.write(f, data, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        return data;
+    }
+
+    @Test
+    void aWatchedKeptFileIsReadWithoutAnFstatButNeverAtALengthItNoLongerHas() throws Exception {
+        write(root.resolve("f"), SIZE, 1);
+        // A second name for the same file, in a directory nobody watches: inotify reports a write to the directory
+        // of the name written through, so a write through this one reaches the kept descriptor unreported. That
+        // shows what the read itself checks, with no watch racing it.
+        Path other = Files.createDirectories(dir.resolve("elsewhere")).resolve("f");
+        Files.createLink(other, root.resolve("f"));
+        try (FileWatch w = FileWatch.start(16)) {
+            assumeTrue(w.available(), "no inotify instance to be had here");
+            PathCache cache = unheldCache(NEVER, roomFor(10));
+            translateWatched(w, cache, "/f");
+            assertThat(served(cache, "/f")).isNotNull();
+            assertThat(cache.keptDescriptors()).isEqualTo(1);
+
+            // the same length, rewritten: no fstat, so read as it now is (an unwatched entry's fstat refuses it)
+            byte[] same = rewrite(other, SIZE, 2);
+            assertThat(served(cache, "/f")).isEqualTo(same);
+            // longer or shorter than cached: a miss, never the new bytes cut or padded to the old length
+            rewrite(other, SIZE + 1, 3);
+            assertThat(served(cache, "/f")).isNull();
+            rewrite(other, SIZE - 1, 4);
+            assertThat(served(cache, "/f")).isNull();
+            rewrite(other, 0, 5);
+            assertThat(served(cache, "/f")).isNull();
+            byte[] back = rewrite(other, SIZE, 6);
+            assertThat(served(cache, "/f")).isEqualTo(back);
+
+            // through the watched name: the watch drops the entry
+            rewrite(root.resolve("f"), SIZE, 7);
+            long end = System.nanoTime() + 10_000_000_000L;
+            while (served(cache, "/f") != null && System.nanoTime() < end) Thread.sleep(5);
+            assertThat(served(cache, "/f")).isNull();
+            cache.clear();
+        }
+        assertThat(openOn(translator.root().resolve("f"))).isZero();
+    }
+
+    @Test
+    void anEmptyFileThatGrewIsNotReadAsEmpty() throws Exception {
+        // The cache holds an empty file's (no) bytes, so its entry is read here directly: first by its path, which
+        // keeps the descriptor, then from that descriptor with no fstat, as a watched entry is.
+        write(root.resolve("e"), 0, 1);
+        Translation t = translator.translate(CacheFixture.target("/e"));
+        FileEntry found = ((Translation.Found) t).entry();
+        FileEntry unheld = found.withoutBody();
+        found.release();
+        try {
+            assertThat(CacheFixture.bytesOf(new Translation.Found(
+                    unheld.readUnheld(UnheldRead.Check.REOPEN, roomFor(10))))).isEmpty();
+            assertThat(openOn(translator.root().resolve("e"))).as("kept").isEqualTo(1);
+            assertThat(CacheFixture.bytesOf(new Translation.Found(
+                    unheld.readUnheld(UnheldRead.Check.WATCHED, null)))).isEmpty();
+            try (var ch = java.nio.channels.FileChannel.open(root.resolve("e"), StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+            }
+            assertThat(unheld.readUnheld(UnheldRead.Check.WATCHED, null)).isNull();
+        } finally {
+            unheld.release();
+        }
+        assertThat(openOn(translator.root().resolve("e"))).isZero();
     }
 
     @Test
