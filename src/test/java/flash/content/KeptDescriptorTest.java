@@ -158,6 +158,9 @@ class KeptDescriptorTest {
 
             // the same length, rewritten: no fstat, so read as it now is (an unwatched entry's fstat refuses it)
             byte[] same = rewrite(other, SIZE, 2);
+            // a new mtime for certain: a fast rewrite on coarse timestamps could keep the old one, and an fstat pass
+            Files.setLastModifiedTime(other,
+                    java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 10_000));
             assertThat(served(cache, "/f")).isEqualTo(same);
             // longer or shorter than cached: a miss, never the new bytes cut or padded to the old length
             rewrite(other, SIZE + 1, 3);
