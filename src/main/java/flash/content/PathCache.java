@@ -25,10 +25,10 @@ import java.util.concurrent.atomic.LongAdder;
  * read; no body and no open file), and its bytes go to the second tier, which may refuse or evict them on its own.
  * A lookup whose bytes are not held reads the file then and there without blocking ({@link UnheldRead}: fstat unless
  * watched, and preadv2 with RWF_NOWAIT on the descriptor kept from the first read, which opened it with openat2
- * RESOLVE_CACHED;
- * see "Open files" below); when that would wait, it is a miss, and where blocking is allowed the file is read from
- * the same translation ({@link #readWaiting}); when the file is no longer the one translated, the caller translates
- * again. The bytes of a file read unheld often are offered to the second tier again ({@link #offerIfAskedOften}).
+ * RESOLVE_CACHED; see "Open files" below); when that would wait, it is a miss, and where blocking is allowed the file
+ * is read from the same translation ({@link #readWaiting}); when the file is no longer the one translated, the caller
+ * translates again. The bytes of a file read unheld often are offered to the second tier again ({@link
+ * #offerIfAskedOften}).
  * Before, one cache weighed an
  * entry by its bytes and evicting the bytes dropped the translation with them: on a site larger than the byte budget
  * most requests paid a full translation on a helper. One weight for both could not work either: translations held
@@ -330,10 +330,10 @@ public final class PathCache {
             n.readsInSecond = 0;
         }
         if (++n.readsInSecond != OFFER_AFTER_READS || !offerAllowed(second)) return;
-        // The read checked the file (by fstat, or by its length when watched) before or while reading it, not after: a
-        // write during the read could have mixed its bytes.
-        // One request may get those (as from any read); the held copy would serve them until the bound. So the file
-        // must still be the one translated, after the read: openat2 (RESOLVE_CACHED) and fstat, which cannot wait.
+        // The read checked the file (by fstat, or by its length when watched) before or while reading it, not after:
+        // a write during the read could have mixed its bytes. One request may get those (as from any read); the held
+        // copy would serve them until the bound. So the file must still be the one translated, after the read:
+        // openat2 (RESOLVE_CACHED) and fstat, which cannot wait.
         if (!((Translation.Found) n.translation).entry().unchangedOnDisk()) return;
         try {
             bodiesOffered.increment();

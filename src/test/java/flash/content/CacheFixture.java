@@ -40,6 +40,21 @@ final class CacheFixture {
         if (t instanceof Translation.Found f) f.entry().release();
     }
 
+    /**
+     * What StaticSite.translate does: watches what the translation of {@code path} reads (unless {@code watch} is
+     * null), translates, and caches it; returns the registration (null: unwatched). The translation's own reference
+     * is released.
+     */
+    static FileWatch.Registration translate(PathTranslator translator, PathCache cache, FileWatch watch, String path) {
+        RequestTarget.Normalized t = target(path);
+        FileWatch.Registration reg = watch == null ? null : watch.register();
+        if (reg != null) translator.watchDependencies(t, reg);
+        Translation result = translator.translate(t);
+        cache.put(t, result, reg);
+        if (result instanceof Translation.Found f) f.entry().release();
+        return reg;
+    }
+
     /** The remaining bytes of {@code b} (consumed). */
     static byte[] bytes(ByteBuffer b) {
         byte[] out = new byte[b.remaining()];

@@ -53,13 +53,8 @@ class FileWatchTest {
 
     /** What StaticSite.translate does: watch what the translation reads, translate, remember. */
     private void translate(PathTranslator tr, PathCache cache, FileWatch w, String path) {
-        RequestTarget.Normalized t = target(path);
-        FileWatch.Registration reg = w == null ? null : w.register();
-        if (reg != null) tr.watchDependencies(t, reg);
-        Translation result = tr.translate(t);
         translations.incrementAndGet();
-        cache.put(t, result, reg);
-        if (result instanceof Translation.Found f) f.entry().release();
+        CacheFixture.translate(tr, cache, w, path);
     }
 
     /** The cached body of {@code path} as text, null on a miss, "404" for a cached not-found. */

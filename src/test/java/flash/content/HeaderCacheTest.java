@@ -77,8 +77,8 @@ class HeaderCacheTest {
     /**
      * A file asked for a few times a second, as every file of a big site under random traffic is, keeps no re-dated
      * copy: each kept copy lived a second, long enough to be promoted, and the old generation grew by 330-490 KB a
-     * second on the 20,000-file site, with no full collection to free it (docs/performance.md section 30). Eight asks in one
-     * second: heap copies only.
+     * second on the 20,000-file site, with no full collection to free it (docs/performance.md section 30). Eight asks
+     * in one second: heap copies only.
      */
     @Test
     void aFileAskedForAFewTimesASecondKeepsNoCopy() throws Exception {

@@ -1,6 +1,5 @@
 package flash.content;
 
-import flash.http.RequestTarget;
 import flash.sys.Native;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -122,25 +121,6 @@ class KeptDescriptorTest {
         assertThat(openOn(translator.root().resolve("sub.old/d"))).isZero();
     }
 
-    /** Translates {@code path} and caches it with what it read watched by {@code w}, as a site does. */
-    private void translateWatched(FileWatch w, PathCache cache, String path) {
-        RequestTarget.Normalized t = CacheFixture.target(path);
-        FileWatch.Registration reg = w.register();
-        translator.watchDependencies(t, reg);
-        assertThat(reg.complete()).isTrue();
-        Translation result = translator.translate(t);
-        cache.put(t, result, reg);
-        if (result instanceof Translation.Found f) f.entry().release();
-    }
-
-    /** Rewrites {@code f} in place (the same inode: truncated, then written), and returns its new bytes. */
-    private static byte[] rewrite(Path f, int size, long seed) throws Exception {
-        byte[] data = new byte[size];
-        new java.util.Random(seed).nextBytes(data);
-        Files.write(f, data, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-        return data;
-    }
-
     @Test
     void aWatchedKeptFileIsReadWithoutAnFstatButNeverAtALengthItNoLongerHas() throws Exception {
         write(root.resolve("f"), SIZE, 1);
@@ -152,28 +132,28 @@ class KeptDescriptorTest {
         try (FileWatch w = FileWatch.start(16)) {
             assumeTrue(w.available(), "no inotify instance to be had here");
             PathCache cache = unheldCache(NEVER, roomFor(10));
-            translateWatched(w, cache, "/f");
+            assertThat(translate(translator, cache, w, "/f").complete()).isTrue();
             assertThat(served(cache, "/f")).isNotNull();
             assertThat(cache.keptDescriptors()).isEqualTo(1);
 
             // the same length, rewritten: no fstat, so read as it now is (an unwatched entry's fstat refuses it)
-            byte[] same = rewrite(other, SIZE, 2);
+            byte[] same = write(other, SIZE, 2); // in place: Files.write truncates the same inode
             // a new mtime for certain: a fast rewrite on coarse timestamps could keep the old one, and an fstat pass
             Files.setLastModifiedTime(other,
                     java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 10_000));
             assertThat(served(cache, "/f")).isEqualTo(same);
             // longer or shorter than cached: a miss, never the new bytes cut or padded to the old length
-            rewrite(other, SIZE + 1, 3);
+            write(other, SIZE + 1, 3);
             assertThat(served(cache, "/f")).isNull();
-            rewrite(other, SIZE - 1, 4);
+            write(other, SIZE - 1, 4);
             assertThat(served(cache, "/f")).isNull();
-            rewrite(other, 0, 5);
+            write(other, 0, 5);
             assertThat(served(cache, "/f")).isNull();
-            byte[] back = rewrite(other, SIZE, 6);
+            byte[] back = write(other, SIZE, 6);
             assertThat(served(cache, "/f")).isEqualTo(back);
 
             // through the watched name: the watch drops the entry
-            rewrite(root.resolve("f"), SIZE, 7);
+            write(root.resolve("f"), SIZE, 7);
             long end = System.nanoTime() + 10_000_000_000L;
             while (served(cache, "/f") != null && System.nanoTime() < end) Thread.sleep(5);
             assertThat(served(cache, "/f")).isNull();
