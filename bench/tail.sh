@@ -19,6 +19,8 @@ need nginx
 if [[ -n "${SCHED_DIR:-}" ]]; then need perf; mkdir -p "$SCHED_DIR"; fi
 ROUNDS=${1:-8}; SECS=${2:-10}; LOADS=${LOADS:-closed paced}; DELAY_MS=${DELAY_MS:-1}; WARMUP=${WARMUP:-40}
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ && "$SECS" =~ ^[1-9][0-9]*$ ]] || die "usage: bench/tail.sh [ROUNDS] [SECONDS]"
+[[ "$WARMUP" =~ ^[1-9][0-9]*$ ]] || die "WARMUP must be a whole number of seconds"
+[[ $# -le 2 ]] || die "usage: bench/tail.sh [ROUNDS] [SECONDS]"
 [[ "$DELAY_MS" =~ ^[1-9][0-9]*$ ]] || die "DELAY_MS must be a whole number of milliseconds (wrk's delay())"
 for l in $LOADS; do [[ $l == closed || $l == paced ]] || die "LOADS: '$l' is neither closed nor paced"; done
 
@@ -61,12 +63,12 @@ threads() {
   for t in /proc/"$1"/task/*; do
     printf '%s %s %s %s\n' "${t##*/}" "$(tr ' ' _ < "$t/comm")" \
       "$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "$t/stat")" "$(awk '/nonvoluntary/ {print $2}' "$t/status")"
-  done | sort
+  done | LC_ALL=C sort -k1,1
 }
 # sums OLD NEW -> "ticks preempted jit vm": all threads' ticks and involuntary switches, the compilers' and VM
 # thread's ticks.
 sums() {
-  join "$1" "$2" | awk '{d = $6 - $3; t += d; p += $7 - $4} $2 ~ /Compiler/ {j += d} $2 == "VM_Thread" {v += d}
+  LC_ALL=C join -a2 -e0 -o 0,2.2,1.3,1.4,2.2,2.3,2.4 "$1" "$2" | awk '{d = $6 - $3; t += d; p += $7 - $4} $2 ~ /Compiler/ {j += d} $2 == "VM_Thread" {v += d}
     END {printf "%d %d %d %d", t, p, j, v}'
 }
 
@@ -87,7 +89,7 @@ for r in $(seq "$ROUNDS"); do
         taskset -c 1 perf sched record -q -C 0 -o "$SCHED_DIR/$load-$s-$r.data" -- sleep "$SECS" >/dev/null 2>&1 & rec=$!
       fi
       WRK_KIND=$load run_wrk "$load-$s-$r" 1 -t1 -c10 -d"${SECS}s" -s "$script" "${URL[$s]}"
-      [[ -n "$rec" ]] && wait "$rec"
+      if [[ -n "$rec" ]]; then wait "$rec" || die "perf sched record failed (run it as root; see perf's own message by hand)"; fi
       noise_end
       threads "${PROC[$s]}" > "$WORK/t1"; t1=$(session_ticks "${PID[$s]}")
       read -r p50 p90 p99 p999 mx < <(awk '/^PCT / {print $2, $3, $4, $5, $6}' "$WORK/$load-$s-$r.wrk")
