@@ -177,6 +177,16 @@ session_ticks() {
   done
   echo "$t"
 }
+# thread_stats PID: per thread of PID, "tid name ticks involuntary-switches", sorted for join(1) under LC_ALL=C.
+# Ticks are utime+stime counted after the ")" that closes the name: a JVM thread's name has spaces ("VM Thread",
+# "C2 CompilerThread0"), which shift every field after it when the line is split from the start.
+thread_stats() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s %s\n' "${t##*/}" "$(tr ' ' _ < "$t/comm")" \
+      "$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "$t/stat")" "$(awk '/nonvoluntary/ {print $2}' "$t/status")"
+  done | LC_ALL=C sort -k1,1
+}
 # "busy0 busy1 steal" ticks from /proc/stat (busy = user+nice+system).
 cpu_stat() { awk '$1=="cpu0" {b0=$2+$3+$4; s+=$9} $1=="cpu1" {b1=$2+$3+$4; s+=$9} END {print b0, b1, s}' /proc/stat; }
 

@@ -17,22 +17,14 @@ start flash 0 "$HERE/flash" serve "$WORK/www" --port "$PORT"
 wait_log flash '^flash listening on ' 300
 pid=$(pgrep -s "${PID[flash]}" -f "java.*--port $PORT" | head -1)
 [[ -n "$pid" ]] || die "no JVM found for the server: $(tail -3 "$WORK/flash.log")"
-# per thread: "tid name ticks preemptions"
-snap() {
-  local t
-  for t in /proc/"$pid"/task/*; do
-    printf '%s %s %s %s\n' "${t##*/}" "$(tr ' ' _ < "$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")" \
-      "$(awk '/nonvoluntary/ {print $2}' "$t/status")"
-  done | sort
-}
 machine_note
 echo "# jit-tail: $RUNS x wrk -t1 -c$CONNS -d5s on a fresh server; per run the CPU ticks (10 ms) of each busy thread"
 for r in $(seq "$RUNS"); do
-  snap > "$WORK/s0"
+  thread_stats "$pid" > "$WORK/s0"
   out=$(nice -n "${NICE:--20}" taskset -c 1 wrk -t1 -c"$CONNS" -d5s --latency "http://127.0.0.1:$PORT/f.bin" \
     | awk '/Requests\/sec/ {r = $2} / 99%/ {p = $2} END {printf "%10s req/s  p99 %8s", r, p}')
-  snap > "$WORK/s1"
-  busy=$(join "$WORK/s0" "$WORK/s1" | awk '{d = $6 - $3; if (d > 0 || $2 ~ /^flash-loop/) printf "%s:%d ", $2, d;
+  thread_stats "$pid" > "$WORK/s1"
+  busy=$(LC_ALL=C join "$WORK/s0" "$WORK/s1" | awk '{d = $6 - $3; if (d > 0 || $2 ~ /^flash-loop/) printf "%s:%d ", $2, d;
     if ($2 ~ /^flash-loop/) printf "(preempted %d) ", $7 - $4}')
   echo "run $r: $out | $busy"
 done

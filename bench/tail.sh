@@ -57,15 +57,7 @@ machine_note
 declare -A URL=([flash]="http://127.0.0.1:$FPORT/f.bin" [nginx]="http://127.0.0.1:$NPORT/f.bin")
 declare -A PROC=([flash]=$jvm [nginx]=${PID[nginx]})
 
-# threads PID -> per thread "tid name ticks nonvoluntary" (Flash's JIT compiler and VM threads are told apart).
-threads() {
-  local t
-  for t in /proc/"$1"/task/*; do
-    printf '%s %s %s %s\n' "${t##*/}" "$(tr ' ' _ < "$t/comm")" \
-      "$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "$t/stat")" "$(awk '/nonvoluntary/ {print $2}' "$t/status")"
-  done | LC_ALL=C sort -k1,1
-}
-# sums OLD NEW -> "ticks preempted jit vm": all threads' ticks and involuntary switches, the compilers' and VM
+# sums OLD NEW (two thread_stats) -> "ticks preempted jit vm": all threads' ticks and involuntary switches, the compilers' and VM
 # thread's ticks.
 sums() {
   LC_ALL=C join -a2 -e0 -o 0,2.2,1.3,1.4,2.2,2.3,2.4 "$1" "$2" | awk '{d = $6 - $3; t += d; p += $7 - $4} $2 ~ /Compiler/ {j += d} $2 == "VM_Thread" {v += d}
@@ -82,7 +74,7 @@ for r in $(seq "$ROUNDS"); do
   for load in $LOADS; do
     for s in flash nginx; do
       script=$WORK/pct.lua; [[ $load == paced ]] && script=$WORK/paced.lua
-      threads "${PROC[$s]}" > "$WORK/t0"; t0=$(session_ticks "${PID[$s]}")
+      thread_stats "${PROC[$s]}" > "$WORK/t0"; t0=$(session_ticks "${PID[$s]}")
       noise_begin
       rec=""
       if [[ -n "${SCHED_DIR:-}" ]]; then
@@ -91,7 +83,7 @@ for r in $(seq "$ROUNDS"); do
       WRK_KIND=$load run_wrk "$load-$s-$r" 1 -t1 -c10 -d"${SECS}s" -s "$script" "${URL[$s]}"
       if [[ -n "$rec" ]]; then wait "$rec" || die "perf sched record failed (run it as root; see perf's own message by hand)"; fi
       noise_end
-      threads "${PROC[$s]}" > "$WORK/t1"; t1=$(session_ticks "${PID[$s]}")
+      thread_stats "${PROC[$s]}" > "$WORK/t1"; t1=$(session_ticks "${PID[$s]}")
       read -r p50 p90 p99 p999 mx < <(awk '/^PCT / {print $2, $3, $4, $5, $6}' "$WORK/$load-$s-$r.wrk")
       printf '%-6s %-6s %5d %9.0f %7d %7d %7d %8d %8d %6s %6s %4s %4s ' "$load" "$s" "$r" \
         "$(wrk_rps "$WORK/$load-$s-$r.wrk")" "$p50" "$p90" "$p99" "$p999" "$mx" $(sums "$WORK/t0" "$WORK/t1")
