@@ -7,40 +7,38 @@ import flash.net.Transport;
 /**
  * Which way a file body larger than the in-memory bound leaves: mapped chunks (written with writev, the bytes
  * copied from the mapping into the socket) or a region of the open file (sendfile, no copy through user space).
- * Decided per response by the file's size and the connection's transport (docs/performance.md section 13):
+ * Decided per response by the file's size and the connection's transport (docs/performance.md sections 13 and 33):
  * <ul>
+ *   <li>a non-blocking plain socket (the event loops: amped, sped) sends every file body above the in-memory bound
+ *       ({@link #sendfileMin()} to {@link #sendfileMax()} bytes; default: all) by sendfile, the head written just
+ *       before it with MSG_MORE, in turns of 256 KiB per connection ({@code Outgoing.SENDFILE_TURN}), as lighttpd
+ *       does. On the NASA replay this served 1.2x what mapped chunks did; mapped chunks still cost the loop less for
+ *       a single 1 MiB file sent to 50 connections (section 33), but a mixed trace lost to them;</li>
  *   <li>a transport without sendfile (TLS, which must encrypt the bytes itself) takes mapped chunks where the
  *       mapped-file cache covers the file: the engine reads the mapping directly, where a file region would be read
  *       into a buffer first;</li>
- *   <li>a non-blocking plain socket (the event loops: amped, sped) sends a file body of {@link #sendfileMin()} to
- *       {@link #sendfileMax()} bytes (default: above the in-memory bound up to 1 MiB), and every body the mapped
- *       cache does not cover (above 3/32 of --cache-mb), by sendfile, the head written just before it with MSG_MORE;
- *       between the two, mapped chunks measured cheaper on the loop;</li>
  *   <li>a blocking socket (mt, vt, mp) keeps mapped chunks unless {@link #sendfileBlocking()}: there sendfile goes
  *       through the JDK's transferTo (an extra failing copy_file_range per call), and a virtual thread's full socket
  *       turns it into 16 KiB copies.</li>
  * </ul>
  * The bounds are system properties, read when the server starts, so the lead can A/B them without new CLI options:
  * {@code -Dflash.sendfileMin=BYTES} (default 0: every body the in-memory copy does not hold),
- * {@code -Dflash.sendfileMax=BYTES} (default 1 MiB: larger files the mapped cache covers are mapped) and
- * {@code -Dflash.sendfileBlocking=true}. {@code -Dflash.sendfileMin=} a value above {@code flash.mapMax} restores
- * the previous behaviour (mapped up to mapMax, sendfile above); {@code -Dflash.sendfileMax=9223372036854775807}
- * sends every body above the in-memory bound by sendfile.
+ * {@code -Dflash.sendfileMax=BYTES} (default: no bound; larger files the mapped cache covers are mapped) and
+ * {@code -Dflash.sendfileBlocking=true}. {@code -Dflash.sendfileMin=9223372036854775807} maps every body the cache
+ * covers (sendfile only beyond it); {@code -Dflash.sendfileMax=1048576 -Dflash.sendfileTurn=0} is section 13's
+ * rule.
  */
 public record BodyPath(long sendfileMin, long sendfileMax, boolean sendfileBlocking) {
-    /**
-     * The defaults: on non-blocking plain sockets, bodies the in-memory copy does not hold go by sendfile up to 1 MiB
-     * (one sendfile chunk); larger files the mapped cache covers stay mapped, where the loop's CPU per response
-     * measured lower (2 and 4 MiB; docs/performance.md section 13); blocking sockets keep the mapped chunks.
-     */
-    public static final BodyPath DEFAULT = new BodyPath(0, 1L << 20, false);
-    /** The previous rule, for tests of the mapped path on plain sockets: mapped wherever the file cache covers. */
+    /** Sendfile on the event loops for every body above the in-memory bound (section 33). */
+    public static final BodyPath DEFAULT = new BodyPath(0, Long.MAX_VALUE, false);
+    /** Mapped wherever the file cache covers; sendfile (plain sockets) only beyond it. */
     public static final BodyPath MAPPED = new BodyPath(Long.MAX_VALUE, Long.MAX_VALUE, false);
+    /** Section 13's rule: sendfile on the event loops for covered bodies up to 1 MiB. */
+    public static final BodyPath SENDFILE_TO_1MIB = new BodyPath(0, 1L << 20, false);
 
     /**
-     * From {@code -Dflash.sendfileMin} (smallest file that goes by sendfile on a transport that supports it; smaller
-     * non-memory files are mapped), {@code -Dflash.sendfileMax} (larger files the mapped cache covers are mapped
-     * again: the band where mapping measured cheaper on the loop, if any) and {@code -Dflash.sendfileBlocking}
+     * From {@code -Dflash.sendfileMin} and {@code -Dflash.sendfileMax} (the band of sizes, among the files the mapped
+     * cache covers, that go by sendfile on a transport that supports it) and {@code -Dflash.sendfileBlocking}
      * (blocking sockets use sendfile too).
      */
     public static BodyPath fromSystemProperties() {

@@ -23,8 +23,21 @@ public final class Outgoing {
     /** WAITING: a streamed body has nothing ready; the stream calls back when it has. */
     public enum Progress { DONE, BLOCKED, NEEDS_RESIDENCY, WAITING }
 
-    /** Bytes per sendfile call: large enough to amortise the call, small enough to keep loops fair. */
+    /** Bytes of a file region tested for residency at once (AMPED), and per sendfile call on blocking sockets. */
     static final long SENDFILE_CHUNK = 1L << 20;
+    /**
+     * Bytes one connection sends by sendfile per turn of a non-blocking loop, after which it yields (waits for
+     * writability, at once under a level-triggered selector) so the loop's other connections go first, as
+     * lighttpd does. One call that hands TCP a whole large body is answered, under a pacing congestion control
+     * (BBR), by pacing timers that send its segments one by one and wake the client for each; in 256 KiB turns the
+     * loop's own work spaces them (docs/performance.md section 33). {@code -Dflash.sendfileTurn=0}: no turns, every
+     * chunk at once (for A/B runs).
+     */
+    static final long SENDFILE_TURN = turn(Long.getLong("flash.sendfileTurn", 256L << 10));
+
+    private static long turn(long bytes) {
+        return bytes <= 0 ? Long.MAX_VALUE : bytes;
+    }
 
     /** Bytes per blocking gathering write, so a slow reader's progress is seen (and the deadline moves) often. */
     static final long BLOCKING_SLICE = 256L << 10;
@@ -210,6 +223,8 @@ public final class Outgoing {
                     }
                     len = Math.min(len, residentEnd - pos);
                 }
+                boolean turns = !t.isBlocking() && t.supportsSendfile();
+                if (turns) len = Math.min(len, SENDFILE_TURN);
                 long w = t.sendFile(r.handle().channel(), pos, len);
                 if (w == Transport.UNSUPPORTED) w = copyFile(t, r.handle().channel(), pos, len);
                 if (w <= 0) {
@@ -220,6 +235,7 @@ public final class Outgoing {
                 }
                 fileSent += w;
                 bytesWritten += w;
+                if (turns && SENDFILE_TURN != Long.MAX_VALUE && fileSent < r.length()) return Progress.BLOCKED;
                 // Blocking sockets return after each chunk so the driver can push the write deadline forward.
                 if (t.isBlocking() && index < count) return Progress.BLOCKED;
             }

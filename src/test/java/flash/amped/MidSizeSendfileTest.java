@@ -25,22 +25,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue #11: file bodies between the in-memory bound (64 KiB) and 1 MiB (-Dflash.sendfileMax) go by sendfile on the
- * event loops' plain sockets, no longer from mapped chunks; blocking architectures (mt, vt, mp) keep the mapped
- * chunks (flash.pipeline.BodyPath). Each path must send the same bytes for whole bodies, ranges, HEAD and
- * conditional requests; under amped a cold body goes to a helper before any byte leaves.
+ * Issue #11: file bodies above the in-memory bound (64 KiB) go by sendfile on the event loops' plain sockets, in
+ * turns of 256 KiB (section 33; most tests here pin section 13's band, {@link BodyPath#SENDFILE_TO_1MIB}, in-process,
+ * which the default covers); blocking architectures (mt, vt, mp) keep the mapped chunks (flash.pipeline.BodyPath). Each path must send the same bytes for whole bodies, ranges,
+ * HEAD and conditional requests; under amped a cold body goes to a helper before any byte leaves.
  */
 class MidSizeSendfileTest {
     static final int MID = 300 * 1024;               // one sendfile chunk
-    static final int MULTI = 1 << 20;                // the largest body sent by sendfile by default (one chunk)
+    static final int MULTI = 1 << 20;                // four sendfile turns
 
     @TempDir Path root;
 
+    /** A server whose event loops send mid-size bodies by sendfile (in-process; a child process keeps the default). */
     private TestServer start(Architecture arch) {
-        return TestServer.start(root, arch, c -> c.withRevalidateAfter(Duration.ofMinutes(5)));
+        TestServer s = TestServer.start(root, arch, c -> c.withRevalidateAfter(Duration.ofMinutes(5)));
+        if (s.inProcess()) s.server().context().responder().bodyPath(BodyPath.SENDFILE_TO_1MIB);
+        return s;
     }
 
-    /** Whether the default rule sends mid-size bodies by sendfile under {@code arch} (non-blocking sockets). */
+    /** Whether the sendfile rule applies under {@code arch} (non-blocking sockets). */
     private static boolean sendfileArch(Architecture arch) {
         return arch == Architecture.AMPED || arch == Architecture.SPED;
     }
@@ -113,6 +116,24 @@ class MidSizeSendfileTest {
         }
     }
 
+    /** The default (section 33): the event loops send 300 KiB and 4 MiB bodies by sendfile; blocking sockets map both. */
+    @AllArchs
+    void byDefaultTheLoopsSendEveryLargeBodyBySendfile(Architecture arch) throws Exception {
+        byte[] mid = Http.write(root.resolve("mid.bin"), MID, 37);
+        byte[] large = Http.write(root.resolve("large.bin"), 4 << 20, 38);
+        try (TestServer s = TestServer.start(root, arch, c -> c.withRevalidateAfter(Duration.ofMinutes(5)));
+             RawClient c = new RawClient(s.port())) {
+            for (int i = 0; i < 2; i++) {
+                assertThat(c.send("GET /mid.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(mid);
+                assertThat(c.send("GET /large.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(large);
+            }
+            if (s.inProcess()) {
+                if (sendfileArch(arch)) assertThat(chunkUses(s)).as("by sendfile").isZero();
+                else assertThat(chunkUses(s)).as("blocking sockets map").isPositive();
+            }
+        }
+    }
+
     /** AMPED: a cold mid-size body goes to a helper first (tested before its head leaves), then out by sendfile. */
     @Test
     void ampedSendsAColdMidSizeBodyOnlyAfterAHelperPagedItIn() throws Exception {
@@ -157,6 +178,7 @@ class MidSizeSendfileTest {
         try (TestServer s = TestServer.start(root, Architecture.AMPED, c -> c.withRevalidateAfter(Duration.ofMinutes(5))
                 .withRevalidation(flash.config.Revalidation.STAT));
              RawClient c = new RawClient(s.port())) {
+            s.server().context().responder().bodyPath(BodyPath.SENDFILE_TO_1MIB);
             assertThat(c.send("GET /shrinks.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().status()).isEqualTo(200);
             try (var w = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
                 w.truncate(0);

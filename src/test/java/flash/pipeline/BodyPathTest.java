@@ -56,9 +56,15 @@ class BodyPathTest {
             assertThat(band.mapped(cache, entry.apply(4 << 20), true)).as("above sendfileMax, still covered").isTrue();
             assertThat(band.mapped(cache, entry.apply(16 << 20), true)).as("not covered: sendfile").isFalse();
             assertThat(band.mapped(cache, entry.apply(1 << 20), false)).as("no sendfile transport").isTrue();
-            assertThat(BodyPath.DEFAULT.mapped(cache, entry.apply(1 << 20), true)).as("default: sendfile to 1 MiB").isFalse();
-            assertThat(BodyPath.DEFAULT.mapped(cache, entry.apply((1 << 20) + 1), true)).as("then mapped").isTrue();
+            // the default: every body by sendfile on a sendfile transport, mapped only without one
+            assertThat(BodyPath.DEFAULT.mapped(cache, entry.apply(100 * 1024), true)).as("default: 100 KiB by sendfile").isFalse();
+            assertThat(BodyPath.DEFAULT.mapped(cache, entry.apply(4 << 20), true)).as("default: 4 MiB by sendfile").isFalse();
+            assertThat(BodyPath.DEFAULT.mapped(cache, entry.apply(4 << 20), false)).as("default: TLS, blocking: mapped").isTrue();
             assertThat(BodyPath.DEFAULT.mapped(null, entry.apply(1 << 20), false)).as("no file cache").isFalse();
+            assertThat(BodyPath.MAPPED.mapped(cache, entry.apply(100 * 1024), true)).as("MAPPED: covered, mapped").isTrue();
+            // section 13's rule, which the properties can bring back
+            assertThat(BodyPath.SENDFILE_TO_1MIB.mapped(cache, entry.apply(1 << 20), true)).as("sendfile to 1 MiB").isFalse();
+            assertThat(BodyPath.SENDFILE_TO_1MIB.mapped(cache, entry.apply((1 << 20) + 1), true)).as("then mapped").isTrue();
         } finally {
             h.release();
         }

@@ -31,6 +31,7 @@ public final class FakeTransport implements Transport {
     private IOException writeFailure;
     private IOException readFailure;
     private boolean blocking;
+    private boolean sendfile;
 
     public int reads;           // calls to read
     public int writes;          // calls to write (either form) and sendFile
@@ -73,6 +74,9 @@ public final class FakeTransport implements Transport {
     public void failWrites() { writeFailure = new IOException("Connection reset by peer"); }
 
     public void blocking(boolean b) { blocking = b; }
+
+    /** Whether this transport says it supports sendfile, as a plain socket does (default: no, as TLS). */
+    public FakeTransport sendfile(boolean b) { sendfile = b; return this; }
 
     /** Bytes delivered but not read yet (EOF not counted). */
     public int pendingInput() {
@@ -189,6 +193,8 @@ public final class FakeTransport implements Transport {
     @Override public boolean isOpen() { return open; }
 
     @Override public boolean isBlocking() { return blocking; }
+
+    @Override public boolean supportsSendfile() { return sendfile; }
 
     /** No channel: nothing registers this transport with a real selector. */
     @Override public SelectableChannel channel() { return null; }

@@ -106,6 +106,41 @@ class OutgoingTest {
         assertThat(got.toByteArray()).isEqualTo(want.toByteArray());
     }
 
+    /**
+     * Section 33: on a non-blocking sendfile transport a file body goes out in turns of at most SENDFILE_TURN bytes,
+     * each ending the call although the socket would take more (this transport takes everything), so that the loop's
+     * other connections go in between. Blocking transports send it in one call per residency chunk, as before.
+     */
+    @Test
+    void aFileBodyGoesOutInTurnsOnANonBlockingLoop() throws IOException {
+        byte[] data = file(MIB + 5);
+        long turn = Outgoing.SENDFILE_TURN;
+        Outgoing out = new Outgoing(response("H\r\n\r\n", new Segment.FileRegion(open(), 0, data.length)), false);
+        FakeTransport t = new FakeTransport().sendfile(true);
+        int yields = 0;
+        long before = 0;
+        Outgoing.Progress p;
+        while ((p = out.writeTo(t, null)) == Outgoing.Progress.BLOCKED) {
+            assertThat(out.bytesWritten() - before).as("one turn").isEqualTo(turn + (yields == 0 ? 5 : 0));
+            before = out.bytesWritten();
+            yields++;
+        }
+        assertThat(p).isEqualTo(Outgoing.Progress.DONE);
+        assertThat(yields).isEqualTo((int) ((data.length + turn - 1) / turn) - 1);
+        ByteArrayOutputStream want = new ByteArrayOutputStream();
+        want.writeBytes("H\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        want.writeBytes(data);
+        assertThat(t.outputBytes()).isEqualTo(want.toByteArray());
+
+        FakeTransport blocking = new FakeTransport().sendfile(true);
+        blocking.blocking(true);
+        Outgoing whole = new Outgoing(response("H\r\n\r\n", new Segment.FileRegion(open(), 0, data.length)), false);
+        int calls = 0;
+        while (whole.writeTo(blocking, null) != Outgoing.Progress.DONE) calls++;
+        assertThat(calls).as("blocking: the head, then one return per 1 MiB chunk, no turns").isEqualTo(3);
+        assertThat(blocking.outputBytes()).isEqualTo(want.toByteArray());
+    }
+
     @Test
     void reuseSendsTheNextResponseFromTheStart() throws IOException {
         Outgoing out = new Outgoing();
