@@ -13,7 +13,7 @@ import flash.net.Transport;
  *       ({@link #sendfileMin()} to {@link #sendfileMax()} bytes; default: all) by sendfile, the head written just
  *       before it with MSG_MORE, in turns of 256 KiB per connection ({@code Outgoing.SENDFILE_TURN}), as lighttpd
  *       does. On the NASA replay this served 1.2x what mapped chunks did; mapped chunks still cost the loop less for
- *       a single 1 MiB file sent to 50 connections (section 33), but a mixed trace lost to them;</li>
+ *       a single 1 MiB file sent to 50 connections (section 33), but on the mixed trace they lost;</li>
  *   <li>a transport without sendfile (TLS, which must encrypt the bytes itself) takes mapped chunks where the
  *       mapped-file cache covers the file: the engine reads the mapping directly, where a file region would be read
  *       into a buffer first;</li>

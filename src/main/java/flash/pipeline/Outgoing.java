@@ -31,7 +31,9 @@ public final class Outgoing {
      * lighttpd does. One call that hands TCP a whole large body is answered, under a pacing congestion control
      * (BBR), by pacing timers that send its segments one by one and wake the client for each; in 256 KiB turns the
      * loop's own work spaces them (docs/performance.md section 33). {@code -Dflash.sendfileTurn=0}: no turns, every
-     * chunk at once (for A/B runs).
+     * chunk at once (for A/B runs). AMPED's residency test still covers a 1 MiB window once, as after a partial send:
+     * pages evicted between two turns of one window would be read by sendfile on the loop (a window is at most four
+     * turns, a few loop passes apart).
      */
     static final long SENDFILE_TURN = turn(Long.getLong("flash.sendfileTurn", 256L << 10));
 

@@ -113,8 +113,10 @@ class OutgoingTest {
      */
     @Test
     void aFileBodyGoesOutInTurnsOnANonBlockingLoop() throws IOException {
+        long turn = Math.min(Outgoing.SENDFILE_TURN, Outgoing.SENDFILE_CHUNK);
+        org.junit.jupiter.api.Assumptions.assumeTrue(Outgoing.SENDFILE_TURN < Outgoing.SENDFILE_CHUNK,
+                "turns shorter than a residency chunk (not -Dflash.sendfileTurn=0)");
         byte[] data = file(MIB + 5);
-        long turn = Outgoing.SENDFILE_TURN;
         Outgoing out = new Outgoing(response("H\r\n\r\n", new Segment.FileRegion(open(), 0, data.length)), false);
         FakeTransport t = new FakeTransport().sendfile(true);
         int yields = 0;
@@ -139,6 +141,46 @@ class OutgoingTest {
         while (whole.writeTo(blocking, null) != Outgoing.Progress.DONE) calls++;
         assertThat(calls).as("blocking: the head, then one return per 1 MiB chunk, no turns").isEqualTo(3);
         assertThat(blocking.outputBytes()).isEqualTo(want.toByteArray());
+    }
+
+    /**
+     * Turns and AMPED's residency test together, on a body of several regions (as multipart/byteranges): each 1 MiB
+     * window of a region is tested once however many turns send it, every part head goes out right before its region,
+     * and the bytes arrive whole and in order.
+     */
+    @Test
+    void turnsTestEachResidencyWindowOnceAcrossRegions() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Outgoing.SENDFILE_TURN < Outgoing.SENDFILE_CHUNK, "turns on");
+        byte[] data = file(2 * MIB + 7);
+        FileHandle h = open();
+        Outgoing out = new Outgoing(response("H\r\n\r\n",
+                new Segment.Bytes(ByteBuffer.wrap("<a>".getBytes(StandardCharsets.US_ASCII))),
+                new Segment.FileRegion(h, 0, 2 * MIB + 7),
+                new Segment.Bytes(ByteBuffer.wrap("<b>".getBytes(StandardCharsets.US_ASCII))),
+                new Segment.FileRegion(h, 100, 300_000),
+                new Segment.Bytes(ByteBuffer.wrap("<end>".getBytes(StandardCharsets.US_ASCII)))), false);
+        List<long[]> checked = new ArrayList<>();
+        Outgoing.ResidencyCheck check = (file, offset, length) -> {
+            checked.add(new long[] {offset, length});
+            return true;
+        };
+        FakeTransport t = new FakeTransport().sendfile(true);
+        int yields = 0;
+        Outgoing.Progress p;
+        while ((p = out.writeTo(t, check)) == Outgoing.Progress.BLOCKED) yields++;
+        assertThat(p).isEqualTo(Outgoing.Progress.DONE);
+        ByteArrayOutputStream want = new ByteArrayOutputStream();
+        want.writeBytes("H\r\n\r\n<a>".getBytes(StandardCharsets.US_ASCII));
+        want.writeBytes(data);
+        want.writeBytes("<b>".getBytes(StandardCharsets.US_ASCII));
+        want.write(data, 100, 300_000);
+        want.writeBytes("<end>".getBytes(StandardCharsets.US_ASCII));
+        assertThat(t.outputBytes()).isEqualTo(want.toByteArray());
+        // windows: [0, 1 MiB), [1 MiB, 2 MiB), [2 MiB, 2 MiB + 7) of the first region; [100, 300,100) of the second
+        assertThat(checked).extracting(c -> c[0]).containsExactly(0L, (long) MIB, 2L * MIB, 100L);
+        long turn = Outgoing.SENDFILE_TURN;
+        long expected = (2L * MIB + 7 + turn - 1) / turn - 1 + (300_000 + turn - 1) / turn - 1;
+        assertThat(yields).as("a yield after each turn that leaves bytes of its region").isEqualTo((int) expected);
     }
 
     @Test
