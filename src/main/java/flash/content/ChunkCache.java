@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p><b>Which files.</b> Since issue #11 this cache serves only connections that cannot or should not sendfile
  * (TLS, blocking sockets: {@code flash.pipeline.BodyPath}); on the event loops' plain sockets every body above
- * 64 KiB goes by sendfile (docs/performance.md sections 13 and 33). The rest of this paragraph is the measurement that set its bounds.
+ * 64 KiB goes by sendfile (docs/performance.md sections 13 and 33). The rest of this paragraph is the measurement
+ * that set its bounds.
  * Bodies up to {@code smallFileMax} (64 KiB) are copied into memory by the translator (no
  * mapping, no SIGBUS risk, always resident, no residency test, no per-chunk bookkeeping); larger bodies up to an eighth
  * of this cache's budget (24 MiB by default) go through this cache; still larger ones go by sendfile, so that one big

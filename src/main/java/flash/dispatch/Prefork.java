@@ -139,7 +139,8 @@ public final class Prefork {
 
     /** The -D measurement knobs of the body paths (docs/performance.md sections 2, 11): passed on to every worker. */
     static final List<String> MEASUREMENT_KNOBS = List.of("flash.smallFileMax", "flash.mapMax", "flash.sendfile",
-            "flash.sendfileMin", "flash.sendfileMax", "flash.sendfileBlocking", "flash.sendfileTurn", "flash.headMore", "flash.residency");
+            "flash.sendfileMin", "flash.sendfileMax", "flash.sendfileBlocking", "flash.sendfileTurn", "flash.headMore",
+            "flash.residency");
 
     private Process launch(int i) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");

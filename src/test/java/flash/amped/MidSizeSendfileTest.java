@@ -27,8 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue #11: file bodies above the in-memory bound (64 KiB) go by sendfile on the event loops' plain sockets, in
  * turns of 256 KiB (section 33; most tests here pin section 13's band, {@link BodyPath#SENDFILE_TO_1MIB}, in-process,
- * which the default covers); blocking architectures (mt, vt, mp) keep the mapped chunks (flash.pipeline.BodyPath). Each path must send the same bytes for whole bodies, ranges,
- * HEAD and conditional requests; under amped a cold body goes to a helper before any byte leaves.
+ * which the default covers); blocking architectures (mt, vt, mp) keep the mapped chunks (flash.pipeline.BodyPath).
+ * Each path must send the same bytes for whole bodies, ranges, HEAD and conditional requests; under amped a cold body
+ * goes to a helper before any byte leaves.
  */
 class MidSizeSendfileTest {
     static final int MID = 300 * 1024;               // one sendfile chunk

@@ -113,9 +113,9 @@ class OutgoingTest {
      */
     @Test
     void aFileBodyGoesOutInTurnsOnANonBlockingLoop() throws IOException {
-        long turn = Math.min(Outgoing.SENDFILE_TURN, Outgoing.SENDFILE_CHUNK);
         org.junit.jupiter.api.Assumptions.assumeTrue(Outgoing.SENDFILE_TURN < Outgoing.SENDFILE_CHUNK,
                 "turns shorter than a residency chunk (not -Dflash.sendfileTurn=0)");
+        long turn = Outgoing.SENDFILE_TURN;
         byte[] data = file(MIB + 5);
         Outgoing out = new Outgoing(response("H\r\n\r\n", new Segment.FileRegion(open(), 0, data.length)), false);
         FakeTransport t = new FakeTransport().sendfile(true);
