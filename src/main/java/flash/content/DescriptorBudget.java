@@ -98,9 +98,12 @@ public final class DescriptorBudget {
     static long nowTick() { return System.nanoTime() >> TICK_SHIFT; }
 
     /** {@code fd}, just opened for {@code owner}, charged to the budget; null when there is no room (the caller closes it). */
-    synchronized KeptDescriptor charge(int fd, FileEntry owner) {
+    synchronized KeptDescriptor charge(int fd, FileEntry owner) { return charge(fd, null, owner); }
+
+    /** As {@link #charge(int, FileEntry)}, for {@code fd} opened as {@code handle} (null: a raw descriptor). */
+    synchronized KeptDescriptor charge(int fd, FileHandle handle, FileEntry owner) {
         if (held >= room()) return null;
-        KeptDescriptor k = new KeptDescriptor(fd, owner, this);
+        KeptDescriptor k = new KeptDescriptor(fd, handle, owner, this);
         kept.add(k);
         held = kept.size();
         if (!sweeping) {

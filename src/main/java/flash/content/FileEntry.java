@@ -1,6 +1,7 @@
 package flash.content;
 
 import flash.http.HttpDate;
+import flash.sys.Native;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -172,18 +173,26 @@ public final class FileEntry {
      *               its bound), or a descriptor this entry kept open, checked by fstat or trusted to the watch
      * @param budget descriptors this entry may keep open for the next reads (null: none)
      */
-    FileEntry readUnheld(UnheldRead.Check check, DescriptorBudget budget) {
+    FileEntry readUnheld(UnheldRead.Check check, DescriptorBudget budget) { return readUnheld(check, budget, false); }
+
+    /**
+     * As {@link #readUnheld(UnheldRead.Check, DescriptorBudget)}; with {@code sendfile} (the connection sends file
+     * regions) the entry returned may send the file from a descriptor this entry keeps instead of holding a copy
+     * ({@link UnheldRead#read(FileEntry, UnheldRead.Check, DescriptorBudget, boolean)}).
+     */
+    FileEntry readUnheld(UnheldRead.Check check, DescriptorBudget budget, boolean sendfile) {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
-        return identity == null ? null : UnheldRead.read(this, check, budget);
+        return identity == null ? null : UnheldRead.read(this, check, budget, sendfile);
     }
 
     /**
      * As {@link #readUnheld}, where blocking is allowed: the open and the read may wait for the disk. Null only when
-     * the file is no longer the one cached (or cannot be read at all): the caller translates again.
+     * the file is no longer the one cached (or cannot be read at all): the caller translates again. Always a copy;
+     * {@code sendfile} only chooses how a descriptor opened here is kept.
      */
-    FileEntry readUnheldWaiting(UnheldRead.Check check, DescriptorBudget budget) {
+    FileEntry readUnheldWaiting(UnheldRead.Check check, DescriptorBudget budget, boolean sendfile) {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
-        return identity == null ? null : UnheldRead.readWaiting(this, check, budget);
+        return identity == null ? null : UnheldRead.readWaiting(this, check, budget, sendfile);
     }
 
     /** The descriptor this unheld entry keeps, with one more reference for the caller, or null. */
@@ -195,12 +204,27 @@ public final class FileEntry {
      * Keeps {@code fd} (just opened on this entry's path and found to be its file) open with this entry, if it keeps
      * none yet, is not released, and {@code budget} has room; true when it did, and the entry owns {@code fd} now.
      */
-    boolean keep(int fd, DescriptorBudget budget) {
+    boolean keep(int fd, DescriptorBudget budget) { return keep(fd, budget, false); }
+
+    /**
+     * As {@link #keep(int, DescriptorBudget)}; with {@code asHandle}, the file is kept as a {@link FileHandle} (opened
+     * again from {@code fd}, which is then closed here) so that later requests can send it by sendfile
+     * ({@link #withKeptHandle}). Where that reopening fails, {@code fd} is kept as it is.
+     */
+    boolean keep(int fd, DescriptorBudget budget, boolean asHandle) {
         if (kept != null) return false;
-        KeptDescriptor k = budget.charge(fd, this);
-        if (k == null) return false;
-        if (KEPT.compareAndSet(this, null, k)) return true;
+        FileHandle h = asHandle ? KeptDescriptor.reopen(fd, this) : null;
+        KeptDescriptor k = h == null ? budget.charge(fd, this) : budget.charge(h.fd(), h, this);
+        if (k == null) {
+            if (h != null) h.release();
+            return false;
+        }
+        if (KEPT.compareAndSet(this, null, k)) {
+            if (h != null) Native.close(fd); // the handle is the kept descriptor now
+            return true;
+        }
         budget.returned(k); // another read kept one first, or the entry was released: the caller closes fd
+        if (h != null) h.release();
         return false;
     }
 
@@ -218,6 +242,14 @@ public final class FileEntry {
     public boolean unchangedOnDisk() {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
         return identity != null && UnheldRead.unchanged(this);
+    }
+
+    /**
+     * A request's entry for this unheld one that sends its file from {@code handle} (the kept descriptor's, one
+     * reference that this entry now owns) instead of bytes read into memory: a file region, by sendfile.
+     */
+    FileEntry withKeptHandle(FileHandle handle) {
+        return new FileEntry(this, contentType, etag, null, handle, size, null, false, true, false, null, false, null, this);
     }
 
     FileEntry withPooledBody(ByteBuffer view, PooledBody body) {
@@ -293,6 +325,12 @@ public final class FileEntry {
     public boolean inMemory() { return body != null; }
 
     public FileHandle handle() { return handle; }
+
+    /**
+     * Whether every page of this request's file was found in memory as its entry was made (an unheld file sent from
+     * its kept handle, {@link #withKeptHandle}): the response need not test them again before its first send.
+     */
+    public boolean residentChecked() { return origin != null && handle != null; }
 
     // A request's entry read for an unheld one shares its slot: the same validators make the same head.
     public Object headerCacheSlot() { return origin != null ? origin.headerCacheSlot() : headerCacheSlot; }

@@ -18,14 +18,52 @@ import flash.sys.Native;
  */
 final class KeptDescriptor extends RefCount {
     final int fd;
+    /**
+     * The same open file as a {@link FileHandle}, for a connection that sends bodies by sendfile: a response's file
+     * region and AMPED's residency mapping need one. Null for a descriptor kept for reads only ({@code fd} is then
+     * the raw descriptor this closes).
+     */
+    final FileHandle handle;
     final FileEntry owner;
     private final DescriptorBudget budget;
     private volatile long lastUsedTick = DescriptorBudget.nowTick();
 
     KeptDescriptor(int fd, FileEntry owner, DescriptorBudget budget) {
+        this(fd, null, owner, budget);
+    }
+
+    /** @param handle the file as a handle, whose descriptor {@code fd} is (one reference, released by this); or null */
+    KeptDescriptor(int fd, FileHandle handle, FileEntry owner, DescriptorBudget budget) {
         this.fd = fd;
+        this.handle = handle;
         this.owner = owner;
         this.budget = budget;
+    }
+
+    /**
+     * {@code fd} (open on {@code owner}'s file) opened again as a {@link FileHandle}, or null. The JDK makes no
+     * channel from a descriptor number, but {@code /proc/self/fd/N} reopens the very file {@code fd} refers to,
+     * whatever became of its path since; fstat confirms it. Once per kept file, on the thread that keeps it: procfs
+     * and an inode already open, so nothing waits for the disk. The caller still owns {@code fd}.
+     */
+    static FileHandle reopen(int fd, FileEntry owner) {
+        java.nio.channels.FileChannel ch;
+        try {
+            ch = java.nio.channels.FileChannel.open(java.nio.file.Path.of("/proc/self/fd/" + fd),
+                    java.nio.file.StandardOpenOption.READ);
+        } catch (java.io.IOException | RuntimeException e) {
+            return null; // no procfs, or no descriptor left: the reads keep the raw descriptor
+        }
+        int again = Native.fd(ch);
+        if (again < 0 || Native.sameFile(again, owner.identity()) != 1) {
+            try {
+                ch.close();
+            } catch (java.io.IOException ignored) {
+                // a read-only descriptor closes without losing anything
+            }
+            return null;
+        }
+        return new FileHandle(ch, owner.mincoreTruthful());
     }
 
     /** Marks a read now; written only when the tick changed, so reads on several loops rarely share a written line. */
@@ -38,7 +76,9 @@ final class KeptDescriptor extends RefCount {
 
     void release() {
         if (drop()) {
-            Native.close(fd);
+            // A handle closes once the responses still sending from it are done, too (each holds a reference).
+            if (handle != null) handle.release();
+            else Native.close(fd);
             budget.returned(this);
         }
     }

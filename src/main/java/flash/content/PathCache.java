@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.LongAdder;
  * RESOLVE_CACHED; see "Open files" below); when that would wait, it is a miss, and where blocking is allowed the file
  * is read from the same translation ({@link #readWaiting}); when the file is no longer the one translated, the caller
  * translates again. The bytes of a file read unheld often are offered to the second tier again ({@link
- * #offerIfAskedOften}).
+ * #countRead}).
  * Before, one cache weighed an
  * entry by its bytes and evicting the bytes dropped the translation with them: on a site larger than the byte budget
  * most requests paid a full translation on a helper. One weight for both could not work either: translations held
@@ -161,6 +161,8 @@ public final class PathCache {
     public final LongAdder revalidatedByWatch = new LongAdder();
     /** Requests for a small file whose bytes were not held, answered by a read that did not block. */
     public final LongAdder unheldHits = new LongAdder();
+    /** Of those, the ones sent by sendfile from the descriptor the entry keeps, with no copy in memory. */
+    public final LongAdder unheldSent = new LongAdder();
     /** Requests for a small file whose bytes were not held and could not be read without blocking (or had changed). */
     public final LongAdder unheldFallbacks = new LongAdder();
     /** Of those, the ones read where blocking is allowed ({@link #readWaiting}) instead of being translated again. */
@@ -244,7 +246,14 @@ public final class PathCache {
      * expired together: a storm of helper work that halved throughput for seconds (docs/performance.md, section 19).
      * An unheld entry's read does this check anyway; a held one makes it once per bound.
      */
-    public Translation lookup(RequestTarget.Normalized target) {
+    public Translation lookup(RequestTarget.Normalized target) { return lookup(target, false); }
+
+    /**
+     * As {@link #lookup(RequestTarget.Normalized)}, for a connection that sends file regions ({@code sendfile}): an
+     * unheld entry's file may then come as a region of a descriptor the entry keeps, sent by sendfile, instead of
+     * bytes read into memory ({@link FileEntry#readUnheld(UnheldRead.Check, DescriptorBudget, boolean)}).
+     */
+    public Translation lookup(RequestTarget.Normalized target, boolean sendfile) {
         Node n = cache.getIfPresent(target.path());
         if (n == null) {
             misses.increment();
@@ -266,7 +275,7 @@ public final class PathCache {
                 hits.increment();
                 return h.found; // bytes in memory: no reference to take
             }
-            if (n.readable) return readUnheld(n, due, now);
+            if (n.readable) return readUnheld(n, due, now, sendfile);
             misses.increment();
             return null;
         }
@@ -288,16 +297,19 @@ public final class PathCache {
     }
 
     /** A small file whose bytes are not held, read now without blocking; null (a miss) when it cannot be. */
-    private Translation readUnheld(Node n, boolean due, long now) {
+    private Translation readUnheld(Node n, boolean due, long now, boolean sendfile) {
         UnheldRead.Check check = due ? UnheldRead.Check.REOPEN
                 : n.watch != null && n.watch.watching() ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT;
-        FileEntry read = ((Translation.Found) n.translation).entry().readUnheld(check, descriptors);
+        // The read that offers the bytes to the byte tier must have them in memory: that one is a copy.
+        boolean copy = !sendfile || offersNext(n, now);
+        FileEntry read = ((Translation.Found) n.translation).entry().readUnheld(check, descriptors, !copy);
         if (read == null) {
             unheldFallbacks.increment();
             misses.increment();
             return null;
         }
         unheldHits.increment();
+        if (!read.inMemory()) unheldSent.increment();
         hits.increment();
         return served(n, read, due, now);
     }
@@ -308,7 +320,7 @@ public final class PathCache {
             n.checkedNanos = now;
             recheckedInPlace.increment();
         }
-        offerIfAskedOften(n, read, now);
+        if (countRead(n, now) && read.inMemory()) offer(n, read, now);
         return new Translation.Found(read);
     }
 
@@ -322,14 +334,25 @@ public final class PathCache {
      * 23). Files asked for less often are never copied: uniform access over a site of many more files than requests a
      * second offers nothing (none in the runs measured there), and {@link #OFFERS_PER_SECOND} bounds it otherwise.
      */
-    private void offerIfAskedOften(Node n, FileEntry read, long now) {
-        if (bodies == null || read.size() > maxBytes) return;
+    private boolean countRead(Node n, long now) {
+        if (bodies == null || ((Translation.Found) n.translation).entry().size() > maxBytes) return false;
         long second = now / 1_000_000_000L;
         if (n.readSecond != second) {
             n.readSecond = second;
             n.readsInSecond = 0;
         }
-        if (++n.readsInSecond != OFFER_AFTER_READS || !offerAllowed(second)) return;
+        return ++n.readsInSecond == OFFER_AFTER_READS;
+    }
+
+    /** Whether the next read of {@code n} would be the one {@link #countRead} offers (read racily: a hint). */
+    private boolean offersNext(Node n, long now) {
+        if (bodies == null) return false;
+        return n.readSecond == now / 1_000_000_000L ? n.readsInSecond + 1 == OFFER_AFTER_READS : OFFER_AFTER_READS == 1;
+    }
+
+    /** The offer {@link #countRead} asked for, if this second still allows one. */
+    private void offer(Node n, FileEntry read, long now) {
+        if (!offerAllowed(now / 1_000_000_000L)) return;
         // The read checked the file (by fstat, or by its length when watched) before or while reading it, not after:
         // a write during the read could have mixed its bytes. One request may get those (as from any read); the held
         // copy would serve them until the bound. So the file must still be the one translated, after the read:
@@ -364,7 +387,10 @@ public final class PathCache {
      * A returned {@link Translation.Found} carries one reference the caller owns. Not on a virtual thread (vt): the
      * native open and read would pin its carrier, where the translation's FileChannel calls let the JDK add one.
      */
-    public Translation readWaiting(RequestTarget.Normalized target) {
+    public Translation readWaiting(RequestTarget.Normalized target) { return readWaiting(target, false); }
+
+    /** As {@link #readWaiting(RequestTarget.Normalized)}; {@code sendfile}: a descriptor opened here is kept as a handle. */
+    public Translation readWaiting(RequestTarget.Normalized target, boolean sendfile) {
         // Quietly: the loop's lookup already counted this request in both tiers' frequencies.
         Node n = cache.policy().getIfPresentQuietly(target.path());
         if (n == null || !n.readable) return null;
@@ -379,7 +405,7 @@ public final class PathCache {
         if (Thread.currentThread().isVirtual()) return null; // a native read would pin the carrier (see above)
         // By fstat even when watched: on a helper that costs the loop nothing, so the read stays as strict as it was.
         FileEntry read = ((Translation.Found) n.translation).entry()
-                .readUnheldWaiting(due ? UnheldRead.Check.REOPEN : UnheldRead.Check.FSTAT, descriptors);
+                .readUnheldWaiting(due ? UnheldRead.Check.REOPEN : UnheldRead.Check.FSTAT, descriptors, sendfile);
         if (read == null) return null;
         unheldWaited.increment();
         return served(n, read, due, now);

@@ -199,8 +199,10 @@ public final class PathTranslator {
                 // Taken after the read: an entry whose file changed meanwhile gets an identity that disagrees with
                 // its attributes, and so can never be served unheld (PathCache) from bytes it does not describe.
                 flash.sys.FileIdentity identity = Native.identity(Native.fd(ch));
-                return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null, false, digest,
-                        identity));
+                // Asked here, where blocking is allowed: a loop may later send this file unheld by sendfile, after
+                // mincore on a mapping of it, which must then tell the truth (UnheldRead).
+                return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null,
+                        identity != null && mincoreTruthful(real), digest, identity));
             }
             keep = true;
             boolean truthful = mincoreTruthful(real);

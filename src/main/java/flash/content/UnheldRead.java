@@ -88,7 +88,26 @@ final class UnheldRead {
      * not open the path again.
      */
     static FileEntry read(FileEntry unheld, Check check, DescriptorBudget budget) {
-        return read(unheld, check, budget, false);
+        return read(unheld, check, budget, false, false);
+    }
+
+    /**
+     * As {@link #read(FileEntry, Check, DescriptorBudget)}; with {@code sendfile} (the connection sends file regions,
+     * {@code flash.pipeline.BodyPath}) and a file of at least {@link #SENDFILE_MIN} bytes, the descriptor is kept as a
+     * {@link FileHandle}, and a later read of it returns an entry that sends the file from that handle instead of a
+     * copy ({@link FileEntry#withKeptHandle}): the fstat stays, the read and the copy into the socket go, and AMPED
+     * tests the pages with mincore on the handle's mapping before sending (docs/performance.md sections 27 and 34). Where the
+     * handle has no truthful mapping (a file this process neither owns nor may write, or the mapping cap), the
+     * entry is read into memory as without {@code sendfile}.
+     *
+     * <p>Under {@link Check#WATCHED} such a send makes no fstat and no read, so it loses the read's length check: in
+     * the few milliseconds before the watch reports a rewrite in place, a file grown since goes out cut to the old
+     * length under the old validators (nginx's {@code open_file_cache} does the same for as long as it is valid). A
+     * file shrunk since ends the response short: the connection is closed ({@code TruncatedFileException}), never
+     * padded or kept open.
+     */
+    static FileEntry read(FileEntry unheld, Check check, DescriptorBudget budget, boolean sendfile) {
+        return read(unheld, check, budget, false, sendfile);
     }
 
     /**
@@ -98,19 +117,30 @@ final class UnheldRead {
      * insert and the watch's registration) by what nginx's thread pool does: one read of an open file (section 23 of
      * docs/performance.md). Null when the file is not the one cached: the caller translates again.
      */
-    static FileEntry readWaiting(FileEntry unheld, Check check, DescriptorBudget budget) {
+    static FileEntry readWaiting(FileEntry unheld, Check check, DescriptorBudget budget, boolean sendfile) {
         DiskGuard.check("read unheld file");
-        return read(unheld, check, budget, true);
+        return read(unheld, check, budget, true, sendfile);
     }
 
-    private static FileEntry read(FileEntry unheld, Check check, DescriptorBudget budget, boolean wait) {
+    /**
+     * Files smaller than this are copied even for a connection that sends file regions: one gathering write of head
+     * and body instead of a send of the head, a mincore and a sendfile of the body. Files of 6-10 KiB already went
+     * faster by sendfile; smaller ones were not measured (docs/performance.md section 34).
+     * {@code -Dflash.unheldSendfileMin=BYTES} for A/B runs; {@code 9223372036854775807} turns it off.
+     */
+    static final long SENDFILE_MIN = Long.getLong("flash.unheldSendfileMin", 8 * 1024);
+
+    private static FileEntry read(FileEntry unheld, Check check, DescriptorBudget budget, boolean wait,
+                                  boolean sendfile) {
+        boolean asHandle = sendfile && unheld.size() >= SENDFILE_MIN && unheld.mincoreTruthful();
         if (check != Check.REOPEN) {
             KeptDescriptor kept = unheld.retainKept();
             if (kept != null) {
                 kept.touch();
                 try {
-                    boolean same = check == Check.WATCHED || Native.sameFile(kept.fd, unheld.identity()) == 1;
-                    return same ? readBody(unheld, kept.fd, wait) : null;
+                    if (check != Check.WATCHED && Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
+                    if (asHandle && !wait && sendable(kept, unheld.size())) return sentFromHandle(unheld, kept);
+                    return readBody(unheld, kept.fd, wait);
                 } finally {
                     kept.release();
                 }
@@ -126,11 +156,36 @@ final class UnheldRead {
             if (Native.sameFile(fd, unheld.identity()) != 1) return null;
             FileEntry e = readBody(unheld, fd, wait);
             // Kept only after the read, failed or not: once kept, a shed or an eviction on another thread may close it.
-            if (budget != null) kept = unheld.keep(fd, budget);
+            if (budget != null) kept = unheld.keep(fd, budget, asHandle);
             return e;
         } finally {
             if (!kept) Native.close(fd);
         }
+    }
+
+    /** {@link #sentFromHandle}'s answer when a page of the file is not in memory. */
+    private static final FileEntry NOT_RESIDENT = null;
+
+    /**
+     * Whether {@link #sentFromHandle} can answer for {@code kept}: it keeps a handle whose residency mapping covers
+     * the file. Without one, AMPED's test before sendfile would be a copying probe, dearer than the read it replaces.
+     */
+    private static boolean sendable(KeptDescriptor kept, long size) {
+        java.lang.foreign.MemorySegment map = kept.handle == null ? null : kept.handle.residencyMapping();
+        return map != null && map.byteSize() >= size;
+    }
+
+    /**
+     * An entry that sends {@code unheld}'s file (found to be the kept descriptor's) from the kept handle, or
+     * {@link #NOT_RESIDENT} when a page of it is not in memory: the test the copying read would have made
+     * (RWF_NOWAIT), by mincore on the handle's mapping, so such a file is a fallback, read where blocking is allowed,
+     * as without sendfile. The caller holds {@code kept}, and so its handle. AMPED tests the pages again where the
+     * body is sent, as for any file region.
+     */
+    private static FileEntry sentFromHandle(FileEntry unheld, KeptDescriptor kept) {
+        FileHandle h = kept.handle;
+        if (!Residency.mincoreMapped(h.residencyMapping(), 0, unheld.size()) || !h.retain()) return NOT_RESIDENT;
+        return unheld.withKeptHandle(h);
     }
 
     /**

@@ -126,6 +126,9 @@ public final class ServerMetrics implements Completion.Listener {
                 + "fallback = could not be (not in memory, changed, a symlink on the path) and went where blocking is allowed (a helper under amped).");
         sb.append("flash_unheld_reads_total{outcome=\"hit\"} ").append(pc == null ? 0 : pc.unheldHits.sum()).append('\n');
         sb.append("flash_unheld_reads_total{outcome=\"fallback\"} ").append(pc == null ? 0 : pc.unheldFallbacks.sum()).append('\n');
+        counter(sb, "flash_unheld_sendfile_total", "Of the unheld hits, the ones sent by sendfile from the descriptor the entry keeps "
+                + "(a connection that sends file regions, a file of at least 8 KiB that this process owns or may write), not copied into memory.");
+        sb.append("flash_unheld_sendfile_total ").append(pc == null ? 0 : pc.unheldSent.sum()).append('\n');
         counter(sb, "flash_unheld_waited_reads_total", "Unheld entries read where blocking is allowed (a helper under amped) from their cached "
                 + "translation, not translated again: the fallbacks whose file was still the one cached.");
         sb.append("flash_unheld_waited_reads_total ").append(pc == null ? 0 : pc.unheldWaited.sum()).append('\n');

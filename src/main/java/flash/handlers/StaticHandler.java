@@ -50,13 +50,15 @@ public final class StaticHandler implements Handler {
             ex.respond(Responder.error(Status.NOT_FOUND, req, !req.keepAlive()));
             return;
         }
-        Translation cached = site.lookup(target);
+        // A file region is what this connection sends best; the negotiator, which may compress, gets bytes as before.
+        boolean sendfile = negotiator == null && ex.sendfile();
+        Translation cached = site.lookup(target, sendfile);
         if (cached != null) {
             translated(ex, target, cached);
             return;
         }
         ex.driver().stats().diskTasks.increment();
-        ex.driver().seam().run(() -> site.translate(target), outcome -> {
+        ex.driver().seam().run(() -> site.translate(target, sendfile), outcome -> {
             Translation t = outcome.ok() ? outcome.value() : null;
             if (!ex.active()) {
                 release(t);

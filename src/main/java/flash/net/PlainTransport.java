@@ -87,8 +87,11 @@ public final class PlainTransport implements Transport {
     }
 
     @Override
-    public long sendFile(FileChannel file, long pos, long len) throws IOException {
-        if (!ch.isBlocking() && direct) return sendfile(file, pos, len);
+    public long sendFile(FileChannel file, long pos, long len) throws IOException { return sendFile(file, -1, pos, len); }
+
+    @Override
+    public long sendFile(FileChannel file, int fileFd, long pos, long len) throws IOException {
+        if (!ch.isBlocking() && direct) return sendfile(file, fileFd < 0 ? Native.fd(file) : fileFd, pos, len);
         long w = file.transferTo(pos, len, ch);
         // A virtual thread's socket is non-blocking underneath and sendfile does not park the thread: it returns 0
         // when the socket is full, and the driver would spin. A plain write parks until the socket drains.
@@ -100,11 +103,10 @@ public final class PlainTransport implements Transport {
      * sendfile(2) straight from the file's descriptor: 0 when the socket is full. Falls back to transferTo for
      * good if the kernel refuses the pair (EINVAL, ENOSYS: a file system without sendfile support).
      */
-    private long sendfile(FileChannel file, long pos, long len) throws IOException {
+    private long sendfile(FileChannel file, int fileFd, long pos, long len) throws IOException {
         if (socketFd == -2) socketFd = Native.fd(ch);
-        // Looked up per call (a class check and two method-handle calls), not cached: a cache would keep the last file
+        // The file's descriptor comes with it (FileHandle keeps it), not cached here: a cache would keep the last file
         // reachable from an idle connection, and cost every connection its two fields (docs/performance.md, section 24).
-        int fileFd = Native.fd(file);
         if (socketFd < 0 || fileFd < 0) return file.transferTo(pos, len, ch);
         for (int attempt = 0; ; attempt++) {
             long n = Native.sendfile(socketFd, fileFd, pos, len);

@@ -32,6 +32,15 @@ public interface Transport {
     long sendFile(FileChannel file, long position, long length) throws IOException;
 
     /**
+     * As {@link #sendFile(FileChannel, long, long)}, with the file's descriptor number already known ({@code fileFd},
+     * or -1): the lookup of a JDK channel's descriptor costs two method-handle calls per send (docs/performance.md
+     * section 27).
+     */
+    default long sendFile(FileChannel file, int fileFd, long position, long length) throws IOException {
+        return sendFile(file, position, length);
+    }
+
+    /**
      * Whether {@link #sendFile} can send file data without this process seeing the bytes (plain TCP: yes; TLS, which
      * must encrypt them: no). The responder uses it to choose a body's path: a region of the open file for sendfile,
      * or mapped chunks that a transport without sendfile can hand to its {@link #write} without another copy.

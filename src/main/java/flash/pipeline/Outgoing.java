@@ -165,6 +165,10 @@ public final class Outgoing {
         Segment.FileRegion r = (Segment.FileRegion) segment(regionAt);
         long pos = r.offset(), len = Math.min(SENDFILE_CHUNK, r.length());
         if (pos < residentEnd) return true;
+        if (r.resident()) {
+            residentEnd = r.offset() + r.length();
+            return true;
+        }
         if (!residency.resident(r.handle(), pos, len)) return false;
         residentEnd = pos + len;
         return true;
@@ -220,14 +224,18 @@ public final class Outgoing {
                     // AMPED: send only what a check (or a helper) found in memory, and test each chunk once: a partial
                     // send must neither skip the check for bytes past the chunk nor re-test the same pages.
                     if (pos >= residentEnd) {
-                        if (!residency.resident(r.handle(), pos, len)) return Progress.NEEDS_RESIDENCY;
-                        residentEnd = pos + len;
+                        if (r.resident() && fileSent == 0) {
+                            residentEnd = r.offset() + r.length();
+                        } else {
+                            if (!residency.resident(r.handle(), pos, len)) return Progress.NEEDS_RESIDENCY;
+                            residentEnd = pos + len;
+                        }
                     }
                     len = Math.min(len, residentEnd - pos);
                 }
                 boolean turns = !t.isBlocking() && t.supportsSendfile();
                 if (turns) len = Math.min(len, SENDFILE_TURN);
-                long w = t.sendFile(r.handle().channel(), pos, len);
+                long w = t.sendFile(r.handle().channel(), r.handle().fd(), pos, len);
                 if (w == Transport.UNSUPPORTED) w = copyFile(t, r.handle().channel(), pos, len);
                 if (w <= 0) {
                     // Either the socket is full, or the file shrank under us: tell them apart by the file's size.

@@ -177,7 +177,7 @@ public final class Responder {
         }
         FileHandle fh = e.handle();
         if (!fh.retain()) throw new IllegalStateException("file handle closed under a live entry");
-        return List.of(new Segment.FileRegion(fh, offset, length));
+        return List.of(new Segment.FileRegion(fh, offset, length, e.residentChecked()));
     }
 
     // ------------------------------------------------------------------ other responses

@@ -17,6 +17,12 @@ public sealed interface Segment {
         public Bytes(ByteBuffer buffer, ChunkCache.Chunk chunk) { this(buffer, chunk, null); }
     }
 
-    /** {@code handle} is retained for this segment and released by {@link Outgoing} when done or aborted. */
-    record FileRegion(FileHandle handle, long offset, long length) implements Segment {}
+    /**
+     * {@code handle} is retained for this segment and released by {@link Outgoing} when done or aborted.
+     * {@code resident}: every page of the region was just found in memory (an unheld file's lookup tested it), so
+     * AMPED need not test it again before the first send.
+     */
+    record FileRegion(FileHandle handle, long offset, long length, boolean resident) implements Segment {
+        public FileRegion(FileHandle handle, long offset, long length) { this(handle, offset, length, false); }
+    }
 }

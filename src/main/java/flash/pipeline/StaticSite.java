@@ -52,19 +52,28 @@ public final class StaticSite {
     public PathCache pathCache() { return pathCache; }
 
     /** Non-blocking: a fresh cached translation (one reference owned by the caller), or null. */
-    public Translation lookup(RequestTarget.Normalized target) {
-        return pathCache == null ? null : pathCache.lookup(target);
+    public Translation lookup(RequestTarget.Normalized target) { return lookup(target, false); }
+
+    /**
+     * As {@link #lookup(RequestTarget.Normalized)}, for a connection that sends file regions by sendfile
+     * ({@code sendfile}): a small file whose bytes are not held may then be sent from a descriptor kept open.
+     */
+    public Translation lookup(RequestTarget.Normalized target, boolean sendfile) {
+        return pathCache == null ? null : pathCache.lookup(target, sendfile);
     }
 
     /**
      * Blocking: translate and remember, or read a cached translation's file that {@link #lookup} could not read without
      * waiting. Runs wherever the architecture runs disk work.
      */
-    public Translation translate(RequestTarget.Normalized target) {
+    public Translation translate(RequestTarget.Normalized target) { return translate(target, false); }
+
+    /** As {@link #translate(RequestTarget.Normalized)}; {@code sendfile} as for {@link #lookup(RequestTarget.Normalized, boolean)}. */
+    public Translation translate(RequestTarget.Normalized target, boolean sendfile) {
         ctx.beforeTranslation(target);
         // An unheld entry whose pages were not in memory: read it, as the loop would have; no new translation.
         if (pathCache != null) {
-            Translation read = pathCache.readWaiting(target);
+            Translation read = pathCache.readWaiting(target, sendfile);
             if (read != null) return read;
         }
         // What the translation reads is watched first, so that a change after its reads is always an event.

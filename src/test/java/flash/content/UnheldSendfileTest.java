@@ -1,0 +1,183 @@
+package flash.content;
+
+import flash.sys.Native;
+import flash.testing.ColdFile;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static flash.content.CacheFixture.target;
+import static flash.content.CacheFixture.translate;
+import static flash.content.CacheFixture.write;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * An unheld file asked for by a connection that sends file regions (issue #11, docs/performance.md section 27): its
+ * first read keeps the descriptor as a {@link FileHandle}, and later reads send the file from that handle after an
+ * fstat and a mincore, with no copy in memory. A small file, a connection without sendfile, a file whose pages are
+ * not in memory, and a file changed in place all keep today's behaviour; a handle still being sent from outlives
+ * its entry, and every descriptor and mapping is gone once nothing uses it.
+ */
+class UnheldSendfileTest {
+    private static final long NEVER = Long.MAX_VALUE;
+    private static final int SIZE = 20_000;
+
+    @TempDir Path dir;
+    Path root;
+    PathTranslator translator;
+    PathCache cache;
+
+    @BeforeEach
+    void site() throws Exception {
+        assumeTrue(Native.available() && Native.fdAccess(), "needs the native layer");
+        root = Files.createDirectories(dir.resolve("www"));
+        translator = new PathTranslator(root, false, false, false, 64 * 1024);
+        // holds no file's bytes: every small file is read unheld
+        cache = new PathCache(1000, 1, NEVER, NEVER, 100, translator.root(),
+                new DescriptorBudget(DescriptorBudget.RESERVE + 10));
+    }
+
+    private FileEntry lookup(String path, boolean sendfile) {
+        Translation t = cache.lookup(target(path), sendfile);
+        return t == null ? null : ((Translation.Found) t).entry();
+    }
+
+    /** The whole file the entry sends: its bytes in memory, or read from its handle. Releases the entry. */
+    private static byte[] contentOf(FileEntry e) throws Exception {
+        try {
+            if (e.inMemory()) return CacheFixture.bytes(e.body());
+            ByteBuffer b = ByteBuffer.allocate((int) e.size());
+            while (b.hasRemaining() && e.handle().channel().read(b, b.position()) > 0) { }
+            return b.array();
+        } finally {
+            e.release();
+        }
+    }
+
+    private static long openOn(Path f) throws Exception {
+        long n = 0;
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) s::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(f)) n++;
+                } catch (java.io.IOException gone) {
+                    // the listing's own descriptor, closed by now
+                }
+            }
+        }
+        return n;
+    }
+
+    @Test
+    void aFileKeptForASendfileConnectionIsSentFromItsHandleWithoutACopy() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        Path real = translator.root().resolve("f");
+        translate(translator, cache, "/f");
+        int mappings = FileHandle.mappings();
+
+        FileEntry first = lookup("/f", true);
+        assertThat(first.inMemory()).as("the first read opens the path and copies, keeping the file").isTrue();
+        assertThat(contentOf(first)).isEqualTo(v);
+        assertThat(cache.keptDescriptors()).isEqualTo(1);
+        assertThat(openOn(real)).as("kept as a handle; the descriptor opened first is closed").isEqualTo(1);
+
+        for (int i = 0; i < 3; i++) {
+            FileEntry e = lookup("/f", true);
+            assertThat(e.inMemory()).isFalse();
+            assertThat(e.handle()).isNotNull();
+            assertThat(e.residentChecked()).as("tested by mincore, no second test before the send").isTrue();
+            assertThat(e.etag()).as("the unheld entry's validators").isNotNull();
+            assertThat(contentOf(e)).isEqualTo(v);
+        }
+        assertThat(cache.unheldSent.sum()).isEqualTo(3);
+        assertThat(cache.unheldHits.sum()).isEqualTo(4);
+        assertThat(FileHandle.mappings()).as("one residency mapping, made once").isEqualTo(mappings + 1);
+
+        // A reader without sendfile (TLS, a blocking socket) still gets the bytes, from the same kept descriptor.
+        FileEntry copy = lookup("/f", false);
+        assertThat(copy.inMemory()).isTrue();
+        assertThat(contentOf(copy)).isEqualTo(v);
+        assertThat(openOn(real)).isEqualTo(1);
+
+        cache.clear();
+        assertThat(openOn(real)).isZero();
+        assertThat(FileHandle.mappings()).as("the mapping goes with the handle").isEqualTo(mappings);
+    }
+
+    @Test
+    void aHandleBeingSentFromOutlivesItsEntryAndTheCache() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 2);
+        Path real = translator.root().resolve("f");
+        translate(translator, cache, "/f");
+        contentOf(lookup("/f", true));
+        FileEntry sending = lookup("/f", true);
+        assertThat(sending.inMemory()).isFalse();
+        cache.clear(); // the entry, and its kept descriptor, dropped while a response still sends from the handle
+        assertThat(openOn(real)).as("still open for the response").isEqualTo(1);
+        assertThat(sending.handle().isOpen()).isTrue();
+        assertThat(contentOf(sending)).isEqualTo(v); // releases the response's reference
+        assertThat(openOn(real)).isZero();
+    }
+
+    @Test
+    void smallFilesAndConnectionsWithoutSendfileAreCopiedAsBefore() throws Exception {
+        byte[] small = write(root.resolve("small"), (int) Math.min(UnheldRead.SENDFILE_MIN - 1, 4000), 3);
+        byte[] big = write(root.resolve("big"), SIZE, 4);
+        translate(translator, cache, "/small");
+        translate(translator, cache, "/big");
+        for (int i = 0; i < 3; i++) {
+            FileEntry s = lookup("/small", true);
+            assertThat(s.inMemory()).as("below the sendfile bound: one gathering write wins").isTrue();
+            assertThat(contentOf(s)).isEqualTo(small);
+            FileEntry b = lookup("/big", false);
+            assertThat(b.inMemory()).isTrue();
+            assertThat(contentOf(b)).isEqualTo(big);
+        }
+        // /big was kept as a plain descriptor (no sendfile connection asked): a sendfile connection now copies too
+        FileEntry b = lookup("/big", true);
+        assertThat(b.inMemory()).isTrue();
+        assertThat(contentOf(b)).isEqualTo(big);
+        assertThat(cache.unheldSent.sum()).isZero();
+    }
+
+    @Test
+    void aKeptFileWhosePagesLeftMemoryIsAFallbackAndIsReadWhereBlockingIsAllowed() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 5);
+        translate(translator, cache, "/f");
+        contentOf(lookup("/f", true));
+        FileEntry warm = lookup("/f", true);
+        assertThat(warm.inMemory()).isFalse();
+        contentOf(warm);
+
+        ColdFile.evict(translator.root().resolve("f"));
+        long fallbacks = cache.unheldFallbacks.sum();
+        assertThat(lookup("/f", true)).as("a loop would wait for the disk: not sent from the handle").isNull();
+        assertThat(cache.unheldFallbacks.sum()).isEqualTo(fallbacks + 1);
+        Translation read = cache.readWaiting(target("/f"), true); // a helper's read
+        assertThat(read).isNotNull();
+        assertThat(contentOf(((Translation.Found) read).entry())).isEqualTo(v);
+        FileEntry again = lookup("/f", true);
+        assertThat(again.inMemory()).as("resident again: sent from the handle").isFalse();
+        assertThat(contentOf(again)).isEqualTo(v);
+    }
+
+    @Test
+    void aKeptFileChangedInPlaceIsAMissNotSentFromTheHandle() throws Exception {
+        write(root.resolve("f"), SIZE, 6);
+        translate(translator, cache, "/f");
+        contentOf(lookup("/f", true));
+        contentOf(lookup("/f", true));
+        write(root.resolve("f"), SIZE + 100, 7);
+        assertThat(lookup("/f", true)).as("the fstat of the kept handle sees the change").isNull();
+        byte[] w = write(root.resolve("f"), SIZE, 8);
+        assertThat(lookup("/f", true)).isNull();
+        translate(translator, cache, "/f");
+        contentOf(lookup("/f", true));
+        assertThat(contentOf(lookup("/f", true))).isEqualTo(w);
+    }
+}
