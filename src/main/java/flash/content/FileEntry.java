@@ -195,6 +195,15 @@ public final class FileEntry {
         return identity == null ? null : UnheldRead.readWaiting(this, check, budget, sendfile);
     }
 
+    /**
+     * For this unheld entry whose bytes the cache holds: an entry that sends the file by sendfile from the descriptor
+     * this entry keeps, or null to serve the held bytes ({@link UnheldRead#sendHeld}).
+     */
+    FileEntry sendHeld(UnheldRead.Check check, DescriptorBudget budget) {
+        if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
+        return identity == null ? null : UnheldRead.sendHeld(this, check, budget);
+    }
+
     /** The descriptor this unheld entry keeps, with one more reference for the caller, or null. */
     KeptDescriptor retainKept() {
         return kept instanceof KeptDescriptor k && k.retain() ? k : null;

@@ -163,6 +163,11 @@ public final class PathCache {
     public final LongAdder unheldHits = new LongAdder();
     /** Of those, the ones sent by sendfile from the descriptor the entry keeps, with no copy in memory. */
     public final LongAdder unheldSent = new LongAdder();
+    /**
+     * Requests for a small file whose bytes were held, sent by sendfile from the descriptor its entry keeps instead
+     * (a connection that sends file regions, a file of at least {@code UnheldRead.HELD_SENDFILE_MIN} bytes).
+     */
+    public final LongAdder heldSent = new LongAdder();
     /** Requests for a small file whose bytes were not held and could not be read without blocking (or had changed). */
     public final LongAdder unheldFallbacks = new LongAdder();
     /** Of those, the ones read where blocking is allowed ({@link #readWaiting}) instead of being translated again. */
@@ -273,6 +278,15 @@ public final class PathCache {
                     return null;
                 }
                 hits.increment();
+                if (sendfile && n.readable) {
+                    FileEntry sent = ((Translation.Found) n.translation).entry().sendHeld(
+                            n.watch != null && n.watch.watching() ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT,
+                            descriptors);
+                    if (sent != null) {
+                        heldSent.increment();
+                        return new Translation.Found(sent);
+                    }
+                }
                 return h.found; // bytes in memory: no reference to take
             }
             if (n.readable) return readUnheld(n, due, now, sendfile);

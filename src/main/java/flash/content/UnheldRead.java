@@ -163,6 +163,46 @@ final class UnheldRead {
         }
     }
 
+    /**
+     * Files whose bytes the cache holds are still sent by sendfile from a kept descriptor from this size up, on a
+     * connection that sends file regions: copying them from the held buffer into the socket cost as much server CPU at
+     * 16 KiB and more at 32 and 50 KiB, and slowed the client's reads (docs/performance.md section 34).
+     * {@code -Dflash.heldSendfileMin=BYTES} for A/B runs; {@code 9223372036854775807} turns it off.
+     */
+    static final long HELD_SENDFILE_MIN = Long.getLong("flash.heldSendfileMin", 24 * 1024);
+
+    /**
+     * For a file whose bytes are held ({@code unheld} is its translation's entry; the caller has just found the held
+     * copy fresh): an entry that sends it from the descriptor the entry keeps, or null to serve the held bytes. Null
+     * also keeps the descriptor for next time, if there is none yet and the budget has room: the path opened with
+     * openat2 (RESOLVE_CACHED, which cannot wait) and found to be the file cached. {@code check} is FSTAT or WATCHED:
+     * a held copy past its bound was just checked by opening its path.
+     */
+    static FileEntry sendHeld(FileEntry unheld, Check check, DescriptorBudget budget) {
+        if (unheld.size() < HELD_SENDFILE_MIN || !unheld.mincoreTruthful()) return null;
+        KeptDescriptor kept = unheld.retainKept();
+        if (kept != null) {
+            kept.touch();
+            try {
+                if (!sendable(kept, unheld.size())) return null;
+                if (check != Check.WATCHED && Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
+                return sentFromHandle(unheld, kept);
+            } finally {
+                kept.release();
+            }
+        }
+        if (budget == null || budget.held() >= budget.room()) return null;
+        int fd = Native.openCachedNoSymlinks(unheld.pathNul());
+        if (fd < 0) return null;
+        boolean keptNow = false;
+        try {
+            if (Native.sameFile(fd, unheld.identity()) == 1) keptNow = unheld.keep(fd, budget, true);
+        } finally {
+            if (!keptNow) Native.close(fd);
+        }
+        return null;
+    }
+
     /** {@link #sentFromHandle}'s answer when a page of the file is not in memory. */
     private static final FileEntry NOT_RESIDENT = null;
 

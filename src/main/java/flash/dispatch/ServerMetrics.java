@@ -129,6 +129,9 @@ public final class ServerMetrics implements Completion.Listener {
         counter(sb, "flash_unheld_sendfile_total", "Of the unheld hits, the ones sent by sendfile from the descriptor the entry keeps "
                 + "(a connection that sends file regions, a file of at least 8 KiB that this process owns or may write), not copied into memory.");
         sb.append("flash_unheld_sendfile_total ").append(pc == null ? 0 : pc.unheldSent.sum()).append('\n');
+        counter(sb, "flash_held_sendfile_total", "Requests for a small file whose bytes are held, sent by sendfile from a descriptor its entry "
+                + "keeps instead (a connection that sends file regions, a file of at least 24 KiB that this process owns or may write).");
+        sb.append("flash_held_sendfile_total ").append(pc == null ? 0 : pc.heldSent.sum()).append('\n');
         counter(sb, "flash_unheld_waited_reads_total", "Unheld entries read where blocking is allowed (a helper under amped) from their cached "
                 + "translation, not translated again: the fallbacks whose file was still the one cached.");
         sb.append("flash_unheld_waited_reads_total ").append(pc == null ? 0 : pc.unheldWaited.sum()).append('\n');

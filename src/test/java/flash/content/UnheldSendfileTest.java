@@ -180,4 +180,49 @@ class UnheldSendfileTest {
         contentOf(lookup("/f", true));
         assertThat(contentOf(lookup("/f", true))).isEqualTo(w);
     }
+
+    @Test
+    void aHeldFileFromTheBoundUpIsSentFromAKeptHandleAndASmallerOneFromItsBytes() throws Exception {
+        // A cache that holds every file's bytes.
+        PathCache holding = new PathCache(1000, 1 << 20, NEVER, NEVER, 100, translator.root(),
+                new DescriptorBudget(DescriptorBudget.RESERVE + 10));
+        int big = (int) Math.min(Math.max(UnheldRead.HELD_SENDFILE_MIN, SIZE), 1 << 20);
+        int small = (int) Math.min(UnheldRead.HELD_SENDFILE_MIN - 1, 16_000);
+        byte[] b = write(root.resolve("big"), big, 9);
+        byte[] s = write(root.resolve("small"), small, 10);
+        Path real = translator.root().resolve("big");
+        // An old mtime, so that the rewrite below is a change even where timestamps are coarse.
+        Files.setLastModifiedTime(real, java.nio.file.attribute.FileTime.fromMillis(1_000_000_000_000L));
+        translate(translator, holding, "/big");
+        translate(translator, holding, "/small");
+
+        FileEntry first = ((Translation.Found) holding.lookup(target("/big"), true)).entry();
+        assertThat(first.inMemory()).as("the held bytes, while the descriptor is kept for next time").isTrue();
+        assertThat(contentOf(first)).isEqualTo(b);
+        assertThat(openOn(real)).as("kept as a handle").isEqualTo(1);
+        for (int i = 0; i < 3; i++) {
+            FileEntry e = ((Translation.Found) holding.lookup(target("/big"), true)).entry();
+            assertThat(e.inMemory()).as("sent by sendfile from the kept handle").isFalse();
+            assertThat(e.residentChecked()).isTrue();
+            assertThat(contentOf(e)).isEqualTo(b);
+        }
+        assertThat(holding.heldSent.sum()).isEqualTo(3);
+        FileEntry plain = ((Translation.Found) holding.lookup(target("/big"), false)).entry();
+        assertThat(plain.inMemory()).as("a connection without sendfile gets the held bytes").isTrue();
+        assertThat(contentOf(plain)).isEqualTo(b);
+        for (int i = 0; i < 3; i++) {
+            FileEntry e = ((Translation.Found) holding.lookup(target("/small"), true)).entry();
+            assertThat(e.inMemory()).as("below the bound: head and body in one write").isTrue();
+            assertThat(contentOf(e)).isEqualTo(s);
+        }
+        assertThat(openOn(translator.root().resolve("small"))).isZero();
+        assertThat(holding.heldSent.sum()).isEqualTo(3);
+
+        write(root.resolve("big"), big, 11); // changed in place, same length: the fstat of the kept handle sees it
+        FileEntry stale = ((Translation.Found) holding.lookup(target("/big"), true)).entry();
+        assertThat(stale.inMemory()).as("the held bytes until the bound, as without sendfile").isTrue();
+        assertThat(contentOf(stale)).isEqualTo(b);
+        holding.clear();
+        assertThat(openOn(real)).isZero();
+    }
 }

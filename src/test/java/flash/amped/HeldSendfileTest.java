@@ -1,0 +1,82 @@
+package flash.amped;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import flash.config.Architecture;
+import flash.testing.AllArchs;
+import flash.testing.RawClient;
+import flash.testing.TestServer;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue #11, docs/performance.md section 34: a small file whose bytes the cache holds, from 24 KiB up, goes by sendfile
+ * from a descriptor its entry keeps on the event loops' plain sockets (the copy of the held bytes into the socket cost
+ * more); below that, and on the blocking architectures, the held bytes go out as before. Whole bodies, ranges,
+ * several ranges, HEAD and conditional requests must be exact either way, on one keep-alive connection.
+ */
+class HeldSendfileTest {
+    static final int BIG = 40 * 1024;
+    static final int SMALL = 10 * 1024;
+
+    @TempDir Path root;
+
+    private static long metric(String status, String sample) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(sample) + " (\\d+)$").matcher(status);
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    @AllArchs
+    void heldFilesAreExactWhetherSentFromTheirBytesOrByTheirKeptDescriptor(Architecture arch) throws Exception {
+        byte[] big = Http.write(root.resolve("big.bin"), BIG, 41);
+        byte[] small = Http.write(root.resolve("small.bin"), SMALL, 42);
+        try (TestServer s = TestServer.start(root, arch, c -> c.withRevalidateAfter(Duration.ofMinutes(5))
+                .withStatusPath("/status"));
+             RawClient c = new RawClient(s.port())) {
+            for (int round = 0; round < 3; round++) { // the first keeps the descriptor, the later ones send from it
+                RawClient.Response whole = c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n").read();
+                assertThat(whole.status()).isEqualTo(200);
+                assertThat(whole.header("Content-Length")).isEqualTo(String.valueOf(BIG));
+                assertThat(whole.body()).as("round %d", round).isEqualTo(big);
+                assertThat(c.send("GET /small.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(small);
+
+                RawClient.Response part = c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=30000-40959\r\n\r\n").read();
+                assertThat(part.status()).isEqualTo(206);
+                assertThat(part.header("Content-Range")).isEqualTo("bytes 30000-40959/" + BIG);
+                assertThat(part.body()).isEqualTo(Arrays.copyOfRange(big, 30000, BIG));
+
+                RawClient.Response parts = c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-9,40000-40009\r\n\r\n").read();
+                assertThat(parts.status()).isEqualTo(206);
+                assertThat(parts.bodyText()).contains("Content-Range: bytes 0-9/" + BIG, "Content-Range: bytes 40000-40009/" + BIG)
+                        .contains(new String(big, 0, 10, StandardCharsets.ISO_8859_1))
+                        .contains(new String(big, 40000, 10, StandardCharsets.ISO_8859_1));
+                assertThat(parts.body().length).isEqualTo(Integer.parseInt(parts.header("Content-Length")));
+
+                RawClient.Response head = c.send("HEAD /big.bin HTTP/1.1\r\nHost: t\r\n\r\n").read(true);
+                assertThat(head.status()).isEqualTo(200);
+                assertThat(head.header("Content-Length")).isEqualTo(String.valueOf(BIG));
+                assertThat(head.body()).isEmpty();
+
+                RawClient.Response notModified = c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\nIf-None-Match: "
+                        + whole.header("ETag") + "\r\n\r\n").read();
+                assertThat(notModified.status()).isEqualTo(304);
+                assertThat(notModified.body()).isEmpty();
+            }
+            assertThat(c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(big);
+            if (s.inProcess()) {
+                long sent = metric(s.server().metrics().render(), "flash_held_sendfile_total");
+                // 40 KiB is above the bound; 10 KiB is not. Only the event loops prefer sendfile (BodyPath).
+                if (!arch.eventDriven()) assertThat(sent).isZero();
+                else if (s.server().context().descriptors().room() > 10) assertThat(sent).isPositive();
+            } else {
+                assertThat(Http.get(s.port(), "/status").bodyText()).contains("flash_held_sendfile_total");
+            }
+        }
+    }
+}
