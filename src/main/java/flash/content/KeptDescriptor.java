@@ -44,7 +44,9 @@ final class KeptDescriptor extends RefCount {
      * {@code fd} (open on {@code owner}'s file) opened again as a {@link FileHandle}, or null. The JDK makes no
      * channel from a descriptor number, but {@code /proc/self/fd/N} reopens the very file {@code fd} refers to,
      * whatever became of its path since; fstat confirms it. Once per kept file, on the thread that keeps it: procfs
-     * and an inode already open, so nothing waits for the disk. The caller still owns {@code fd}.
+     * and an inode already open. On a loop this follows an openat2 with RESOLVE_CACHED that succeeded, which it does
+     * not on file systems that revalidate names remotely (NFS, FUSE), whose open could wait. The caller still owns
+     * {@code fd}.
      */
     static FileHandle reopen(int fd, FileEntry owner) {
         java.nio.channels.FileChannel ch;

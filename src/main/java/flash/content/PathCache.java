@@ -279,8 +279,9 @@ public final class PathCache {
                 }
                 hits.increment();
                 if (sendfile && n.readable) {
-                    FileEntry sent = ((Translation.Found) n.translation).entry().sendHeld(
-                            n.watch != null && n.watch.watching() ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT,
+                    // By fstat even when watched: held bytes are a snapshot, consistent with their validators until
+                    // the watch or the bound drops them; a send from the file must not be less so.
+                    FileEntry sent = ((Translation.Found) n.translation).entry().sendHeld(UnheldRead.Check.FSTAT,
                             descriptors);
                     if (sent != null) {
                         heldSent.increment();

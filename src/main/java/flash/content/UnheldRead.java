@@ -176,7 +176,9 @@ final class UnheldRead {
      * copy fresh): an entry that sends it from the descriptor the entry keeps, or null to serve the held bytes. Null
      * also keeps the descriptor for next time, if there is none yet and the budget has room: the path opened with
      * openat2 (RESOLVE_CACHED, which cannot wait) and found to be the file cached. {@code check} is FSTAT or WATCHED:
-     * a held copy past its bound was just checked by opening its path.
+     * a held copy past its bound was just checked by opening its path. The caller passes FSTAT even for a watched
+     * entry: the held bytes stay a snapshot that matches their validators, so a file changed without a watch event
+     * is served from them, never sent new under the old validators.
      */
     static FileEntry sendHeld(FileEntry unheld, Check check, DescriptorBudget budget) {
         if (unheld.size() < HELD_SENDFILE_MIN || !unheld.mincoreTruthful()) return null;
@@ -219,8 +221,9 @@ final class UnheldRead {
      * An entry that sends {@code unheld}'s file (found to be the kept descriptor's) from the kept handle, or
      * {@link #NOT_RESIDENT} when a page of it is not in memory: the test the copying read would have made
      * (RWF_NOWAIT), by mincore on the handle's mapping, so such a file is a fallback, read where blocking is allowed,
-     * as without sendfile. The caller holds {@code kept}, and so its handle. AMPED tests the pages again where the
-     * body is sent, as for any file region.
+     * as without sendfile. The caller holds {@code kept}, and so its handle. The region is marked as tested, so AMPED
+     * does not test it again before its first send, which follows in the same turn; a later part of a multi-range
+     * body is tested again where it is sent ({@code Outgoing}).
      */
     private static FileEntry sentFromHandle(FileEntry unheld, KeptDescriptor kept) {
         FileHandle h = kept.handle;

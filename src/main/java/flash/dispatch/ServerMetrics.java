@@ -126,11 +126,11 @@ public final class ServerMetrics implements Completion.Listener {
                 + "fallback = could not be (not in memory, changed, a symlink on the path) and went where blocking is allowed (a helper under amped).");
         sb.append("flash_unheld_reads_total{outcome=\"hit\"} ").append(pc == null ? 0 : pc.unheldHits.sum()).append('\n');
         sb.append("flash_unheld_reads_total{outcome=\"fallback\"} ").append(pc == null ? 0 : pc.unheldFallbacks.sum()).append('\n');
-        counter(sb, "flash_unheld_sendfile_total", "Of the unheld hits, the ones sent by sendfile from the descriptor the entry keeps "
+        counter(sb, "flash_unheld_sendfile_total", "Of the unheld hits, the ones answered as a file region of the descriptor the entry keeps, for sendfile "
                 + "(a connection that sends file regions, a file of at least 8 KiB that this process owns or may write), not copied into memory.");
         sb.append("flash_unheld_sendfile_total ").append(pc == null ? 0 : pc.unheldSent.sum()).append('\n');
-        counter(sb, "flash_held_sendfile_total", "Requests for a small file whose bytes are held, sent by sendfile from a descriptor its entry "
-                + "keeps instead (a connection that sends file regions, a file of at least 24 KiB that this process owns or may write).");
+        counter(sb, "flash_held_sendfile_total", "Requests for a small file whose bytes are held, answered instead as a file region of a descriptor its entry "
+                + "keeps, for sendfile (a connection that sends file regions, a file of at least 24 KiB that this process owns or may write).");
         sb.append("flash_held_sendfile_total ").append(pc == null ? 0 : pc.heldSent.sum()).append('\n');
         counter(sb, "flash_unheld_waited_reads_total", "Unheld entries read where blocking is allowed (a helper under amped) from their cached "
                 + "translation, not translated again: the fallbacks whose file was still the one cached.");

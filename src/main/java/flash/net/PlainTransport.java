@@ -91,7 +91,12 @@ public final class PlainTransport implements Transport {
 
     @Override
     public long sendFile(FileChannel file, int fileFd, long pos, long len) throws IOException {
-        if (!ch.isBlocking() && direct) return sendfile(file, fileFd < 0 ? Native.fd(file) : fileFd, pos, len);
+        if (!ch.isBlocking() && direct) {
+            // A number kept with the channel outlives it if the channel was closed (an interrupt closes it for every
+            // holder): the number may name another file by now.
+            if (fileFd >= 0 && !file.isOpen()) throw new java.nio.channels.ClosedChannelException();
+            return sendfile(file, fileFd < 0 ? Native.fd(file) : fileFd, pos, len);
+        }
         long w = file.transferTo(pos, len, ch);
         // A virtual thread's socket is non-blocking underneath and sendfile does not park the thread: it returns 0
         // when the socket is full, and the driver would spin. A plain write parks until the socket drains.

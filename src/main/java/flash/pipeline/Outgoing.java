@@ -165,7 +165,9 @@ public final class Outgoing {
         Segment.FileRegion r = (Segment.FileRegion) segment(regionAt);
         long pos = r.offset(), len = Math.min(SENDFILE_CHUNK, r.length());
         if (pos < residentEnd) return true;
-        if (r.resident()) {
+        // The lookup's test holds only for the response's first region, sent in the same turn as its head: a later
+        // part of a multi-range body may come long after, when the pages may have left memory.
+        if (r.resident() && bytesWritten == 0) {
             residentEnd = r.offset() + r.length();
             return true;
         }
@@ -224,7 +226,7 @@ public final class Outgoing {
                     // AMPED: send only what a check (or a helper) found in memory, and test each chunk once: a partial
                     // send must neither skip the check for bytes past the chunk nor re-test the same pages.
                     if (pos >= residentEnd) {
-                        if (r.resident() && fileSent == 0) {
+                        if (r.resident() && fileSent == 0 && bytesWritten == 0) {
                             residentEnd = r.offset() + r.length();
                         } else {
                             if (!residency.resident(r.handle(), pos, len)) return Progress.NEEDS_RESIDENCY;

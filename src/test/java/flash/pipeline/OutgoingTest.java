@@ -184,6 +184,34 @@ class OutgoingTest {
     }
 
     @Test
+    void aRegionFoundResidentAtLookupSkipsTheTestOnlyAsTheResponsesFirst() throws IOException {
+        byte[] data = file(200_000);
+        FileHandle h = open();
+        h.retain(); // the second region's reference
+        Outgoing out = new Outgoing(response("H\r\n\r\n",
+                new Segment.FileRegion(h, 0, 100_000, true),
+                new Segment.Bytes(ByteBuffer.wrap("<b>".getBytes(StandardCharsets.US_ASCII))),
+                new Segment.FileRegion(h, 100_000, 100_000, true)), false);
+        List<Long> checked = new ArrayList<>();
+        Outgoing.ResidencyCheck check = (file, offset, length) -> {
+            checked.add(offset);
+            return true;
+        };
+        FakeTransport t = new FakeTransport().sendfile(true);
+        Outgoing.Progress p;
+        while ((p = out.writeTo(t, check)) == Outgoing.Progress.BLOCKED) { }
+        assertThat(p).isEqualTo(Outgoing.Progress.DONE);
+        ByteArrayOutputStream want = new ByteArrayOutputStream();
+        want.writeBytes("H\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        want.write(data, 0, 100_000);
+        want.writeBytes("<b>".getBytes(StandardCharsets.US_ASCII));
+        want.write(data, 100_000, 100_000);
+        assertThat(t.outputBytes()).isEqualTo(want.toByteArray());
+        assertThat(checked).as("the first region trusts the lookup's test; the later part, sent after, is tested")
+                .containsExactly(100_000L);
+    }
+
+    @Test
     void reuseSendsTheNextResponseFromTheStart() throws IOException {
         Outgoing out = new Outgoing();
         ByteArrayOutputStream got = new ByteArrayOutputStream();
