@@ -97,10 +97,10 @@ public final class DescriptorBudget {
     /** The current tick, for {@link KeptDescriptor#touch}. */
     static long nowTick() { return System.nanoTime() >> TICK_SHIFT; }
 
-    /** {@code fd}, just opened for {@code owner}, charged to the budget; null when there is no room (the caller closes it). */
-    synchronized KeptDescriptor charge(int fd, FileEntry owner) { return charge(fd, null, owner); }
-
-    /** As {@link #charge(int, FileEntry)}, for {@code fd} opened as {@code handle} (null: a raw descriptor). */
+    /**
+     * {@code fd}, just opened for {@code owner} (as {@code handle}, or null for a raw descriptor), charged to the
+     * budget; null when there is no room (the caller closes it).
+     */
     synchronized KeptDescriptor charge(int fd, FileHandle handle, FileEntry owner) {
         if (held >= room()) return null;
         KeptDescriptor k = new KeptDescriptor(fd, handle, owner, this);

@@ -199,9 +199,9 @@ public final class FileEntry {
      * For this unheld entry whose bytes the cache holds: an entry that sends the file by sendfile from the descriptor
      * this entry keeps, or null to serve the held bytes ({@link UnheldRead#sendHeld}).
      */
-    FileEntry sendHeld(UnheldRead.Check check, DescriptorBudget budget) {
+    FileEntry sendHeld(DescriptorBudget budget) {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
-        return identity == null ? null : UnheldRead.sendHeld(this, check, budget);
+        return identity == null ? null : UnheldRead.sendHeld(this, budget);
     }
 
     /** The descriptor this unheld entry keeps, with one more reference for the caller, or null. */
@@ -212,18 +212,14 @@ public final class FileEntry {
     /**
      * Keeps {@code fd} (just opened on this entry's path and found to be its file) open with this entry, if it keeps
      * none yet, is not released, and {@code budget} has room; true when it did, and the entry owns {@code fd} now.
-     */
-    boolean keep(int fd, DescriptorBudget budget) { return keep(fd, budget, false); }
-
-    /**
-     * As {@link #keep(int, DescriptorBudget)}; with {@code asHandle}, the file is kept as a {@link FileHandle} (opened
-     * again from {@code fd}, which is then closed here) so that later requests can send it by sendfile
-     * ({@link #withKeptHandle}). Where that reopening fails, {@code fd} is kept as it is.
+     * With {@code asHandle}, the file is kept as a {@link FileHandle} (opened again from {@code fd}, which is then
+     * closed here) so that later requests can send it by sendfile ({@link #withKeptHandle}); where that reopening
+     * fails, {@code fd} is kept as it is.
      */
     boolean keep(int fd, DescriptorBudget budget, boolean asHandle) {
         if (kept != null) return false;
         FileHandle h = asHandle ? KeptDescriptor.reopen(fd, this) : null;
-        KeptDescriptor k = h == null ? budget.charge(fd, this) : budget.charge(h.fd(), h, this);
+        KeptDescriptor k = budget.charge(h == null ? fd : h.fd(), h, this);
         if (k == null) {
             if (h != null) h.release();
             return false;

@@ -28,10 +28,6 @@ final class KeptDescriptor extends RefCount {
     private final DescriptorBudget budget;
     private volatile long lastUsedTick = DescriptorBudget.nowTick();
 
-    KeptDescriptor(int fd, FileEntry owner, DescriptorBudget budget) {
-        this(fd, null, owner, budget);
-    }
-
     /** @param handle the file as a handle, whose descriptor {@code fd} is (one reference, released by this); or null */
     KeptDescriptor(int fd, FileHandle handle, FileEntry owner, DescriptorBudget budget) {
         this.fd = fd;

@@ -279,10 +279,7 @@ public final class PathCache {
                 }
                 hits.increment();
                 if (sendfile && n.readable) {
-                    // By fstat even when watched: held bytes are a snapshot, consistent with their validators until
-                    // the watch or the bound drops them; a send from the file must not be less so.
-                    FileEntry sent = ((Translation.Found) n.translation).entry().sendHeld(UnheldRead.Check.FSTAT,
-                            descriptors);
+                    FileEntry sent = ((Translation.Found) n.translation).entry().sendHeld(descriptors);
                     if (sent != null) {
                         heldSent.increment();
                         return new Translation.Found(sent);

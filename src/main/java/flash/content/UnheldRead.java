@@ -175,19 +175,18 @@ final class UnheldRead {
      * For a file whose bytes are held ({@code unheld} is its translation's entry; the caller has just found the held
      * copy fresh): an entry that sends it from the descriptor the entry keeps, or null to serve the held bytes. Null
      * also keeps the descriptor for next time, if there is none yet and the budget has room: the path opened with
-     * openat2 (RESOLVE_CACHED, which cannot wait) and found to be the file cached. {@code check} is FSTAT or WATCHED:
-     * a held copy past its bound was just checked by opening its path. The caller passes FSTAT even for a watched
-     * entry: the held bytes stay a snapshot that matches their validators, so a file changed without a watch event
-     * is served from them, never sent new under the old validators.
+     * openat2 (RESOLVE_CACHED, which cannot wait) and found to be the file cached. The kept descriptor is checked by
+     * fstat even for a watched entry: the held bytes stay a snapshot that matches their validators, so a file changed
+     * without a watch event is served from them, never sent new under the old validators.
      */
-    static FileEntry sendHeld(FileEntry unheld, Check check, DescriptorBudget budget) {
+    static FileEntry sendHeld(FileEntry unheld, DescriptorBudget budget) {
         if (unheld.size() < HELD_SENDFILE_MIN || !unheld.mincoreTruthful()) return null;
         KeptDescriptor kept = unheld.retainKept();
         if (kept != null) {
             kept.touch();
             try {
                 if (!sendable(kept, unheld.size())) return null;
-                if (check != Check.WATCHED && Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
+                if (Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
                 return sentFromHandle(unheld, kept);
             } finally {
                 kept.release();

@@ -90,19 +90,17 @@ public final class ServerMetrics implements Completion.Listener {
         for (ErrorCause e : ErrorCause.values()) {
             sb.append("flash_errors_total{cause=\"").append(e.label()).append("\"} ").append(errors[e.ordinal()].sum()).append('\n');
         }
-        counter(sb, "flash_exchanges_aborted_total", "Exchanges whose response did not reach the client whole.");
-        sb.append("flash_exchanges_aborted_total ").append(aborted.sum()).append('\n');
+        counter(sb, "flash_exchanges_aborted_total", "Exchanges whose response did not reach the client whole.",
+                aborted.sum());
         gauge(sb, "flash_open_connections", "Open client connections.", server.openConnections());
         gaugeHeader(sb, "flash_read_buffers_held", "Read buffers lent to connections by an event loop (0 while every connection is idle), per loop.");
         for (LoopStats s : loops) sample(sb, "flash_read_buffers_held", s.name, s.readBuffersHeld.get());
         gaugeHeader(sb, "flash_senders_held", "Response senders taken from an event loop's pool (0 while every connection is idle), per loop.");
         for (LoopStats s : loops) sample(sb, "flash_senders_held", s.name, s.sendersHeld.get());
-        counter(sb, "flash_connections_accepted_total", "Connections accepted.");
-        sb.append("flash_connections_accepted_total ").append(accepted.sum()).append('\n');
-        counter(sb, "flash_connections_refused_total", "Connections refused at the connection limit.");
-        sb.append("flash_connections_refused_total ").append(refused.sum()).append('\n');
-        counter(sb, "flash_access_log_dropped_total", "Access-log lines lost: the writer fell behind (a stalled disk or pipe) or a write failed.");
-        sb.append("flash_access_log_dropped_total ").append(server.accessLogDropped()).append('\n');
+        counter(sb, "flash_connections_accepted_total", "Connections accepted.", accepted.sum());
+        counter(sb, "flash_connections_refused_total", "Connections refused at the connection limit.", refused.sum());
+        counter(sb, "flash_access_log_dropped_total", "Access-log lines lost: the writer fell behind (a stalled disk or pipe) or a write failed.",
+                server.accessLogDropped());
         PathCache pc = server.context().pathCache();
         HeaderCache hc = server.context().headerCache();
         ChunkCache cc = server.context().chunkCache();
@@ -127,17 +125,17 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_unheld_reads_total{outcome=\"hit\"} ").append(pc == null ? 0 : pc.unheldHits.sum()).append('\n');
         sb.append("flash_unheld_reads_total{outcome=\"fallback\"} ").append(pc == null ? 0 : pc.unheldFallbacks.sum()).append('\n');
         counter(sb, "flash_unheld_sendfile_total", "Of the unheld hits, the ones answered as a file region of the descriptor the entry keeps, for sendfile "
-                + "(a connection that sends file regions, a file of at least 8 KiB that this process owns or may write), not copied into memory.");
-        sb.append("flash_unheld_sendfile_total ").append(pc == null ? 0 : pc.unheldSent.sum()).append('\n');
+                + "(a connection that sends file regions, a file of at least 8 KiB that this process owns or may write), not copied into memory.",
+                pc == null ? 0 : pc.unheldSent.sum());
         counter(sb, "flash_held_sendfile_total", "Requests for a small file whose bytes are held, answered instead as a file region of a descriptor its entry "
-                + "keeps, for sendfile (a connection that sends file regions, a file of at least 24 KiB that this process owns or may write).");
-        sb.append("flash_held_sendfile_total ").append(pc == null ? 0 : pc.heldSent.sum()).append('\n');
+                + "keeps, for sendfile (a connection that sends file regions, a file of at least 24 KiB that this process owns or may write).",
+                pc == null ? 0 : pc.heldSent.sum());
         counter(sb, "flash_unheld_waited_reads_total", "Unheld entries read where blocking is allowed (a helper under amped) from their cached "
-                + "translation, not translated again: the fallbacks whose file was still the one cached.");
-        sb.append("flash_unheld_waited_reads_total ").append(pc == null ? 0 : pc.unheldWaited.sum()).append('\n');
+                + "translation, not translated again: the fallbacks whose file was still the one cached.",
+                pc == null ? 0 : pc.unheldWaited.sum());
         counter(sb, "flash_path_cache_bodies_offered_total", "Small files whose bytes were copied and offered to the byte budget again because "
-                + "they were read unheld four times within a second (at most 256 a second); its policy admitted them or not.");
-        sb.append("flash_path_cache_bodies_offered_total ").append(pc == null ? 0 : pc.bodiesOffered.sum()).append('\n');
+                + "they were read unheld four times within a second (at most 256 a second); its policy admitted them or not.",
+                pc == null ? 0 : pc.bodiesOffered.sum());
         gauge(sb, "flash_path_cache_open_files", "Entries of the path cache holding a large file open (bounded by a quarter of the descriptor limit).",
                 pc == null ? 0 : pc.handleEntries());
         gauge(sb, "flash_path_cache_kept_descriptors", "Unheld entries keeping their file open between reads, so a read skips the open and the close "
@@ -147,15 +145,15 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_revalidations_total{by=\"watch\"} ").append(pc == null ? 0 : pc.revalidatedByWatch.sum()).append('\n');
         sb.append("flash_revalidations_total{by=\"stat\"} ").append(pc == null ? 0 : pc.revalidatedByStat.sum()).append('\n');
         counter(sb, "flash_rechecks_total", "Cached translations past their bound found unchanged in place without blocking "
-                + "(openat2 of the same path with RESOLVE_CACHED, fstat) and kept instead of being translated again.");
-        sb.append("flash_rechecks_total ").append(pc == null ? 0 : pc.recheckedInPlace.sum()).append('\n');
+                + "(openat2 of the same path with RESOLVE_CACHED, fstat) and kept instead of being translated again.",
+                pc == null ? 0 : pc.recheckedInPlace.sum());
         flash.content.FileWatch fw = server.context().fileWatchIfStarted();
         gauge(sb, "flash_watched_dirs", "Directories watched for changes under cached translations (inotify watches).",
                 fw == null ? 0 : fw.watchedDirs());
-        counter(sb, "flash_watch_incomplete_total", "Translations cached without a full watch (watch limit reached): they keep --revalidate-ms.");
-        sb.append("flash_watch_incomplete_total ").append(fw == null ? 0 : fw.incomplete.sum()).append('\n');
-        counter(sb, "flash_watch_overflows_total", "Watch event queue overflows (each dropped every watched translation).");
-        sb.append("flash_watch_overflows_total ").append(fw == null ? 0 : fw.overflows.sum()).append('\n');
+        counter(sb, "flash_watch_incomplete_total", "Translations cached without a full watch (watch limit reached): they keep --revalidate-ms.",
+                fw == null ? 0 : fw.incomplete.sum());
+        counter(sb, "flash_watch_overflows_total", "Watch event queue overflows (each dropped every watched translation).",
+                fw == null ? 0 : fw.overflows.sum());
         gauge(sb, "flash_mapped_cache_bytes", "File bytes mapped by the mapped-file cache.", cc == null ? 0 : cc.bytesMapped());
         gauge(sb, "flash_mapped_cache_chunks", "Chunks in the mapped-file cache.", cc == null ? 0 : cc.chunks());
         compression(sb, server.context().compressedCache());
@@ -163,8 +161,8 @@ public final class ServerMetrics implements Completion.Listener {
         gauge(sb, "flash_helpers", "Helper threads.", hp == null ? 0 : hp.size());
         gauge(sb, "flash_helpers_busy", "Helper threads running a disk operation now.", hp == null ? 0 : hp.busy());
         gauge(sb, "flash_helper_queue_depth", "Disk operations waiting for a helper.", hp == null ? 0 : hp.queueDepth());
-        counter(sb, "flash_helper_tasks_total", "Disk operations completed by helpers.");
-        sb.append("flash_helper_tasks_total ").append(hp == null ? 0 : hp.completed.sum()).append('\n');
+        counter(sb, "flash_helper_tasks_total", "Disk operations completed by helpers.",
+                hp == null ? 0 : hp.completed.sum());
         sb.append("# HELP flash_info Server build and architecture.\n# TYPE flash_info gauge\n");
         sb.append("flash_info{arch=\"").append(arch).append("\",residency=\"")
                 .append(residency == null ? "none" : residency.test().name().toLowerCase()).append("\"} 1\n");
@@ -174,10 +172,10 @@ public final class ServerMetrics implements Completion.Listener {
 
     /** --compress: the compressed-body cache (zeros without it, so dashboards need no special case). */
     private static void compression(StringBuilder sb, flash.compress.CompressedCache zc) {
-        counter(sb, "flash_compress_cache_hits_total", "Responses compressed on the fly that were served from the cache.");
-        sb.append("flash_compress_cache_hits_total ").append(zc == null ? 0 : zc.hits.sum()).append('\n');
-        counter(sb, "flash_compress_cache_misses_total", "Responses compressed on the fly that were not in the cache.");
-        sb.append("flash_compress_cache_misses_total ").append(zc == null ? 0 : zc.misses.sum()).append('\n');
+        counter(sb, "flash_compress_cache_hits_total", "Responses compressed on the fly that were served from the cache.",
+                zc == null ? 0 : zc.hits.sum());
+        counter(sb, "flash_compress_cache_misses_total", "Responses compressed on the fly that were not in the cache.",
+                zc == null ? 0 : zc.misses.sum());
         counter(sb, "flash_compressions_total", "Files compressed on the fly, by coding.");
         for (flash.compress.Coding c : flash.compress.Coding.values()) {
             if (!c.onTheFly) continue;
@@ -189,6 +187,12 @@ public final class ServerMetrics implements Completion.Listener {
 
     private static void counter(StringBuilder sb, String name, String help) {
         sb.append("# HELP ").append(name).append(' ').append(help).append("\n# TYPE ").append(name).append(" counter\n");
+    }
+
+    /** A counter of one unlabelled sample. */
+    private static void counter(StringBuilder sb, String name, String help, long value) {
+        counter(sb, name, help);
+        sb.append(name).append(' ').append(value).append('\n');
     }
 
     private static void gauge(StringBuilder sb, String name, String help, long value) {
