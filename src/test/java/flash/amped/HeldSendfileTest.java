@@ -11,8 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,11 +24,6 @@ class HeldSendfileTest {
     static final int SMALL = 10 * 1024;
 
     @TempDir Path root;
-
-    private static long metric(String status, String sample) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(sample) + " (\\d+)$").matcher(status);
-        return m.find() ? Long.parseLong(m.group(1)) : -1;
-    }
 
     @AllArchs
     void heldFilesAreExactWhetherSentFromTheirBytesOrByTheirKeptDescriptor(Architecture arch) throws Exception {
@@ -70,7 +63,7 @@ class HeldSendfileTest {
             }
             assertThat(c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(big);
             if (s.inProcess()) {
-                long sent = metric(s.server().metrics().render(), "flash_held_sendfile_total");
+                long sent = Http.metric(s.server().metrics().render(), "flash_held_sendfile_total");
                 // 40 KiB is above the bound; 10 KiB is not. Only the event loops prefer sendfile (BodyPath).
                 if (!arch.eventDriven()) assertThat(sent).isZero();
                 else if (s.server().context().descriptors().room() > 10) assertThat(sent).isPositive();

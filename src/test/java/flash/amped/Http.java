@@ -20,6 +20,13 @@ final class Http {
         }
     }
 
+    /** The value of the unlabelled or fully labelled {@code sample} on a status page, or -1 when it is missing. */
+    static long metric(String status, String sample) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(sample)
+                + " (\\d+)$").matcher(status);
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
     static byte[] write(Path file, int size, long seed) throws IOException {
         byte[] data = new byte[size];
         new Random(seed).nextBytes(data);

@@ -12,8 +12,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -45,11 +43,6 @@ class UnheldServingTest {
     private static boolean serves(int port, String path, byte[] expected) throws Exception {
         RawClient.Response r = Http.get(port, path);
         return r.status() == 200 && Arrays.equals(r.body(), expected);
-    }
-
-    private static long metric(String status, String sample) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(sample) + " (\\d+)$").matcher(status);
-        return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
     @AllArchs
@@ -86,19 +79,19 @@ class UnheldServingTest {
             }
             if (s.inProcess()) {
                 String status = s.server().metrics().render();
-                assertThat(metric(status, "flash_path_cache_unheld_entries")).isGreaterThan(FILES / 2);
-                assertThat(metric(status, "flash_unheld_reads_total{outcome=\"hit\"}")).isGreaterThan(FILES);
-                assertThat(metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}")).isGreaterThanOrEqualTo(0);
+                assertThat(Http.metric(status, "flash_path_cache_unheld_entries")).isGreaterThan(FILES / 2);
+                assertThat(Http.metric(status, "flash_unheld_reads_total{outcome=\"hit\"}")).isGreaterThan(FILES);
+                assertThat(Http.metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}")).isGreaterThanOrEqualTo(0);
                 // their files kept open between reads (KeptDescriptor), within the room the connections leave
-                assertThat(metric(status, "flash_path_cache_kept_descriptors"))
-                        .isLessThanOrEqualTo(metric(status, "flash_path_cache_unheld_entries"));
+                assertThat(Http.metric(status, "flash_path_cache_kept_descriptors"))
+                        .isLessThanOrEqualTo(Http.metric(status, "flash_path_cache_unheld_entries"));
                 if (s.server().context().descriptors().room() > FILES) { // not under a tiny descriptor limit
-                    assertThat(metric(status, "flash_path_cache_kept_descriptors")).isPositive();
+                    assertThat(Http.metric(status, "flash_path_cache_kept_descriptors")).isPositive();
                 }
-                assertThat(metric(status, "flash_file_cache_bytes")).isLessThanOrEqualTo((2 << 20) / 4);
+                assertThat(Http.metric(status, "flash_file_cache_bytes")).isLessThanOrEqualTo((2 << 20) / 4);
                 // The event loops send these files (16 KiB and up, owned by this process) by sendfile from the kept
                 // descriptor; the blocking architectures keep the copy (BodyPath): the bytes above are checked either way.
-                long sent = metric(status, "flash_unheld_sendfile_total");
+                long sent = Http.metric(status, "flash_unheld_sendfile_total");
                 if (!arch.eventDriven()) assertThat(sent).isZero();
                 else if (s.server().context().descriptors().room() > FILES) assertThat(sent).isPositive();
             } else {
@@ -129,11 +122,11 @@ class UnheldServingTest {
             for (int i = 0; i < FILES; i++) assertThat(serves(p, "/f" + i + ".bin", data[i])).as("evicted f%d", i).isTrue();
             if (s.inProcess()) {
                 String status = s.server().metrics().render();
-                long fallbacks = metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}");
+                long fallbacks = Http.metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}");
                 assertThat(fallbacks).as("unheld files read after the eviction").isGreaterThan(FILES / 2);
                 // Requests one at a time: every fallback is a waited read, except on virtual threads, where the native
                 // read would pin the carrier and the file is translated again (PathCache.readWaiting).
-                assertThat(metric(status, "flash_unheld_waited_reads_total")).isEqualTo(arch == Architecture.VT ? 0 : fallbacks);
+                assertThat(Http.metric(status, "flash_unheld_waited_reads_total")).isEqualTo(arch == Architecture.VT ? 0 : fallbacks);
             } else {
                 assertThat(Http.get(p, "/status").bodyText()).contains("flash_unheld_waited_reads_total");
             }

@@ -15,6 +15,21 @@ final class CacheFixture {
         return (RequestTarget.Normalized) RequestTarget.normalize(path);
     }
 
+    /** Descriptors of this process open on {@code f}. */
+    static long openOn(Path f) throws Exception {
+        long n = 0;
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) s::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(f)) n++;
+                } catch (java.io.IOException gone) {
+                    // the listing's own descriptor, closed by now
+                }
+            }
+        }
+        return n;
+    }
+
     /** Writes {@code size} random bytes (from {@code seed}) to {@code f}, and returns them. */
     static byte[] write(Path f, int size, long seed) throws Exception {
         byte[] data = new byte[size];

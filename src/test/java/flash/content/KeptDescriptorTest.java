@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static flash.content.CacheFixture.openOn;
 import static flash.content.CacheFixture.served;
 import static flash.content.CacheFixture.translate;
 import static flash.content.CacheFixture.write;
@@ -49,21 +50,6 @@ class KeptDescriptorTest {
     }
 
     private static DescriptorBudget roomFor(int kept) { return new DescriptorBudget(DescriptorBudget.RESERVE + kept); }
-
-    /** Descriptors of this process open on {@code f}. */
-    private static long openOn(Path f) throws Exception {
-        long n = 0;
-        try (var s = Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : (Iterable<Path>) s::iterator) {
-                try {
-                    if (Files.readSymbolicLink(fd).equals(f)) n++;
-                } catch (java.io.IOException gone) {
-                    // the listing's own descriptor, closed by now
-                }
-            }
-        }
-        return n;
-    }
 
     /** Descriptors of this process open on any of {@code /f0} to {@code /f<files - 1>}. */
     private long openOnFiles(int files) throws Exception {

@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static flash.content.CacheFixture.openOn;
 import static flash.content.CacheFixture.target;
 import static flash.content.CacheFixture.translate;
 import static flash.content.CacheFixture.write;
@@ -57,20 +58,6 @@ class UnheldSendfileTest {
         } finally {
             e.release();
         }
-    }
-
-    private static long openOn(Path f) throws Exception {
-        long n = 0;
-        try (var s = Files.list(Path.of("/proc/self/fd"))) {
-            for (Path fd : (Iterable<Path>) s::iterator) {
-                try {
-                    if (Files.readSymbolicLink(fd).equals(f)) n++;
-                } catch (java.io.IOException gone) {
-                    // the listing's own descriptor, closed by now
-                }
-            }
-        }
-        return n;
     }
 
     @Test
