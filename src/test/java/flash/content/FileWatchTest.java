@@ -31,6 +31,7 @@ class FileWatchTest {
     @TempDir Path outside;
     private FileWatch watch;
     private final AtomicInteger translations = new AtomicInteger();
+    private final AtomicInteger sentinels = new AtomicInteger();
 
     @AfterEach
     void closeWatch() {
@@ -71,6 +72,21 @@ class FileWatchTest {
         return t instanceof Translation.NotFound ? "404" : t.getClass().getSimpleName();
     }
 
+    /**
+     * Waits until the watch has handled every event already queued for the root directory. inotify reports one
+     * directory's events in order, so once a file created there now has dropped its negative entry, the events of the
+     * changes made before it have fired too. Without this, a late event of an earlier change (the second IN_MODIFY of
+     * a truncate-and-write, the IN_CREATE of a renamed directory's replacement) may drop the entry translated next:
+     * the watch being conservative, not wrong, but the test would read a miss where it expects the new bytes.
+     */
+    private void settle(PathCache cache, FileWatch w) throws Exception {
+        String name = "settle-" + sentinels.incrementAndGet() + ".txt";
+        CacheFixture.translate(translator(false), cache, w, "/" + name);
+        assertThat(cached(cache, "/" + name)).isEqualTo("404");
+        Files.writeString(root.resolve(name), "x");
+        assertThat(eventually(() -> cached(cache, "/" + name) == null)).as("the sentinel's IN_CREATE").isTrue();
+    }
+
     private static boolean eventually(BooleanSupplier c) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
         while (!c.getAsBoolean()) {
@@ -99,6 +115,7 @@ class FileWatchTest {
         // The watch thread counts once its removal returned, which runs the removal listener (the entry's bytes go
         // too) after the entry stopped being found: polled, not read once.
         assertThat(eventually(() -> cache.revalidatedByWatch.sum() == 1)).as("counted as a watch revalidation").isTrue();
+        settle(cache, w);
         translate(tr, cache, w, "/a.txt");
         assertThat(cached(cache, "/a.txt")).isEqualTo("two");
     }
@@ -154,6 +171,7 @@ class FileWatchTest {
         Files.createDirectories(root.resolve("d/e"));
         Files.writeString(root.resolve("d/e/f.txt"), "new");
         assertThat(eventually(() -> cached(cache, "/d/e/f.txt") == null)).as("renamed directory").isTrue();
+        settle(cache, w); // the IN_CREATE of the new d would otherwise drop the entry translated through it next
         translate(tr, cache, w, "/d/e/f.txt");
         assertThat(cached(cache, "/d/e/f.txt")).isEqualTo("new");
         // the new directory is watched, not the old inode that moved to d.old
