@@ -184,9 +184,12 @@ public final class PathCache {
      * bind on the Zipf runs measured (about 110 offers a second at the start, docs/performance.md section 23).
      */
     static final int OFFERS_PER_SECOND = 256;
+    /** {@link #OFFERS_PER_SECOND}, lowered by tests. */
+    int offersPerSecond = OFFERS_PER_SECOND;
     private final Object offerLock = new Object();
-    private long offerSecond;    // guarded by offerLock
-    private int offersInSecond;  // guarded by offerLock
+    // Written under offerLock; volatile so that offersNext can read them without it, as a hint.
+    private volatile long offerSecond;
+    private volatile int offersInSecond;
 
     public PathCache(int maxEntries, long maxBytes, long revalidateNanos) {
         this(maxEntries, maxBytes, revalidateNanos, revalidateNanos);
@@ -356,10 +359,17 @@ public final class PathCache {
         return ++n.readsInSecond == OFFER_AFTER_READS;
     }
 
-    /** Whether the next read of {@code n} would be the one {@link #countRead} offers (read racily: a hint). */
+    /**
+     * Whether the next read of {@code n} would be the one {@link #countRead} offers, and this second can still take an
+     * offer (both read racily: a hint). The read that offers must be a copy. Once the second's offers are spent, a
+     * copy would be refused anyway, and on the 20,000-file site most of those reads were such copies: 12% of its
+     * requests copied where sendfile would serve, for 256 offers a second (docs/performance.md section 35).
+     */
     private boolean offersNext(Node n, long now) {
         if (bodies == null) return false;
-        return n.readSecond == now / 1_000_000_000L ? n.readsInSecond + 1 == OFFER_AFTER_READS : OFFER_AFTER_READS == 1;
+        long second = now / 1_000_000_000L;
+        boolean next = n.readSecond == second ? n.readsInSecond + 1 == OFFER_AFTER_READS : OFFER_AFTER_READS == 1;
+        return next && (offerSecond == second ? offersInSecond : 0) < offersPerSecond;
     }
 
     /** The offer {@link #countRead} asked for, if this second still allows one. */
@@ -385,7 +395,7 @@ public final class PathCache {
                 offerSecond = second;
                 offersInSecond = 0;
             }
-            return ++offersInSecond <= OFFERS_PER_SECOND;
+            return ++offersInSecond <= offersPerSecond;
         }
     }
 

@@ -96,6 +96,51 @@ class UnheldSendfileTest {
         assertThat(FileHandle.mappings()).as("the mapping goes with the handle").isEqualTo(mappings);
     }
 
+    /**
+     * The read that offers a file's bytes to the byte tier (its {@link PathCache#OFFER_AFTER_READS}th in a second) is
+     * a copy, since the offer needs them in memory; once the second's offers are spent the copy would be refused, so
+     * that read is sent from the handle like the others. Fails if it still copies.
+     */
+    @Test
+    void aReadThatCannotBeOfferedIsSentNotCopied() throws Exception {
+        int files = 10;
+        byte[][] data = new byte[files][];
+        for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE, 10 + i);
+        // a byte tier with room for two of the files: the others' translations are kept unheld
+        cache = new PathCache(1000, 2L * SIZE + SIZE / 2, NEVER, NEVER, 100, translator.root(),
+                new DescriptorBudget(DescriptorBudget.RESERVE + files));
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
+        cache.cleanUp();
+        int hot = -1;
+        for (int i = files - 1; i >= 0 && hot < 0; i--) {
+            long before = cache.unheldHits.sum();
+            assertThat(contentOf(lookup("/f" + i, true))).isEqualTo(data[i]); // the first read keeps the handle
+            if (cache.unheldHits.sum() > before) hot = i;
+        }
+        assertThat(hot).as("a file whose bytes are not held").isNotNegative();
+
+        cache.offersPerSecond = 0;
+        long sent = cache.unheldSent.sum();
+        int reads = 3 * PathCache.OFFER_AFTER_READS; // at most one second boundary among them: some second has enough
+        for (int k = 0; k < reads; k++) {
+            FileEntry e = lookup("/f" + hot, true);
+            assertThat(e.inMemory()).as("read %d, with no offer to make", k).isFalse();
+            assertThat(contentOf(e)).isEqualTo(data[hot]);
+        }
+        assertThat(cache.unheldSent.sum() - sent).isEqualTo(reads);
+        assertThat(cache.bodiesOffered.sum()).isZero();
+
+        // With offers to make again, the offering read copies (in a later second: this one's count is past it).
+        cache.offersPerSecond = PathCache.OFFERS_PER_SECOND;
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (cache.bodiesOffered.sum() == 0 && System.nanoTime() < deadline) {
+            assertThat(contentOf(lookup("/f" + hot, true))).isEqualTo(data[hot]);
+            Thread.sleep(50);
+        }
+        assertThat(cache.bodiesOffered.sum()).as("offered once offers are allowed").isPositive();
+        cache.clear();
+    }
+
     @Test
     void aHandleBeingSentFromOutlivesItsEntryAndTheCache() throws Exception {
         byte[] v = write(root.resolve("f"), SIZE, 2);
