@@ -86,6 +86,9 @@ public final class PathCache {
         // Unheld reads in the second readSecond (plain fields, written only by unheld reads: a racy count is a hint).
         long readSecond;
         int readsInSecond;
+        // Requests for its held bytes in the second heldSecond (plain fields, a racy count: a hint), see sendsHeld.
+        long heldSecond;
+        int heldInSecond;
         // Bodies of this node in the byte tier, or about to be: counted up before the insert and down after the
         // removal, so never below the truth. At zero a lookup skips the byte tier: on a site larger than the byte
         // budget most requests are for unheld files, and that lookup was a hash-table miss each (section 28).
@@ -165,7 +168,7 @@ public final class PathCache {
     public final LongAdder unheldSent = new LongAdder();
     /**
      * Requests for a small file whose bytes were held, sent by sendfile from the descriptor its entry keeps instead
-     * (a connection that sends file regions, a file of at least {@code UnheldRead.HELD_SENDFILE_MIN} bytes).
+     * (a connection that sends file regions, and a file that {@link #sendsHeld} sends).
      */
     public final LongAdder heldSent = new LongAdder();
     /** Requests for a small file whose bytes were not held and could not be read without blocking (or had changed). */
@@ -184,6 +187,14 @@ public final class PathCache {
      * bind on the Zipf runs measured (about 110 offers a second at the start, docs/performance.md section 23).
      */
     static final int OFFERS_PER_SECOND = 256;
+    /**
+     * Requests a second for a held file after which its bytes are taken to be in the CPU's cache and are copied rather
+     * than sent by sendfile (below {@code UnheldRead.HELD_SENDFILE_MIN}; see sendsHeld): one every 0.5 ms. The big
+     * site's Zipf point copied some 650 MB of held 16-24 KiB files a second, each file far less often than that.
+     */
+    static final int HOT_HELD_PER_SECOND = 2000;
+    /** {@link #HOT_HELD_PER_SECOND}, changed by tests. */
+    int hotHeldPerSecond = HOT_HELD_PER_SECOND;
     /** {@link #OFFERS_PER_SECOND}, lowered by tests. */
     int offersPerSecond = OFFERS_PER_SECOND;
     private final Object offerLock = new Object();
@@ -281,7 +292,7 @@ public final class PathCache {
                     return null;
                 }
                 hits.increment();
-                if (sendfile && n.readable) {
+                if (sendfile && n.readable && sendsHeld(n, now)) {
                     FileEntry sent = ((Translation.Found) n.translation).entry().sendHeld(descriptors);
                     if (sent != null) {
                         heldSent.increment();
@@ -301,6 +312,30 @@ public final class PathCache {
         }
         hits.increment();
         return n.translation;
+    }
+
+    /**
+     * Whether a held file asked for by a connection that sends file regions goes by sendfile
+     * ({@link FileEntry#sendHeld}) rather than as a copy of its held bytes. From {@code UnheldRead.HELD_SENDFILE_MIN}
+     * up it always does; from {@code UnheldRead.HELD_SENDFILE_COLD_MIN} up unless the file was already asked for
+     * {@link #HOT_HELD_PER_SECOND} times this second. Bytes copied that often stay in the CPU's cache, and one cached
+     * file of 8-20 KiB went faster copied; the held files of a big site are copied from memory, and the Zipf point
+     * went 9-15% faster by sendfile (docs/performance.md section 35). Once hot, the count is only read: loops on other
+     * cores asking for the same file do not write its line.
+     */
+    private boolean sendsHeld(Node n, long now) {
+        long size = ((Translation.Found) n.translation).entry().size();
+        if (size >= UnheldRead.HELD_SENDFILE_MIN) return true;
+        if (size < UnheldRead.HELD_SENDFILE_COLD_MIN) return false;
+        long second = now / 1_000_000_000L;
+        if (n.heldSecond != second) {
+            n.heldSecond = second;
+            n.heldInSecond = 1;
+            return true;
+        }
+        if (n.heldInSecond >= hotHeldPerSecond) return false;
+        n.heldInSecond++;
+        return true;
     }
 
     /** A self-checking entry past its bound whose bytes are held: is its path still that file? */

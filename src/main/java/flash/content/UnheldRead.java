@@ -172,6 +172,15 @@ final class UnheldRead {
     static final long HELD_SENDFILE_MIN = Long.getLong("flash.heldSendfileMin", 24 * 1024);
 
     /**
+     * From this size up to {@link #HELD_SENDFILE_MIN}, a held file is sent by sendfile too unless its bytes are in the
+     * CPU's cache, which {@code PathCache} judges by how often it was asked for this second: copying bytes from memory
+     * cost more than the sendfile's fstat, mincore and separate head, copying them from the cache less (a site whose
+     * held files are many: docs/performance.md section 35). {@code -Dflash.heldSendfileColdMin=BYTES} for A/B runs;
+     * {@code 9223372036854775807} turns it off.
+     */
+    static final long HELD_SENDFILE_COLD_MIN = Long.getLong("flash.heldSendfileColdMin", 8 * 1024);
+
+    /**
      * For a file whose bytes are held ({@code unheld} is its translation's entry; the caller has just found the held
      * copy fresh): an entry that sends it from the descriptor the entry keeps, or null to serve the held bytes. Null
      * also keeps the descriptor for next time, if there is none yet and the budget has room: the path opened with
@@ -179,12 +188,30 @@ final class UnheldRead {
      * fstat even for a watched entry: the held bytes stay a snapshot that matches their validators, so a file changed
      * without a watch event is served from them, never sent new under the old validators.
      */
+    /**
+     * The kept descriptors past which a held file keeps none: three quarters of the room; and a held file asked for
+     * while the budget is full gives its descriptor back. A held file's descriptor only saves a copy of bytes already
+     * in memory; an unheld file's saves an open, an fstat and a close, and a full budget keeps no new one. On the
+     * 20,000-file site (18,876 descriptors of room, 17,300 unheld entries) held files that kept descriptors first left
+     * unheld ones without: 5% of the random point's requests then opened their file again, 4-11% slower
+     * (docs/performance.md section 35).
+     */
+    private static int heldRoom(DescriptorBudget budget) {
+        int room = budget.room();
+        return room - room / 4;
+    }
+
     static FileEntry sendHeld(FileEntry unheld, DescriptorBudget budget) {
-        if (unheld.size() < HELD_SENDFILE_MIN || !unheld.mincoreTruthful()) return null;
+        if (unheld.size() < Math.min(HELD_SENDFILE_MIN, HELD_SENDFILE_COLD_MIN) || !unheld.mincoreTruthful()) return null;
         KeptDescriptor kept = unheld.retainKept();
         if (kept != null) {
-            kept.touch();
             try {
+                if (budget != null && budget.held() >= budget.room()) {
+                    // Full: give the descriptor back for an unheld file, which has no bytes to fall back on.
+                    unheld.dropKept(kept);
+                    return null;
+                }
+                kept.touch();
                 if (!sendable(kept, unheld.size())) return null;
                 if (Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
                 return sentFromHandle(unheld, kept);
@@ -192,7 +219,7 @@ final class UnheldRead {
                 kept.release();
             }
         }
-        if (budget == null || budget.held() >= budget.room()) return null;
+        if (budget == null || budget.held() >= heldRoom(budget)) return null;
         int fd = Native.openCachedNoSymlinks(unheld.pathNul());
         if (fd < 0) return null;
         boolean keptNow = false;

@@ -128,7 +128,8 @@ public final class ServerMetrics implements Completion.Listener {
                 + "(a connection that sends file regions, a file of at least 8 KiB that this process owns or may write), not copied into memory.",
                 pc == null ? 0 : pc.unheldSent.sum());
         counter(sb, "flash_held_sendfile_total", "Requests for a small file whose bytes are held, answered instead as a file region of a descriptor its entry "
-                + "keeps, for sendfile (a connection that sends file regions, a file of at least 24 KiB that this process owns or may write).",
+                + "keeps, for sendfile (a connection that sends file regions, a file this process owns or may write, of at least 24 KiB, or of 8 KiB "
+                + "and not asked for 2,000 times already this second).",
                 pc == null ? 0 : pc.heldSent.sum());
         counter(sb, "flash_unheld_waited_reads_total", "Unheld entries read where blocking is allowed (a helper under amped) from their cached "
                 + "translation, not translated again: the fallbacks whose file was still the one cached.",
@@ -138,7 +139,7 @@ public final class ServerMetrics implements Completion.Listener {
                 pc == null ? 0 : pc.bodiesOffered.sum());
         gauge(sb, "flash_path_cache_open_files", "Entries of the path cache holding a large file open (bounded by a quarter of the descriptor limit).",
                 pc == null ? 0 : pc.handleEntries());
-        gauge(sb, "flash_path_cache_kept_descriptors", "Unheld entries keeping their file open between reads, so a read skips the open and the close "
+        gauge(sb, "flash_path_cache_kept_descriptors", "Small files' entries keeping their file open between reads (unheld ones, and held ones sent by sendfile), so a read skips the open and the close "
                 + "(within the room the connections and the open large files leave under the descriptor limit; shed when connections need it).", pc == null ? 0 : pc.keptDescriptors());
         counter(sb, "flash_revalidations_total", "Cached translations of the document root found stale and dropped, by what noticed: "
                 + "watch = the file system reported a change (--revalidate watch), stat = the entry outlived its bound and was translated again.");

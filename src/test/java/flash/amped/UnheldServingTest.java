@@ -82,9 +82,12 @@ class UnheldServingTest {
                 assertThat(Http.metric(status, "flash_path_cache_unheld_entries")).isGreaterThan(FILES / 2);
                 assertThat(Http.metric(status, "flash_unheld_reads_total{outcome=\"hit\"}")).isGreaterThan(FILES);
                 assertThat(Http.metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}")).isGreaterThanOrEqualTo(0);
-                // their files kept open between reads (KeptDescriptor), within the room the connections leave
-                assertThat(Http.metric(status, "flash_path_cache_kept_descriptors"))
-                        .isLessThanOrEqualTo(Http.metric(status, "flash_path_cache_unheld_entries"));
+                // their files kept open between reads (KeptDescriptor), within the room the connections leave: at
+                // most one per entry, unheld or held and sent by sendfile. The budget is the process's, so a descriptor
+                // of an entry replaced here or of an earlier test's server may still be closing: polled.
+                assertThat(Http.eventually(BOUND_MS, () -> Http.metric(s.server().metrics().render(),
+                        "flash_path_cache_kept_descriptors") <= Http.metric(s.server().metrics().render(),
+                        "flash_path_cache_entries"))).as("kept descriptors, at most one per entry").isTrue();
                 if (s.server().context().descriptors().room() > FILES) { // not under a tiny descriptor limit
                     assertThat(Http.metric(status, "flash_path_cache_kept_descriptors")).isPositive();
                 }

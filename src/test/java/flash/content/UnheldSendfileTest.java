@@ -141,6 +141,79 @@ class UnheldSendfileTest {
         cache.clear();
     }
 
+    /**
+     * A held file from 8 KiB (below 24 KiB) is sent from its kept descriptor until it has been asked for
+     * {@link PathCache#hotHeldPerSecond} times in a second; then its held bytes, by then in the CPU's cache, are copied.
+     * From 24 KiB it is always sent, below 8 KiB always copied. Fails if the count is ignored either way.
+     */
+    @Test
+    void aHeldFileBelow24KiBIsSentUntilItIsAskedForOftenThenCopied() throws Exception {
+        byte[] mid = write(root.resolve("mid"), SIZE, 20);             // 8 KiB <= 20,000 bytes < 24 KiB
+        byte[] big = write(root.resolve("big"), 40 * 1024, 21);
+        byte[] small = write(root.resolve("small"), 4 * 1024, 22);
+        cache = new PathCache(1000, 1 << 20, NEVER, NEVER, 100, translator.root(),
+                new DescriptorBudget(DescriptorBudget.RESERVE + 10));
+        for (String f : new String[] {"/mid", "/big", "/small"}) translate(translator, cache, f);
+        for (String f : new String[] {"/mid", "/big", "/small"}) {
+            FileEntry first = lookup(f, true);
+            assertThat(first.inMemory()).as("%s: held, and the first request keeps the descriptor", f).isTrue();
+            first.release();
+        }
+
+        cache.hotHeldPerSecond = Integer.MAX_VALUE; // never hot
+        for (int k = 0; k < 5; k++) {
+            FileEntry e = lookup("/mid", true);
+            assertThat(e.inMemory()).as("a file not asked for often, request %d", k).isFalse();
+            assertThat(contentOf(e)).isEqualTo(mid);
+            FileEntry s = lookup("/small", true);
+            assertThat(s.inMemory()).as("below 8 KiB").isTrue();
+            assertThat(contentOf(s)).isEqualTo(small);
+        }
+
+        cache.hotHeldPerSecond = 3;
+        long second = System.nanoTime() / 1_000_000_000L; // the cache counts by this clock's seconds
+        while (System.nanoTime() / 1_000_000_000L == second) Thread.sleep(1);
+        for (int k = 0; k < 6; k++) { // a few microseconds each: all in the second that just began
+            FileEntry e = lookup("/mid", true);
+            assertThat(e.inMemory()).as("request %d of the second: copied once asked for 3 times", k).isEqualTo(k >= 3);
+            assertThat(contentOf(e)).isEqualTo(mid);
+            FileEntry b = lookup("/big", true);
+            assertThat(b.inMemory()).as("24 KiB and up: sent however often").isFalse();
+            assertThat(contentOf(b)).isEqualTo(big);
+        }
+        cache.clear();
+    }
+
+    /**
+     * A held file gives its kept descriptor back when it is asked for while the budget is full: it can copy its held
+     * bytes, where an unheld file without a descriptor must open its path on every read. Fails if it keeps it.
+     */
+    @Test
+    void aHeldFileGivesItsDescriptorBackWhenTheBudgetIsFull() throws Exception {
+        byte[] one = write(root.resolve("one"), SIZE, 30);
+        byte[] two = write(root.resolve("two"), SIZE, 31);
+        DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 2);
+        assumeTrue(budget.room() == 2, "no connections counted against this budget");
+        cache = new PathCache(1000, 1 << 20, NEVER, NEVER, 100, translator.root(), budget);
+        cache.hotHeldPerSecond = Integer.MAX_VALUE;
+        translate(translator, cache, "/one");
+        translate(translator, cache, "/two");
+        assertThat(contentOf(lookup("/one", true))).isEqualTo(one); // keeps a descriptor: 1 of 2
+        assertThat(contentOf(lookup("/two", true))).isEqualTo(two); // 2 of 2: full
+        assertThat(budget.held()).isEqualTo(2);
+
+        FileEntry first = lookup("/one", true);
+        assertThat(first.inMemory()).as("asked for while the budget is full: its held bytes, the descriptor given back")
+                .isTrue();
+        assertThat(contentOf(first)).isEqualTo(one);
+        assertThat(budget.held()).isEqualTo(1);
+        FileEntry second = lookup("/two", true);
+        assertThat(second.inMemory()).as("no longer full: sent from its kept descriptor").isFalse();
+        assertThat(contentOf(second)).isEqualTo(two);
+        assertThat(openOn(translator.root().resolve("one"))).isZero();
+        cache.clear();
+    }
+
     @Test
     void aHandleBeingSentFromOutlivesItsEntryAndTheCache() throws Exception {
         byte[] v = write(root.resolve("f"), SIZE, 2);
@@ -219,7 +292,7 @@ class UnheldSendfileTest {
         PathCache holding = new PathCache(1000, 1 << 20, NEVER, NEVER, 100, translator.root(),
                 new DescriptorBudget(DescriptorBudget.RESERVE + 10));
         int big = (int) Math.min(Math.max(UnheldRead.HELD_SENDFILE_MIN, SIZE), 1 << 20);
-        int small = (int) Math.min(UnheldRead.HELD_SENDFILE_MIN - 1, 16_000);
+        int small = (int) Math.min(Math.min(UnheldRead.HELD_SENDFILE_MIN, UnheldRead.HELD_SENDFILE_COLD_MIN) - 1, 6_000);
         byte[] b = write(root.resolve("big"), big, 9);
         byte[] s = write(root.resolve("small"), small, 10);
         Path real = translator.root().resolve("big");
