@@ -87,6 +87,9 @@ public final class DescriptorBudget {
 
     void handleClosed() { handles.decrementAndGet(); }
 
+    /** Whether the kept descriptors fill the room: a new one is refused ({@link #charge}). Read without the lock. */
+    boolean full() { return held >= room(); }
+
     /** Descriptors kept files may take in all: what the reserve, the large files' handles and the connections leave. */
     public int room() {
         int open = 0;
@@ -102,7 +105,7 @@ public final class DescriptorBudget {
      * budget; null when there is no room (the caller closes it).
      */
     synchronized KeptDescriptor charge(int fd, FileHandle handle, FileEntry owner) {
-        if (held >= room()) return null;
+        if (full()) return null;
         KeptDescriptor k = new KeptDescriptor(fd, handle, owner, this);
         kept.add(k);
         held = kept.size();

@@ -219,7 +219,7 @@ public final class FileEntry {
     boolean keep(int fd, DescriptorBudget budget, boolean asHandle) {
         // A full budget refuses the charge below: found before the handle's reopen, mapping and close, which a site of
         // more files than the room otherwise paid on every read of a file it could not keep (section 35).
-        if (kept != null || budget.held() >= budget.room()) return false;
+        if (kept != null || budget.full()) return false;
         FileHandle h = asHandle ? KeptDescriptor.reopen(fd, this) : null;
         KeptDescriptor k = budget.charge(h == null ? fd : h.fd(), h, this);
         if (k == null) {

@@ -181,14 +181,6 @@ final class UnheldRead {
     static final long HELD_SENDFILE_COLD_MIN = Long.getLong("flash.heldSendfileColdMin", 8 * 1024);
 
     /**
-     * For a file whose bytes are held ({@code unheld} is its translation's entry; the caller has just found the held
-     * copy fresh): an entry that sends it from the descriptor the entry keeps, or null to serve the held bytes. Null
-     * also keeps the descriptor for next time, if there is none yet and the budget has room: the path opened with
-     * openat2 (RESOLVE_CACHED, which cannot wait) and found to be the file cached. The kept descriptor is checked by
-     * fstat even for a watched entry: the held bytes stay a snapshot that matches their validators, so a file changed
-     * without a watch event is served from them, never sent new under the old validators.
-     */
-    /**
      * The kept descriptors past which a held file keeps none: three quarters of the room; and a held file asked for
      * while the budget is full gives its descriptor back. A held file's descriptor only saves a copy of bytes already
      * in memory; an unheld file's saves an open, an fstat and a close, and a full budget keeps no new one. On the
@@ -201,12 +193,21 @@ final class UnheldRead {
         return room - room / 4;
     }
 
+    /**
+     * For a file whose bytes are held ({@code unheld} is its translation's entry; the caller has just found the held
+     * copy fresh): an entry that sends it from the descriptor the entry keeps, or null to serve the held bytes. Null
+     * also keeps the descriptor for next time, if there is none yet and the budget has room ({@link #heldRoom}): the
+     * path opened with openat2 (RESOLVE_CACHED, which cannot wait) and found to be the file cached; and gives a kept one
+     * back when the budget is full. The kept descriptor is checked by
+     * fstat even for a watched entry: the held bytes stay a snapshot that matches their validators, so a file changed
+     * without a watch event is served from them, never sent new under the old validators.
+     */
     static FileEntry sendHeld(FileEntry unheld, DescriptorBudget budget) {
         if (unheld.size() < Math.min(HELD_SENDFILE_MIN, HELD_SENDFILE_COLD_MIN) || !unheld.mincoreTruthful()) return null;
         KeptDescriptor kept = unheld.retainKept();
         if (kept != null) {
             try {
-                if (budget != null && budget.held() >= budget.room()) {
+                if (budget != null && budget.full()) {
                     // Full: give the descriptor back for an unheld file, which has no bytes to fall back on.
                     unheld.dropKept(kept);
                     return null;

@@ -39,8 +39,12 @@ class UnheldSendfileTest {
         root = Files.createDirectories(dir.resolve("www"));
         translator = new PathTranslator(root, false, false, false, 64 * 1024);
         // holds no file's bytes: every small file is read unheld
-        cache = new PathCache(1000, 1, NEVER, NEVER, 100, translator.root(),
-                new DescriptorBudget(DescriptorBudget.RESERVE + 10));
+        cache = cacheOf(1, new DescriptorBudget(DescriptorBudget.RESERVE + 10));
+    }
+
+    /** A cache of the site whose byte tier holds {@code maxBytes}, keeping descriptors within {@code budget}. */
+    private PathCache cacheOf(long maxBytes, DescriptorBudget budget) {
+        return new PathCache(1000, maxBytes, NEVER, NEVER, 100, translator.root(), budget);
     }
 
     private FileEntry lookup(String path, boolean sendfile) {
@@ -107,8 +111,7 @@ class UnheldSendfileTest {
         byte[][] data = new byte[files][];
         for (int i = 0; i < files; i++) data[i] = write(root.resolve("f" + i), SIZE, 10 + i);
         // a byte tier with room for two of the files: the others' translations are kept unheld
-        cache = new PathCache(1000, 2L * SIZE + SIZE / 2, NEVER, NEVER, 100, translator.root(),
-                new DescriptorBudget(DescriptorBudget.RESERVE + files));
+        cache = cacheOf(2L * SIZE + SIZE / 2, new DescriptorBudget(DescriptorBudget.RESERVE + files));
         for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
         cache.cleanUp();
         int hot = -1;
@@ -151,8 +154,7 @@ class UnheldSendfileTest {
         byte[] mid = write(root.resolve("mid"), SIZE, 20);             // 8 KiB <= 20,000 bytes < 24 KiB
         byte[] big = write(root.resolve("big"), 40 * 1024, 21);
         byte[] small = write(root.resolve("small"), 4 * 1024, 22);
-        cache = new PathCache(1000, 1 << 20, NEVER, NEVER, 100, translator.root(),
-                new DescriptorBudget(DescriptorBudget.RESERVE + 10));
+        cache = cacheOf(1 << 20, new DescriptorBudget(DescriptorBudget.RESERVE + 10));
         for (String f : new String[] {"/mid", "/big", "/small"}) translate(translator, cache, f);
         for (String f : new String[] {"/mid", "/big", "/small"}) {
             FileEntry first = lookup(f, true);
@@ -194,7 +196,7 @@ class UnheldSendfileTest {
         byte[] two = write(root.resolve("two"), SIZE, 31);
         DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 2);
         assumeTrue(budget.room() == 2, "no connections counted against this budget");
-        cache = new PathCache(1000, 1 << 20, NEVER, NEVER, 100, translator.root(), budget);
+        cache = cacheOf(1 << 20, budget);
         cache.hotHeldPerSecond = Integer.MAX_VALUE;
         translate(translator, cache, "/one");
         translate(translator, cache, "/two");
@@ -289,8 +291,7 @@ class UnheldSendfileTest {
     @Test
     void aHeldFileFromTheBoundUpIsSentFromAKeptHandleAndASmallerOneFromItsBytes() throws Exception {
         // A cache that holds every file's bytes.
-        PathCache holding = new PathCache(1000, 1 << 20, NEVER, NEVER, 100, translator.root(),
-                new DescriptorBudget(DescriptorBudget.RESERVE + 10));
+        PathCache holding = cacheOf(1 << 20, new DescriptorBudget(DescriptorBudget.RESERVE + 10));
         int big = (int) Math.min(Math.max(UnheldRead.HELD_SENDFILE_MIN, SIZE), 1 << 20);
         int small = (int) Math.min(Math.min(UnheldRead.HELD_SENDFILE_MIN, UnheldRead.HELD_SENDFILE_COLD_MIN) - 1, 6_000);
         byte[] b = write(root.resolve("big"), big, 9);
