@@ -110,6 +110,42 @@ class UnheldServingTest {
     }
 
     /**
+     * The kept descriptors are the process's (one budget for every server in it): a server that stops must close the
+     * ones its entries kept, sendfile handles and residency mappings included, and give them back to the budget.
+     */
+    @AllArchs
+    void aStoppedServerClosesTheDescriptorsItsEntriesKept(Architecture arch) throws Exception {
+        byte[][] data = site();
+        // First what the JDK opens once per process and keeps (a socket under amped, virtual threads' four epolls).
+        try (TestServer s = start(arch)) {
+            assertThat(serves(s.port(), "/f0.bin", data[0])).isTrue();
+        }
+        flash.content.DescriptorBudget budget = flash.content.DescriptorBudget.forProcess();
+        int keptBefore = budget.held(), mappingsBefore = flash.content.FileHandle.mappings();
+        long fdsBefore = openFds();
+        java.util.Set<String> before = fdTargets();
+        boolean inProcess;
+        try (TestServer s = start(arch)) {
+            inProcess = s.inProcess();
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < FILES; i++) assertThat(serves(s.port(), "/f" + i + ".bin", data[i])).isTrue();
+            }
+            if (inProcess && budget.room() > FILES) {
+                assertThat(budget.held()).as("kept while serving").isGreaterThan(keptBefore);
+            }
+        }
+        if (!inProcess) return; // mp: the workers' descriptors went with their processes
+        assertThat(Http.eventually(BOUND_MS, () -> budget.held() <= keptBefore)).as("kept after the stop: %d, before: %d",
+                budget.held(), keptBefore).isTrue();
+        assertThat(Http.eventually(BOUND_MS, () -> flash.content.FileHandle.mappings() <= mappingsBefore))
+                .as("residency mappings after the stop").isTrue();
+        boolean ok = Http.eventually(BOUND_MS, () -> openFds() <= fdsBefore);
+        java.util.Set<String> after = fdTargets();
+        after.removeAll(before);
+        assertThat(ok).as("descriptors after the stop; new: %s", after).isTrue();
+    }
+
+    /**
      * The evicted set (issue #11): once the page cache has dropped the site, an unheld file's lookup cannot read it
      * without blocking, and the read moves where blocking is allowed (a helper under amped, the request's own thread
      * otherwise). It is read there from the cached translation, not translated again: every fallback is a waited
@@ -209,6 +245,16 @@ class UnheldServingTest {
             assertThat(notFound).as("404 for a symlink out of the root").isTrue();
             for (int i = 0; i < 20; i++) assertThat(Http.get(p, e).body()).isNotEqualTo(secret);
         }
+    }
+
+    private static java.util.Set<String> fdTargets() throws java.io.IOException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) s::iterator) {
+                try { out.add(fd.getFileName() + "->" + Files.readSymbolicLink(fd)); } catch (java.io.IOException gone) { }
+            }
+        }
+        return out;
     }
 
     private static long openFds() throws java.io.IOException {
