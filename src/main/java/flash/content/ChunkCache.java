@@ -43,7 +43,7 @@ import java.util.concurrent.atomic.LongAdder;
  * Mapping wins at every size measured: one writev carries head and body (sendfile needs writev(head) plus, on this
  * JDK, copy_file_range failing with EINVAL before each sendfile), and the AMPED residency test is one mincore on a
  * live mapping (the sendfile path now does the same on a whole-file mapping of the handle, see
- * {@link FileHandle#residencyMapping}; these figures predate that). The upper limit is about cache pollution, not speed.
+ * {@link FileHandle#mappedLength}; these figures predate that). The upper limit is about cache pollution, not speed.
  *
  * <p><b>Lifetime.</b> Each chunk has its own shared {@link Arena}; the cache holds one reference, every response
  * sending from it one more; the arena is closed (munmap) when the last reference goes, so eviction never pulls

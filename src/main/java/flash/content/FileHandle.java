@@ -1,8 +1,6 @@
 package flash.content;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 
 /**
@@ -10,17 +8,19 @@ import java.nio.channels.FileChannel;
  * Reference counted so that a cache can drop it while a transfer is still running: the descriptor is closed
  * when the last holder releases it, never earlier and never leaked.
  *
- * <p>When mincore tells the truth for the file, the handle also lends one read-only mapping of the whole file, made on
- * first use, for AMPED's residency test ({@link Residency#isResidentFile(FileHandle, long, long)}): mapping only reserves
- * address space and reads nothing, and nothing in Java ever touches it. It is unmapped with the descriptor.
+ * <p>When mincore tells the truth for the file, the handle also keeps one read-only mapping of the whole file, made on
+ * first use, for AMPED's residency test ({@link #resident(long, long)}): mapping only reserves address space and reads
+ * nothing, and nothing ever touches it. It is made by mmap itself, outside any memory session, and unmapped with the
+ * descriptor: a session per handle cost each test two atomic updates of a line no recent request had touched, and
+ * each close of a shared one a handshake with every thread of the JVM (docs/performance.md section 36).
  */
 public final class FileHandle {
     private final FileChannel channel;
     private final int fd; // looked up once: two method-handle calls a lookup, per sendfile otherwise
     private final boolean mincoreTruthful;
     private final RefCount refs = new RefCount();
-    private volatile MemorySegment mapping; // whole file at first use; null until then
-    private Arena mappingArena;             // guarded by this; null until mapped
+    private volatile long mapAddress;       // whole file at first use; 0 until then and after the release
+    private long mapLength;                 // written before mapAddress is published, read after it
     private boolean mappingFailed;          // guarded by this: never retry a failed map
 
     /**
@@ -62,32 +62,45 @@ public final class FileHandle {
     public boolean mincoreTruthful() { return mincoreTruthful; }
 
     /**
-     * A read-only mapping of the whole file (as long as it was at first call) for mincore, or null when mincore would
-     * lie for this file, mapping failed, or the handle is closed. The caller must hold a reference while using it and
-     * must never read the memory (a truncated file would raise SIGBUS). One mmap on first call: safe on a loop.
+     * The bytes of the file its residency mapping covers (the whole file as long as it was at the first call), making
+     * the mapping then; 0 when mincore would lie for this file, mapping failed, or the handle is closed. The caller
+     * holds a reference. One mmap on first call: safe on a loop.
      */
-    public MemorySegment residencyMapping() {
-        MemorySegment m = mapping;
-        if (m != null || !mincoreTruthful) return m;
+    public long mappedLength() {
+        if (mapAddress != 0) return mapLength;
+        if (!mincoreTruthful) return 0;
         synchronized (this) {
-            if (mapping != null || mappingFailed || !refs.live()) return mapping;
+            if (mapAddress != 0 || mappingFailed || !refs.live()) return mapAddress != 0 ? mapLength : 0;
             if (MAPPINGS.incrementAndGet() > MAX_MAPPINGS) {
                 MAPPINGS.decrementAndGet(); // no room now; a later call may find some
-                return null;
+                return 0;
             }
-            Arena arena = Arena.ofShared();
+            long size, address = 0;
             try {
-                long size = channel.size();
-                if (size == 0) throw new IOException("empty file");
-                mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-                mappingArena = arena;
+                size = channel.size();
+                address = size > 0 ? flash.sys.Native.mapReadOnly(fd, size) : 0;
             } catch (IOException | RuntimeException e) {
-                arena.close();
+                size = 0;
+            }
+            if (address == 0) {
                 MAPPINGS.decrementAndGet();
                 mappingFailed = true; // the caller falls back to reading probes
+                return 0;
             }
-            return mapping;
+            mapLength = size;
+            mapAddress = address;
+            return size;
         }
+    }
+
+    /**
+     * Whether every page of [offset, offset+length) is in memory, by mincore on the residency mapping; false when there
+     * is none or the range is not inside it. The caller holds a reference (so the mapping stays).
+     */
+    boolean resident(long offset, long length) {
+        long address = mapAddress;
+        if (address == 0 || offset < 0 || offset + length > mapLength) return false;
+        return Residency.mincoreAt(address, offset, length);
     }
 
     /** Takes one more reference; false if the handle is already closed (the caller must not use it). */
@@ -96,12 +109,12 @@ public final class FileHandle {
     public void release() {
         if (refs.drop()) {
             synchronized (this) {
-                if (mappingArena != null) {
-                    mappingArena.close(); // no holder is left to be using it
+                long address = mapAddress;
+                if (address != 0) {
+                    mapAddress = 0;
+                    flash.sys.Native.unmap(address, mapLength); // no holder is left to be testing it
                     MAPPINGS.decrementAndGet();
                 }
-                mappingArena = null;
-                mapping = null;
                 mappingFailed = true;
             }
             try {

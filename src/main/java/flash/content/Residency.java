@@ -83,10 +83,10 @@ public final class Residency {
     public boolean isResidentFile(FileHandle file, long offset, long length) {
         if (length <= 0) return true;
         if (test == Test.PREADV2_NOWAIT && MAPPED_MINCORE) {
-            MemorySegment map = file.residencyMapping();
-            if (map != null && offset >= 0 && offset + length <= map.byteSize()) {
+            long mapped = file.mappedLength();
+            if (mapped > 0 && offset >= 0 && offset + length <= mapped) {
                 mincoreChecks.increment();
-                return mincoreMapped(map, offset, length);
+                return file.resident(offset, length);
             }
         }
         probeChecks.increment();
@@ -99,13 +99,17 @@ public final class Residency {
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(WINDOW / PAGE + 8, 8));
     private static final long LOW_BITS = 0x0101010101010101L;
 
-    /** mincore over the page-aligned cover of [offset, offset+length) of a live mapping starting at file offset 0. */
-    static boolean mincoreMapped(MemorySegment map, long offset, long length) {
+    /**
+     * mincore over the page-aligned cover of [offset, offset+length) of a live mapping at {@code mapAddress} of the file
+     * from offset 0 ({@link FileHandle}'s, which its caller keeps alive).
+     */
+    static boolean mincoreAt(long mapAddress, long offset, long length) {
         MemorySegment vec = VEC.get();
+        long vecAddress = vec.address();
         for (long p = offset, end = offset + length; p < end; ) {
             long start = p - p % PAGE, stop = Math.min(end, start + WINDOW), len = stop - start;
             int n = (int) ((len + PAGE - 1) / PAGE);
-            if (Native.mincore(map.asSlice(start, len), len, vec) != 0) return false;
+            if (Native.mincoreAt(mapAddress + start, len, vecAddress) != 0) return false;
             int i = 0;
             for (; i + 8 <= n; i += 8) {
                 if ((vec.get(ValueLayout.JAVA_LONG_UNALIGNED, i) & LOW_BITS) != LOW_BITS) return false;

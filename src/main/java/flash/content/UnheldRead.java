@@ -240,8 +240,7 @@ final class UnheldRead {
      * the file. Without one, AMPED's test before sendfile would be a copying probe, dearer than the read it replaces.
      */
     private static boolean sendable(KeptDescriptor kept, long size) {
-        java.lang.foreign.MemorySegment map = kept.handle == null ? null : kept.handle.residencyMapping();
-        return map != null && map.byteSize() >= size;
+        return kept.handle != null && kept.handle.mappedLength() >= size;
     }
 
     /**
@@ -254,7 +253,7 @@ final class UnheldRead {
      */
     private static FileEntry sentFromHandle(FileEntry unheld, KeptDescriptor kept) {
         FileHandle h = kept.handle;
-        if (!Residency.mincoreMapped(h.residencyMapping(), 0, unheld.size()) || !h.retain()) return NOT_RESIDENT;
+        if (!h.resident(0, unheld.size()) || !h.retain()) return NOT_RESIDENT;
         return unheld.withKeptHandle(h);
     }
 

@@ -51,12 +51,12 @@ public final class Native {
 
     // Every handle takes the captured-state segment first (except getuid/geteuid/posix_fadvise/malloc/free, which need none).
     private static final MethodHandle SENDFILE, PREADV2, MINCORE, SYSCALL4, FADVISE, FDATASYNC, OPEN, CLOSE,
-            GETUID, GETEUID, MALLOC, FREE, SETSOCKOPT, SEND;
+            GETUID, GETEUID, MALLOC, FREE, SETSOCKOPT, SEND, MINCORE_AT, MMAP, MUNMAP;
     private static final boolean AVAILABLE;
     private static final Throwable LINK_FAILURE;
 
     static {
-        MethodHandle[] h = new MethodHandle[14];
+        MethodHandle[] h = new MethodHandle[17];
         Throwable failure = null;
         if (System.getProperty("os.name", "").startsWith("Linux")
                 && System.getProperty("os.arch", "").matches("amd64|x86_64")) {
@@ -84,6 +84,13 @@ public final class Native {
                 h[12] = link(libc, "setsockopt",
                         FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), errno);
                 h[13] = link(libc, "send", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), errno);
+                // Raw addresses, no errno, and critical (no thread-state transition): mincore only reads page tables and
+                // the page cache, a microsecond or so; its caller needs a yes or a no, not why.
+                h[14] = link(libc, "mincore", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                        Linker.Option.critical(false));
+                h[15] = link(libc, "mmap",
+                        FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+                h[16] = link(libc, "munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
             } catch (Throwable t) { // NoSuchElementException, IllegalCallerException (native access denied), ...
                 failure = t;
             }
@@ -95,6 +102,7 @@ public final class Native {
         SYSCALL4 = ok ? h[3] : null; FADVISE = ok ? h[4] : null; FDATASYNC = ok ? h[5] : null;
         OPEN = ok ? h[6] : null; CLOSE = ok ? h[7] : null; GETUID = ok ? h[8] : null; GETEUID = ok ? h[9] : null;
         MALLOC = ok ? h[10] : null; FREE = ok ? h[11] : null; SETSOCKOPT = ok ? h[12] : null; SEND = ok ? h[13] : null;
+        MINCORE_AT = ok ? h[14] : null; MMAP = ok ? h[15] : null; MUNMAP = ok ? h[16] : null;
         AVAILABLE = ok;
         LINK_FAILURE = failure;
     }
@@ -217,6 +225,50 @@ public final class Native {
         try {
             int r = (int) MINCORE.invokeExact(s.state, pageAlignedMapping, length, vec);
             return r == 0 ? 0 : (int) -s.errno();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * mincore(2) at raw addresses: {@code address} a page-aligned mapping of at least {@code length} bytes that the
+     * caller keeps alive, {@code vec} native memory of one byte per page. No memory session is acquired: mincore never
+     * touches the mapped memory, so even a mapping gone meanwhile could only make it fail (ENOMEM), not fault.
+     *
+     * @return 0, or -1 on any failure
+     */
+    public static int mincoreAt(long address, long length, long vec) {
+        if (!AVAILABLE) return -1;
+        try {
+            return (int) MINCORE_AT.invokeExact(address, length, vec);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final int PROT_READ = 1, MAP_SHARED = 1;
+
+    /**
+     * A read-only shared mapping of the first {@code length} bytes of {@code fd}, outside any memory session: for
+     * residency tests only, never to be read (a file truncated since would raise SIGBUS).
+     *
+     * @return its address, or 0 when it could not be made
+     */
+    public static long mapReadOnly(int fd, long length) {
+        if (!AVAILABLE || fd < 0 || length <= 0) return 0;
+        try {
+            long a = (long) MMAP.invokeExact(0L, length, PROT_READ, MAP_SHARED, fd, 0L);
+            return a == -1 ? 0 : a; // MAP_FAILED
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** munmap(2) of a mapping made by {@link #mapReadOnly}. @return 0, or -1 */
+    public static int unmap(long address, long length) {
+        if (!AVAILABLE || address == 0) return -1;
+        try {
+            return (int) MUNMAP.invokeExact(address, length);
         } catch (Throwable t) {
             throw rethrow(t);
         }

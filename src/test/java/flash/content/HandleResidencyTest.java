@@ -63,7 +63,7 @@ class HandleResidencyTest {
         } finally {
             h.release();
         }
-        assertThat(h.residencyMapping()).isNull(); // unmapped with the descriptor
+        assertThat(h.mappedLength()).isZero(); // unmapped with the descriptor
     }
 
     @Test
@@ -72,7 +72,7 @@ class HandleResidencyTest {
         FileHandle lying = open(file, false);
         try {
             readAll(lying);
-            assertThat(lying.residencyMapping()).isNull();
+            assertThat(lying.mappedLength()).isZero();
             assertThat(r.isResidentFile(lying, 0, SIZE)).isTrue();
             assertThat(r.probeChecks.sum()).isEqualTo(1);
         } finally {
@@ -82,7 +82,7 @@ class HandleResidencyTest {
         FileChannel.open(empty, StandardOpenOption.CREATE, StandardOpenOption.WRITE).close();
         FileHandle unmappable = open(empty, true); // an empty file cannot be mapped: the probe answers
         try {
-            assertThat(unmappable.residencyMapping()).isNull();
+            assertThat(unmappable.mappedLength()).isZero();
             assertThat(r.isResidentFile(unmappable, 0, 10)).isFalse(); // past EOF is never resident
             assertThat(r.probeChecks.sum()).isEqualTo(2);
             assertThat(r.mincoreChecks.sum()).isZero();
