@@ -133,6 +133,38 @@ class NativeTest {
         }
     }
 
+    /**
+     * The residency mapping's calls (FileHandle): mincore at a raw address tells a resident page from an evicted one,
+     * and fails, never faults, once the range is unmapped; a mapping that cannot be made is 0.
+     */
+    @Test
+    void rawMappingAndMincoreAt() throws IOException {
+        Path f = dir.resolve("mapped");
+        writeRandom(f, 3 * 4096 + 10);
+        long page = Native.pageSize();
+        try (FileChannel ch = FileChannel.open(f); Arena arena = Arena.ofConfined()) {
+            int fd = Native.fd(ch);
+            MemorySegment vec = arena.allocate(8);
+            ch.read(ByteBuffer.allocate(4 * 4096), 0);
+            long at = Native.mapReadOnly(fd, 3 * 4096 + 10);
+            assertThat(at).isNotZero();
+            assertThat(at % page).isZero();
+            try {
+                assertThat(Native.mincoreAt(at, 4 * page, vec.address())).isZero();
+                for (int i = 0; i < 4; i++) assertThat(vec.get(ValueLayout.JAVA_BYTE, i) & 1).as("page %d", i).isEqualTo(1);
+                assertThat(Native.fadviseDontNeed(fd, 2 * page, page)).isZero();
+                assertThat(Native.mincoreAt(at, 4 * page, vec.address())).isZero();
+                assertThat(vec.get(ValueLayout.JAVA_BYTE, 2) & 1).as("the evicted page").isZero();
+                assertThat(vec.get(ValueLayout.JAVA_BYTE, 1) & 1).isEqualTo(1);
+            } finally {
+                assertThat(Native.unmap(at, 3 * 4096 + 10)).isZero();
+            }
+            assertThat(Native.mincoreAt(at, page, vec.address())).as("unmapped: ENOMEM, not a fault").isEqualTo(-1);
+            assertThat(Native.mapReadOnly(-1, 4096)).isZero();
+            assertThat(Native.mapReadOnly(fd, 0)).isZero();
+        }
+    }
+
     @Test
     void idsAndErrors() {
         assertThat(Native.getuid()).isGreaterThanOrEqualTo(0);
