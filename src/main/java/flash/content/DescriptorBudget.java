@@ -158,11 +158,34 @@ public final class DescriptorBudget {
             long raised = (long) cap + Math.max(1, limit / 16);
             cap = raised >= limit ? Integer.MAX_VALUE : (int) raised;
         }
+        return dropIdle(nowTick, idleTicks);
+    }
+
+    /** Closes the kept descriptors no read used since {@code idleTicks} before {@code nowTick}. */
+    int dropIdle(long nowTick, long idleTicks) {
         List<KeptDescriptor> idle = new ArrayList<>();
         synchronized (this) {
             for (KeptDescriptor k : kept) if (nowTick - k.lastUsedTick() >= idleTicks) idle.add(k);
         }
         return drop(idle);
+    }
+
+    /** Ticks without a read after which {@link #relieve} closes a kept descriptor (about 4 s). */
+    static final long RELIEF_IDLE_TICKS = 4;
+    /** {@link #RELIEF_IDLE_TICKS}, lowered by tests. */
+    long reliefIdleTicks = RELIEF_IDLE_TICKS;
+    private final java.util.concurrent.atomic.AtomicLong reliefTick = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+
+    /**
+     * A file asked for often found no room: closes, on the sweeper's thread, the kept descriptors no read used for
+     * {@link #reliefIdleTicks}, at most once a tick. Without this the budget could stay full of files no longer asked
+     * for until the minute's sweep. Cheap on the caller's thread: a volatile read, and a task once a second at most.
+     */
+    void relieve() {
+        long now = nowTick(), last = reliefTick.get();
+        if (last == now || !reliefTick.compareAndSet(last, now)) return;
+        long idle = reliefIdleTicks;
+        SWEEPER.execute(() -> dropIdle(now, idle));
     }
 
     private int shed(int n) {

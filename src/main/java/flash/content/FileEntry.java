@@ -197,11 +197,12 @@ public final class FileEntry {
 
     /**
      * For this unheld entry whose bytes the cache holds: an entry that sends the file by sendfile from the descriptor
-     * this entry keeps, or null to serve the held bytes ({@link UnheldRead#sendHeld}).
+     * this entry keeps, or null to serve the held bytes ({@link UnheldRead#sendHeld}); {@code often}: asked for often
+     * this second.
      */
-    FileEntry sendHeld(DescriptorBudget budget) {
+    FileEntry sendHeld(DescriptorBudget budget, boolean often) {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
-        return identity == null ? null : UnheldRead.sendHeld(this, budget);
+        return identity == null ? null : UnheldRead.sendHeld(this, budget, often);
     }
 
     /** The descriptor this unheld entry keeps, with one more reference for the caller, or null. */

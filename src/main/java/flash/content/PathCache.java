@@ -195,6 +195,17 @@ public final class PathCache {
     static final int HOT_HELD_PER_SECOND = 2000;
     /** {@link #HOT_HELD_PER_SECOND}, changed by tests. */
     int hotHeldPerSecond = HOT_HELD_PER_SECOND;
+    /**
+     * Requests a second from which a held file sent by sendfile is asked for often: it keeps its kept descriptor when
+     * the budget is full, and if it has none, asks the budget to close idle ones ({@code UnheldRead.sendHeld}). On the
+     * Zipf order after the random one, the budget stayed full of the descriptors the random order had kept, and the
+     * most asked-for held files were copied (docs/performance.md section 36).
+     */
+    static final int OFTEN_HELD_PER_SECOND = 16;
+    /** {@link #OFTEN_HELD_PER_SECOND}, changed by tests. */
+    int oftenHeldPerSecond = OFTEN_HELD_PER_SECOND;
+    /** {@link #sendsHeld}'s answers. */
+    private static final int COPY = 0, SEND = 1, SEND_OFTEN = 2;
     /** {@link #OFFERS_PER_SECOND}, lowered by tests. */
     int offersPerSecond = OFFERS_PER_SECOND;
     private final Object offerLock = new Object();
@@ -292,8 +303,9 @@ public final class PathCache {
                     return null;
                 }
                 hits.increment();
-                if (sendfile && n.readable && sendsHeld(n, now)) {
-                    FileEntry sent = ((Translation.Found) n.translation).entry().sendHeld(descriptors);
+                int send = sendfile && n.readable ? sendsHeld(n, now) : COPY;
+                if (send != COPY) {
+                    FileEntry sent = ((Translation.Found) n.translation).entry().sendHeld(descriptors, send == SEND_OFTEN);
                     if (sent != null) {
                         heldSent.increment();
                         return new Translation.Found(sent);
@@ -316,26 +328,29 @@ public final class PathCache {
 
     /**
      * Whether a held file asked for by a connection that sends file regions goes by sendfile
-     * ({@link FileEntry#sendHeld}) rather than as a copy of its held bytes. From {@code UnheldRead.HELD_SENDFILE_MIN}
-     * up it always does; from {@code UnheldRead.HELD_SENDFILE_COLD_MIN} up unless the file was already asked for
-     * {@link #HOT_HELD_PER_SECOND} times this second. Bytes copied that often stay in the CPU's cache, and one cached
-     * file of 8-20 KiB went faster copied; the held files of a big site are copied from memory, and the Zipf point
-     * went 9-15% faster by sendfile (docs/performance.md section 35). Once hot, the count is only read: loops on other
-     * cores asking for the same file do not write its line.
+     * ({@link FileEntry#sendHeld}) rather than as a copy of its held bytes ({@link #COPY}), and whether it is asked for
+     * often ({@link #SEND_OFTEN}: {@link #oftenHeldPerSecond} times this second). From {@code
+     * UnheldRead.HELD_SENDFILE_MIN} up it always goes by sendfile; from {@code UnheldRead.HELD_SENDFILE_COLD_MIN} up
+     * unless the file was already asked for {@link #HOT_HELD_PER_SECOND} times this second. Bytes copied that often
+     * stay in the CPU's cache, and one cached file of 8-20 KiB went faster copied; the held files of a big site are
+     * copied from memory, and the Zipf point went 9-15% faster by sendfile (docs/performance.md section 35). The count
+     * stops where no answer changes any more: loops on other cores asking for a hot file do not write its line.
      */
-    private boolean sendsHeld(Node n, long now) {
+    private int sendsHeld(Node n, long now) {
         long size = ((Translation.Found) n.translation).entry().size();
-        if (size >= UnheldRead.HELD_SENDFILE_MIN) return true;
-        if (size < UnheldRead.HELD_SENDFILE_COLD_MIN) return false;
+        if (size < UnheldRead.HELD_SENDFILE_COLD_MIN) return COPY;
+        boolean small = size < UnheldRead.HELD_SENDFILE_MIN;
         long second = now / 1_000_000_000L;
+        int count;
         if (n.heldSecond != second) {
             n.heldSecond = second;
-            n.heldInSecond = 1;
-            return true;
+            n.heldInSecond = count = 1;
+        } else {
+            count = n.heldInSecond;
+            if (small && count >= hotHeldPerSecond) return COPY;
+            if (count < (small ? hotHeldPerSecond : oftenHeldPerSecond)) n.heldInSecond = ++count;
         }
-        if (n.heldInSecond >= hotHeldPerSecond) return false;
-        n.heldInSecond++;
-        return true;
+        return count >= oftenHeldPerSecond ? SEND_OFTEN : SEND;
     }
 
     /** A self-checking entry past its bound whose bytes are held: is its path still that file? */

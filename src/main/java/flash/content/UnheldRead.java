@@ -197,17 +197,20 @@ final class UnheldRead {
      * For a file whose bytes are held ({@code unheld} is its translation's entry; the caller has just found the held
      * copy fresh): an entry that sends it from the descriptor the entry keeps, or null to serve the held bytes. Null
      * also keeps the descriptor for next time, if there is none yet and the budget has room ({@link #heldRoom}): the
-     * path opened with openat2 (RESOLVE_CACHED, which cannot wait) and found to be the file cached; and gives a kept one
-     * back when the budget is full. The kept descriptor is checked by
-     * fstat even for a watched entry: the held bytes stay a snapshot that matches their validators, so a file changed
-     * without a watch event is served from them, never sent new under the old validators.
+     * path opened with openat2 (RESOLVE_CACHED, which cannot wait) and found to be the file cached. A file asked for
+     * rarely gives a kept one back when the budget is full; one asked for {@code often} this second keeps it, and if it
+     * has none and finds no room, the budget closes its idle descriptors ({@link DescriptorBudget#relieve}): after a
+     * spell of other traffic the budget is full of files no longer asked for, and the most asked-for held files were
+     * copied until the minute's sweep (docs/performance.md section 36). The kept descriptor is checked by fstat even
+     * for a watched entry: the held bytes stay a snapshot that matches their validators, so a file changed without a
+     * watch event is served from them, never sent new under the old validators.
      */
-    static FileEntry sendHeld(FileEntry unheld, DescriptorBudget budget) {
+    static FileEntry sendHeld(FileEntry unheld, DescriptorBudget budget, boolean often) {
         if (unheld.size() < Math.min(HELD_SENDFILE_MIN, HELD_SENDFILE_COLD_MIN) || !unheld.mincoreTruthful()) return null;
         KeptDescriptor kept = unheld.retainKept();
         if (kept != null) {
             try {
-                if (budget != null && budget.full()) {
+                if (!often && budget != null && budget.full()) {
                     // Full: give the descriptor back for an unheld file, which has no bytes to fall back on.
                     unheld.dropKept(kept);
                     return null;
@@ -220,7 +223,11 @@ final class UnheldRead {
                 kept.release();
             }
         }
-        if (budget == null || budget.held() >= heldRoom(budget)) return null;
+        if (budget == null) return null;
+        if (budget.held() >= heldRoom(budget)) {
+            if (often) budget.relieve();
+            return null;
+        }
         int fd = Native.openCachedNoSymlinks(unheld.pathNul());
         if (fd < 0) return null;
         boolean keptNow = false;

@@ -216,6 +216,67 @@ class UnheldSendfileTest {
         cache.clear();
     }
 
+    /**
+     * A held file asked for often keeps its kept descriptor when the budget is full (a file asked for rarely gives it
+     * back, above). Fails if it gives it back.
+     */
+    @Test
+    void aHeldFileAskedForOftenKeepsItsDescriptorWhenTheBudgetIsFull() throws Exception {
+        byte[] one = write(root.resolve("one"), SIZE, 32);
+        byte[] two = write(root.resolve("two"), SIZE, 33);
+        DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 2);
+        assumeTrue(budget.room() == 2, "no connections counted against this budget");
+        cache = cacheOf(1 << 20, budget);
+        cache.hotHeldPerSecond = Integer.MAX_VALUE;
+        cache.oftenHeldPerSecond = 1; // every ask is often
+        translate(translator, cache, "/one");
+        translate(translator, cache, "/two");
+        assertThat(contentOf(lookup("/one", true))).isEqualTo(one);
+        assertThat(contentOf(lookup("/two", true))).isEqualTo(two);
+        assertThat(budget.held()).as("full").isEqualTo(2);
+
+        FileEntry sent = lookup("/one", true);
+        assertThat(sent.inMemory()).as("asked for often: sent from its kept descriptor though the budget is full").isFalse();
+        assertThat(contentOf(sent)).isEqualTo(one);
+        assertThat(budget.held()).isEqualTo(2);
+        cache.clear();
+    }
+
+    /**
+     * A held file asked for often that finds the budget full and has no descriptor has the budget close its idle
+     * ones (on the sweeper's thread), then keeps one and is sent by sendfile. Fails without the relief: the budget
+     * stays full of the others, and the file is copied.
+     */
+    @Test
+    void aHeldFileAskedForOftenWithoutRoomHasIdleDescriptorsClosed() throws Exception {
+        byte[] one = write(root.resolve("one"), SIZE, 34);
+        byte[] two = write(root.resolve("two"), SIZE, 35);
+        byte[] three = write(root.resolve("three"), SIZE, 36);
+        DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 2);
+        assumeTrue(budget.room() == 2, "no connections counted against this budget");
+        budget.reliefIdleTicks = 0; // every kept descriptor counts as idle
+        cache = cacheOf(1 << 20, budget);
+        cache.hotHeldPerSecond = Integer.MAX_VALUE;
+        for (String f : new String[] {"/one", "/two", "/three"}) translate(translator, cache, f);
+        assertThat(contentOf(lookup("/one", true))).isEqualTo(one);
+        assertThat(contentOf(lookup("/two", true))).isEqualTo(two);
+        assertThat(budget.held()).as("full").isEqualTo(2);
+
+        cache.oftenHeldPerSecond = 1;
+        FileEntry copied = lookup("/three", true);
+        assertThat(copied.inMemory()).as("no descriptor and no room: its held bytes").isTrue();
+        assertThat(contentOf(copied)).isEqualTo(three);
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (budget.held() > 0 && System.nanoTime() < until) Thread.sleep(10);
+        assertThat(budget.held()).as("the idle descriptors closed").isZero();
+        assertThat(lookup("/three", true).inMemory()).as("keeps one now (this read still copies)").isTrue();
+        assertThat(budget.held()).isEqualTo(1);
+        FileEntry sent = lookup("/three", true);
+        assertThat(sent.inMemory()).as("sent from the descriptor it kept").isFalse();
+        assertThat(contentOf(sent)).isEqualTo(three);
+        cache.clear();
+    }
+
     @Test
     void aHandleBeingSentFromOutlivesItsEntryAndTheCache() throws Exception {
         byte[] v = write(root.resolve("f"), SIZE, 2);
