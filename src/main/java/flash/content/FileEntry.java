@@ -38,6 +38,13 @@ public final class FileEntry {
     private final PooledBody pooled;               // the request's body buffer, or null
     private final FileEntry origin;                // the unheld entry a request's entry was read for, or null
     private volatile byte[] pathNul;               // the real path, UTF-8 and NUL-terminated, made on first use
+    /**
+     * The second (System.nanoTime / 1e9) in which a send of this held file from its kept descriptor found a page not
+     * in memory, or -1: the rest of that second copies the held bytes without testing again (a racy hint). Nothing
+     * brings the pages of a file served from held bytes back, so on an evicted set each ask of a hot held file paid an
+     * fstat and a failing mincore before its copy (docs/performance.md section 36).
+     */
+    long residencyMissSecond = -1;
     // An unheld entry's open file (KeptDescriptor), kept between requests; RELEASED once the entry is released.
     private volatile Object kept;
     private static final Object RELEASED = new Object();

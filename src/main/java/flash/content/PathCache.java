@@ -334,13 +334,16 @@ public final class PathCache {
      * unless the file was already asked for {@link #HOT_HELD_PER_SECOND} times this second. Bytes copied that often
      * stay in the CPU's cache, and one cached file of 8-20 KiB went faster copied; the held files of a big site are
      * copied from memory, and the Zipf point went 9-15% faster by sendfile (docs/performance.md section 35). The count
-     * stops where no answer changes any more: loops on other cores asking for a hot file do not write its line.
+     * stops where no answer changes any more: loops on other cores asking for a hot file do not write its line. A file
+     * whose pages were found not in memory this second is copied ({@link FileEntry#residencyMissSecond}).
      */
     private int sendsHeld(Node n, long now) {
-        long size = ((Translation.Found) n.translation).entry().size();
+        FileEntry e = ((Translation.Found) n.translation).entry();
+        long size = e.size();
         if (size < UnheldRead.HELD_SENDFILE_COLD_MIN) return COPY;
         boolean small = size < UnheldRead.HELD_SENDFILE_MIN;
         long second = now / 1_000_000_000L;
+        if (e.residencyMissSecond == second) return COPY; // its pages were not in memory this second
         int count;
         if (n.heldSecond != second) {
             n.heldSecond = second;

@@ -218,7 +218,9 @@ final class UnheldRead {
                 kept.touch();
                 if (!sendable(kept, unheld.size())) return null;
                 if (Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
-                return sentFromHandle(unheld, kept);
+                FileEntry sent = sentFromHandle(unheld, kept);
+                if (sent == NOT_RESIDENT) unheld.residencyMissSecond = System.nanoTime() / 1_000_000_000L;
+                return sent;
             } finally {
                 kept.release();
             }

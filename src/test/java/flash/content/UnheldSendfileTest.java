@@ -277,6 +277,49 @@ class UnheldSendfileTest {
         cache.clear();
     }
 
+    /**
+     * A held file whose pages are not in memory is copied from its held bytes, and for the rest of that second it is
+     * copied without being tested again; once its pages are back and the second has turned, it is sent by sendfile.
+     * Fails if each ask tests again (the hint ignored).
+     */
+    @Test
+    void aHeldFileFoundNotInMemoryIsCopiedForTheRestOfTheSecond() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 40);
+        Path real = translator.root().resolve("f");
+        cache = cacheOf(1 << 20, new DescriptorBudget(DescriptorBudget.RESERVE + 4));
+        cache.hotHeldPerSecond = Integer.MAX_VALUE;
+        translate(translator, cache, "/f");
+        assertThat(contentOf(lookup("/f", true))).isEqualTo(v); // keeps a descriptor
+        assertThat(lookup("/f", true).inMemory()).as("resident: sent by sendfile").isFalse();
+        boolean checked = false;
+        for (int attempt = 0; attempt < 5 && !checked; attempt++) {
+            ColdFile.evict(real);
+            long second = System.nanoTime() / 1_000_000_000L;
+            FileEntry copied = lookup("/f", true);
+            assertThat(copied.inMemory()).as("not in memory: its held bytes").isTrue();
+            assertThat(contentOf(copied)).isEqualTo(v);
+            java.nio.file.Files.readAllBytes(real); // the pages are back
+            FileEntry again = lookup("/f", true);
+            if (System.nanoTime() / 1_000_000_000L != second) continue; // the second turned meanwhile: try again
+            assertThat(again.inMemory()).as("the same second: copied without a test").isTrue();
+            checked = true;
+        }
+        assertThat(checked).as("two lookups within one second").isTrue();
+        long until = System.nanoTime() + 5_000_000_000L;
+        FileEntry sent;
+        do {
+            sent = lookup("/f", true);
+        } while (sent.inMemory() && System.nanoTime() < until && sleep(50));
+        assertThat(sent.inMemory()).as("a later second: sent by sendfile again").isFalse();
+        assertThat(contentOf(sent)).isEqualTo(v);
+        cache.clear();
+    }
+
+    private static boolean sleep(long millis) throws InterruptedException {
+        Thread.sleep(millis);
+        return true;
+    }
+
     @Test
     void aHandleBeingSentFromOutlivesItsEntryAndTheCache() throws Exception {
         byte[] v = write(root.resolve("f"), SIZE, 2);
