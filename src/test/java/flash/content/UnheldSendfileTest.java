@@ -187,6 +187,25 @@ class UnheldSendfileTest {
     }
 
     /**
+     * A budget with room for two kept descriptors, and {@link #cache} over it (held files never hot), where /one and
+     * /two (their bytes {@code one} and {@code two}) were translated and read once each and so fill it; {@code more}
+     * paths are translated too.
+     */
+    private DescriptorBudget fullBudgetOfTwo(byte[] one, byte[] two, String... more) throws Exception {
+        DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 2);
+        assumeTrue(budget.room() == 2, "no connections counted against this budget");
+        cache = cacheOf(1 << 20, budget);
+        cache.hotHeldPerSecond = Integer.MAX_VALUE;
+        translate(translator, cache, "/one");
+        translate(translator, cache, "/two");
+        for (String path : more) translate(translator, cache, path);
+        assertThat(contentOf(lookup("/one", true))).isEqualTo(one); // keeps a descriptor: 1 of 2
+        assertThat(contentOf(lookup("/two", true))).isEqualTo(two); // 2 of 2: full
+        assertThat(budget.held()).as("full").isEqualTo(2);
+        return budget;
+    }
+
+    /**
      * A held file gives its kept descriptor back when it is asked for while the budget is full: it can copy its held
      * bytes, where an unheld file without a descriptor must open its path on every read. Fails if it keeps it.
      */
@@ -194,15 +213,7 @@ class UnheldSendfileTest {
     void aHeldFileGivesItsDescriptorBackWhenTheBudgetIsFull() throws Exception {
         byte[] one = write(root.resolve("one"), SIZE, 30);
         byte[] two = write(root.resolve("two"), SIZE, 31);
-        DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 2);
-        assumeTrue(budget.room() == 2, "no connections counted against this budget");
-        cache = cacheOf(1 << 20, budget);
-        cache.hotHeldPerSecond = Integer.MAX_VALUE;
-        translate(translator, cache, "/one");
-        translate(translator, cache, "/two");
-        assertThat(contentOf(lookup("/one", true))).isEqualTo(one); // keeps a descriptor: 1 of 2
-        assertThat(contentOf(lookup("/two", true))).isEqualTo(two); // 2 of 2: full
-        assertThat(budget.held()).isEqualTo(2);
+        DescriptorBudget budget = fullBudgetOfTwo(one, two);
 
         FileEntry first = lookup("/one", true);
         assertThat(first.inMemory()).as("asked for while the budget is full: its held bytes, the descriptor given back")
@@ -224,17 +235,9 @@ class UnheldSendfileTest {
     void aHeldFileAskedForOftenKeepsItsDescriptorWhenTheBudgetIsFull() throws Exception {
         byte[] one = write(root.resolve("one"), SIZE, 32);
         byte[] two = write(root.resolve("two"), SIZE, 33);
-        DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 2);
-        assumeTrue(budget.room() == 2, "no connections counted against this budget");
-        cache = cacheOf(1 << 20, budget);
-        cache.hotHeldPerSecond = Integer.MAX_VALUE;
-        cache.oftenHeldPerSecond = 1; // every ask is often
-        translate(translator, cache, "/one");
-        translate(translator, cache, "/two");
-        assertThat(contentOf(lookup("/one", true))).isEqualTo(one);
-        assertThat(contentOf(lookup("/two", true))).isEqualTo(two);
-        assertThat(budget.held()).as("full").isEqualTo(2);
+        DescriptorBudget budget = fullBudgetOfTwo(one, two);
 
+        cache.oftenHeldPerSecond = 1; // every ask is often
         FileEntry sent = lookup("/one", true);
         assertThat(sent.inMemory()).as("asked for often: sent from its kept descriptor though the budget is full").isFalse();
         assertThat(contentOf(sent)).isEqualTo(one);
@@ -252,15 +255,8 @@ class UnheldSendfileTest {
         byte[] one = write(root.resolve("one"), SIZE, 34);
         byte[] two = write(root.resolve("two"), SIZE, 35);
         byte[] three = write(root.resolve("three"), SIZE, 36);
-        DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 2);
-        assumeTrue(budget.room() == 2, "no connections counted against this budget");
+        DescriptorBudget budget = fullBudgetOfTwo(one, two, "/three");
         budget.reliefIdleTicks = 0; // every kept descriptor counts as idle
-        cache = cacheOf(1 << 20, budget);
-        cache.hotHeldPerSecond = Integer.MAX_VALUE;
-        for (String f : new String[] {"/one", "/two", "/three"}) translate(translator, cache, f);
-        assertThat(contentOf(lookup("/one", true))).isEqualTo(one);
-        assertThat(contentOf(lookup("/two", true))).isEqualTo(two);
-        assertThat(budget.held()).as("full").isEqualTo(2);
 
         cache.oftenHeldPerSecond = 1;
         FileEntry copied = lookup("/three", true);
