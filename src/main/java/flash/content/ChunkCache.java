@@ -246,7 +246,7 @@ public final class ChunkCache {
             MemorySegment vec = VEC.get();
             if (pages > vec.byteSize()) return false;
             if (Native.mincore(segment.asSlice(start, len), len, vec) != 0) return false;
-            for (int i = 0; i < pages; i++) if ((vec.get(ValueLayout.JAVA_BYTE, i) & 1) == 0) return false;
+            for (int i = 0; i < pages; i++) if ((vec.get(ValueLayout.JAVA_BYTE, i) & 1) == 0) return Residency.missed();
             return true;
         }
 

@@ -22,6 +22,10 @@ public final class FileHandle {
     private volatile long mapAddress;       // whole file at first use; 0 until then and after the release
     private long mapLength;                 // written before mapAddress is published, read after it
     private boolean mappingFailed;          // guarded by this: never retry a failed map
+    // The last whole-file test that found every page in memory (ResidencyHint). Plain fields, written and read by
+    // whichever loop sends: a stale or mismatched pair only makes one more test, or trusts an older success.
+    private long residentAt;
+    private int residentEpoch;
 
     /**
      * Residency mappings alive in this process, and the most it may hold: half of {@code vm.max_map_count} (65,530 by
@@ -101,6 +105,24 @@ public final class FileHandle {
         long address = mapAddress;
         if (address == 0 || offset < 0 || offset + length > mapLength) return false;
         return Residency.mincoreAt(address, offset, length);
+    }
+
+    /**
+     * As {@link #resident} for the whole file of {@code size} bytes (the size its caller just checked, by fstat or a
+     * watch), where a test of it that succeeded within {@link ResidencyHint}'s window, with no failed test anywhere
+     * since, answers without another. Only for callers that find a changed file some other way: the test would also
+     * have found a file shrunk under a stale size (its lost pages are not in memory), and a hint does not.
+     */
+    boolean residentWhole(long size) {
+        long now = System.nanoTime();
+        if (size <= mapLength && ResidencyHint.holds(residentAt, residentEpoch, now)) return true;
+        int epoch = ResidencyHint.epoch(); // before the test: a failure meanwhile leaves this hint stale
+        if (!resident(0, size)) return false;
+        if (size == mapLength) {
+            residentEpoch = epoch;
+            residentAt = now;
+        }
+        return true;
     }
 
     /** Takes one more reference; false if the handle is already closed (the caller must not use it). */

@@ -112,23 +112,31 @@ public final class Residency {
             if (Native.mincoreAt(mapAddress + start, len, vecAddress) != 0) return false;
             int i = 0;
             for (; i + 8 <= n; i += 8) {
-                if ((vec.get(ValueLayout.JAVA_LONG_UNALIGNED, i) & LOW_BITS) != LOW_BITS) return false;
+                if ((vec.get(ValueLayout.JAVA_LONG_UNALIGNED, i) & LOW_BITS) != LOW_BITS) return missed();
             }
-            for (; i < n; i++) if ((vec.get(ValueLayout.JAVA_BYTE, i) & 1) == 0) return false;
+            for (; i < n; i++) if ((vec.get(ValueLayout.JAVA_BYTE, i) & 1) == 0) return missed();
             p = stop;
         }
         return true;
     }
 
-    /** The pure test, no state and no counters. */
+    /** The pure test, no counters; a "no" withdraws every residency hint ({@link ResidencyHint}). */
     public static boolean isResident(Test test, FileChannel ch, long offset, long length) {
         if (length <= 0) return true;
-        return switch (test) {
+        if (test == Test.UNAVAILABLE) return false; // cannot tell: no sign of eviction, so no hint is withdrawn
+        boolean resident = switch (test) {
             case CACHESTAT -> cachestat(Native.fd(ch), offset, length);
             case MINCORE -> mincore(ch, offset, length);
-            case PREADV2_NOWAIT -> preadv2(Native.fd(ch), offset, length);
+            case PREADV2_NOWAIT -> preadv2(Native.fd(ch), offset, length); // a "no" was counted there
             case UNAVAILABLE -> false;
         };
+        return resident || (test != Test.PREADV2_NOWAIT && missed());
+    }
+
+    /** A page was found not in memory: false, and no residency hint made before counts ({@link ResidencyHint}). */
+    static boolean missed() {
+        ResidencyHint.notResident();
+        return false;
     }
 
     static long pages(long offset, long length) { return (offset + length - 1) / PAGE - offset / PAGE + 1; }
@@ -163,7 +171,7 @@ public final class Residency {
         MemorySegment sink = SINK.get();
         for (long p = offset, end = offset + length; p < end; ) {
             long n = Math.min(SCRATCH, end - p);
-            if (Native.preadv2Nowait(fd, n == SCRATCH ? sink : sink.asSlice(0, n), p) != n) return false;
+            if (Native.preadv2Nowait(fd, n == SCRATCH ? sink : sink.asSlice(0, n), p) != n) return missed();
             p += n;
         }
         return true;

@@ -262,7 +262,7 @@ final class UnheldRead {
      */
     private static FileEntry sentFromHandle(FileEntry unheld, KeptDescriptor kept) {
         FileHandle h = kept.handle;
-        if (!h.resident(0, unheld.size()) || !h.retain()) return NOT_RESIDENT;
+        if (!h.residentWhole(unheld.size()) || !h.retain()) return NOT_RESIDENT;
         return unheld.withKeptHandle(h);
     }
 
@@ -279,7 +279,10 @@ final class UnheldRead {
             do { // at least once: an empty file grown since is found too
                 long n = wait ? Native.pread(fd, body.memory(), done, size + 1 - done, done)
                         : Native.preadv2Nowait(fd, body.memory(), done, size + 1 - done, done);
-                if (n < 0) return null; // -EAGAIN: a page is not in memory
+                if (n < 0) { // -EAGAIN: a page is not in memory
+                    if (n == -Native.EAGAIN) ResidencyHint.notResident();
+                    return null;
+                }
                 if (n == 0) break;      // the end of the file
                 done += n;
             } while (done < size);

@@ -78,6 +78,9 @@ public final class ServerMetrics implements Completion.Listener {
                 .append(residency == null ? 0 : residency.mincoreChecks.sum()).append('\n');
         sb.append("flash_residency_checks_total{test=\"probe\"} ")
                 .append(residency == null ? 0 : residency.probeChecks.sum()).append('\n');
+        counter(sb, "flash_residency_hints_withdrawn_total", "Residency tests that failed in this process (each"
+                + " withdraws every whole-file residency hint: those files are tested again before their next send).",
+                Integer.toUnsignedLong(flash.content.ResidencyHint.epoch()));
         counter(sb, "flash_bad_requests_total", "Requests refused by the parser, per loop.");
         for (LoopStats s : loops) sample(sb, "flash_bad_requests_total", s.name, s.badRequests.sum());
         counter(sb, "flash_timeouts_total", "Connections closed by a header-read or write timeout, per loop.");

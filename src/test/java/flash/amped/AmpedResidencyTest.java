@@ -9,6 +9,7 @@ import flash.dispatch.ServerMetrics;
 import flash.pipeline.BodyPath;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
+import flash.testing.ColdFile;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +30,7 @@ class AmpedResidencyTest {
     @Test
     void coldMappedFileIsWarmedByAHelperThenServedWhole() throws Exception {
         byte[] data = Http.write(root.resolve("cold.bin"), 512 * 1024, 1);
-        Native.evictFromPageCache(root.resolve("cold.bin"));
+        ColdFile.dropPages(root.resolve("cold.bin"));
         try (TestServer s = TestServer.start(root, Architecture.AMPED)) {
             s.server().context().responder().bodyPath(BodyPath.MAPPED); // plain sockets now prefer sendfile
             ServerMetrics m = s.server().metrics();
@@ -41,7 +42,8 @@ class AmpedResidencyTest {
             // one translation and one page-in, both on helpers
             assertThat(m.diskTasks()).isEqualTo(2);
             assertThat(Http.eventually(5000, () -> m.helperTasks() == 2)).isTrue();
-            assertThat(m.render()).contains("flash_residency_misses_total{loop=");
+            assertThat(m.render()).contains("flash_residency_misses_total{loop=")
+                    .containsPattern("(?m)^flash_residency_hints_withdrawn_total [1-9]");
         }
     }
 
@@ -56,7 +58,7 @@ class AmpedResidencyTest {
             boolean missed = false;
             for (int attempt = 0; attempt < 5 && !missed; attempt++) {
                 long before = m.residencyMisses();
-                Native.evictFromPageCache(f);
+                ColdFile.dropPages(f);
                 RawClient.Response r = Http.get(s.port(), "/big.bin");
                 assertThat(r.status()).isEqualTo(200);
                 assertThat(r.body()).isEqualTo(data);

@@ -12,6 +12,7 @@ import flash.sys.Native;
 import flash.testing.AllArchs;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
+import flash.testing.ColdFile;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -149,7 +150,7 @@ class MidSizeSendfileTest {
         try (TestServer s = start(Architecture.AMPED); RawClient c = new RawClient(s.port())) {
             ServerMetrics m = s.server().metrics();
             Residency residency = m.residency();
-            Native.evictFromPageCache(f);
+            ColdFile.dropPages(f);
             RawClient.Response r = c.send("GET /cold.bin HTTP/1.1\r\nHost: t\r\n\r\n").read();
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.body()).isEqualTo(data);

@@ -9,6 +9,7 @@ import flash.content.Residency;
 import flash.dispatch.ServerMetrics;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
+import flash.testing.ColdFile;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,7 +41,7 @@ class SendfileMincoreTest {
     void coldFileIsFoundNotResidentByMincoreAndServedWhole() throws Exception {
         Path f = root.resolve("cold.bin");
         byte[] data = Http.write(f, SIZE, 11);
-        Native.evictFromPageCache(f);
+        ColdFile.dropPages(f);
         try (TestServer s = start()) {
             ServerMetrics m = s.server().metrics();
             Residency residency = m.residency();

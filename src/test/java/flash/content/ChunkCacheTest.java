@@ -94,10 +94,12 @@ class ChunkCacheTest {
         Path f = dir.resolve("cold");
         NativeTest.writeRandom(f, (int) MIB);
         ChunkCache cache = new ChunkCache(8 * MIB, 0, 8 * MIB);
-        Native.evictFromPageCache(f);
+        flash.testing.ColdFile.dropPages(f);
         ChunkCache.Chunk c = cache.acquire(entry(f), 0, MIB).getFirst();
         ByteBuffer view = c.view(0, MIB);
+        int epoch = ResidencyHint.epoch();
         assertThat(c.resident(view)).isFalse(); // mincore starts no readahead: no retry needed
+        assertThat(ResidencyHint.epoch()).as("the failed test withdrew every residency hint").isNotEqualTo(epoch);
         c.touch(view);
         assertThat(c.resident(view)).isTrue();
         c.release();

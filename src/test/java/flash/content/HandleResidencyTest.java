@@ -90,4 +90,67 @@ class HandleResidencyTest {
             unmappable.release();
         }
     }
+
+    /** The file's pages dropped as from outside the process: no residency hint is withdrawn. */
+    private static void dropFromOutside(Path f) throws Exception {
+        int fd = Native.openReadOnly(f);
+        try {
+            assertThat(Native.fadviseDontNeed(fd, 0, 0)).isZero();
+        } finally {
+            Native.close(fd);
+        }
+    }
+
+    @Test
+    void aWholeFileFoundInMemoryIsTrustedUntilAnyTestFails() throws Exception {
+        Path cold = dir.resolve("cold.bin");
+        java.nio.file.Files.write(cold, new byte[3 * 4096]);
+        flash.testing.ColdFile.evict(cold);
+        FileHandle h = open(file, true), other = open(cold, true);
+        try {
+            readAll(h);
+            assertThat(h.mappedLength()).isEqualTo(SIZE);
+            assertThat(other.mappedLength()).isEqualTo(3 * 4096);
+            int epoch = ResidencyHint.epoch();
+            assertThat(h.residentWhole(SIZE)).isTrue(); // tested: every page in memory, and remembered
+            dropFromOutside(file);
+            assumeTrue(ResidencyHint.epoch() == epoch, "another thread's residency test failed meanwhile");
+            // The hint's blind spot, by design (ResidencyHint): pages dropped from outside, no test failed since.
+            assertThat(h.residentWhole(SIZE)).isTrue();
+            assertThat(h.residentWhole(SIZE + 1)).as("grown past the mapping: not what was tested").isFalse();
+            assertThat(other.residentWhole(3 * 4096)).isFalse(); // any failed test...
+            assertThat(h.residentWhole(SIZE)).isFalse();         // ...withdraws every hint: tested again, truthfully
+        } finally {
+            h.release();
+            other.release();
+        }
+    }
+
+    @Test
+    void onlyAWholeFileTestWithinTheWindowIsRemembered() throws Exception {
+        FileHandle h = open(file, true);
+        long window = ResidencyHint.windowNanos;
+        try {
+            readAll(h);
+            assertThat(h.mappedLength()).isEqualTo(SIZE);
+            assertThat(h.resident(0, SIZE)).isTrue(); // a range, even the whole file's: not remembered
+            assertThat(h.residentWhole(SIZE - 1)).isTrue(); // a size other than the mapping's: not remembered
+            dropFromOutside(file);
+            assertThat(h.residentWhole(SIZE)).isFalse();
+
+            readAll(h);
+            assertThat(h.residentWhole(SIZE)).isTrue(); // remembered
+            dropFromOutside(file);
+            assertThat(h.resident(0, SIZE)).as("a range is tested, hint or not").isFalse();
+
+            readAll(h);
+            ResidencyHint.windowNanos = 0; // -Dflash.residencyHintMs=0: test before every send
+            assertThat(h.residentWhole(SIZE)).isTrue();
+            dropFromOutside(file);
+            assertThat(h.residentWhole(SIZE)).isFalse();
+        } finally {
+            ResidencyHint.windowNanos = window;
+            h.release();
+        }
+    }
 }

@@ -43,7 +43,7 @@ class ResidencyTest {
             assertThat(r.isResident(ch, 100, 5000)).isTrue();
             // As owner, mincore is truthful too.
             assertThat(Residency.isResident(Residency.Test.MINCORE, ch, 0, SIZE)).isTrue();
-            Native.evictFromPageCache(f);
+            flash.testing.ColdFile.dropPages(f);
             assertThat(Residency.isResident(Residency.Test.MINCORE, ch, 0, SIZE)).isFalse();
         }
     }
@@ -94,7 +94,7 @@ class ResidencyTest {
      */
     static boolean reportsCold(Check check, Path f) throws Exception {
         for (int attempt = 0; attempt < 20; attempt++) {
-            Native.evictFromPageCache(f);
+            flash.testing.ColdFile.dropPages(f);
             if (!check.resident()) return true;
             Thread.sleep(attempt); // let a readahead still in flight land before evicting again
         }

@@ -116,8 +116,10 @@ class UnheldEntryTest {
         translate(translator, cache, "/f");
         assertThat(served(cache, "/f")).isEqualTo(v);
         flash.testing.ColdFile.evict(root.resolve("f"));
+        int epoch = ResidencyHint.epoch();
         assertThat(served(cache, "/f")).as("preadv2 RWF_NOWAIT of a cold page").isNull();
         assertThat(cache.unheldFallbacks.sum()).isEqualTo(1);
+        assertThat(ResidencyHint.epoch()).as("the failed read withdrew every residency hint").isNotEqualTo(epoch);
         translate(translator, cache, "/f"); // where blocking is allowed: reads the file back into the page cache
         assertThat(served(cache, "/f")).isEqualTo(v);
         cache.clear();

@@ -1,5 +1,6 @@
 package flash.testing;
 
+import flash.content.ResidencyHint;
 import flash.sys.Native;
 
 import java.io.IOException;
@@ -15,12 +16,22 @@ public final class ColdFile {
 
     public static void evict(Path file) throws IOException, InterruptedException {
         for (int attempt = 0; attempt < 200; attempt++) {
-            Native.evictFromPageCache(file);
+            dropPages(file);
             long cached = residentPages(file);
             if (cached <= 0) return; // none left, or no cachestat on this kernel to tell
             Thread.sleep(10);
         }
         throw new IOException(file + ": pages stay in the page cache after 200 evictions (is it mapped?)");
+    }
+
+    /**
+     * {@link Native#evictFromPageCache}, and every residency hint withdrawn ({@link ResidencyHint#notResident}): this
+     * process evicted the pages itself, so it knows, where an eviction from outside is seen only at the next failed
+     * test. A test that evicts a file the server has just sent, and expects the server to find it cold, needs this.
+     */
+    public static void dropPages(Path file) throws IOException {
+        Native.evictFromPageCache(file);
+        ResidencyHint.notResident();
     }
 
     /** As {@link #evict}, for a file that may have been deleted (nothing to do then). */

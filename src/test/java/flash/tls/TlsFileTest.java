@@ -6,6 +6,7 @@ import flash.sys.Native;
 import flash.testing.Fixtures;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
+import flash.testing.ColdFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -56,7 +57,7 @@ class TlsFileTest {
             boolean missed = false;
             for (int attempt = 0; attempt < 5 && !missed; attempt++) {
                 long before = m.residencyMisses();
-                Native.evictFromPageCache(f);
+                ColdFile.dropPages(f);
                 try (RawClient c = new RawClient(TlsTest.tlsSocket(s.port(), "localhost"))) {
                     RawClient.Response r = c.send("GET /cold.bin HTTP/1.1\r\nHost: localhost\r\n\r\n").read();
                     assertThat(r.status()).isEqualTo(200);
@@ -75,7 +76,7 @@ class TlsFileTest {
         Path f = root.resolve("mapped.bin");
         byte[] data = Fixtures.random(512 * 1024, 22);
         Files.write(f, data);
-        Native.evictFromPageCache(f);
+        ColdFile.dropPages(f);
         try (TestServer s = start(Architecture.AMPED, true);
              RawClient c = new RawClient(TlsTest.tlsSocket(s.port(), "localhost"))) {
             RawClient.Response r = c.send("GET /mapped.bin HTTP/1.1\r\nHost: localhost\r\n\r\n").read();
