@@ -188,11 +188,13 @@ public final class PathCache {
      */
     static final int OFFERS_PER_SECOND = 256;
     /**
-     * Requests a second for a held file after which its bytes are taken to be in the CPU's cache and are copied rather
-     * than sent by sendfile (below {@code UnheldRead.HELD_SENDFILE_MIN}; see sendsHeld): one every 0.5 ms. The big
-     * site's Zipf point copied some 650 MB of held 16-24 KiB files a second, each file far less often than that.
+     * Requests a second for a held file below {@code UnheldRead.HELD_SENDFILE_MIN} after which its bytes are taken to
+     * be in the CPU's cache and are copied rather than sent by sendfile (see sendsHeld): never, by default, since
+     * residency hints ({@link ResidencyHint}) took the repeated mincore off the sendfile path, and one hot cached file of
+     * 10-20 KiB went 4-12% faster sent than copied (docs/performance.md section 37; 2,000, the rule of section 35
+     * when every send was tested, with {@code -Dflash.hotHeldPerSecond=2000}).
      */
-    static final int HOT_HELD_PER_SECOND = 2000;
+    static final int HOT_HELD_PER_SECOND = Integer.getInteger("flash.hotHeldPerSecond", Integer.MAX_VALUE);
     /** {@link #HOT_HELD_PER_SECOND}, changed by tests. */
     int hotHeldPerSecond = HOT_HELD_PER_SECOND;
     /**
@@ -331,9 +333,10 @@ public final class PathCache {
      * ({@link FileEntry#sendHeld}) rather than as a copy of its held bytes ({@link #COPY}), and whether it is asked for
      * often ({@link #SEND_OFTEN}: {@link #oftenHeldPerSecond} times this second). From {@code
      * UnheldRead.HELD_SENDFILE_MIN} up it always goes by sendfile; from {@code UnheldRead.HELD_SENDFILE_COLD_MIN} up
-     * unless the file was already asked for {@link #HOT_HELD_PER_SECOND} times this second. Bytes copied that often
-     * stay in the CPU's cache, and one cached file of 8-20 KiB went faster copied; the held files of a big site are
-     * copied from memory, and the Zipf point went 9-15% faster by sendfile (docs/performance.md section 35). The count
+     * unless the file was already asked for {@link #HOT_HELD_PER_SECOND} times this second (by default never: section
+     * 37 of docs/performance.md). Bytes copied that often stay in the CPU's cache, and while every send was tested, one
+     * cached file of 8-20 KiB went faster copied; the held files of a big site are copied from memory, and the Zipf
+     * point went 9-15% faster by sendfile (section 35). The count
      * stops where no answer changes any more: loops on other cores asking for a hot file do not write its line. A file
      * whose pages were found not in memory this second is copied ({@link FileEntry#residencyMissSecond}).
      */
@@ -351,7 +354,10 @@ public final class PathCache {
         } else {
             count = n.heldInSecond;
             if (small && count >= hotHeldPerSecond) return COPY;
-            if (count < (small ? hotHeldPerSecond : oftenHeldPerSecond)) n.heldInSecond = ++count;
+            // Counted only as far as an answer can still change: a hot file's line is not written by every ask.
+            int stop = small && hotHeldPerSecond < Integer.MAX_VALUE
+                    ? Math.max(hotHeldPerSecond, oftenHeldPerSecond) : oftenHeldPerSecond;
+            if (count < stop) n.heldInSecond = ++count;
         }
         return count >= oftenHeldPerSecond ? SEND_OFTEN : SEND;
     }
