@@ -91,14 +91,12 @@ class HandleResidencyTest {
         }
     }
 
-    /** The file's pages dropped as from outside the process: no residency hint is withdrawn. */
+    /**
+     * The file's pages dropped as from outside the process: {@link Native#evictFromPageCache} alone, without the
+     * withdrawal of residency hints that {@code ColdFile.dropPages} adds.
+     */
     private static void dropFromOutside(Path f) throws Exception {
-        int fd = Native.openReadOnly(f);
-        try {
-            assertThat(Native.fadviseDontNeed(fd, 0, 0)).isZero();
-        } finally {
-            Native.close(fd);
-        }
+        Native.evictFromPageCache(f);
     }
 
     @Test

@@ -164,8 +164,7 @@ class UnheldSendfileTest {
         }
 
         // The default since residency hints: never hot, so sent however often (docs/performance.md section 37).
-        long start = System.nanoTime() / 1_000_000_000L;
-        while (System.nanoTime() / 1_000_000_000L == start) Thread.sleep(1);
+        awaitNextSecond();
         for (int k = 0; k < 2500; k++) { // past the old rule's 2,000 a second, within the second that just began
             FileEntry e = lookup("/mid", true);
             assertThat(e.inMemory()).as("sent however often by default, request %d", k).isFalse();
@@ -179,8 +178,7 @@ class UnheldSendfileTest {
         }
 
         cache.hotHeldPerSecond = 3;
-        long second = System.nanoTime() / 1_000_000_000L; // the cache counts by this clock's seconds
-        while (System.nanoTime() / 1_000_000_000L == second) Thread.sleep(1);
+        awaitNextSecond();
         for (int k = 0; k < 6; k++) { // a few microseconds each: all in the second that just began
             FileEntry e = lookup("/mid", true);
             assertThat(e.inMemory()).as("request %d of the second: copied once asked for 3 times", k).isEqualTo(k >= 3);
@@ -315,6 +313,12 @@ class UnheldSendfileTest {
         assertThat(sent.inMemory()).as("a later second: sent by sendfile again").isFalse();
         assertThat(contentOf(sent)).isEqualTo(v);
         cache.clear();
+    }
+
+    /** Returns once a new second of the clock the cache counts by (System.nanoTime) has begun. */
+    private static void awaitNextSecond() throws InterruptedException {
+        long second = System.nanoTime() / 1_000_000_000L;
+        while (System.nanoTime() / 1_000_000_000L == second) Thread.sleep(1);
     }
 
     private static boolean sleep(long millis) throws InterruptedException {
