@@ -57,6 +57,16 @@ public interface Transport {
         return write(srcs, offset, length);
     }
 
+    /**
+     * Like {@link #writeMore}, for a head whose file body takes more than one sendfile call: the transport holds
+     * partial segments (TCP_CORK) from this write until its next {@link #sendFile} has returned. Two setsockopt calls
+     * more than {@link #writeMore}, which only pays off on such bodies (docs/performance.md section 38). A transport
+     * that cannot cork writes as {@link #writeMore} does.
+     */
+    default long writeCorked(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        return writeMore(srcs, offset, length);
+    }
+
     /** Ends our sending side (a FIN) while we may still read: how a closing connection lingers. */
     void shutdownOutput() throws IOException;
 

@@ -41,6 +41,22 @@ public final class Outgoing {
         return bytes <= 0 ? Long.MAX_VALUE : bytes;
     }
 
+    /**
+     * The bytes of a region's next turn, {@code left} of it unsent and {@code windowLeft} of those known resident:
+     * all of them when they fit in one turn; otherwise up to the next multiple of {@link #SENDFILE_TURN} in the
+     * response's bytes (head included), or the one after when that is less than half a turn away. A 1 MiB body after
+     * a 239-byte head went out in turns that each crossed a 256 KiB boundary of the stream; ending on them, as
+     * lighttpd's turns do, cost the client fewer wake-ups (docs/performance.md section 38). A residency window that
+     * ends less than half a turn past a boundary is sent to its end, not left with a turn of a few bytes.
+     */
+    private long turnLength(long left, long windowLeft) {
+        if (left <= SENDFILE_TURN || SENDFILE_TURN == Long.MAX_VALUE) return left;
+        long toBoundary = SENDFILE_TURN - bytesWritten % SENDFILE_TURN;
+        if (toBoundary < SENDFILE_TURN / 2) toBoundary += SENDFILE_TURN;
+        if (windowLeft < left && windowLeft > toBoundary && windowLeft - toBoundary < SENDFILE_TURN / 2) return windowLeft;
+        return toBoundary;
+    }
+
     /** Bytes per blocking gathering write, so a slow reader's progress is seen (and the deadline moves) often. */
     static final long BLOCKING_SLICE = 256L << 10;
 
@@ -193,6 +209,8 @@ public final class Outgoing {
                 boolean regionNext = run < count && !t.isBlocking();
                 if (regionNext && residency != null && !aheadResident(residency, run)) return Progress.NEEDS_RESIDENCY;
                 boolean more = regionNext && t.supportsSendfile();
+                boolean cork = more && SENDFILE_TURN != Long.MAX_VALUE
+                        && ((Segment.FileRegion) segment(run)).length() > SENDFILE_TURN;
                 long w;
                 if (t.isBlocking()) {
                     w = writeSlice(t);
@@ -204,7 +222,7 @@ public final class Outgoing {
                         if (n == gather.length) gather = Arrays.copyOf(gather, n * 2);
                         gather[n++] = bytes(i);
                     }
-                    w = more ? t.writeMore(gather, 0, n) : t.write(gather, 0, n);
+                    w = cork ? t.writeCorked(gather, 0, n) : more ? t.writeMore(gather, 0, n) : t.write(gather, 0, n);
                     Arrays.fill(gather, 0, n, null); // do not pin the response's buffers past its life
                 }
                 bytesWritten += w;
@@ -236,7 +254,10 @@ public final class Outgoing {
                     len = Math.min(len, residentEnd - pos);
                 }
                 boolean turns = !t.isBlocking() && t.supportsSendfile();
-                if (turns) len = Math.min(len, SENDFILE_TURN);
+                if (turns) {
+                    len = Math.min(len, turnLength(r.length() - fileSent,
+                            residency != null ? residentEnd - pos : Long.MAX_VALUE));
+                }
                 long w = t.sendFile(r.handle().channel(), r.handle().fd(), pos, len);
                 if (w == Transport.UNSUPPORTED) w = copyFile(t, r.handle().channel(), pos, len);
                 if (w <= 0) {

@@ -51,12 +51,12 @@ public final class Native {
 
     // Every handle takes the captured-state segment first (except getuid/geteuid/posix_fadvise/malloc/free, which need none).
     private static final MethodHandle SENDFILE, PREADV2, MINCORE, SYSCALL4, FADVISE, FDATASYNC, OPEN, CLOSE,
-            GETUID, GETEUID, MALLOC, FREE, SETSOCKOPT, SEND, MINCORE_AT, MMAP, MUNMAP;
+            GETUID, GETEUID, MALLOC, FREE, SETSOCKOPT, SEND, MINCORE_AT, MMAP, MUNMAP, GETSOCKOPT;
     private static final boolean AVAILABLE;
     private static final Throwable LINK_FAILURE;
 
     static {
-        MethodHandle[] h = new MethodHandle[17];
+        MethodHandle[] h = new MethodHandle[18];
         Throwable failure = null;
         if (System.getProperty("os.name", "").startsWith("Linux")
                 && System.getProperty("os.arch", "").matches("amd64|x86_64")) {
@@ -91,6 +91,8 @@ public final class Native {
                 h[15] = link(libc, "mmap",
                         FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
                 h[16] = link(libc, "munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+                h[17] = link(libc, "getsockopt",
+                        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), errno);
             } catch (Throwable t) { // NoSuchElementException, IllegalCallerException (native access denied), ...
                 failure = t;
             }
@@ -103,6 +105,7 @@ public final class Native {
         OPEN = ok ? h[6] : null; CLOSE = ok ? h[7] : null; GETUID = ok ? h[8] : null; GETEUID = ok ? h[9] : null;
         MALLOC = ok ? h[10] : null; FREE = ok ? h[11] : null; SETSOCKOPT = ok ? h[12] : null; SEND = ok ? h[13] : null;
         MINCORE_AT = ok ? h[14] : null; MMAP = ok ? h[15] : null; MUNMAP = ok ? h[16] : null;
+        GETSOCKOPT = ok ? h[17] : null;
         AVAILABLE = ok;
         LINK_FAILURE = failure;
     }
@@ -501,6 +504,35 @@ public final class Native {
             MemorySegment v = arena.allocateFrom(value); // NUL-terminated; the length passed leaves the NUL out
             int r = (int) SETSOCKOPT.invokeExact(state, fd, level, option, v, (int) (v.byteSize() - 1));
             return r == 0 ? 0 : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** setsockopt level and option for {@link #setsockoptInt}: hold partial segments until uncorked. */
+    public static final int SOL_TCP = 6, TCP_CORK = 3;
+
+    /** setsockopt(fd, level, option, &value, 4) with an int value (TCP_CORK). Returns 0 or -errno. */
+    public static int setsockoptInt(int fd, int level, int option, int value) {
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        try {
+            s.off.set(JAVA_INT, 0, value);
+            int r = (int) SETSOCKOPT.invokeExact(s.state, fd, level, option, s.off, 4);
+            return r == 0 ? 0 : -(int) ERRNO.get(s.state, 0L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** getsockopt(fd, level, option) of an int option (TCP_CORK): its value, or -errno. */
+    public static int getsockoptInt(int fd, int level, int option) {
+        if (!AVAILABLE) return -ENOSYS;
+        Scratch s = SCRATCH.get();
+        try {
+            s.range.set(JAVA_INT, 8, 4); // the length, in and out
+            int r = (int) GETSOCKOPT.invokeExact(s.state, fd, level, option, s.range, s.range.asSlice(8));
+            return r == 0 ? s.range.get(JAVA_INT, 0) : -(int) ERRNO.get(s.state, 0L);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -35,6 +35,8 @@ public final class FakeTransport implements Transport {
 
     public int reads;           // calls to read
     public int writes;          // calls to write (either form) and sendFile
+    public int moreWrites;      // of which writeMore (a head before a body of one sendfile turn)
+    public int corkedWrites;    // of which writeCorked (a head before a body of several turns)
     public int shutdownOutputs;
     public int shutdownInputs;
     public int closes;
@@ -133,6 +135,18 @@ public final class FakeTransport implements Transport {
             if (srcs[i].hasRemaining()) break;
         }
         return total;
+    }
+
+    @Override
+    public long writeMore(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        moreWrites++;
+        return write(srcs, offset, length);
+    }
+
+    @Override
+    public long writeCorked(ByteBuffer[] srcs, int offset, int length) throws IOException {
+        corkedWrites++;
+        return write(srcs, offset, length);
     }
 
     @Override
