@@ -25,12 +25,12 @@ public final class PlainTransport implements Transport {
     private int socketFd = -2;         // looked up on the first direct sendfile
     private boolean direct = DIRECT_SENDFILE;
     private ByteBuffer parkBuffer;     // virtual threads only: see copyParking
+    private boolean corked;            // TCP_CORK is on until the next sendfile has returned (writeCorked)
 
     /** MSG_MORE on a head followed by sendfile, unless disabled ({@code -Dflash.headMore=false}, for A/B runs). */
     static final boolean HEAD_MORE = !"false".equals(System.getProperty("flash.headMore"));
     /** Bytes a MSG_MORE write carries at most (a response head, or a multipart part head): larger ones just write. */
     static final int MORE_MAX = 8 * 1024;
-    private boolean corked;            // TCP_CORK is on until the next sendfile has returned (writeCorked)
     private static final ThreadLocal<java.lang.foreign.MemorySegment> MORE_SCRATCH =
             ThreadLocal.withInitial(() -> java.lang.foreign.Arena.ofAuto().allocate(MORE_MAX, 64));
 
@@ -93,10 +93,11 @@ public final class PlainTransport implements Transport {
     }
 
     /**
-     * Corks the socket, then writes: what lighttpd does before a large file's first sendfile. On a body of several
-     * sendfile turns, heads sent with MSG_MORE instead cost the client 3-5 times as many wake-ups (IPIs from the
-     * server's core) per response, and a quarter of the 1 MiB point (docs/performance.md section 38). Corking
-     * needs the native layer and a non-blocking socket, as MSG_MORE does; otherwise this is {@link #writeMore}.
+     * Corks the socket, then writes: what lighttpd does before a large file's first sendfile. A 1 MiB body whose head
+     * went with MSG_MORE, in turns that did not end on 256 KiB boundaries of the response, cost the client 2-5 times
+     * as many wake-ups (IPIs from the server's core) per response as with both changes, and a fifth of the point's
+     * throughput (docs/performance.md section 38). Corking needs the native layer and a non-blocking socket, as
+     * MSG_MORE does; otherwise this is {@link #writeMore}.
      */
     @Override
     public long writeCorked(ByteBuffer[] srcs, int offset, int length) throws IOException {
