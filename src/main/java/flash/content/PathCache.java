@@ -336,9 +336,9 @@ public final class PathCache {
      * unless the file was already asked for {@link #HOT_HELD_PER_SECOND} times this second (by default never: section
      * 37 of docs/performance.md). Bytes copied that often stay in the CPU's cache, and while every send was tested, one
      * cached file of 8-20 KiB went faster copied; the held files of a big site are copied from memory, and the Zipf
-     * point went 9-15% faster by sendfile (section 35). The count
-     * stops where no answer changes any more: loops on other cores asking for a hot file do not write its line. A file
-     * whose pages were found not in memory this second is copied ({@link FileEntry#residencyMissSecond}).
+     * point went 9-15% faster by sendfile (section 35). The count stops where no answer changes any more: loops on
+     * other cores asking for a hot file do not write its line. A file whose pages were found not in memory this second
+     * is copied ({@link FileEntry#residencyMissSecond}).
      */
     private int sendsHeld(Node n, long now) {
         FileEntry e = ((Translation.Found) n.translation).entry();

@@ -176,8 +176,8 @@ final class UnheldRead {
      * CPU's cache, which {@code PathCache} judges by how often it was asked for this second: copying bytes from memory
      * cost more than the sendfile's fstat, mincore and separate head, copying them from the cache less (a site whose
      * held files are many: docs/performance.md section 35). Since residency hints that judgement is off by default
-     * ({@code PathCache.HOT_HELD_PER_SECOND}): a hot file sent went faster than copied (section 37). {@code -Dflash.heldSendfileColdMin=BYTES} for A/B runs;
-     * {@code 9223372036854775807} turns it off.
+     * ({@code PathCache.HOT_HELD_PER_SECOND}): a hot file sent went faster than copied (section 37).
+     * {@code -Dflash.heldSendfileColdMin=BYTES} for A/B runs; {@code 9223372036854775807} turns it off.
      */
     static final long HELD_SENDFILE_COLD_MIN = Long.getLong("flash.heldSendfileColdMin", 8 * 1024);
 

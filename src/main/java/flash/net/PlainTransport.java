@@ -40,13 +40,13 @@ public final class PlainTransport implements Transport {
 
     @Override
     public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
-        if (corked) uncork(); // not the sendfile a corked head waits for: nothing may stay held behind it
+        uncork(); // not the sendfile a corked head waits for: nothing may stay held behind it
         return ch.write(srcs, offset, length);
     }
 
     @Override
     public int write(ByteBuffer src) throws IOException {
-        if (corked) uncork();
+        uncork();
         return ch.write(src);
     }
 
@@ -126,14 +126,11 @@ public final class PlainTransport implements Transport {
 
     @Override
     public long sendFile(FileChannel file, int fileFd, long pos, long len) throws IOException {
-        if (corked) {
-            try {
-                return sendFileUncorked(file, fileFd, pos, len);
-            } finally {
-                uncork();
-            }
+        try {
+            return sendFileUncorked(file, fileFd, pos, len);
+        } finally {
+            uncork(); // the sendfile a corked head waited for has run, whatever came of it
         }
-        return sendFileUncorked(file, fileFd, pos, len);
     }
 
     private long sendFileUncorked(FileChannel file, int fileFd, long pos, long len) throws IOException {

@@ -41,7 +41,7 @@ public record TlsEngineProbe(
         String libsslMissing) {
 
     public static final int NOT_TRIED = -1;
-    static final int SOL_TCP = 6, TCP_ULP = 31;
+    static final int TCP_ULP = 31;
     static final Path AVAILABLE_ULP = Path.of("/proc/sys/net/ipv4/tcp_available_ulp");
     static final String LIBSSL = "libssl.so.3";
 
@@ -72,7 +72,7 @@ public record TlsEngineProbe(
                  SocketChannel accepted = ss.accept()) {
                 int fd = Native.fd(accepted); // the server's end, as a server would attach it
                 if (fd < 0) notTried = "socket descriptors are out of reach (needs --add-opens java.base/sun.nio.ch)";
-                else errno = -Native.setsockoptString(fd, SOL_TCP, TCP_ULP, "tls");
+                else errno = -Native.setsockoptString(fd, Native.SOL_TCP, TCP_ULP, "tls");
             } catch (IOException e) {
                 notTried = "no loopback TCP connection: " + e.getMessage();
             }

@@ -50,7 +50,7 @@ public final class Outgoing {
      * ends less than half a turn past a boundary is sent to its end, not left with a turn of a few bytes.
      */
     private long turnLength(long left, long windowLeft) {
-        if (left <= SENDFILE_TURN || SENDFILE_TURN == Long.MAX_VALUE) return left;
+        if (left <= SENDFILE_TURN) return left; // also every body when turns are off (SENDFILE_TURN = MAX_VALUE)
         long toBoundary = SENDFILE_TURN - bytesWritten % SENDFILE_TURN;
         if (toBoundary < SENDFILE_TURN / 2) toBoundary += SENDFILE_TURN;
         if (windowLeft < left && windowLeft > toBoundary && windowLeft - toBoundary < SENDFILE_TURN / 2) return windowLeft;
@@ -209,8 +209,7 @@ public final class Outgoing {
                 boolean regionNext = run < count && !t.isBlocking();
                 if (regionNext && residency != null && !aheadResident(residency, run)) return Progress.NEEDS_RESIDENCY;
                 boolean more = regionNext && t.supportsSendfile();
-                boolean cork = more && SENDFILE_TURN != Long.MAX_VALUE
-                        && ((Segment.FileRegion) segment(run)).length() > SENDFILE_TURN;
+                boolean cork = more && ((Segment.FileRegion) segment(run)).length() > SENDFILE_TURN;
                 long w;
                 if (t.isBlocking()) {
                     w = writeSlice(t);

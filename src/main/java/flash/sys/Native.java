@@ -509,7 +509,7 @@ public final class Native {
         }
     }
 
-    /** setsockopt level and option for {@link #setsockoptInt}: hold partial segments until uncorked. */
+    /** setsockopt's level for TCP options (TCP_ULP, TCP_CORK), and TCP_CORK: hold partial segments until uncorked. */
     public static final int SOL_TCP = 6, TCP_CORK = 3;
 
     /** setsockopt(fd, level, option, &value, 4) with an int value (TCP_CORK). Returns 0 or -errno. */
@@ -519,7 +519,7 @@ public final class Native {
         try {
             s.off.set(JAVA_INT, 0, value);
             int r = (int) SETSOCKOPT.invokeExact(s.state, fd, level, option, s.off, 4);
-            return r == 0 ? 0 : -(int) ERRNO.get(s.state, 0L);
+            return r == 0 ? 0 : -(int) s.errno();
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -532,7 +532,7 @@ public final class Native {
         try {
             s.range.set(JAVA_INT, 8, 4); // the length, in and out
             int r = (int) GETSOCKOPT.invokeExact(s.state, fd, level, option, s.range, s.range.asSlice(8));
-            return r == 0 ? s.range.get(JAVA_INT, 0) : -(int) ERRNO.get(s.state, 0L);
+            return r == 0 ? s.range.get(JAVA_INT, 0) : -(int) s.errno();
         } catch (Throwable t) {
             throw rethrow(t);
         }
