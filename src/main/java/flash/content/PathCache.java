@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import flash.http.RequestTarget;
 
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -171,6 +172,8 @@ public final class PathCache {
      * (a connection that sends file regions, and a file that {@link #sendsHeld} sends).
      */
     public final LongAdder heldSent = new LongAdder();
+    /** Held files found with pages not in memory, whose pages were then read back by {@link #refill}. */
+    public final LongAdder heldRefills = new LongAdder();
     /** Requests for a small file whose bytes were not held and could not be read without blocking (or had changed). */
     public final LongAdder unheldFallbacks = new LongAdder();
     /** Of those, the ones read where blocking is allowed ({@link #readWaiting}) instead of being translated again. */
@@ -285,7 +288,14 @@ public final class PathCache {
      * unheld entry's file may then come as a region of a descriptor the entry keeps, sent by sendfile, instead of
      * bytes read into memory ({@link FileEntry#readUnheld(UnheldRead.Check, DescriptorBudget, boolean)}).
      */
-    public Translation lookup(RequestTarget.Normalized target, boolean sendfile) {
+    public Translation lookup(RequestTarget.Normalized target, boolean sendfile) { return lookup(target, sendfile, null); }
+
+    /**
+     * As {@link #lookup(RequestTarget.Normalized, boolean)}; a held file found with pages not in memory has them read
+     * back by {@code refills} (the architecture's {@code BlockingSeam.detached()}; null: none is), so that it is sent
+     * by sendfile again from the next second instead of copied for good ({@link UnheldRead#refill}).
+     */
+    public Translation lookup(RequestTarget.Normalized target, boolean sendfile, Executor refills) {
         Node n = cache.getIfPresent(target.path());
         if (n == null) {
             misses.increment();
@@ -307,11 +317,14 @@ public final class PathCache {
                 hits.increment();
                 int send = sendfile && n.readable ? sendsHeld(n, now) : COPY;
                 if (send != COPY) {
-                    FileEntry sent = ((Translation.Found) n.translation).entry().sendHeld(descriptors, send == SEND_OFTEN);
+                    FileEntry e = ((Translation.Found) n.translation).entry();
+                    long missed = e.residencyMissSecond;
+                    FileEntry sent = e.sendHeld(descriptors, send == SEND_OFTEN);
                     if (sent != null) {
                         heldSent.increment();
                         return new Translation.Found(sent);
                     }
+                    if (e.residencyMissSecond != missed && refills != null) refill(e, refills);
                 }
                 return h.found; // bytes in memory: no reference to take
             }
@@ -360,6 +373,19 @@ public final class PathCache {
             if (count < stop) n.heldInSecond = ++count;
         }
         return count >= oftenHeldPerSecond ? SEND_OFTEN : SEND;
+    }
+
+    /**
+     * Has a helper read back the pages of held file {@code e}, just found not in memory (at most once a second per
+     * file: {@link #sendsHeld} copies it for the rest of the second). Nothing else would: the cache serves the file
+     * from its held bytes, so the kernel sees no use of those pages, and a page cache under pressure drops the hottest
+     * files first. Left alone, such a file was tested, failed the test and withdrew every residency hint in the
+     * process each second, and was copied in between: on the big site evicted, three quarters of the Zipf list's
+     * responses (docs/performance.md, section 39).
+     */
+    private void refill(FileEntry e, Executor refills) {
+        heldRefills.increment();
+        refills.execute(() -> UnheldRead.refill(e));
     }
 
     /** A self-checking entry past its bound whose bytes are held: is its path still that file? */

@@ -242,6 +242,22 @@ final class UnheldRead {
         return null;
     }
 
+    /**
+     * Blocking (a helper's job under AMPED): starts reading held file {@code unheld}'s pages back into the page cache,
+     * if its path still names that file, and returns without waiting for them (posix_fadvise WILLNEED). Best effort:
+     * a file changed or gone since is left alone, and its next lookup finds that.
+     */
+    static void refill(FileEntry unheld) {
+        DiskGuard.check("read back a held file's pages");
+        int fd = Native.openNoSymlinks(unheld.pathNul());
+        if (fd < 0) return;
+        try {
+            if (Native.sameFile(fd, unheld.identity()) == 1) Native.fadviseWillNeed(fd, 0, unheld.size());
+        } finally {
+            Native.close(fd);
+        }
+    }
+
     /** {@link #sentFromHandle}'s answer when a page of the file is not in memory. */
     private static final FileEntry NOT_RESIDENT = null;
 

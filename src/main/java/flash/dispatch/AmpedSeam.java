@@ -3,16 +3,25 @@ package flash.dispatch;
 import flash.net.EventLoop;
 import flash.net.BlockingSeam;
 
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /** AMPED's seam: disk work goes to a helper; its completion comes back to the loop as an event. */
 final class AmpedSeam implements BlockingSeam {
     private final EventLoop loop;
     private final HelperPool helpers;
+    private final Executor detached;
 
     AmpedSeam(EventLoop loop, HelperPool helpers) {
         this.loop = loop;
         this.helpers = helpers;
+        this.detached = task -> helpers.submit(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException e) {
+                helpers.failed.increment(); // no request waits for it: counted, as a failed task is
+            }
+        });
     }
 
     @Override
@@ -30,6 +39,9 @@ final class AmpedSeam implements BlockingSeam {
             loop.execute(() -> then.accept(result));
         });
     }
+
+    @Override
+    public Executor detached() { return detached; }
 
     @Override
     public boolean checksResidency() { return true; }

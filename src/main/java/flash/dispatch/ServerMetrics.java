@@ -134,6 +134,10 @@ public final class ServerMetrics implements Completion.Listener {
                 + "keeps, for sendfile (a connection that sends file regions, a file this process owns or may write, of at least 24 KiB, or of 8 KiB "
                 + "and not asked for 2,000 times already this second).",
                 pc == null ? 0 : pc.heldSent.sum());
+        counter(sb, "flash_held_page_refills_total", "Held files found with pages not in memory (evicted) whose pages were then read back "
+                + "(posix_fadvise WILLNEED, a helper under amped), so that they are sent by sendfile again instead of copied: at most once a "
+                + "second per file.",
+                pc == null ? 0 : pc.heldRefills.sum());
         counter(sb, "flash_unheld_waited_reads_total", "Unheld entries read where blocking is allowed (a helper under amped) from their cached "
                 + "translation, not translated again: the fallbacks whose file was still the one cached.",
                 pc == null ? 0 : pc.unheldWaited.sum());

@@ -1,5 +1,6 @@
 package flash.net;
 
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
@@ -17,6 +18,13 @@ public interface BlockingSeam {
 
     /** Runs {@code task}, then calls {@code then} with its result or failure on the connection's thread. */
     <T> void run(Task<T> task, Consumer<Outcome<T>> then);
+
+    /**
+     * Where blocking work that no connection waits for goes (reading a file's evicted pages back into the page cache):
+     * AMPED's helpers, posting nothing back; the other architectures run it on the calling thread, as they run all
+     * blocking work.
+     */
+    default Executor detached() { return Runnable::run; }
 
     /** Whether file data must be known resident before the connection's thread may send it (AMPED only). */
     default boolean checksResidency() { return false; }

@@ -58,8 +58,14 @@ public final class StaticSite {
      * As {@link #lookup(RequestTarget.Normalized)}, for a connection that sends file regions by sendfile
      * ({@code sendfile}): a small file whose bytes are not held may then be sent from a descriptor kept open.
      */
-    public Translation lookup(RequestTarget.Normalized target, boolean sendfile) {
-        return pathCache == null ? null : pathCache.lookup(target, sendfile);
+    public Translation lookup(RequestTarget.Normalized target, boolean sendfile) { return lookup(target, sendfile, null); }
+
+    /**
+     * As {@link #lookup(RequestTarget.Normalized, boolean)}; {@code refills} (the architecture's
+     * {@code BlockingSeam.detached()}) reads back the pages of a held file found not in memory.
+     */
+    public Translation lookup(RequestTarget.Normalized target, boolean sendfile, java.util.concurrent.Executor refills) {
+        return pathCache == null ? null : pathCache.lookup(target, sendfile, refills);
     }
 
     /**

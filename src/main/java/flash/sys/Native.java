@@ -35,7 +35,7 @@ public final class Native {
     /** preadv2 flag: return EAGAIN instead of blocking on a page-cache miss (Linux 4.14+). */
     public static final int RWF_NOWAIT = 0x8;
     static final long SYS_CACHESTAT = 451;
-    static final int O_RDONLY = 0, O_CLOEXEC = 0x80000, POSIX_FADV_DONTNEED = 4;
+    static final int O_RDONLY = 0, O_CLOEXEC = 0x80000, POSIX_FADV_WILLNEED = 3, POSIX_FADV_DONTNEED = 4;
     private static final long PAGE = 4096;
     static final long SYS_FSTAT = 5, SYS_OPENAT2 = 437;
     static final int O_NONBLOCK = 0x800, O_NOFOLLOW = 0x20000, AT_FDCWD = -100, PATH_MAX = 4096;
@@ -318,6 +318,19 @@ public final class Native {
         if (!AVAILABLE) return -ENOSYS;
         try {
             return -(int) FADVISE.invokeExact(fd, off, len, POSIX_FADV_DONTNEED);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * posix_fadvise(fd, off, len, POSIX_FADV_WILLNEED): starts reading the range into the page cache and returns
+     * without waiting for the data (it may still wait to find the file's blocks, so never on a loop). 0 or -errno.
+     */
+    public static int fadviseWillNeed(int fd, long off, long len) {
+        if (!AVAILABLE) return -ENOSYS;
+        try {
+            return -(int) FADVISE.invokeExact(fd, off, len, POSIX_FADV_WILLNEED);
         } catch (Throwable t) {
             throw rethrow(t);
         }

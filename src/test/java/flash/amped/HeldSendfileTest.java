@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import flash.config.Architecture;
 import flash.testing.AllArchs;
+import flash.testing.ColdFile;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
 
@@ -12,6 +13,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Issue #11, docs/performance.md sections 34 and 35: a small file whose bytes the cache holds, from 24 KiB up (from
@@ -72,6 +75,43 @@ class HeldSendfileTest {
             } else {
                 assertThat(Http.get(s.port(), "/status").bodyText()).contains("flash_held_sendfile_total");
             }
+        }
+    }
+
+    /**
+     * A held file whose pages were evicted is served exactly from its held bytes, and on the event loops' plain
+     * sockets its pages are read back where blocking is allowed (a helper under amped; the invariant check fails a
+     * loop that does it), so that sendfile can take it again: nothing else would read it. The blocking architectures
+     * copy held bytes and test nothing.
+     */
+    @AllArchs
+    void aHeldFileFoundEvictedIsServedFromItsBytesAndItsPagesAreReadBack(Architecture arch) throws Exception {
+        Path f = root.resolve("big.bin");
+        byte[] big = Http.write(f, BIG, 43);
+        assumeTrue(ColdFile.canTell(f), "needs cachestat");
+        try (TestServer s = TestServer.start(root, arch, c -> c.withRevalidateAfter(Duration.ofMinutes(5))
+                .withStatusPath("/status"));
+             RawClient c = new RawClient(s.port())) {
+            for (int round = 0; round < 3; round++) { // held, then a kept descriptor, then sent from it
+                assertThat(c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(big);
+            }
+            ColdFile.evict(f);
+            RawClient.Response r = c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo(big);
+            if (!s.inProcess()) {
+                assertThat(Http.get(s.port(), "/status").bodyText()).contains("flash_held_page_refills_total");
+                return;
+            }
+            long refills = Http.metric(s.server().metrics().render(), "flash_held_page_refills_total");
+            if (!arch.eventDriven()) {
+                assertThat(refills).as("copied without a test").isZero();
+                assertThat(ColdFile.wholeInMemory(f)).isFalse();
+            } else if (s.server().context().descriptors().room() > 10) {
+                assertThat(refills).isEqualTo(1);
+                assertThat(Http.eventually(10_000, () -> ColdFile.wholeInMemory(f))).as("read back").isTrue();
+            }
+            assertThat(c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(big);
         }
     }
 }

@@ -52,6 +52,12 @@ class UnheldSendfileTest {
         return t == null ? null : ((Translation.Found) t).entry();
     }
 
+    /** As {@link #lookup(String, boolean)}, with page refills collected in {@code refills} instead of run. */
+    private FileEntry lookup(String path, boolean sendfile, java.util.List<Runnable> refills) {
+        Translation t = cache.lookup(target(path), sendfile, refills::add);
+        return t == null ? null : ((Translation.Found) t).entry();
+    }
+
     /** The whole file the entry sends: its bytes in memory, or read from its handle. Releases the entry. */
     private static byte[] contentOf(FileEntry e) throws Exception {
         try {
@@ -312,6 +318,109 @@ class UnheldSendfileTest {
         } while (sent.inMemory() && System.nanoTime() < until && sleep(50));
         assertThat(sent.inMemory()).as("a later second: sent by sendfile again").isFalse();
         assertThat(contentOf(sent)).isEqualTo(v);
+        cache.clear();
+    }
+
+    /**
+     * A held file found not in memory has its pages read back by the executor it was looked up with, once for that
+     * second, and is sent by sendfile again once they are back and the second has turned. Nothing else reads the file
+     * here: without the refill it stays evicted and copied (fails if {@code PathCache.refill} is not called).
+     */
+    @Test
+    void aHeldFileFoundNotInMemoryHasItsPagesReadBackOnceASecond() throws Exception {
+        write(root.resolve("f"), SIZE, 41);
+        Path real = translator.root().resolve("f");
+        assumeTrue(ColdFile.canTell(real), "needs cachestat");
+        cache = cacheOf(1 << 20, new DescriptorBudget(DescriptorBudget.RESERVE + 4));
+        cache.hotHeldPerSecond = Integer.MAX_VALUE;
+        java.util.List<Runnable> refills = new java.util.ArrayList<>();
+        translate(translator, cache, "/f");
+        contentOf(lookup("/f", true, refills)); // keeps a descriptor
+        FileEntry warm = lookup("/f", true, refills);
+        assertThat(warm.inMemory()).as("resident: sent").isFalse();
+        warm.release();
+        assertThat(refills).as("nothing to read back while resident").isEmpty();
+        boolean checked = false;
+        for (int attempt = 0; attempt < 5 && !checked; attempt++) {
+            refills.clear();
+            ColdFile.evict(real);
+            long second = System.nanoTime() / 1_000_000_000L;
+            assertThat(contentOf(lookup("/f", true, refills))).hasSize(SIZE);
+            contentOf(lookup("/f", true, refills));
+            if (System.nanoTime() / 1_000_000_000L != second) continue; // the second turned meanwhile: try again
+            assertThat(refills).as("one refill for the second's miss").hasSize(1);
+            checked = true;
+        }
+        assertThat(checked).as("two lookups within one second").isTrue();
+        assertThat(ColdFile.wholeInMemory(real)).as("still evicted: the lookups copied the held bytes").isFalse();
+        refills.getFirst().run();
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (!ColdFile.wholeInMemory(real) && System.nanoTime() < until) Thread.sleep(10);
+        assertThat(ColdFile.wholeInMemory(real)).as("read back by the refill").isTrue();
+        awaitNextSecond();
+        FileEntry sent = lookup("/f", true, refills);
+        assertThat(sent.inMemory()).as("a later second: sent by sendfile").isFalse();
+        sent.release();
+        assertThat(cache.heldRefills.sum()).isGreaterThanOrEqualTo(1);
+        cache.clear();
+    }
+
+    /** A refill made for a file replaced since leaves the new file alone: it reads back only the file it was made for. */
+    @Test
+    void aRefillForAFileReplacedSinceReadsNothing() throws Exception {
+        write(root.resolve("f"), SIZE, 42);
+        Path real = translator.root().resolve("f");
+        assumeTrue(ColdFile.canTell(real), "needs cachestat");
+        cache = cacheOf(1 << 20, new DescriptorBudget(DescriptorBudget.RESERVE + 4));
+        java.util.List<Runnable> refills = new java.util.ArrayList<>();
+        translate(translator, cache, "/f");
+        contentOf(lookup("/f", true, refills));
+        lookup("/f", true, refills).release();
+        for (int attempt = 0; attempt < 5 && refills.isEmpty(); attempt++) {
+            awaitNextSecond();
+            ColdFile.evict(real);
+            contentOf(lookup("/f", true, refills));
+        }
+        assertThat(refills).isNotEmpty();
+        Path other = root.resolve("g");
+        write(other, SIZE, 43);
+        Files.move(other, root.resolve("f"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        ColdFile.evict(real);
+        refills.getFirst().run();
+        Thread.sleep(200); // a readahead, had one been started, would have been under way
+        assertThat(ColdFile.wholeInMemory(real)).as("another file at the path: not read").isFalse();
+        cache.clear();
+    }
+
+    /** The refill may wait for the disk: it is forbidden where blocking is (an AMPED loop), so it never runs there. */
+    @Test
+    void aRefillIsBlockingWork() throws Exception {
+        assumeTrue(flash.sys.DiskGuard.enabled(), "needs -Dflash.invariants=true");
+        write(root.resolve("f"), SIZE, 44);
+        Path real = translator.root().resolve("f");
+        cache = cacheOf(1 << 20, new DescriptorBudget(DescriptorBudget.RESERVE + 4));
+        java.util.List<Runnable> refills = new java.util.ArrayList<>();
+        translate(translator, cache, "/f");
+        contentOf(lookup("/f", true, refills));
+        lookup("/f", true, refills).release();
+        for (int attempt = 0; attempt < 5 && refills.isEmpty(); attempt++) {
+            awaitNextSecond();
+            ColdFile.evict(real);
+            contentOf(lookup("/f", true, refills));
+        }
+        assertThat(refills).isNotEmpty();
+        Throwable[] thrown = new Throwable[1];
+        Thread loop = new Thread(() -> {
+            flash.sys.DiskGuard.forbidBlockingOnThisThread();
+            try {
+                refills.getFirst().run();
+            } catch (Throwable t) {
+                thrown[0] = t;
+            }
+        });
+        loop.start();
+        loop.join();
+        assertThat(thrown[0]).isInstanceOf(flash.sys.DiskGuard.BlockingOnLoopError.class);
         cache.clear();
     }
 

@@ -39,6 +39,20 @@ public final class ColdFile {
         if (java.nio.file.Files.exists(file)) evict(file);
     }
 
+    /**
+     * Whether every page of {@code file} is in the page cache, by cachestat; a test that needs the answer assumes
+     * {@link #canTell} first.
+     */
+    public static boolean wholeInMemory(Path file) throws IOException {
+        long pages = (java.nio.file.Files.size(file) + 4095) / 4096;
+        return residentPages(file) >= pages;
+    }
+
+    /** Whether this kernel answers {@link #wholeInMemory} (cachestat, Linux 6.5+). */
+    public static boolean canTell(Path file) throws IOException {
+        return residentPages(file) >= 0;
+    }
+
     private static long residentPages(Path file) throws IOException {
         int fd = Native.openReadOnly(file);
         if (fd < 0) throw new IOException("open " + file + ": errno " + -fd);
