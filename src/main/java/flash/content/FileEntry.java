@@ -205,11 +205,11 @@ public final class FileEntry {
     /**
      * For this unheld entry whose bytes the cache holds: an entry that sends the file by sendfile from the descriptor
      * this entry keeps, or null to serve the held bytes ({@link UnheldRead#sendHeld}); {@code often}: asked for often
-     * this second.
+     * this second; {@code check}: whether the kept descriptor is checked by fstat first (not for a watched entry).
      */
-    FileEntry sendHeld(DescriptorBudget budget, boolean often) {
+    FileEntry sendHeld(DescriptorBudget budget, boolean often, UnheldRead.Check check) {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
-        return identity == null ? null : UnheldRead.sendHeld(this, budget, often);
+        return identity == null ? null : UnheldRead.sendHeld(this, budget, often, check);
     }
 
     /** The descriptor this unheld entry keeps, with one more reference for the caller, or null. */

@@ -319,7 +319,10 @@ public final class PathCache {
                 if (send != COPY) {
                     FileEntry e = ((Translation.Found) n.translation).entry();
                     long missed = e.residencyMissSecond;
-                    FileEntry sent = e.sendHeld(descriptors, send == SEND_OFTEN);
+                    // Watched: no fstat of the kept descriptor, as for an unheld read (past the bound, recheck made one).
+                    UnheldRead.Check check = n.watch != null && n.watch.watching()
+                            ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT;
+                    FileEntry sent = e.sendHeld(descriptors, send == SEND_OFTEN, check);
                     if (sent != null) {
                         heldSent.increment();
                         return new Translation.Found(sent);

@@ -61,8 +61,9 @@ final class UnheldRead {
         /** Within the bound: a descriptor the entry keeps, when its file is unchanged by fstat (mtime, ctime, size). */
         FSTAT,
         /**
-         * Within the bound of an entry whose every name is watched: a kept descriptor is read with no fstat, as held
-         * bytes are served with none, since the watch drops the entry at any change, deletion or rename. The read
+         * Within the bound of an entry whose every name is watched: a kept descriptor is read, or a held file sent
+         * from it ({@link #sendHeld}), with no fstat, as held bytes are served with none, since the watch drops the
+         * entry at any change, deletion or rename. The read
          * itself still finds a file grown or shrunk since (it asks for one byte more than the size), so a copy
          * rewriting it in place, which truncates first, is served cut to the old length only if read at the moment
          * its length passes the old one. What it cannot find, for as long as the watch takes to report (its own
@@ -202,11 +203,17 @@ final class UnheldRead {
      * rarely gives a kept one back when the budget is full; one asked for {@code often} this second keeps it, and if it
      * has none and finds no room, the budget closes its idle descriptors ({@link DescriptorBudget#relieve}): after a
      * spell of other traffic the budget is full of files no longer asked for, and the most asked-for held files were
-     * copied until the minute's sweep (docs/performance.md section 36). The kept descriptor is checked by fstat even
-     * for a watched entry: the held bytes stay a snapshot that matches their validators, so a file changed without a
-     * watch event is served from them, never sent new under the old validators.
+     * copied until the minute's sweep (docs/performance.md section 36).
+     *
+     * <p>{@code check} is {@link Check#FSTAT} or {@link Check#WATCHED}. The kept descriptor of an entry that is not
+     * watched is checked by fstat first; a file changed since is then served from the held bytes, which match their
+     * validators. A watched one is sent with no fstat, as an unheld one is, and with what that costs
+     * ({@link Check#WATCHED}): until the watch reports it, a rewrite in place goes out as the new bytes at the old
+     * length under the old validators. The residency test still finds a file shrunk since (its lost pages are not in
+     * memory), once no hint covers it, and the held bytes are served. The fstat was a quarter of the system calls of a
+     * held file's response (docs/performance.md section 39).
      */
-    static FileEntry sendHeld(FileEntry unheld, DescriptorBudget budget, boolean often) {
+    static FileEntry sendHeld(FileEntry unheld, DescriptorBudget budget, boolean often, Check check) {
         if (unheld.size() < Math.min(HELD_SENDFILE_MIN, HELD_SENDFILE_COLD_MIN) || !unheld.mincoreTruthful()) return null;
         KeptDescriptor kept = unheld.retainKept();
         if (kept != null) {
@@ -218,7 +225,7 @@ final class UnheldRead {
                 }
                 kept.touch();
                 if (!sendable(kept, unheld.size())) return null;
-                if (Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
+                if (check != Check.WATCHED && Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
                 FileEntry sent = sentFromHandle(unheld, kept);
                 if (sent == NOT_RESIDENT) unheld.residencyMissSecond = System.nanoTime() / 1_000_000_000L;
                 return sent;

@@ -424,6 +424,59 @@ class UnheldSendfileTest {
         cache.clear();
     }
 
+    /**
+     * A held file of a watched entry is sent from its kept descriptor with no fstat, as an unheld one is: rewritten in
+     * place to the same length through a name nobody watches, it goes out as it now is (fails if the fstat stays). An
+     * entry that is not watched is checked by fstat, and the same rewrite is served from the held bytes, which match
+     * their validators. A rewrite through the watched name drops the entry.
+     */
+    @Test
+    void aWatchedHeldFileIsSentWithoutAnFstatAnUnwatchedOneIsChecked() throws Exception {
+        write(root.resolve("f"), SIZE, 45);
+        // A second name in a directory nobody watches: a write through it reaches the file unreported, so what the
+        // send itself checks shows with no watch racing it.
+        Path other = Files.createDirectories(dir.resolve("elsewhere")).resolve("f");
+        Files.createLink(other, root.resolve("f"));
+        try (FileWatch w = FileWatch.start(16)) {
+            assumeTrue(w.available(), "no inotify instance to be had here");
+            for (boolean watched : new boolean[] {true, false}) {
+                byte[] before = write(other, SIZE, watched ? 46 : 47);
+                cache = cacheOf(1 << 20, new DescriptorBudget(DescriptorBudget.RESERVE + 4));
+                if (watched) assertThat(CacheFixture.translate(translator, cache, w, "/f").complete()).isTrue();
+                else translate(translator, cache, "/f");
+                assertThat(contentOf(lookup("/f", true))).isEqualTo(before); // keeps a descriptor
+                FileEntry sent = lookup("/f", true);
+                assertThat(sent.inMemory()).as("sent from the kept descriptor").isFalse();
+                sent.release();
+
+                byte[] rewritten = write(other, SIZE, watched ? 48 : 49); // in place: the same inode, the same length
+                Files.setLastModifiedTime(other, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 10_000));
+                FileEntry after = lookup("/f", true);
+                if (watched) {
+                    assertThat(after.inMemory()).as("watched: no fstat, sent as it now is").isFalse();
+                    assertThat(contentOf(after)).isEqualTo(rewritten);
+                } else {
+                    assertThat(after.inMemory()).as("not watched: the fstat finds the change").isTrue();
+                    assertThat(contentOf(after)).isEqualTo(before);
+                }
+                cache.clear();
+            }
+            cache = cacheOf(1 << 20, new DescriptorBudget(DescriptorBudget.RESERVE + 4));
+            assertThat(CacheFixture.translate(translator, cache, w, "/f").complete()).isTrue();
+            contentOf(lookup("/f", true));
+            write(root.resolve("f"), SIZE, 50); // through the watched name: the watch drops the entry
+            long end = System.nanoTime() + 10_000_000_000L;
+            FileEntry e;
+            while ((e = lookup("/f", true)) != null && System.nanoTime() < end) {
+                e.release();
+                Thread.sleep(5);
+            }
+            assertThat(e).isNull();
+            cache.clear();
+        }
+        assertThat(openOn(translator.root().resolve("f"))).isZero();
+    }
+
     /** Returns once a new second of the clock the cache counts by (System.nanoTime) has begun. */
     private static void awaitNextSecond() throws InterruptedException {
         long second = System.nanoTime() / 1_000_000_000L;
