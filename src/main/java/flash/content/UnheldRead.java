@@ -63,16 +63,15 @@ final class UnheldRead {
         /**
          * Within the bound of an entry whose every name is watched: a kept descriptor is read, or a held file sent
          * from it ({@link #sendHeld}), with no fstat, as held bytes are served with none, since the watch drops the
-         * entry at any change, deletion or rename. The read
-         * itself still finds a file grown or shrunk since (it asks for one byte more than the size), so a copy
-         * rewriting it in place, which truncates first, is served cut to the old length only if read at the moment
-         * its length passes the old one. What it cannot find, for as long as the watch takes to report (its own
-         * thread, and the JDK's poller), is a rewrite in place to the same length: its bytes go out with the old
-         * validators. A write inotify never reports (through a shared mapping, through a hard link in an unwatched
-         * directory, from another host) is served so until the bound (--revalidate-watched-ms), where held bytes
-         * would stay the old ones: with its strong ETag, a range resumed by If-Range in that time can mix the two.
-         * The fstat it saves was 5% of the loop's time on a site larger than the byte budget (docs/performance.md,
-         * section 31).
+         * entry at any change, deletion or rename. The read itself still finds a file grown or shrunk since (it asks
+         * for one byte more than the size), so a copy rewriting it in place, which truncates first, is served cut to
+         * the old length only if read at the moment its length passes the old one. What it cannot find, for as long
+         * as the watch takes to report (its own thread, and the JDK's poller), is a rewrite in place to the same
+         * length: its bytes go out with the old validators. A write inotify never reports (through a shared mapping,
+         * through a hard link in an unwatched directory, from another host) is served so until the bound
+         * (--revalidate-watched-ms), where copied held bytes would stay the old ones: with its strong ETag, a range
+         * resumed by If-Range in that time can mix the two. The fstat it saves was 5% of the loop's time on a site
+         * larger than the byte budget (docs/performance.md, section 31).
          */
         WATCHED
     }
