@@ -40,18 +40,20 @@ public final class FileEntry {
     private volatile byte[] pathNul;               // the real path, UTF-8 and NUL-terminated, made on first use
     /**
      * The second (System.nanoTime / 1e9) in which a send of this held file from its kept descriptor found a page not
-     * in memory, or -1: the rest of that second copies the held bytes without testing again (a racy hint). Nothing
-     * brings the pages of a file served from held bytes back, so on an evicted set each ask of a hot held file paid an
-     * fstat and a failing mincore before its copy (docs/performance.md section 36).
+     * in memory, or -1: the rest of that second copies the held bytes without testing again (a racy hint), and the
+     * miss has a refill read the pages back (docs/performance.md sections 36 and 39).
      */
     long residencyMissSecond = -1;
+    /** Whether a refill of this held file's pages is queued or running ({@link #startRefill}): one at a time. */
+    private volatile boolean refilling;
     // An unheld entry's open file (KeptDescriptor), kept between requests; RELEASED once the entry is released.
     private volatile Object kept;
     private static final Object RELEASED = new Object();
-    private static final java.lang.invoke.VarHandle KEPT;
+    private static final java.lang.invoke.VarHandle KEPT, REFILLING;
     static {
         try {
             KEPT = java.lang.invoke.MethodHandles.lookup().findVarHandle(FileEntry.class, "kept", Object.class);
+            REFILLING = java.lang.invoke.MethodHandles.lookup().findVarHandle(FileEntry.class, "refilling", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -211,6 +213,15 @@ public final class FileEntry {
         if (!unheld) throw new IllegalStateException("not an unheld entry: " + path);
         return identity == null ? null : UnheldRead.sendHeld(this, budget, often, check);
     }
+
+    /**
+     * Claims the refill of this held file's pages for the caller, false if one is already queued or running: on a
+     * slow disk a refill could otherwise be queued again each second, ahead of the helpers' request work, and by each
+     * loop that missed. The caller ends it with {@link #refillDone}.
+     */
+    boolean startRefill() { return REFILLING.compareAndSet(this, false, true); }
+
+    void refillDone() { refilling = false; }
 
     /** The descriptor this unheld entry keeps, with one more reference for the caller, or null. */
     KeptDescriptor retainKept() {

@@ -172,7 +172,7 @@ public final class PathCache {
      * (a connection that sends file regions, and a file that {@link #sendsHeld} sends).
      */
     public final LongAdder heldSent = new LongAdder();
-    /** Held files found with pages not in memory, whose pages were then read back by {@link #refill}. */
+    /** Held files found with pages not in memory whose pages {@link #refill} then started to read back. */
     public final LongAdder heldRefills = new LongAdder();
     /** Requests for a small file whose bytes were not held and could not be read without blocking (or had changed). */
     public final LongAdder unheldFallbacks = new LongAdder();
@@ -379,16 +379,29 @@ public final class PathCache {
     }
 
     /**
-     * Has a helper read back the pages of held file {@code e}, just found not in memory (at most once a second per
-     * file: {@link #sendsHeld} copies it for the rest of the second). Nothing else would: the cache serves the file
-     * from its held bytes, so the kernel sees no use of those pages, and a page cache under pressure drops the hottest
-     * files first. Left alone, such a file was tested, failed the test and withdrew every residency hint in the
-     * process each second, and was copied in between: on the big site evicted, three quarters of the Zipf list's
-     * responses (docs/performance.md, section 39).
+     * Has the pages of held file {@code e}, just found not in memory, read back where blocking is allowed (a helper
+     * under AMPED, in place under the others): after a second's first miss ({@link #sendsHeld} copies the file for the
+     * rest of it), and one refill at a time per file ({@link FileEntry#startRefill}). Nothing else would read them: the
+     * cache serves the file from its held bytes, so the kernel sees no use of those pages, and a page cache under
+     * pressure drops the hottest files first. Left alone, such a file was tested, failed the test and withdrew every
+     * residency hint in the process each second, and was copied in between: on the big site evicted, three quarters of
+     * the Zipf list's responses (docs/performance.md, section 39).
      */
     private void refill(FileEntry e, Executor refills) {
-        heldRefills.increment();
-        refills.execute(() -> UnheldRead.refill(e));
+        if (!e.startRefill()) return;
+        try {
+            refills.execute(() -> {
+                try {
+                    if (UnheldRead.refill(e)) heldRefills.increment();
+                } finally {
+                    e.refillDone();
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            // The helpers have stopped (the server is stopping): nothing waits for the refill, and the request that
+            // found the miss is served from the held bytes all the same.
+            e.refillDone();
+        }
     }
 
     /** A self-checking entry past its bound whose bytes are held: is its path still that file? */

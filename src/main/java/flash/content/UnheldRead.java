@@ -207,10 +207,11 @@ final class UnheldRead {
      * <p>{@code check} is {@link Check#FSTAT} or {@link Check#WATCHED}. The kept descriptor of an entry that is not
      * watched is checked by fstat first; a file changed since is then served from the held bytes, which match their
      * validators. A watched one is sent with no fstat, as an unheld one is, and with what that costs
-     * ({@link Check#WATCHED}): until the watch reports it, a rewrite in place goes out as the new bytes at the old
-     * length under the old validators. The residency test still finds a file shrunk since (its lost pages are not in
-     * memory), once no hint covers it, and the held bytes are served. The fstat was a quarter of the system calls of a
-     * held file's response (docs/performance.md section 39).
+     * ({@link Check#WATCHED}): until the watch reports it, a rewrite in place goes out as its new bytes at the old
+     * length under the old validators, and a file shrunk since ends the response short (the connection is closed,
+     * {@code TruncatedFileException}) where the fstat had served the held bytes. A residency test that is not covered
+     * by a hint finds a shrink of a page or more (the lost pages are not in memory) and serves the held bytes. The
+     * fstat was a quarter of the system calls of a held file's response (docs/performance.md section 39).
      */
     static FileEntry sendHeld(FileEntry unheld, DescriptorBudget budget, boolean often, Check check) {
         if (unheld.size() < Math.min(HELD_SENDFILE_MIN, HELD_SENDFILE_COLD_MIN) || !unheld.mincoreTruthful()) return null;
@@ -250,15 +251,15 @@ final class UnheldRead {
 
     /**
      * Blocking (a helper's job under AMPED): starts reading held file {@code unheld}'s pages back into the page cache,
-     * if its path still names that file, and returns without waiting for them (posix_fadvise WILLNEED). Best effort:
-     * a file changed or gone since is left alone, and its next lookup finds that.
+     * if its path still names that file, and returns without waiting for them (posix_fadvise WILLNEED): true if it
+     * started them. Best effort: a file changed or gone since is left alone, and its next lookup finds that.
      */
-    static void refill(FileEntry unheld) {
+    static boolean refill(FileEntry unheld) {
         DiskGuard.check("read back a held file's pages");
         int fd = Native.openNoSymlinks(unheld.pathNul());
-        if (fd < 0) return;
+        if (fd < 0) return false;
         try {
-            if (Native.sameFile(fd, unheld.identity()) == 1) Native.fadviseWillNeed(fd, 0, unheld.size());
+            return Native.sameFile(fd, unheld.identity()) == 1 && Native.fadviseWillNeed(fd, 0, unheld.size()) == 0;
         } finally {
             Native.close(fd);
         }

@@ -18,7 +18,7 @@ final class AmpedSeam implements BlockingSeam {
         this.detached = task -> helpers.submit(() -> {
             try {
                 task.run();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
                 helpers.failed.increment(); // no request waits for it: counted, as a failed task is
             }
         });

@@ -135,8 +135,8 @@ public final class ServerMetrics implements Completion.Listener {
                 + "and not asked for 2,000 times already this second).",
                 pc == null ? 0 : pc.heldSent.sum());
         counter(sb, "flash_held_page_refills_total", "Held files found with pages not in memory (evicted) whose pages were then read back "
-                + "(posix_fadvise WILLNEED, a helper under amped), so that they are sent by sendfile again instead of copied: at most once a "
-                + "second per file.",
+                + "(posix_fadvise WILLNEED, a helper under amped), so that they are sent by sendfile again instead of copied: after a second's "
+                + "first miss, one at a time per file.",
                 pc == null ? 0 : pc.heldRefills.sum());
         counter(sb, "flash_unheld_waited_reads_total", "Unheld entries read where blocking is allowed (a helper under amped) from their cached "
                 + "translation, not translated again: the fallbacks whose file was still the one cached.",

@@ -103,12 +103,14 @@ class HeldSendfileTest {
                 assertThat(Http.get(s.port(), "/status").bodyText()).contains("flash_held_page_refills_total");
                 return;
             }
-            long refills = Http.metric(s.server().metrics().render(), "flash_held_page_refills_total");
+            var metrics = s.server().metrics();
             if (!arch.eventDriven()) {
-                assertThat(refills).as("copied without a test").isZero();
+                assertThat(Http.metric(metrics.render(), "flash_held_page_refills_total")).as("copied without a test").isZero();
                 assertThat(ColdFile.wholeInMemory(f)).isFalse();
             } else if (s.server().context().descriptors().room() > 10) {
-                assertThat(refills).isEqualTo(1);
+                // counted where the refill ran: a helper under amped, after the response perhaps
+                assertThat(Http.eventually(10_000, () -> Http.metric(metrics.render(), "flash_held_page_refills_total") == 1))
+                        .as("one refill").isTrue();
                 assertThat(Http.eventually(10_000, () -> ColdFile.wholeInMemory(f))).as("read back").isTrue();
             }
             assertThat(c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(big);
