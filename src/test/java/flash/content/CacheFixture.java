@@ -31,6 +31,17 @@ final class CacheFixture {
     }
 
     /** Writes {@code size} random bytes (from {@code seed}) to {@code f}, and returns them. */
+    /**
+     * A second name for {@code file}, in a directory of {@code dir} nobody watches: inotify reports a write to the
+     * directory of the name written through, so a write through this one reaches the file unreported. A test then
+     * sees what a read or a send checks by itself, with no watch racing it.
+     */
+    static Path unwatchedSecondName(Path dir, Path file) throws Exception {
+        Path other = Files.createDirectories(dir.resolve("elsewhere")).resolve(file.getFileName().toString());
+        Files.createLink(other, file);
+        return other;
+    }
+
     static byte[] write(Path f, int size, long seed) throws Exception {
         byte[] data = new byte[size];
         new Random(seed).nextBytes(data);

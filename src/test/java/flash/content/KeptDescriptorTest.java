@@ -110,11 +110,7 @@ class KeptDescriptorTest {
     @Test
     void aWatchedKeptFileIsReadWithoutAnFstatButNeverAtALengthItNoLongerHas() throws Exception {
         write(root.resolve("f"), SIZE, 1);
-        // A second name for the same file, in a directory nobody watches: inotify reports a write to the directory
-        // of the name written through, so a write through this one reaches the kept descriptor unreported. That
-        // shows what the read itself checks, with no watch racing it.
-        Path other = Files.createDirectories(dir.resolve("elsewhere")).resolve("f");
-        Files.createLink(other, root.resolve("f"));
+        Path other = CacheFixture.unwatchedSecondName(dir, root.resolve("f"));
         try (FileWatch w = FileWatch.start(16)) {
             assumeTrue(w.available(), "no inotify instance to be had here");
             PathCache cache = unheldCache(NEVER, roomFor(10));
