@@ -320,8 +320,7 @@ public final class PathCache {
                     FileEntry e = ((Translation.Found) n.translation).entry();
                     long missed = e.residencyMissSecond;
                     // Watched: no fstat of the kept descriptor, as for an unheld read (past the bound, recheck made one).
-                    UnheldRead.Check check = n.watch != null && n.watch.watching()
-                            ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT;
+                    UnheldRead.Check check = watched(n) ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT;
                     FileEntry sent = e.sendHeld(descriptors, send == SEND_OFTEN, check);
                     if (sent != null) {
                         heldSent.increment();
@@ -404,6 +403,9 @@ public final class PathCache {
         }
     }
 
+    /** Whether every name {@code n}'s translation read is watched, and no change has been reported yet. */
+    private static boolean watched(Node n) { return n.watch != null && n.watch.watching(); }
+
     /** A self-checking entry past its bound whose bytes are held: is its path still that file? */
     private boolean recheck(Node n, long now) {
         if (!((Translation.Found) n.translation).entry().unchangedOnDisk()) return false;
@@ -415,7 +417,7 @@ public final class PathCache {
     /** A small file whose bytes are not held, read now without blocking; null (a miss) when it cannot be. */
     private Translation readUnheld(Node n, boolean due, long now, boolean sendfile) {
         UnheldRead.Check check = due ? UnheldRead.Check.REOPEN
-                : n.watch != null && n.watch.watching() ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT;
+                : watched(n) ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT;
         // The read that offers the bytes to the byte tier must have them in memory: that one is a copy.
         boolean copy = !sendfile || offersNext(n, now);
         FileEntry read = ((Translation.Found) n.translation).entry().readUnheld(check, descriptors, !copy);

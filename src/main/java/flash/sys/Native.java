@@ -314,23 +314,18 @@ public final class Native {
     }
 
     /** posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED): drops clean, unmapped pages. Returns 0 or -errno. */
-    public static int fadviseDontNeed(int fd, long off, long len) {
-        if (!AVAILABLE) return -ENOSYS;
-        try {
-            return -(int) FADVISE.invokeExact(fd, off, len, POSIX_FADV_DONTNEED);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
+    public static int fadviseDontNeed(int fd, long off, long len) { return fadvise(fd, off, len, POSIX_FADV_DONTNEED); }
 
     /**
      * posix_fadvise(fd, off, len, POSIX_FADV_WILLNEED): starts reading the range into the page cache and returns
      * without waiting for the data (it may still wait to find the file's blocks, so never on a loop). 0 or -errno.
      */
-    public static int fadviseWillNeed(int fd, long off, long len) {
+    public static int fadviseWillNeed(int fd, long off, long len) { return fadvise(fd, off, len, POSIX_FADV_WILLNEED); }
+
+    private static int fadvise(int fd, long off, long len, int advice) {
         if (!AVAILABLE) return -ENOSYS;
         try {
-            return -(int) FADVISE.invokeExact(fd, off, len, POSIX_FADV_WILLNEED);
+            return -(int) FADVISE.invokeExact(fd, off, len, advice);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -30,7 +30,6 @@ final class CacheFixture {
         return n;
     }
 
-    /** Writes {@code size} random bytes (from {@code seed}) to {@code f}, and returns them. */
     /**
      * A second name for {@code file}, in a directory of {@code dir} nobody watches: inotify reports a write to the
      * directory of the name written through, so a write through this one reaches the file unreported. A test then
@@ -42,6 +41,7 @@ final class CacheFixture {
         return other;
     }
 
+    /** Writes {@code size} random bytes (from {@code seed}) to {@code f}, and returns them. */
     static byte[] write(Path f, int size, long seed) throws Exception {
         byte[] data = new byte[size];
         new Random(seed).nextBytes(data);
