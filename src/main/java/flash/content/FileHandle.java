@@ -6,7 +6,9 @@ import java.nio.channels.FileChannel;
 /**
  * An open file shared by the responses that send from it (positional reads and transferTo need no lock).
  * Reference counted so that a cache can drop it while a transfer is still running: the descriptor is closed
- * when the last holder releases it, never earlier and never leaked.
+ * when the last holder releases it, never earlier and never leaked. The count is this object's own field
+ * ({@link RefCount}): a send from a kept descriptor takes a reference right after reading the mapping's fields, and a
+ * count in an object of its own was one more line no recent request had touched (docs/performance.md section 40).
  *
  * <p>When mincore tells the truth for the file, the handle also keeps one read-only mapping of the whole file, made on
  * first use, for AMPED's residency test ({@link #resident(long, long)}): mapping only reserves address space and reads
@@ -14,11 +16,10 @@ import java.nio.channels.FileChannel;
  * descriptor: a session per handle cost each test two atomic updates of a line no recent request had touched, and
  * each close of a shared one a handshake with every thread of the JVM (docs/performance.md section 36).
  */
-public final class FileHandle {
+public final class FileHandle extends RefCount {
     private final FileChannel channel;
     private final int fd; // looked up once: two method-handle calls a lookup, per sendfile otherwise
     private final boolean mincoreTruthful;
-    private final RefCount refs = new RefCount();
     private volatile long mapAddress;       // whole file at first use; 0 until then and after the release
     private long mapLength;                 // written before mapAddress is published, read after it
     private boolean mappingFailed;          // guarded by this: never retry a failed map
@@ -74,7 +75,7 @@ public final class FileHandle {
         if (mapAddress != 0) return mapLength;
         if (!mincoreTruthful) return 0;
         synchronized (this) {
-            if (mapAddress != 0 || mappingFailed || !refs.live()) return mapAddress != 0 ? mapLength : 0;
+            if (mapAddress != 0 || mappingFailed || !live()) return mapAddress != 0 ? mapLength : 0;
             if (MAPPINGS.incrementAndGet() > MAX_MAPPINGS) {
                 MAPPINGS.decrementAndGet(); // no room now; a later call may find some
                 return 0;
@@ -126,10 +127,10 @@ public final class FileHandle {
     }
 
     /** Takes one more reference; false if the handle is already closed (the caller must not use it). */
-    public boolean retain() { return refs.retain(); }
+    @Override public boolean retain() { return super.retain(); }
 
     public void release() {
-        if (refs.drop()) {
+        if (drop()) {
             synchronized (this) {
                 long address = mapAddress;
                 if (address != 0) {
@@ -147,5 +148,5 @@ public final class FileHandle {
         }
     }
 
-    public boolean isOpen() { return refs.live(); }
+    public boolean isOpen() { return live(); }
 }

@@ -15,28 +15,30 @@ import java.util.concurrent.atomic.LongAdder;
  * (other loops may be writing the previous copy).
  */
 public final class HeaderCache {
-    /** Connection variants: index = (http10 ? 2 : 0) + (close ? 1 : 0). */
-    private static final int VARIANTS = 4;
-
     private final boolean enabled;
     private final int align;
     public final LongAdder hits = new LongAdder();
     public final LongAdder misses = new LongAdder();
 
     /**
-     * One variant's head as dated in {@code second}. Past that second, {@code staleSecond} and {@code staleUses} count
-     * how often it was asked for in the current one (plain fields: a racy count is only a hint).
+     * One variant's head as dated in {@code second}: {@code head}, what a response of that second writes (direct
+     * memory once kept, a view of {@code bytes} when first encoded), and {@code bytes}, what a later second's copies are
+     * made from. Past that second,
+     * {@code staleSecond} and {@code staleUses} count how often it was asked for in the current one (plain fields: a
+     * racy count is only a hint).
      */
     private static final class Encoded {
         final long second;
         final ByteBuffer head;
+        final byte[] bytes;
         final int dateOffset;
         long staleSecond;
         int staleUses;
 
-        Encoded(long second, ByteBuffer head, int dateOffset) {
+        Encoded(long second, ByteBuffer head, byte[] bytes, int dateOffset) {
             this.second = second;
             this.head = head;
+            this.bytes = bytes;
             this.dateOffset = dateOffset;
         }
     }
@@ -51,8 +53,31 @@ public final class HeaderCache {
      */
     static final int KEEP_AFTER_USES = 16;
 
+    /**
+     * An entry's heads, one field per variant. Fields, not an array, and the stale copies made from {@code bytes}
+     * rather than from the direct buffer: on a site larger than the CPU's cache each object on the way to the bytes
+     * was a load no recent request had made, and a stale head went through five (docs/performance.md section 40).
+     */
     private static final class Slot {
-        final Encoded[] variants = new Encoded[VARIANTS];
+        Encoded keepAlive11, close11, keepAlive10, close10;
+
+        Encoded get(int v) {
+            return switch (v) {
+                case 0 -> keepAlive11;
+                case 1 -> close11;
+                case 2 -> keepAlive10;
+                default -> close10;
+            };
+        }
+
+        void set(int v, Encoded e) {
+            switch (v) {
+                case 0 -> keepAlive11 = e;
+                case 1 -> close11 = e;
+                case 2 -> keepAlive10 = e;
+                default -> close10 = e;
+            }
+        }
     }
 
     public HeaderCache(boolean enabled, int align) {
@@ -62,9 +87,12 @@ public final class HeaderCache {
 
     public boolean enabled() { return enabled; }
 
-    /** The head for a full 200 response of {@code entry}; a fresh read-only view the caller may consume. */
+    /**
+     * The head for a full 200 response of {@code entry}: a fresh view the caller may consume, of memory shared with
+     * other responses (read-only) or of this response's own copy.
+     */
     public ByteBuffer fullResponseHead(FileEntry entry, boolean http10, boolean close) {
-        int v = (http10 ? 2 : 0) + (close ? 1 : 0);
+        int v = (http10 ? 2 : 0) + (close ? 1 : 0); // the variant: Slot.get
         if (!enabled) return ByteBuffer.wrap(encode(entry, http10, close).finish(align));
         Slot slot = (Slot) entry.headerCacheSlot();
         if (slot == null) {
@@ -72,7 +100,7 @@ public final class HeaderCache {
             entry.headerCacheSlot(slot);
         }
         long now = HttpDate.currentSecond();
-        Encoded e = slot.variants[v];
+        Encoded e = slot.get(v);
         if (e != null && e.second == now) {
             hits.increment();
             return e.head.duplicate();
@@ -91,26 +119,32 @@ public final class HeaderCache {
             }
             if (++e.staleUses < KEEP_AFTER_USES) {
                 // An unheld file's body was read into a pooled buffer with room for this head in front of it.
-                ByteBuffer room = entry.pooledHeadSpace(e.head.capacity());
-                return redated(e, room != null ? room : ByteBuffer.allocate(e.head.capacity()));
+                ByteBuffer room = entry.pooledHeadSpace(e.bytes.length);
+                if (room != null) return redated(e, room).asReadOnlyBuffer();
+                byte[] copy = e.bytes.clone();
+                byte[] date = HttpDate.nowBytes();
+                System.arraycopy(date, 0, copy, e.dateOffset, date.length);
+                return ByteBuffer.wrap(copy); // this response's own: nothing else sees it
             }
-            e = new Encoded(now, redated(e, ByteBuffer.allocateDirect(e.head.capacity())), e.dateOffset);
+            e = new Encoded(now, redated(e, ByteBuffer.allocateDirect(e.bytes.length)).asReadOnlyBuffer(), e.bytes,
+                    e.dateOffset);
         } else {
             misses.increment();
             ResponseHead h = encode(entry, http10, close);
             byte[] bytes = h.finish(align);
-            ByteBuffer direct = ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
-            e = new Encoded(now, direct.asReadOnlyBuffer(), h.dateOffset());
+            // On the heap until the head is asked for often in some second: most entries of a big site never are,
+            // and a direct buffer each cost its native memory, a Cleaner, and a copy nothing read again.
+            e = new Encoded(now, ByteBuffer.wrap(bytes).asReadOnlyBuffer(), bytes, h.dateOffset());
         }
-        slot.variants[v] = e; // a benign race: two loops may both build it; either copy is correct
+        slot.set(v, e); // a benign race: two loops may both build it; either copy is correct
         return e.head.duplicate();
     }
 
-    /** {@code e}'s head copied into {@code copy} with the current Date, as a read-only view. */
+    /** {@code e}'s head written into {@code copy} with the current Date, flipped for reading. */
     private static ByteBuffer redated(Encoded e, ByteBuffer copy) {
-        copy.put(e.head.duplicate()).flip();
+        copy.put(e.bytes).flip();
         copy.put(e.dateOffset, HttpDate.nowBytes());
-        return copy.asReadOnlyBuffer();
+        return copy;
     }
 
     /** The full-file 200 head, also used uncached: the HTTP/1 encoding of {@link #fileHead}. */

@@ -74,6 +74,9 @@ public final class PathCache {
     private static final class Node {
         final String key;
         final Translation translation;
+        // The found file's entry, or null: read on every hit, one load fewer than through the translation, whose
+        // object no recent request touched on a site larger than the CPU's cache (docs/performance.md section 40).
+        final FileEntry entry;
         final long createdNanos;
         final long boundNanos;
         // When the translation was last known current: made, or confirmed since in place (selfChecking). Written
@@ -104,6 +107,7 @@ public final class PathCache {
             this.boundNanos = boundNanos;
             this.watch = watch;
             FileEntry e = translation instanceof Translation.Found f ? f.entry() : null;
+            this.entry = e;
             this.holdsHandle = e != null && e.handle() != null;
             this.small = e != null && e.unheld();
             this.readable = small && e.readableUnheld();
@@ -317,7 +321,7 @@ public final class PathCache {
                 hits.increment();
                 int send = sendfile && n.readable ? sendsHeld(n, now) : COPY;
                 if (send != COPY) {
-                    FileEntry e = ((Translation.Found) n.translation).entry();
+                    FileEntry e = n.entry;
                     long missed = e.residencyMissSecond;
                     // Watched: no fstat of the kept descriptor, as for an unheld read (past the bound, recheck made one).
                     UnheldRead.Check check = watched(n) ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT;
@@ -335,7 +339,7 @@ public final class PathCache {
             return null;
         }
         // Evicted and released by another thread since the get: its file may be closed, so it is a miss.
-        if (n.translation instanceof Translation.Found f && !retain(f.entry())) {
+        if (n.entry != null && !retain(n.entry)) {
             misses.increment();
             return null;
         }
@@ -356,7 +360,7 @@ public final class PathCache {
      * is copied ({@link FileEntry#residencyMissSecond}).
      */
     private int sendsHeld(Node n, long now) {
-        FileEntry e = ((Translation.Found) n.translation).entry();
+        FileEntry e = n.entry;
         long size = e.size();
         if (size < UnheldRead.HELD_SENDFILE_COLD_MIN) return COPY;
         boolean small = size < UnheldRead.HELD_SENDFILE_MIN;
@@ -408,7 +412,7 @@ public final class PathCache {
 
     /** A self-checking entry past its bound whose bytes are held: is its path still that file? */
     private boolean recheck(Node n, long now) {
-        if (!((Translation.Found) n.translation).entry().unchangedOnDisk()) return false;
+        if (!n.entry.unchangedOnDisk()) return false;
         n.checkedNanos = now;
         recheckedInPlace.increment();
         return true;
@@ -420,7 +424,7 @@ public final class PathCache {
                 : watched(n) ? UnheldRead.Check.WATCHED : UnheldRead.Check.FSTAT;
         // The read that offers the bytes to the byte tier must have them in memory: that one is a copy.
         boolean copy = !sendfile || offersNext(n, now);
-        FileEntry read = ((Translation.Found) n.translation).entry().readUnheld(check, descriptors, !copy);
+        FileEntry read = n.entry.readUnheld(check, descriptors, !copy);
         if (read == null) {
             unheldFallbacks.increment();
             misses.increment();
@@ -453,7 +457,7 @@ public final class PathCache {
      * second offers nothing (none in the runs measured there), and {@link #OFFERS_PER_SECOND} bounds it otherwise.
      */
     private boolean countRead(Node n, long now) {
-        if (bodies == null || ((Translation.Found) n.translation).entry().size() > maxBytes) return false;
+        if (bodies == null || n.entry.size() > maxBytes) return false;
         long second = now / 1_000_000_000L;
         if (n.readSecond != second) {
             n.readSecond = second;
@@ -482,7 +486,7 @@ public final class PathCache {
         // a write during the read could have mixed its bytes. One request may get those (as from any read); the held
         // copy would serve them until the bound. So the file must still be the one translated, after the read:
         // openat2 (RESOLVE_CACHED) and fstat, which cannot wait.
-        if (!((Translation.Found) n.translation).entry().unchangedOnDisk()) return;
+        if (!n.entry.unchangedOnDisk()) return;
         try {
             bodiesOffered.increment();
             holdBody(n, read.heldCopy());
@@ -529,7 +533,7 @@ public final class PathCache {
         }
         if (Thread.currentThread().isVirtual()) return null; // a native read would pin the carrier (see above)
         // By fstat even when watched: on a helper that costs the loop nothing, so the read stays as strict as it was.
-        FileEntry read = ((Translation.Found) n.translation).entry()
+        FileEntry read = n.entry
                 .readUnheldWaiting(due ? UnheldRead.Check.REOPEN : UnheldRead.Check.FSTAT, descriptors, sendfile);
         if (read == null) return null;
         unheldWaited.increment();

@@ -6,8 +6,9 @@ import java.lang.invoke.VarHandle;
 /**
  * A reference count that can never be revived: once it reaches zero, {@link #retain()} fails, so a holder
  * that loses the race with the last release sees a closed resource instead of using a freed one. An int updated in
- * place; a class made per request (a pooled body's loan) or read per request (a kept descriptor) extends it rather
- * than holding one, which saves an object per loan and a cache miss per read (docs/performance.md section 28).
+ * place; a class made per request (a pooled body's loan) or read per request (a kept descriptor, a file handle)
+ * extends it rather than holding one, which saves an object per loan and a cache miss per read (docs/performance.md
+ * sections 28 and 40).
  */
 class RefCount {
     private static final VarHandle REFS;

@@ -44,7 +44,7 @@ class HeaderCacheTest {
         FileEntry e = entry();
         long second = HttpDate.currentSecond();
         ByteBuffer first = cache.fullResponseHead(e, false, false);
-        assertThat(first.isDirect()).isTrue();
+        assertThat(first.isDirect()).as("first encoded: on the heap").isFalse();
         if (HttpDate.currentSecond() != second) { // the first encoding straddled a second: start again from here
             second = HttpDate.currentSecond();
             first = cache.fullResponseHead(e, false, false);
@@ -72,6 +72,40 @@ class HeaderCacheTest {
             assertThat(heads[i].compareTo(kept)).isZero();
         }
         assertThat(cache.misses.sum()).isEqualTo(1);
+    }
+
+    /**
+     * Each of the four variants (HTTP/1.0 or 1.1, keep-alive or close) keeps its own head, fresh and re-dated: the
+     * slot holds them in four fields, and a mix-up would answer a keep-alive request with a close, or 1.0 with 1.1.
+     */
+    @Test
+    void eachVariantKeepsItsOwnHeadFreshAndRedated() throws Exception {
+        HeaderCache cache = new HeaderCache(true, 0);
+        FileEntry e = entry();
+        boolean[][] variants = {{false, false}, {false, true}, {true, false}, {true, true}};
+        String[] first = new String[4];
+        long second = HttpDate.currentSecond();
+        for (int i = 0; i < 4; i++) first[i] = text(cache.fullResponseHead(e, variants[i][0], variants[i][1]));
+        for (int i = 0; i < 4; i++) {
+            boolean http10 = variants[i][0], close = variants[i][1];
+            String expected = text(ByteBuffer.wrap(HeaderCache.encode(e, http10, close).finish(0)));
+            assertThat(first[i].replace(date(ByteBuffer.wrap(first[i].getBytes(StandardCharsets.US_ASCII))), ""))
+                    .as("variant %d", i)
+                    .isEqualTo(expected.replace(date(ByteBuffer.wrap(expected.getBytes(StandardCharsets.US_ASCII))), ""));
+            assertThat(first[i]).startsWith(http10 ? "HTTP/1.0 200" : "HTTP/1.1 200");
+        }
+        assertThat(java.util.Set.of(first)).as("four different heads").hasSize(4);
+        nextSecond(second);
+        long now = HttpDate.currentSecond();
+        String[] stale = new String[4];
+        for (int i = 3; i >= 0; i--) stale[i] = text(cache.fullResponseHead(e, variants[i][0], variants[i][1]));
+        org.junit.jupiter.api.Assumptions.assumeTrue(HttpDate.currentSecond() == now, "the calls straddled a second");
+        String today = new String(HttpDate.nowBytes(), StandardCharsets.US_ASCII);
+        for (int i = 0; i < 4; i++) {
+            String oldDate = date(ByteBuffer.wrap(first[i].getBytes(StandardCharsets.US_ASCII)));
+            assertThat(stale[i]).as("variant %d re-dated", i).isEqualTo(first[i].replace(oldDate, today));
+        }
+        assertThat(cache.misses.sum()).isEqualTo(4);
     }
 
     /**
