@@ -19,9 +19,58 @@ public final class ColdFile {
             dropPages(file);
             long cached = residentPages(file);
             if (cached <= 0) return; // none left, or no cachestat on this kernel to tell
+            flushDeferredSocketBuffers();
             Thread.sleep(10);
         }
         throw new IOException(file + ": pages stay in the page cache after 200 evictions (is it mapped?)");
+    }
+
+    /**
+     * A file just sent by sendfile can keep its pages for seconds: the socket buffers that carried them hold
+     * references until they are freed, and one freed on another CPU than the one that made it is handed back to that
+     * CPU, which frees it only when it next processes received packets. With the server's loop on one CPU and the
+     * client on the other, an idle test can wait long for that (measured: a 40 KiB file still wholly cached 2.5 s
+     * after a sendfile to a reader on the other CPU and DONTNEED, and evictable after one loopback byte). One byte
+     * over loopback sent from each CPU makes each receive once.
+     */
+    private static void flushDeferredSocketBuffers() throws IOException, InterruptedException {
+        try (var listener = java.nio.channels.ServerSocketChannel.open()
+                .bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+             var client = java.nio.channels.SocketChannel.open(listener.getLocalAddress());
+             var server = listener.accept()) {
+            for (int cpu = 0; cpu < Math.max(64, 2 * Runtime.getRuntime().availableProcessors()); cpu++) {
+                int target = cpu;
+                Thread t = Thread.ofPlatform().start(() -> {
+                    if (!pinTo(target)) return; // not a CPU this process may use
+                    try {
+                        client.write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+                        server.read(java.nio.ByteBuffer.allocate(1));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                t.join();
+            }
+        }
+    }
+
+    private static final java.lang.invoke.MethodHandle SCHED_SETAFFINITY = java.lang.foreign.Linker.nativeLinker()
+            .defaultLookup().find("sched_setaffinity")
+            .map(a -> java.lang.foreign.Linker.nativeLinker().downcallHandle(a, java.lang.foreign.FunctionDescriptor.of(
+                    java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_INT,
+                    java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.ADDRESS)))
+            .orElse(null);
+
+    /** Pins the calling thread to {@code cpu}; false if this process may not run there (or no libc to ask). */
+    static boolean pinTo(int cpu) {
+        if (SCHED_SETAFFINITY == null) return false;
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            var mask = arena.allocate(128); // cpu_set_t: 1,024 CPUs
+            mask.set(java.lang.foreign.ValueLayout.JAVA_BYTE, cpu / 8, (byte) (1 << (cpu % 8)));
+            return (int) SCHED_SETAFFINITY.invokeExact(0, 128L, mask) == 0;
+        } catch (Throwable e) {
+            return false;
+        }
     }
 
     /**
