@@ -23,9 +23,8 @@ public final class HeaderCache {
     /**
      * One variant's head as dated in {@code second}: {@code head}, what a response of that second writes (direct
      * memory once kept, a view of {@code bytes} when first encoded), and {@code bytes}, what a later second's copies are
-     * made from. Past that second,
-     * {@code staleSecond} and {@code staleUses} count how often it was asked for in the current one (plain fields: a
-     * racy count is only a hint).
+     * made from. Past that second, {@code staleSecond} and {@code staleUses} count how often it was asked for in the
+     * current one (plain fields: a racy count is only a hint).
      */
     private static final class Encoded {
         final long second;
@@ -121,10 +120,8 @@ public final class HeaderCache {
                 // An unheld file's body was read into a pooled buffer with room for this head in front of it.
                 ByteBuffer room = entry.pooledHeadSpace(e.bytes.length);
                 if (room != null) return redated(e, room).asReadOnlyBuffer();
-                byte[] copy = e.bytes.clone();
-                byte[] date = HttpDate.nowBytes();
-                System.arraycopy(date, 0, copy, e.dateOffset, date.length);
-                return ByteBuffer.wrap(copy); // this response's own: nothing else sees it
+                // This response's own copy (nothing else sees it), cloned rather than put into a zeroed allocation.
+                return ByteBuffer.wrap(e.bytes.clone()).put(e.dateOffset, HttpDate.nowBytes());
             }
             e = new Encoded(now, redated(e, ByteBuffer.allocateDirect(e.bytes.length)).asReadOnlyBuffer(), e.bytes,
                     e.dateOffset);
