@@ -53,9 +53,11 @@ public final class HeaderCache {
     static final int KEEP_AFTER_USES = 16;
 
     /**
-     * An entry's heads, one field per variant. Fields, not an array, and the stale copies made from {@code bytes}
-     * rather than from the direct buffer: on a site larger than the CPU's cache each object on the way to the bytes
-     * was a load no recent request had made, and a stale head went through five (docs/performance.md section 40).
+     * An entry's heads, one field per variant, once it has more than the keep-alive HTTP/1.1 one: until then the
+     * entry's slot is that variant's {@link Encoded} itself (see {@link #get}). Fields, not an array, and the stale
+     * copies made from {@code bytes} rather than from the direct buffer: on a site larger than the CPU's cache each
+     * object on the way to the bytes was a load no recent request had made, and a stale head went through five
+     * (docs/performance.md sections 40 and 41).
      */
     private static final class Slot {
         Encoded keepAlive11, close11, keepAlive10, close10;
@@ -93,13 +95,8 @@ public final class HeaderCache {
     public ByteBuffer fullResponseHead(FileEntry entry, boolean http10, boolean close) {
         int v = (http10 ? 2 : 0) + (close ? 1 : 0); // the variant: Slot.get
         if (!enabled) return ByteBuffer.wrap(encode(entry, http10, close).finish(align));
-        Slot slot = (Slot) entry.headerCacheSlot();
-        if (slot == null) {
-            slot = new Slot();
-            entry.headerCacheSlot(slot);
-        }
         long now = HttpDate.currentSecond();
-        Encoded e = slot.get(v);
+        Encoded e = get(entry, v);
         if (e != null && e.second == now) {
             hits.increment();
             return e.head.duplicate();
@@ -133,8 +130,36 @@ public final class HeaderCache {
             // and a direct buffer each cost its native memory, a Cleaner, and a copy nothing read again.
             e = new Encoded(now, ByteBuffer.wrap(bytes).asReadOnlyBuffer(), bytes, h.dateOffset());
         }
-        slot.set(v, e); // a benign race: two loops may both build it; either copy is correct
+        set(entry, v, e);
         return e.head.duplicate();
+    }
+
+    /**
+     * Variant {@code v} of {@code entry}'s head, or null. The entry's slot is the keep-alive HTTP/1.1 head itself while
+     * that is the only variant asked for (nearly every site): one object fewer to load on every response.
+     */
+    private static Encoded get(FileEntry entry, int v) {
+        Object slot = entry.headerCacheSlot();
+        if (slot instanceof Encoded e) return v == 0 ? e : null;
+        return slot == null ? null : ((Slot) slot).get(v);
+    }
+
+    /**
+     * Stores variant {@code v} of {@code entry}'s head: a benign race, two loops may both build or store one; either
+     * copy is correct, and a variant lost to the other loop's store is encoded again when next asked for.
+     */
+    private static void set(FileEntry entry, int v, Encoded e) {
+        Object slot = entry.headerCacheSlot();
+        if (slot instanceof Slot s) {
+            s.set(v, e);
+        } else if (v == 0) {
+            entry.headerCacheSlot(e);
+        } else {
+            Slot s = new Slot();
+            if (slot instanceof Encoded keepAlive11) s.keepAlive11 = keepAlive11;
+            s.set(v, e);
+            entry.headerCacheSlot(s);
+        }
     }
 
     /** {@code e}'s head written into {@code copy} with the current Date, flipped for reading. */

@@ -93,10 +93,15 @@ public final class PathCache {
         // Requests for its held bytes in the second heldSecond (plain fields, a racy count: a hint), see sendsHeld.
         long heldSecond;
         int heldInSecond;
-        // Bodies of this node in the byte tier, or about to be: counted up before the insert and down after the
-        // removal, so never below the truth. At zero a lookup skips the byte tier: on a site larger than the byte
-        // budget most requests are for unheld files, and that lookup was a hash-table miss each (section 28).
-        volatile int heldCount;
+        // This node's bytes as the byte tier holds them, or null: set where the insert decides (under the key's
+        // lock, while this node is the path's), cleared when they are removed. A lookup reads its held bytes here
+        // rather than from the byte tier's table (a hash-table miss each on a big site: sections 28 and 41), and
+        // at null skips that tier: most requests on a site larger than the byte budget are for unheld files.
+        volatile Translation.Found held;
+        // Uses of the held bytes recorded in the byte tier's policy in the second usedSecond (plain fields, a racy
+        // count: a hint), see recordHeldUse.
+        long usedSecond;
+        int usesInSecond;
 
         Node(String key, Translation translation, long createdNanos, long boundNanos, FileWatch.Registration watch,
              boolean literal) {
@@ -115,10 +120,10 @@ public final class PathCache {
         }
     }
 
-    private static final java.lang.invoke.VarHandle HELD_COUNT;
+    private static final java.lang.invoke.VarHandle HELD;
     static {
         try {
-            HELD_COUNT = java.lang.invoke.MethodHandles.lookup().findVarHandle(Node.class, "heldCount", int.class);
+            HELD = java.lang.invoke.MethodHandles.lookup().findVarHandle(Node.class, "held", Translation.Found.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -184,9 +189,15 @@ public final class PathCache {
     public final LongAdder unheldWaited = new LongAdder();
     /** Small files' bytes offered to the byte tier again because their unheld reads were frequent (admitted or not). */
     public final LongAdder bodiesOffered = new LongAdder();
+    /** Uses of held bytes recorded in the byte tier's policy ({@link #recordHeldUse}; tests). */
+    final LongAdder heldUsesRecorded = new LongAdder();
 
     /** Unheld reads of one file within a second after which its bytes are offered to the byte tier (see lookup). */
     static final int OFFER_AFTER_READS = 4;
+    /** Uses of a file's held bytes a second at most that {@link #recordHeldUse} records in the byte tier's policy. */
+    static final int RECORDED_USES_PER_SECOND = Integer.getInteger("flash.recordedHeldUses", 4);
+    /** {@link #RECORDED_USES_PER_SECOND}, changed by tests. */
+    int recordedUsesPerSecond = RECORDED_USES_PER_SECOND;
     /**
      * Offers in one second at most, per cache. Reading a file 4 times a second happens by chance under uniform access
      * when the request rate is several times the number of files (40,000 a second over 10,000 files): each offer is
@@ -312,13 +323,14 @@ public final class PathCache {
             return null;
         }
         if (n.small) {
-            Held h = bodies == null || n.heldCount == 0 ? null : bodies.getIfPresent(n.key);
-            if (h != null && h.node == n) {
+            Translation.Found held = n.held;
+            if (held != null) {
                 if (due && !recheck(n, now)) {
                     misses.increment();
                     return null;
                 }
                 hits.increment();
+                recordHeldUse(n, now);
                 int send = sendfile && n.readable ? sendsHeld(n, now) : COPY;
                 if (send != COPY) {
                     FileEntry e = n.entry;
@@ -332,7 +344,7 @@ public final class PathCache {
                     }
                     if (e.residencyMissSecond != missed && refills != null) refill(e, refills);
                 }
-                return h.found; // bytes in memory: no reference to take
+                return held; // bytes in memory: no reference to take
             }
             if (n.readable) return readUnheld(n, due, now, sendfile);
             misses.increment();
@@ -379,6 +391,28 @@ public final class PathCache {
             if (count < stop) n.heldInSecond = ++count;
         }
         return count >= oftenHeldPerSecond ? SEND_OFTEN : SEND;
+    }
+
+    /**
+     * Records a use of {@code n}'s held bytes in the byte tier's policy (its frequency sketch and recency order), at most
+     * {@link #RECORDED_USES_PER_SECOND} times a second per file. The lookup reads the bytes from the node ({@link
+     * Node#held}); a use recorded is a lookup in the byte tier's table, which on the big site's Zipf list was most of
+     * the time its requests spent in the caches' tables (docs/performance.md section 41). Beyond a few uses a second
+     * the count changes no decision: the policy compares a newcomer, offered after {@link #OFFER_AFTER_READS} reads
+     * in a second, with the least recently used of the bytes held, and its sketch counts to 15 at most.
+     */
+    private void recordHeldUse(Node n, long now) {
+        long second = now / 1_000_000_000L;
+        if (n.usedSecond != second) {
+            n.usedSecond = second;
+            n.usesInSecond = 1;
+        } else if (n.usesInSecond < recordedUsesPerSecond) {
+            n.usesInSecond++;
+        } else {
+            return; // counted no further: a hot file's line is not written by every use
+        }
+        bodies.getIfPresent(n.key);
+        heldUsesRecorded.increment();
     }
 
     /**
@@ -526,10 +560,10 @@ public final class PathCache {
         long now = System.nanoTime();
         boolean due = now - n.checkedNanos > n.boundNanos;
         if (due && !n.selfChecking) return null;
-        Held h = bodies == null || n.heldCount == 0 ? null : bodies.policy().getIfPresentQuietly(n.key);
-        if (h != null && h.node == n) {
+        Translation.Found held = n.held;
+        if (held != null) {
             // Held since the loop's lookup (offered meanwhile): serve it; past the bound, a translation checks it.
-            return due ? null : h.found;
+            return due ? null : held;
         }
         if (Thread.currentThread().isVirtual()) return null; // a native read would pin the carrier (see above)
         // By fstat even when watched: on a helper that costs the loop nothing, so the read stays as strict as it was.
@@ -591,17 +625,17 @@ public final class PathCache {
         Held h = new Held(node, entry);
         bytes.add(h.bytes()); // before the put: the removal that takes it off can only come after
         heldBodies.increment();
-        HELD_COUNT.getAndAdd(node, 1);
         boolean[] stored = {false};
         bodies.asMap().compute(node.key, (k, old) -> {
             if (cache.policy().getIfPresentQuietly(k) != node) return old;
             stored[0] = true;
+            // Before the removal of the Held it replaces (if any) is reported: that report clears only its own.
+            node.held = h.found;
             return h;
         });
         if (!stored[0]) {
             bytes.add(-h.bytes());
             heldBodies.decrement();
-            HELD_COUNT.getAndAdd(node, -1);
         }
     }
 
@@ -620,14 +654,14 @@ public final class PathCache {
     public long bytesHeld() { return bytes.sum(); }
 
     /**
-     * Tests, once nothing else runs: whether the node cached for {@code path} counts exactly the bodies the byte tier
-     * holds for it (a count above the truth only costs a lookup; one below it would skip held bytes).
+     * Tests, once nothing else runs: whether the node cached for {@code path} points at exactly the bytes the byte
+     * tier holds for it, or at none when it holds none for it.
      */
-    boolean heldCountExact(String path) {
+    boolean heldExact(String path) {
         Node n = cache.policy().getIfPresentQuietly(path);
         if (n == null) return true;
         Held h = bodies == null ? null : bodies.policy().getIfPresentQuietly(path);
-        return n.heldCount == (h != null && h.node == n ? 1 : 0);
+        return n.held == (h != null && h.node == n ? h.found : null);
     }
 
     /** Small files' translations cached without their bytes held (a moment's count). */
@@ -676,7 +710,7 @@ public final class PathCache {
     private void bodyRemoved(Held h, RemovalCause cause) {
         bytes.add(-h.bytes());
         heldBodies.decrement();
-        HELD_COUNT.getAndAdd(h.node, -1);
+        HELD.compareAndSet(h.node, h.found, null); // not a newer Held's bytes, stored for the node since
         if (cause.wasEvicted()) {
             bodyEvictions.increment();
             // A translation that cannot be served without its bytes goes with them, as before the two tiers.

@@ -78,6 +78,8 @@ class HeaderCacheTest {
     /**
      * Each of the four variants (HTTP/1.0 or 1.1, keep-alive or close) keeps its own head, fresh and re-dated: the
      * slot holds them in four fields, and a mix-up would answer a keep-alive request with a close, or 1.0 with 1.1.
+     * The keep-alive 1.1 head is asked for first, as the entry's only one (the slot is then that head itself), and
+     * must survive the move to four fields: the stale pass finds all four, with no fifth encoding.
      */
     @Test
     void eachVariantKeepsItsOwnHeadFreshAndRedated() throws Exception {

@@ -105,11 +105,65 @@ class PathCacheTest {
         cache.cleanUp(); // drops the translations whose bytes were evicted last (they cannot be served without them)
         assertThat(cache.bytesHeld()).as("bytes held").isEqualTo((long) cache.size() * fileSize)
                 .isLessThanOrEqualTo(maxBytes);
-        // Each translation's count of bodies held, by which a lookup skips the byte tier at zero, is exact again.
-        for (int i = 0; i < keys; i++) assertThat(cache.heldCountExact(targets[i].path())).as("key %d", i).isTrue();
+        // Each translation points at exactly the bytes held for it (a lookup reads them there), or at none, again.
+        for (int i = 0; i < keys; i++) assertThat(cache.heldExact(targets[i].path())).as("key %d", i).isTrue();
         cache.clear();
         assertThat(cache.size()).isZero();
         assertThat(cache.bytesHeld()).isZero();
+    }
+
+    private static void putBody(PathCache cache, int i, int size) {
+        Translation.Found made = new Translation.Found(new FileEntry(Path.of("/f" + i), size, 0, null, "text/plain",
+                ByteBuffer.allocate(size), null));
+        cache.put(target(i), made);
+        made.entry().release();
+    }
+
+    /** A lookup, its reference released; whether it was a hit. */
+    private static boolean use(PathCache cache, int i) {
+        Translation t = cache.lookup(target(i));
+        if (t instanceof Translation.Found f) f.entry().release();
+        return t != null;
+    }
+
+    @Test
+    void heldBytesUsedOftenKeepTheirPlaceAgainstNewcomersUsedLess() {
+        // A lookup reads held bytes from its node, not from the byte tier; the uses it records there are what the
+        // policy weighs: newcomers made twice push out bytes never used, and not those used often.
+        int size = 100, fillers = 1_000, hot = 10;
+        PathCache cache = new PathCache(100_000, (long) fillers * size, NEVER);
+        // The run stands for many seconds of a server's life: the cap on uses recorded in one second is lifted (as
+        // if the hot files' uses were spread over seconds), not the recording.
+        cache.recordedUsesPerSecond = Integer.MAX_VALUE;
+        for (int i = 0; i < fillers; i++) putBody(cache, 100_000 + i, size);
+        cache.cleanUp();
+        for (int i = 0; i < hot; i++) putBody(cache, i, size);
+        for (int round = 0; round < 50; round++) for (int i = 0; i < hot; i++) assertThat(use(cache, i)).isTrue();
+        cache.cleanUp();
+        for (int i = 1_000; i < 1_000 + 2 * fillers; i++) { // each put twice and used once: more than the fillers
+            putBody(cache, i, size);
+            putBody(cache, i, size);
+            use(cache, i);
+            if (i % 20 == 0) for (int h = 0; h < hot; h++) use(cache, h); // still in use while newcomers come
+        }
+        cache.cleanUp();
+        for (int i = 0; i < hot; i++) assertThat(use(cache, i)).as("hot file %d still held", i).isTrue();
+        int fillersLeft = 0;
+        for (int i = 0; i < fillers; i++) if (use(cache, 100_000 + i)) fillersLeft++;
+        assertThat(fillersLeft).as("bytes never used, pushed out by newcomers").isLessThan(fillers / 2);
+    }
+
+    @Test
+    void aHeldFilesUsesAreRecordedInThePolicyOnlyAFewTimesASecond() {
+        // Past a few uses a second the count changes no decision of the policy, and each use recorded is a lookup in
+        // the byte tier's table: a cache miss on a big site.
+        PathCache cache = new PathCache(100, 10_000, NEVER);
+        putBody(cache, 1, 100);
+        long first = System.nanoTime() / 1_000_000_000L;
+        for (int k = 0; k < 1_000; k++) assertThat(use(cache, 1)).isTrue();
+        long seconds = System.nanoTime() / 1_000_000_000L - first + 1;
+        assertThat(cache.heldUsesRecorded.sum()).isPositive()
+                .isLessThanOrEqualTo(seconds * PathCache.RECORDED_USES_PER_SECOND);
     }
 
     @Test

@@ -156,10 +156,10 @@ class UnheldEntryTest {
         }
         assertThat(cache.bodiesOffered.sum()).isPositive();
         assertThat(held).as("held after its offers").isTrue();
-        // Bodies evicted from under translations that stay (unheld), and one held again: each translation's count of
-        // held bodies, by which a lookup skips the byte tier, is exact.
+        // Bodies evicted from under translations that stay (unheld), and one held again: each translation points at
+        // exactly the bytes held for it (a lookup reads them there), or at none.
         cache.cleanUp();
-        for (int i = 0; i < files; i++) assertThat(cache.heldCountExact("/f" + i)).as("/f%d", i).isTrue();
+        for (int i = 0; i < files; i++) assertThat(cache.heldExact("/f" + i)).as("/f%d", i).isTrue();
         assertThat(cache.bytesHeld()).isLessThanOrEqualTo(2L * SIZE + SIZE / 2);
         cache.clear();
         assertThat(cache.bytesHeld()).isZero();
