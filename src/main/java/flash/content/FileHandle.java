@@ -115,7 +115,7 @@ public final class FileHandle extends RefCount {
      * have found a file shrunk under a stale size (its lost pages are not in memory), and a hint does not.
      */
     boolean residentWhole(long size) {
-        long now = System.nanoTime();
+        long now = flash.sys.LoopClock.nanoTime();
         if (size <= mapLength && ResidencyHint.holds(residentAt, residentEpoch, now)) return true;
         int epoch = ResidencyHint.epoch(); // before the test: a failure meanwhile leaves this hint stale
         if (!resident(0, size)) return false;

@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Freshness: an entry older than {@code revalidateAfter} is not served; the request goes back through a
  * full translation (stat, realpath, open), so a changed, replaced, symlink-swapped or deleted file is seen
- * within that bound. An entry whose reads are all watched ({@link FileWatch}, {@code --revalidate watch}) is dropped
+ * within that bound (by an event loop's clock, read once per turn of the loop: {@link flash.sys.LoopClock}). An entry whose reads are all watched ({@link FileWatch}, {@code --revalidate watch}) is dropped
  * by the watch thread when the file system reports a change ({@link #invalidate}), and keeps only the longer safety
  * bound {@code watchedRevalidateNanos} for changes inotify cannot report. A small file translated literally (its real
  * path is the root and the URL path) is checked in place when its bound passes, instead (see {@link #lookup}).
@@ -316,7 +316,7 @@ public final class PathCache {
             misses.increment();
             return null;
         }
-        long now = System.nanoTime();
+        long now = flash.sys.LoopClock.nanoTime();
         boolean due = now - n.checkedNanos > n.boundNanos;
         if (due && !n.selfChecking) {
             misses.increment();
@@ -557,7 +557,7 @@ public final class PathCache {
         // Quietly: the loop's lookup already counted this request in both tiers' frequencies.
         Node n = cache.policy().getIfPresentQuietly(target.path());
         if (n == null || !n.readable) return null;
-        long now = System.nanoTime();
+        long now = flash.sys.LoopClock.nanoTime();
         boolean due = now - n.checkedNanos > n.boundNanos;
         if (due && !n.selfChecking) return null;
         Translation.Found held = n.held;
@@ -595,7 +595,7 @@ public final class PathCache {
             if (watch != null) watch.cancel();
             return;
         }
-        long now = System.nanoTime();
+        long now = flash.sys.LoopClock.nanoTime();
         Node node = new Node(target.path(), stored, now,
                 watch != null && watch.complete() ? watchedRevalidateNanos : revalidateNanos, watch, literal(target, stored));
         if (node.small) smallEntries.increment();

@@ -33,7 +33,7 @@ public final class HttpDate {
 
     /** The current date as 29 ASCII bytes; the array is shared and must not be modified. */
     public static byte[] nowBytes() {
-        long sec = System.currentTimeMillis() / 1000;
+        long sec = flash.sys.LoopClock.currentTimeMillis() / 1000;
         Cached c = now;
         if (c.second != sec) {
             c = new Cached(sec, format(sec * 1000).getBytes(StandardCharsets.US_ASCII));
@@ -42,7 +42,7 @@ public final class HttpDate {
         return c.bytes;
     }
 
-    public static long currentSecond() { return System.currentTimeMillis() / 1000; }
+    public static long currentSecond() { return flash.sys.LoopClock.currentTimeMillis() / 1000; }
 
     /** Parses the three formats RFC 9110 requires recipients to accept; returns epoch seconds or -1. */
     public static long parse(String value) {

@@ -69,7 +69,7 @@ public final class EventLoop implements Driver, Executor {
         this.onConnectionClosed = onConnectionClosed;
         this.bufferSize = bufferSize;
         this.seam = seamFactory.apply(this);
-        this.thread = Thread.ofPlatform().name(name).unstarted(this::run);
+        this.thread = flash.sys.LoopClock.newLoopThread(name, this::run);
     }
 
     public void start() { thread.start(); }
@@ -178,6 +178,7 @@ public final class EventLoop implements Driver, Executor {
         java.util.function.Consumer<SelectionKey> dispatcher = this::dispatch;
         while (!Thread.currentThread().isInterrupted()) {
             try {
+                flash.sys.LoopClock.turn(); // what this turn serves reads the clock once, after the wait
                 // The action form dispatches each key as epoll reports it: in readiness order (a request that
                 // came first is answered first) and without the selected-key HashSet's add, iterate and clear.
                 selector.select(dispatcher, TICK_MS);

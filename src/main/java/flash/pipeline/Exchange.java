@@ -18,7 +18,7 @@ public final class Exchange {
     private final Http1Connection connection;
     private final Request request;
     private final RequestTarget.Normalized target;
-    final long startNanos = System.nanoTime();
+    final long startNanos = flash.sys.LoopClock.nanoTime();
     long upstreamNanos = -1;
     int status;
     boolean started;    // some byte of a response (interim or final) left for the client

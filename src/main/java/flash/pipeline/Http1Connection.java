@@ -14,6 +14,7 @@ import flash.net.IoHandler;
 import flash.net.ProxyProtocol;
 import flash.net.Registration;
 import flash.net.Transport;
+import flash.sys.LoopClock;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -97,9 +98,9 @@ public final class Http1Connection implements IoHandler {
             // The proxy sends the header at once on connecting: it gets the header timeout, not the idle one.
             proxyHeader = new ProxyProtocol();
             phase = Phase.READING;
-            deadline = System.nanoTime() + ctx.config().headerTimeout().toNanos();
+            deadline = LoopClock.nanoTime() + ctx.config().headerTimeout().toNanos();
         } else {
-            this.deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
+            this.deadline = LoopClock.nanoTime() + ctx.config().idleTimeout().toNanos();
         }
         driver.stats().openConnections.increment();
     }
@@ -219,7 +220,7 @@ public final class Http1Connection implements IoHandler {
         if (proxyHeader != null && !proxyHeaderRead(n)) return;
         if (exchange != null) { // request body for the handler
             if (n < 0) inputClosed = true;
-            if (n > 0) deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
+            if (n > 0) deadline = LoopClock.nanoTime() + ctx.config().idleTimeout().toNanos();
             wakeBodyWaiter();
             return;
         }
@@ -333,7 +334,7 @@ public final class Http1Connection implements IoHandler {
 
     /** An idle connection may wait for a request for {@link #DRAIN_QUIET_NANOS} more, not its whole idle timeout. */
     private void shortenIdleDeadline() {
-        long quiet = System.nanoTime() + DRAIN_QUIET_NANOS;
+        long quiet = LoopClock.nanoTime() + DRAIN_QUIET_NANOS;
         // Another thread may race the owner's own update; the owner leaves IDLE only for a phase with its own deadline.
         if (phase == Phase.IDLE && deadline - quiet > 0) deadline = quiet;
     }
@@ -437,7 +438,7 @@ public final class Http1Connection implements IoHandler {
             close();
             return;
         }
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         if (in.position() > 0 || !parserIdle()) {
             if (phase != Phase.READING) {
                 phase = Phase.READING;
@@ -528,7 +529,7 @@ public final class Http1Connection implements IoHandler {
         }
         if (phase == Phase.BUSY) {
             phase = Phase.BODY;
-            deadline = System.nanoTime() + ctx.config().idleTimeout().toNanos();
+            deadline = LoopClock.nanoTime() + ctx.config().idleTimeout().toNanos();
         }
         updateInterest();
     }
@@ -662,7 +663,7 @@ public final class Http1Connection implements IoHandler {
         outgoing.mappedBody = !headOnly && driver.seam().checksResidency() && hasMappedSegment(r);
         // The deadline before the phase: a blocking driver's watchdog reads the phase first, so once it sees WRITING
         // it sees this deadline, never the one left from before (a wait on the origin longer than the write timeout).
-        deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+        deadline = LoopClock.nanoTime() + ctx.config().writeTimeout().toNanos();
         phase = Phase.WRITING;
         write();
     }
@@ -698,7 +699,7 @@ public final class Http1Connection implements IoHandler {
         switch (p) {
             case DONE -> finishResponse();
             case BLOCKED -> {
-                if (written > 0) deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+                if (written > 0) deadline = LoopClock.nanoTime() + ctx.config().writeTimeout().toNanos();
                 phase = Phase.WRITING;
                 writeBlocked = true; // the next step is to write again (on a loop: once the socket drains)
                 updateInterest();
@@ -718,7 +719,7 @@ public final class Http1Connection implements IoHandler {
         if (phase == Phase.CLOSED || outgoing == null) return;
         // The deadline before the phase: a blocking driver's watchdog reads the phase first, so once it sees WRITING
         // it sees this deadline, never the one left from before (a wait on the origin longer than the write timeout).
-        deadline = System.nanoTime() + ctx.config().writeTimeout().toNanos();
+        deadline = LoopClock.nanoTime() + ctx.config().writeTimeout().toNanos();
         phase = Phase.WRITING;
         write();
     }
@@ -851,7 +852,7 @@ public final class Http1Connection implements IoHandler {
         boolean is5xx = status / 100 == 5;
         ErrorCause cause = !is5xx ? null : ex.cause != null ? ex.cause : ErrorCause.unrecorded(status);
         ctx.listener().completed(new Completion(ex.request(), client, status, bodyBytes, aborted, ex.startNanos,
-                System.nanoTime(), ex.upstreamNanos, cause, is5xx ? ex.errorDetail : null));
+                LoopClock.nanoTime(), ex.upstreamNanos, cause, is5xx ? ex.errorDetail : null));
     }
 
     /** The handler gives up on the exchange after part of the response left (an origin failed mid-body). */
@@ -875,7 +876,7 @@ public final class Http1Connection implements IoHandler {
             return;
         }
         phase = Phase.LINGERING;
-        deadline = System.nanoTime() + LINGER_NANOS;
+        deadline = LoopClock.nanoTime() + LINGER_NANOS;
         if (in != null) in.clear();
         bodyViewOut = false;
         updateInterest();
