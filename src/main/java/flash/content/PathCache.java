@@ -15,9 +15,10 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Freshness: an entry older than {@code revalidateAfter} is not served; the request goes back through a
  * full translation (stat, realpath, open), so a changed, replaced, symlink-swapped or deleted file is seen
- * within that bound (by an event loop's clock, read once per turn of the loop: {@link flash.sys.LoopClock}). An entry whose reads are all watched ({@link FileWatch}, {@code --revalidate watch}) is dropped
- * by the watch thread when the file system reports a change ({@link #invalidate}), and keeps only the longer safety
- * bound {@code watchedRevalidateNanos} for changes inotify cannot report. A small file translated literally (its real
+ * within that bound (by an event loop's clock, read once per turn of the loop: {@link flash.sys.LoopClock}). An entry
+ * whose reads are all watched ({@link FileWatch}, {@code --revalidate watch}) is dropped by the watch thread when the
+ * file system reports a change ({@link #invalidate}), and keeps only the longer safety bound {@code
+ * watchedRevalidateNanos} for changes inotify cannot report. A small file translated literally (its real
  * path is the root and the URL path) is checked in place when its bound passes, instead (see {@link #lookup}).
  *
  * <p>Two tiers (issue #11, "warm set larger than the caches"): translations, at most {@code maxEntries}; and the
@@ -554,7 +555,8 @@ public final class PathCache {
 
     /** As {@link #readWaiting(RequestTarget.Normalized)}; {@code sendfile}: a descriptor opened here is kept as a handle. */
     public Translation readWaiting(RequestTarget.Normalized target, boolean sendfile) {
-        // Quietly: the loop's lookup already counted this request in both tiers' frequencies.
+        // Quietly: the loop's lookup already counted this request in the policy (a held file's use in the byte tier's
+        // too, within recordHeldUse's cap).
         Node n = cache.policy().getIfPresentQuietly(target.path());
         if (n == null || !n.readable) return null;
         long now = flash.sys.LoopClock.nanoTime();
