@@ -31,11 +31,13 @@ public final class FileEntry {
     private final boolean borrowed;
     // Unheld entries (PathCache, issue #11): the cache keeps a small file's translation apart from its bytes, with
     // what identifies the file read ({@code identity}) and its real path for openat2; a request whose bytes are not
-    // held reads them into a pooled buffer ({@code pooled}, released with this entry) and serves an entry made from
+    // held reads them into a pooled buffer ({@code owner}, released with this entry) and serves an entry made from
     // the unheld one ({@code origin}, whose header cache slot it shares: same validators, same head).
     private final flash.sys.FileIdentity identity; // fstat of the file read, when known
     private final boolean unheld;                  // metadata only: no body, no handle
-    private final PooledBody pooled;               // the request's body buffer, or null
+    // The counted memory the body lives in (a request's pooled buffer, or bytes of their own that the path cache may
+    // hold: each holder owns a reference, released with this entry), or null: a buffer left to the collector.
+    private final BodyRef owner;
     private final FileEntry origin;                // the unheld entry a request's entry was read for, or null
     private volatile byte[] pathNul;               // the real path, UTF-8 and NUL-terminated, made on first use
     /**
@@ -87,9 +89,15 @@ public final class FileEntry {
      */
     public FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle,
                      boolean mincoreTruthful, String contentDigest, flash.sys.FileIdentity identity) {
+        this(path, size, mtimeMillis, fileKey, contentType, body, handle, mincoreTruthful, contentDigest, identity, null);
+    }
+
+    /** As above, with {@code body} in {@code owned} memory, whose one reference this entry takes over. */
+    FileEntry(Path path, long size, long mtimeMillis, Object fileKey, String contentType, ByteBuffer body, FileHandle handle,
+              boolean mincoreTruthful, String contentDigest, flash.sys.FileIdentity identity, OwnedBody owned) {
         this.identity = identity != null && identity.size() == size && identity.mtimeMillis() == mtimeMillis ? identity : null;
         this.unheld = false;
-        this.pooled = null;
+        this.owner = owned;
         this.origin = null;
         this.mincoreTruthful = mincoreTruthful;
         this.path = path;
@@ -115,13 +123,13 @@ public final class FileEntry {
     private FileEntry(FileEntry from, String contentType, String etag, ByteBuffer body, FileHandle handle, long size,
                       String contentEncoding, boolean vary, boolean acceptRanges, boolean borrowed) {
         this(from, contentType, etag, body, handle, size, contentEncoding, vary, acceptRanges, borrowed,
-                borrowed ? from.pooled : null, false, null, null);
+                borrowed ? from.owner : null, false, null, null);
     }
 
     private FileEntry(FileEntry from, String contentType, String etag, ByteBuffer body, FileHandle handle, long size,
-                      String contentEncoding, boolean vary, boolean acceptRanges, boolean borrowed, PooledBody pooled,
+                      String contentEncoding, boolean vary, boolean acceptRanges, boolean borrowed, BodyRef owner,
                       boolean unheld, flash.sys.FileIdentity identity, FileEntry origin) {
-        this.pooled = pooled;
+        this.owner = owner;
         this.unheld = unheld;
         this.identity = identity;
         this.origin = origin;
@@ -287,10 +295,10 @@ public final class FileEntry {
      * bytes copied into memory of their own, with the unheld entry's validators and header cache slot.
      */
     FileEntry heldCopy() {
-        if (pooled == null || origin == null) throw new IllegalStateException("not an unheld entry's read: " + path);
-        ByteBuffer copy = BodyMemory.allocate((int) size);
-        copy.put(body.duplicate()).flip();
-        return new FileEntry(origin, contentType, etag, copy, null, size, null, false, true, false, null, false, null, origin);
+        if (!(owner instanceof PooledBody) || origin == null) throw new IllegalStateException("not an unheld entry's read: " + path);
+        OwnedBody copy = BodyMemory.allocate((int) size);
+        ByteBuffer bytes = copy.buffer().put(body.duplicate()).flip();
+        return new FileEntry(origin, contentType, etag, bytes, null, size, null, false, true, false, copy, false, null, origin);
     }
 
     flash.sys.FileIdentity identity() { return identity; }
@@ -311,17 +319,29 @@ public final class FileEntry {
      * release of this entry would give the buffer back to its pool under a head still waiting for the socket.
      */
     public ByteBuffer pooledHeadSpace(int n) {
-        return pooled == null || borrowed || size == 0 ? null : pooled.headSpace(n);
+        return owner instanceof PooledBody p && !borrowed && size != 0 ? p.headSpace(n) : null;
     }
 
     /**
-     * The pooled buffer the body lives in, with one more reference for the caller (a response segment viewing it),
-     * or null when the body is not pooled (held by the cache, mapped or sent from the file).
+     * The counted memory the body lives in, with one more reference for the caller (a response segment viewing it),
+     * or null when it is not counted (a buffer left to the collector, mapped chunks, or a file sent from its descriptor).
      */
-    public PooledBody retainPooledBody() {
-        if (pooled == null) return null;
-        if (!pooled.retain()) throw new IllegalStateException("pooled body released under a live entry: " + path);
-        return pooled;
+    public BodyRef retainBody() {
+        if (owner == null) return null;
+        if (!owner.retain()) throw new IllegalStateException("body memory released under a live entry: " + path);
+        return owner;
+    }
+
+    /**
+     * One more reference to this entry's bytes for a holder that found it where another thread may release it (the
+     * path cache's byte tier, for a request or for the tier itself); false once the last one is gone, and the bytes
+     * must not be served. The holder gives it back with {@link #release()} (a request) or {@link #releaseBody()}.
+     */
+    boolean retainHeld() { return owner == null || owner.retain(); }
+
+    /** Drops one reference to this entry's bytes alone (the byte tier's own, or one {@link #retainHeld} took). */
+    void releaseBody() {
+        if (owner != null) owner.release();
     }
 
     public Path path() { return path; }
@@ -370,13 +390,13 @@ public final class FileEntry {
 
     /**
      * Drops this entry's own reference to its open file (it closes once no response still sends from it), to its
-     * pooled body (it goes back to its pool once no response still sends from it), or to the descriptor an unheld
+     * body's memory (back to its pool, or freed, once no response still sends from it), or to the descriptor an unheld
      * entry keeps (it closes once no read still uses it).
      */
     public void release() {
         if (borrowed) return;
         if (handle != null) handle.release();
-        if (pooled != null) pooled.release();
+        if (owner != null) owner.release();
         if (unheld && KEPT.getAndSet(this, RELEASED) instanceof KeptDescriptor k) k.release();
     }
 }

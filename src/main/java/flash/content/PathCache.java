@@ -62,7 +62,7 @@ import java.util.concurrent.atomic.LongAdder;
  * executor): usually the inserting helper, sometimes a loop whose lookup found the read buffer full. The removal
  * listeners only drop the cache's reference (and a translation's bytes with it, or the reverse where the bytes are
  * all there is); when that is the last reference, the file's descriptor is closed and its residency mapping
- * unmapped: two system calls that never wait for the disk (the file is read-only, nothing is dirty), the same work a
+ * unmapped, or its bytes freed ({@link OwnedBody}): calls that never wait for the disk (the file is read-only, nothing is dirty), the same work a
  * loop already does when it finishes the last response sending from an evicted file. No thread pool, and no read or
  * write of file data, ever runs in the listeners.
  */
@@ -345,7 +345,10 @@ public final class PathCache {
                     }
                     if (e.residencyMissSecond != missed && refills != null) refill(e, refills);
                 }
-                return held; // bytes in memory: no reference to take
+                // The request's reference to the bytes: the byte tier may drop them meanwhile, and its release frees
+                // them once no request or response still holds one.
+                if (held.entry().retainHeld()) return held;
+                hits.decrement(); // dropped since this node was read: read as an unheld file, below
             }
             if (n.readable) return readUnheld(n, due, now, sendfile);
             misses.increment();
@@ -524,7 +527,9 @@ public final class PathCache {
         if (!n.entry.unchangedOnDisk()) return;
         try {
             bodiesOffered.increment();
-            holdBody(n, read.heldCopy());
+            FileEntry copy = read.heldCopy();
+            holdBody(n, copy);
+            copy.releaseBody(); // the copy's first reference, ours: the byte tier took its own, or freed it
         } catch (RuntimeException | OutOfMemoryError e) {
             // No memory for the copy (direct memory exhausted): the offer is optional, the request is served anyway.
         }
@@ -565,7 +570,8 @@ public final class PathCache {
         Translation.Found held = n.held;
         if (held != null) {
             // Held since the loop's lookup (offered meanwhile): serve it; past the bound, a translation checks it.
-            return due ? null : held;
+            if (due) return null;
+            if (held.entry().retainHeld()) return held; // the caller's reference (see lookup)
         }
         if (Thread.currentThread().isVirtual()) return null; // a native read would pin the carrier (see above)
         // By fstat even when watched: on a helper that costs the loop nothing, so the read stays as strict as it was.
@@ -624,6 +630,7 @@ public final class PathCache {
      * for a node already gone.
      */
     private void holdBody(Node node, FileEntry entry) {
+        if (!entry.retainHeld()) return; // the byte tier's own reference (the caller holds one: this cannot fail)
         Held h = new Held(node, entry);
         bytes.add(h.bytes()); // before the put: the removal that takes it off can only come after
         heldBodies.increment();
@@ -638,6 +645,7 @@ public final class PathCache {
         if (!stored[0]) {
             bytes.add(-h.bytes());
             heldBodies.decrement();
+            entry.releaseBody();
         }
     }
 
@@ -713,6 +721,8 @@ public final class PathCache {
         bytes.add(-h.bytes());
         heldBodies.decrement();
         HELD.compareAndSet(h.node, h.found, null); // not a newer Held's bytes, stored for the node since
+        // The tier's reference: the memory is freed now, or by the last request or response still holding one.
+        h.found.entry().releaseBody();
         if (cause.wasEvicted()) {
             bodyEvictions.increment();
             // A translation that cannot be served without its bytes goes with them, as before the two tiers.

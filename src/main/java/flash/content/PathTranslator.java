@@ -187,22 +187,29 @@ public final class PathTranslator {
             String type = MimeTypes.forFileName(real.getFileName().toString(), mime);
             boolean reproducible = FileEntry.reproducible(mtime);
             if (size <= smallFileMax) {
-                ByteBuffer body = BodyMemory.allocate((int) size); // not zeroed: the read below fills it
-                long pos = 0;
-                while (body.hasRemaining()) {
-                    int n = ch.read(body, pos);
-                    if (n < 0) break; // truncated since fstat: serve what is there, consistently sized
-                    pos += n;
+                OwnedBody owned = BodyMemory.allocate((int) size); // not zeroed: the read below fills it
+                try {
+                    ByteBuffer body = owned.buffer();
+                    long pos = 0;
+                    while (body.hasRemaining()) {
+                        int n = ch.read(body, pos);
+                        if (n < 0) break; // truncated since fstat: serve what is there, consistently sized
+                        pos += n;
+                    }
+                    body.flip();
+                    String digest = reproducible ? ContentDigest.of(body) : null;
+                    // Taken after the read: an entry whose file changed meanwhile gets an identity that disagrees with
+                    // its attributes, and so can never be served unheld (PathCache) from bytes it does not describe.
+                    flash.sys.FileIdentity identity = Native.identity(Native.fd(ch));
+                    // Asked here, where blocking is allowed: a loop may later send this file unheld by sendfile, after
+                    // mincore on a mapping of it, which must then tell the truth (UnheldRead).
+                    FileEntry entry = new FileEntry(real, body.remaining(), mtime, key, type, body, null,
+                            identity != null && mincoreTruthful(real), digest, identity, owned);
+                    owned = null; // the entry's now
+                    return new Translation.Found(entry);
+                } finally {
+                    if (owned != null) owned.release();
                 }
-                body.flip();
-                String digest = reproducible ? ContentDigest.of(body) : null;
-                // Taken after the read: an entry whose file changed meanwhile gets an identity that disagrees with
-                // its attributes, and so can never be served unheld (PathCache) from bytes it does not describe.
-                flash.sys.FileIdentity identity = Native.identity(Native.fd(ch));
-                // Asked here, where blocking is allowed: a loop may later send this file unheld by sendfile, after
-                // mincore on a mapping of it, which must then tell the truth (UnheldRead).
-                return new Translation.Found(new FileEntry(real, body.remaining(), mtime, key, type, body, null,
-                        identity != null && mincoreTruthful(real), digest, identity));
             }
             keep = true;
             boolean truthful = mincoreTruthful(real);

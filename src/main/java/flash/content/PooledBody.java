@@ -18,7 +18,7 @@ import java.util.ArrayDeque;
  * that sent the response, and goes back to the helper's pool: so the pool is locked (once per take and per release,
  * uncontended but for that hand-back).
  */
-public final class PooledBody extends RefCount {
+public final class PooledBody extends BodyRef {
     /** Free buffers kept per size class and thread; more in flight at once are allocated and dropped after. */
     static final int KEEP = 16;
     private static final int MIN_CLASS = 12; // 4 KiB
@@ -64,10 +64,8 @@ public final class PooledBody extends RefCount {
         return slab.buffer.slice(HEADROOM - n, n);
     }
 
-    /** Takes one more reference; false once the loan ended (the caller must not use the buffer). */
-    @Override public boolean retain() { return super.retain(); }
-
     /** Drops one reference; the last one gives the buffer back to its pool. */
+    @Override
     public void release() {
         if (drop()) slab.home.offer(slab);
     }

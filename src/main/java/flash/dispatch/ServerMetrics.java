@@ -121,6 +121,10 @@ public final class ServerMetrics implements Completion.Listener {
         sb.append("flash_cache_evictions_total{cache=\"file\"} ").append(cc == null ? 0 : cc.evictions.sum()).append('\n');
         gauge(sb, "flash_path_cache_entries", "Entries in the pathname-translation cache.", pc == null ? 0 : pc.size());
         gauge(sb, "flash_file_cache_bytes", "Small-file bytes held in memory by the path cache.", pc == null ? 0 : pc.bytesHeld());
+        gauge(sb, "flash_body_memory_bytes", "Native memory of small files' bodies not yet freed: held by the byte budget, sent by a response, "
+                + "or dropped and waiting for the collector.", flash.content.BodyMemory.outstanding());
+        counter(sb, "flash_body_memory_fallback_bytes_total", "Bodies' bytes allocated as direct buffers because flash_body_memory_bytes was at its bound.",
+                flash.content.BodyMemory.fallbackBytes());
         gauge(sb, "flash_path_cache_unheld_entries", "Small files' translations cached without their bytes held (the byte budget holds the most used files' bytes): served by a read that must not block.",
                 pc == null ? 0 : pc.unheldEntries());
         counter(sb, "flash_unheld_reads_total", "Requests for an unheld entry, by outcome: hit = read without blocking and served at once, "

@@ -406,7 +406,7 @@ public final class Outgoing {
         if (offset <= pendingRegionOffset()) residentEnd = Math.max(residentEnd, offset + length);
     }
 
-    /** Releases the open files, mapped chunks and pooled bodies this response holds, and a stream not sent whole; idempotent. */
+    /** Releases the open files, mapped chunks and bodies' memory this response holds, and a stream not sent whole; idempotent. */
     public void release() {
         if (released) return;
         released = true;
@@ -415,7 +415,7 @@ public final class Outgoing {
             if (b.get(i) instanceof Segment.FileRegion r) r.handle().release();
             else if (b.get(i) instanceof Segment.Bytes m) {
                 if (m.chunk() != null) m.chunk().release();
-                if (m.pooled() != null) m.pooled().release();
+                if (m.body() != null) m.body().release();
             }
         }
         if (response.stream() != null) response.stream().abort(); // a no-op once the stream finished

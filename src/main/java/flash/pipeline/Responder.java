@@ -161,7 +161,7 @@ public final class Responder {
         if (mem != null) {
             // The whole file (the common case) needs no second view of the fresh duplicate.
             ByteBuffer part = offset == 0 && length == mem.remaining() ? mem : mem.slice((int) offset, (int) length);
-            return List.of(new Segment.Bytes(part, null, e.retainPooledBody()));
+            return List.of(new Segment.Bytes(part, null, e.retainBody()));
         }
         if (bodyPath.mapped(chunkCache, e, sendfile)) {
             List<ChunkCache.Chunk> chunks = chunkCache.acquire(e, offset, length);

@@ -2,17 +2,18 @@ package flash.pipeline;
 
 import flash.content.ChunkCache;
 import flash.content.FileHandle;
-import flash.content.PooledBody;
+import flash.content.BodyRef;
 
 import java.nio.ByteBuffer;
 
 /** A piece of a response on its way out: bytes in memory, or a region of an open file (sent with sendfile). */
 public sealed interface Segment {
     /**
-     * {@code chunk}: the mapped file chunk the buffer views, or null; {@code pooled}: the pooled buffer it views (an
-     * unheld entry's body read for this request), or null. One reference each, released by {@link Outgoing}.
+     * {@code chunk}: the mapped file chunk the buffer views, or null; {@code body}: the counted memory it views (a
+     * pooled buffer an unheld entry's body was read into for this request, or bytes the path cache may hold), or
+     * null. One reference each, released by {@link Outgoing}.
      */
-    record Bytes(ByteBuffer buffer, ChunkCache.Chunk chunk, PooledBody pooled) implements Segment {
+    record Bytes(ByteBuffer buffer, ChunkCache.Chunk chunk, BodyRef body) implements Segment {
         public Bytes(ByteBuffer buffer) { this(buffer, null, null); }
         public Bytes(ByteBuffer buffer, ChunkCache.Chunk chunk) { this(buffer, chunk, null); }
     }

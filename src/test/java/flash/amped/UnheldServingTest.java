@@ -105,6 +105,12 @@ class UnheldServingTest {
                 RawClient.Response st = Http.get(p, "/status"); // one mp worker's page: the counters are there
                 assertThat(st.bodyText()).contains("flash_unheld_reads_total{outcome=\"hit\"}")
                         .contains("flash_path_cache_kept_descriptors");
+                // That worker's bodies in memory are the ones its byte tier holds once its responses are done: the
+                // bytes it refused or dropped were freed by their last release, not left for a full collection.
+                assertThat(Http.eventually(BOUND_MS, () -> {
+                    String t = Http.get(p, "/status").bodyText();
+                    return Http.metric(t, "flash_body_memory_bytes") == Http.metric(t, "flash_file_cache_bytes");
+                })).as("an mp worker's body memory, against the bytes its cache holds").isTrue();
             }
         }
     }

@@ -365,7 +365,7 @@ class UnheldEntryTest {
         served(cache, "/f"); // a first buffer for this thread's pool
         int pooled = PooledBody.pooledOnThisThread();
         FileEntry e = ((Translation.Found) cache.lookup(target("/f"))).entry();
-        PooledBody segmentRef = e.retainPooledBody(); // as a response segment holds it
+        BodyRef segmentRef = e.retainBody(); // as a response segment holds it
         assertThat(PooledBody.pooledOnThisThread()).isEqualTo(pooled - 1);
         e.release();
         assertThat(PooledBody.pooledOnThisThread()).as("a response still views it").isEqualTo(pooled - 1);
