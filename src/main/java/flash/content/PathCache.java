@@ -62,8 +62,9 @@ import java.util.concurrent.atomic.LongAdder;
  * executor): usually the inserting helper, sometimes a loop whose lookup found the read buffer full. The removal
  * listeners only drop the cache's reference (and a translation's bytes with it, or the reverse where the bytes are
  * all there is); when that is the last reference, the file's descriptor is closed and its residency mapping
- * unmapped, or its bytes freed ({@link OwnedBody}): calls that never wait for the disk (the file is read-only, nothing is dirty), the same work a
- * loop already does when it finishes the last response sending from an evicted file. No thread pool, and no read or
+ * unmapped, or its bytes freed ({@link OwnedBody}): calls that never wait for the disk (the file is read-only,
+ * nothing is dirty), the same work a loop already does when it finishes the last response sending from an evicted
+ * file. No thread pool, and no read or
  * write of file data, ever runs in the listeners.
  */
 public final class PathCache {

@@ -27,6 +27,13 @@ class MissPathAllocationTest {
 
     @TempDir Path root;
 
+    /** File {@code i}'s bytes: SIZE of them, different from every other file's at the same offset. */
+    private static byte[] content(int i) {
+        byte[] c = new byte[SIZE];
+        for (int j = 0; j < SIZE; j++) c[j] = (byte) (i * 31 + j);
+        return c;
+    }
+
     private static BufferPoolMXBean directPool() {
         for (BufferPoolMXBean b : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
             if (b.getName().equals("direct")) return b;
@@ -44,8 +51,7 @@ class MissPathAllocationTest {
         List<RequestTarget.Normalized> targets = new ArrayList<>();
         List<byte[]> contents = new ArrayList<>();
         for (int i = 0; i < FILES; i++) {
-            byte[] c = new byte[SIZE];
-            for (int j = 0; j < SIZE; j++) c[j] = (byte) (i * 31 + j);
+            byte[] c = content(i);
             Files.createDirectories(root.resolve("d" + (i % 10)));
             Files.write(root.resolve("d" + (i % 10)).resolve("f" + i + ".html"), c);
             contents.add(c);
@@ -133,9 +139,7 @@ class MissPathAllocationTest {
         assumeTrue(Native.available(), "native layer unavailable");
         List<RequestTarget.Normalized> targets = new ArrayList<>();
         for (int i = 0; i < FILES; i++) {
-            byte[] c = new byte[SIZE];
-            for (int j = 0; j < SIZE; j++) c[j] = (byte) (i * 31 + j);
-            Files.write(root.resolve("f" + i + ".html"), c);
+            Files.write(root.resolve("f" + i + ".html"), content(i));
             targets.add((RequestTarget.Normalized) RequestTarget.normalize("/f" + i + ".html"));
         }
         PathTranslator translator = new PathTranslator(root, false, false, false, 64 * 1024);
@@ -157,7 +161,7 @@ class MissPathAllocationTest {
         for (int i = 0; i < FILES; i++) {
             if (cache.lookup(targets.get(i)) instanceof Translation.Found f) {
                 ByteBuffer b = f.entry().body();
-                if (b != null) assertThat(b.get(7)).as("file %d", i).isEqualTo((byte) (i * 31 + 7));
+                if (b != null) assertThat(b.get(7)).as("file %d", i).isEqualTo(content(i)[7]);
                 f.entry().release();
             }
         }
