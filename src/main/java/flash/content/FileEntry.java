@@ -50,6 +50,9 @@ public final class FileEntry {
     private volatile boolean refilling;
     // An unheld entry's open file (KeptDescriptor), kept between requests; RELEASED once the entry is released.
     private volatile Object kept;
+    // The tick (DescriptorBudget.nowTick) of this unheld entry's last read on a loop that opened its file, or
+    // MIN_VALUE: a racy hint for keptIfAgainSoon.
+    long openedTick = Long.MIN_VALUE; // package-private: tests age it
     private static final Object RELEASED = new Object();
     private static final java.lang.invoke.VarHandle KEPT, REFILLING;
     static {
@@ -238,29 +241,63 @@ public final class FileEntry {
 
     /**
      * Keeps {@code fd} (just opened on this entry's path and found to be its file) open with this entry, if it keeps
-     * none yet, is not released, and {@code budget} has room; true when it did, and the entry owns {@code fd} now.
-     * With {@code asHandle}, the file is kept as a {@link FileHandle} (opened again from {@code fd}, which is then
-     * closed here) so that later requests can send it by sendfile ({@link #withKeptHandle}); where that reopening
-     * fails, {@code fd} is kept as it is.
+     * none yet, is not released, and {@code budget} has room; true when it did. Takes {@code fd} either way: kept, or
+     * closed here. With {@code asHandle}, the file is kept as a {@link FileHandle} ({@link KeptDescriptor#handle}) so
+     * that later requests can send it by sendfile ({@link #withKeptHandle}); where no handle can be made, {@code fd} is
+     * kept as it is.
      */
     boolean keep(int fd, DescriptorBudget budget, boolean asHandle) {
-        // A full budget refuses the charge below: found before the handle's reopen, mapping and close, which a site of
-        // more files than the room otherwise paid on every read of a file it could not keep (section 35).
-        if (kept != null || budget.full()) return false;
-        FileHandle h = asHandle ? KeptDescriptor.reopen(fd, this) : null;
-        KeptDescriptor k = budget.charge(h == null ? fd : h.fd(), h, this);
-        if (k == null) {
-            if (h != null) h.release();
+        // A full budget refuses the charge below: found before the handle is made (and, on first use, mapped), which a
+        // site of more files than the room otherwise paid on every read of a file it could not keep (section 35).
+        if (kept != null || budget.full()) {
+            Native.close(fd);
             return false;
         }
-        if (KEPT.compareAndSet(this, null, k)) {
-            if (h != null) Native.close(fd); // the handle is the kept descriptor now
-            return true;
+        FileHandle h = asHandle ? KeptDescriptor.handle(fd, this) : null; // owns the open file when not null
+        if (h != null) {
+            try {
+                return keep(h, budget);
+            } finally {
+                h.release(); // ours: a kept descriptor took its own
+            }
         }
-        budget.returned(k); // another read kept one first, or the entry was released: the caller closes fd
-        if (h != null) h.release();
+        KeptDescriptor k = budget.charge(fd, null, this);
+        if (k != null && KEPT.compareAndSet(this, null, k)) return true;
+        if (k != null) budget.returned(k); // another read kept one first, or the entry was released
+        Native.close(fd);
         return false;
     }
+
+    /**
+     * Keeps {@code h} (open on this entry's file, found to be it) with this entry, as {@link #keep(int,
+     * DescriptorBudget, boolean)} does; true when it did, with a reference of its own. The caller's reference stays
+     * the caller's.
+     */
+    boolean keep(FileHandle h, DescriptorBudget budget) {
+        if (kept != null || budget.full() || !h.retain()) return false;
+        KeptDescriptor k = budget.charge(h.fd(), h, this);
+        if (k != null && KEPT.compareAndSet(this, null, k)) return true;
+        if (k != null) budget.returned(k); // another read kept one first, or the entry was released
+        h.release();
+        return false;
+    }
+
+    /**
+     * Whether a read that opened this unheld entry's file and read it on a loop should keep the descriptor: yes for
+     * the first such read since the translation, and then only when the one before was at most {@link
+     * DescriptorBudget#RELIEF_IDLE_TICKS} ago (about 4 s); this read is recorded for the next. A descriptor idle
+     * longer is what the budget closes when files asked for often need room ({@link DescriptorBudget#relieve}), so
+     * keeping one for a file asked for less often only churns: on a site of 100,000 files under Zipf access, a fifth
+     * of the requests kept a descriptor that was closed before its next use (docs/performance.md section 43).
+     */
+    boolean keepsOnRead() {
+        long now = DescriptorBudget.nowTick(), last = openedTick;
+        openedTick = now;
+        return last == Long.MIN_VALUE || now - last <= DescriptorBudget.RELIEF_IDLE_TICKS;
+    }
+
+    /** The unheld entry this request's entry was read for, or null. */
+    FileEntry origin() { return origin; }
 
     /** Stops keeping {@code k} (shed by the budget); it closes once no read still uses it. False if it was not kept. */
     boolean dropKept(KeptDescriptor k) {

@@ -37,11 +37,26 @@ final class KeptDescriptor extends RefCount {
     }
 
     /**
+     * {@code fd} (open on {@code owner}'s file, found to be it by fstat) as a {@link FileHandle}, which then owns it;
+     * or null, and the caller still owns {@code fd}. The handle's channel is made over {@code fd} itself
+     * ({@link Native#adoptReadOnly}), with no system call; only where JDK internals are closed is the file opened again
+     * ({@link #reopen}). The reopen was a fifth of the system calls of a site whose kept descriptors churn
+     * (docs/performance.md section 43).
+     */
+    static FileHandle handle(int fd, FileEntry owner) {
+        java.nio.channels.FileChannel ch = Native.adoptReadOnly(fd, null); // no path: it only names JFR's events
+        if (ch != null) return new FileHandle(ch, owner.mincoreTruthful());
+        FileHandle h = reopen(fd, owner);
+        if (h != null) Native.close(fd); // the handle's own descriptor is the one kept
+        return h;
+    }
+
+    /**
      * {@code fd} (open on {@code owner}'s file) opened again as a {@link FileHandle}, or null. The JDK makes no
-     * channel from a descriptor number, but {@code /proc/self/fd/N} reopens the very file {@code fd} refers to,
-     * whatever became of its path since; fstat confirms it. Once per kept file, on the thread that keeps it: procfs
-     * and an inode already open. On a loop this follows an openat2 with RESOLVE_CACHED that succeeded, which it does
-     * not on file systems that revalidate names remotely (NFS, FUSE), whose open could wait. The caller still owns
+     * channel from a descriptor number through its API, but {@code /proc/self/fd/N} reopens the very file {@code fd}
+     * refers to, whatever became of its path since; fstat confirms it. Once per kept file, on the thread that keeps it:
+     * procfs and an inode already open. On a loop this follows an openat2 with RESOLVE_CACHED that succeeded, which it
+     * does not on file systems that revalidate names remotely (NFS, FUSE), whose open could wait. The caller still owns
      * {@code fd}.
      */
     static FileHandle reopen(int fd, FileEntry owner) {

@@ -151,15 +151,20 @@ final class UnheldRead {
             if (fd == -Native.ENOSYS || fd == -Native.EINVAL) supported = false;
             return null;
         }
-        boolean kept = false;
+        boolean taken = false;
         try {
             if (Native.sameFile(fd, unheld.identity()) != 1) return null;
             FileEntry e = readBody(unheld, fd, wait);
             // Kept only after the read, failed or not: once kept, a shed or an eviction on another thread may close it.
-            if (budget != null) kept = unheld.keep(fd, budget, asHandle);
+            // A loop's read that found the pages keeps it only for a file read again soon; one that did not keeps it
+            // for the helper's read that follows.
+            if (budget != null && (wait || e == null || unheld.keepsOnRead())) {
+                taken = true; // kept, or closed by keep
+                unheld.keep(fd, budget, asHandle);
+            }
             return e;
         } finally {
-            if (!kept) Native.close(fd);
+            if (!taken) Native.close(fd);
         }
     }
 
@@ -240,11 +245,14 @@ final class UnheldRead {
         }
         int fd = Native.openCachedNoSymlinks(unheld.pathNul());
         if (fd < 0) return null;
-        boolean keptNow = false;
+        boolean taken = false;
         try {
-            if (Native.sameFile(fd, unheld.identity()) == 1) keptNow = unheld.keep(fd, budget, true);
+            if (Native.sameFile(fd, unheld.identity()) == 1) {
+                taken = true; // kept, or closed by keep
+                unheld.keep(fd, budget, true);
+            }
         } finally {
-            if (!keptNow) Native.close(fd);
+            if (!taken) Native.close(fd);
         }
         return null;
     }

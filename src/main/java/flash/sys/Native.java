@@ -619,6 +619,49 @@ public final class Native {
         }
     }
 
+    // ---- a file channel over a descriptor opened here ----------------------------------------------------------
+    // No public API makes a FileChannel from a descriptor number either. IOUtil.newFD and FileChannelImpl.open are
+    // public members of sun.nio.ch, which the flag above opens. A channel made so owns the descriptor: closing the
+    // channel closes it, and so does its cleaner if the channel becomes unreachable unclosed, as for FileChannel.open.
+
+    private static final MethodHandle NEW_FD, FILE_CHANNEL_OPEN;
+
+    static {
+        MethodHandle newFd = null, open = null;
+        if (FILE_CHANNEL_FD != null) {
+            try {
+                Class<?> ioUtil = Class.forName("sun.nio.ch.IOUtil");
+                newFd = MethodHandles.lookup().findStatic(ioUtil, "newFD",
+                        java.lang.invoke.MethodType.methodType(java.io.FileDescriptor.class, int.class));
+                Class<?> fci = Class.forName("sun.nio.ch.FileChannelImpl");
+                open = MethodHandles.lookup().findStatic(fci, "open", java.lang.invoke.MethodType.methodType(
+                        FileChannel.class, java.io.FileDescriptor.class, String.class, boolean.class, boolean.class,
+                        boolean.class, boolean.class, java.io.Closeable.class));
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                newFd = open = null;
+            }
+        }
+        NEW_FD = newFd;
+        FILE_CHANNEL_OPEN = open;
+    }
+
+    /**
+     * A read-only channel over {@code fd}, a descriptor of a regular file opened by this process, that owns it from
+     * now on (closing the channel closes {@code fd}); null when JDK internals are closed, and the caller still owns
+     * {@code fd}, as it does when this fails. {@code path} only names the channel (in JFR's file events; may be null).
+     * No system call.
+     */
+    public static FileChannel adoptReadOnly(int fd, String path) {
+        if (FILE_CHANNEL_OPEN == null || fd < 0) return null;
+        try {
+            java.io.FileDescriptor d = (java.io.FileDescriptor) NEW_FD.invokeExact(fd);
+            return (FileChannel) FILE_CHANNEL_OPEN.invokeExact(d, path, true, false, false, false,
+                    (java.io.Closeable) null);
+        } catch (Throwable t) { // nothing was made that owns fd
+            return null;
+        }
+    }
+
     private static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) return r;
         if (t instanceof Error e) throw e;

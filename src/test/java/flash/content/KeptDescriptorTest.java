@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static flash.content.CacheFixture.bytesOf;
 import static flash.content.CacheFixture.openOn;
 import static flash.content.CacheFixture.served;
 import static flash.content.CacheFixture.translate;
@@ -71,6 +72,32 @@ class KeptDescriptorTest {
         assertThat(cache.unheldHits.sum()).isEqualTo(5);
         cache.clear();
         assertThat(cache.keptDescriptors()).isZero();
+        assertThat(openOn(real)).isZero();
+    }
+
+    @Test
+    void aFileOpenedAgainOnlyAfterTheReliefIdleTimeDoesNotKeepItsDescriptorOneOpenedAgainSoonDoes() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        Path real = translator.root().resolve("f");
+        DescriptorBudget budget = roomFor(10);
+        PathCache cache = unheldCache(NEVER, budget);
+        translate(translator, cache, "/f");
+        Translation t = cache.lookup(CacheFixture.target("/f"));
+        FileEntry unheld = ((Translation.Found) t).entry().origin();
+        assertThat(bytesOf(t)).isEqualTo(v);
+        assertThat(cache.keptDescriptors()).as("the first read since the translation keeps it").isEqualTo(1);
+
+        assertThat(budget.dropIdle(DescriptorBudget.nowTick() + DescriptorBudget.IDLE_TICKS, 0)).isEqualTo(1);
+        unheld.openedTick = DescriptorBudget.nowTick() - DescriptorBudget.RELIEF_IDLE_TICKS - 1;
+        assertThat(served(cache, "/f")).isEqualTo(v);
+        assertThat(cache.keptDescriptors()).as("its last open longer ago than an idle descriptor is kept").isZero();
+        assertThat(openOn(real)).isZero();
+
+        assertThat(served(cache, "/f")).isEqualTo(v);
+        assertThat(cache.keptDescriptors()).as("opened again soon after: kept").isEqualTo(1);
+        assertThat(openOn(real)).isEqualTo(1);
+        assertThat(cache.unheldHits.sum()).isEqualTo(3);
+        cache.clear();
         assertThat(openOn(real)).isZero();
     }
 

@@ -55,6 +55,29 @@ class NativeTest {
     }
 
     @Test
+    void aChannelAdoptingADescriptorReadsItsFileAndClosesItOnce() throws IOException {
+        assumeTrue(Native.fdAccess(), "needs --add-opens java.base/sun.nio.ch");
+        Path f = dir.resolve("adopted");
+        byte[] data = writeRandom(f, 10_000);
+        int fd = Native.openReadOnly(f);
+        assertThat(fd).isPositive();
+        Path link = Path.of("/proc/self/fd/" + fd);
+        FileChannel ch = Native.adoptReadOnly(fd, null);
+        assertThat(ch).isNotNull();
+        assertThat(Native.fd(ch)).as("the descriptor itself, not a new one").isEqualTo(fd);
+        ByteBuffer b = ByteBuffer.allocate(data.length + 1);
+        assertThat(ch.read(b, 0)).isEqualTo(data.length);
+        assertThat(Arrays.copyOf(b.array(), data.length)).isEqualTo(data);
+        assertThat(ch.size()).isEqualTo(data.length);
+        assertThat(Files.readSymbolicLink(link)).isEqualTo(f.toRealPath());
+        ch.close();
+        assertThat(Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.readSymbolicLink(link).equals(f.toRealPath()))
+                .as("closing the channel closed the descriptor").isFalse();
+        ch.close(); // a second close closes nothing (the number may be another file's by now)
+        assertThat(Native.adoptReadOnly(-1, null)).isNull();
+    }
+
+    @Test
     void sendfileMovesExactBytesFromOffset() throws Exception {
         Path f = dir.resolve("send");
         byte[] data = writeRandom(f, 300_000);
