@@ -283,12 +283,13 @@ public final class FileEntry {
     }
 
     /**
-     * Whether a read that opened this unheld entry's file and read it on a loop should keep the descriptor: yes for
-     * the first such read since the translation, and then only when the one before was at most {@link
+     * Whether a read that opened this unheld entry's file and read it on a loop should keep the descriptor once the
+     * budget is three quarters full (below that, every such read keeps it): yes for the first such read since the
+     * translation, and then only when the one before was at most {@link
      * DescriptorBudget#RELIEF_IDLE_TICKS} ago (about 4 s); this read is recorded for the next. A descriptor idle
      * longer is what the budget closes when files asked for often need room ({@link DescriptorBudget#relieve}), so
-     * keeping one for a file asked for less often only churns: on a site of 100,000 files under Zipf access, a fifth
-     * of the requests kept a descriptor that was closed before its next use (docs/performance.md section 43).
+     * keeping one for a file asked for less often only churns: on a site of 100,000 files under Zipf access, one
+     * request in five kept a new descriptor while as many were closed (docs/performance.md section 43).
      */
     boolean keepsOnRead() {
         long now = DescriptorBudget.nowTick(), last = openedTick;

@@ -156,9 +156,9 @@ final class UnheldRead {
             if (Native.sameFile(fd, unheld.identity()) != 1) return null;
             FileEntry e = readBody(unheld, fd, wait);
             // Kept only after the read, failed or not: once kept, a shed or an eviction on another thread may close it.
-            // A loop's read that found the pages keeps it only for a file read again soon; one that did not keeps it
-            // for the helper's read that follows.
-            if (budget != null && (wait || e == null || unheld.keepsOnRead())) {
+            // A loop's read that found the pages keeps it, once the budget is three quarters full, only for a file
+            // read again soon; one that did not keeps it for the helper's read that follows.
+            if (budget != null && (wait || e == null || unheld.keepsOnRead() || budget.held() < heldRoom(budget))) {
                 taken = true; // kept, or closed by keep
                 unheld.keep(fd, budget, asHandle);
             }
