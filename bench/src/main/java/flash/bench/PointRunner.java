@@ -81,7 +81,7 @@ public final class PointRunner {
             }
         }
         for (int run = 1; run <= cfg.repeats(); run++) {
-            for (ServerProcess s : servers) {
+            for (ServerProcess s : inRunOrder(servers, run)) {
                 String base = slug + "-" + s.label().replaceAll("[^A-Za-z0-9._-]", "_") + "-r" + run;
                 opts.beforeRun().run(s, run);
                 Measurement m = once(experiment, param, x, run, s, target, connections, raw.resolve(base + ".txt"), false);
@@ -99,6 +99,19 @@ public final class PointRunner {
                 }
             }
         }
+    }
+
+    /**
+     * The servers in the order of run {@code run} (1-based): the first of the list first in run 1, the second in run 2,
+     * and so on, the rest following in list order. A fixed order favoured the last server wherever the machine sped
+     * up from run to run: on the 100,000-file site's disk-bound point every server's rate rose round by round and
+     * nginx with aio threads, always last, was measured at the disk's fastest (docs/performance.md section 42).
+     */
+    static <T> List<T> inRunOrder(List<T> servers, int run) {
+        int n = servers.size();
+        List<T> order = new ArrayList<>(n);
+        for (int k = 0; k < n; k++) order.add(servers.get((k + run - 1) % n));
+        return order;
     }
 
     private Measurement once(String experiment, String param, double x, int run, ServerProcess s, Target target,

@@ -34,7 +34,7 @@ public final class SummaryWriter {
         sb.append("- Started: ").append(ctx.started()).append(String.format(Locale.ROOT, ", took %.1f min%n",
                 ctx.durationS() / 60));
         sb.append("- Each cell: median of ").append(ctx.repeats()).append(" runs of ").append(ctx.durationPerRunS())
-                .append(" s (min–max), servers interleaved run by run; wrk -t1, keep-alive.\n");
+                .append(" s (min–max), servers interleaved run by run, the first rotating from run to run; wrk -t1, keep-alive.\n");
         sb.append("- MB/s is wrk's Transfer/sec (MiB/s, headers included). Ratios are computed run by run "
                 + "(run i of one server against run i of the other, measured back to back), then summarised.\n\n");
         for (String exp : EXPERIMENTS) {
