@@ -51,7 +51,7 @@ public final class FileEntry {
     // An unheld entry's open file (KeptDescriptor), kept between requests; RELEASED once the entry is released.
     private volatile Object kept;
     // The tick (DescriptorBudget.nowTick) of this unheld entry's last read on a loop that opened its file, or
-    // MIN_VALUE: a racy hint for keptIfAgainSoon.
+    // MIN_VALUE: a racy hint for keepsOnRead.
     long openedTick = Long.MIN_VALUE; // package-private: tests age it
     private static final Object RELEASED = new Object();
     private static final java.lang.invoke.VarHandle KEPT, REFILLING;
@@ -249,23 +249,20 @@ public final class FileEntry {
     boolean keep(int fd, DescriptorBudget budget, boolean asHandle) {
         // A full budget refuses the charge below: found before the handle is made (and, on first use, mapped), which a
         // site of more files than the room otherwise paid on every read of a file it could not keep (section 35).
-        if (kept != null || budget.full()) {
-            Native.close(fd);
+        FileHandle h = null;
+        boolean keptRaw = false;
+        try {
+            if (kept != null || budget.full()) return false;
+            h = asHandle ? KeptDescriptor.handle(fd, this) : null; // owns the open file when not null
+            if (h != null) return keep(h, budget);
+            KeptDescriptor k = budget.charge(fd, null, this);
+            if (k != null && KEPT.compareAndSet(this, null, k)) return keptRaw = true;
+            if (k != null) budget.returned(k); // another read kept one first, or the entry was released
             return false;
+        } finally {
+            if (h != null) h.release(); // ours: a kept descriptor took its own; the last closes the file
+            else if (!keptRaw) Native.close(fd);
         }
-        FileHandle h = asHandle ? KeptDescriptor.handle(fd, this) : null; // owns the open file when not null
-        if (h != null) {
-            try {
-                return keep(h, budget);
-            } finally {
-                h.release(); // ours: a kept descriptor took its own
-            }
-        }
-        KeptDescriptor k = budget.charge(fd, null, this);
-        if (k != null && KEPT.compareAndSet(this, null, k)) return true;
-        if (k != null) budget.returned(k); // another read kept one first, or the entry was released
-        Native.close(fd);
-        return false;
     }
 
     /**
@@ -275,26 +272,30 @@ public final class FileEntry {
      */
     boolean keep(FileHandle h, DescriptorBudget budget) {
         if (kept != null || budget.full() || !h.retain()) return false;
-        KeptDescriptor k = budget.charge(h.fd(), h, this);
-        if (k != null && KEPT.compareAndSet(this, null, k)) return true;
-        if (k != null) budget.returned(k); // another read kept one first, or the entry was released
-        h.release();
-        return false;
+        boolean done = false;
+        try {
+            KeptDescriptor k = budget.charge(h.fd(), h, this);
+            if (k != null && KEPT.compareAndSet(this, null, k)) return done = true;
+            if (k != null) budget.returned(k); // another read kept one first, or the entry was released
+            return false;
+        } finally {
+            if (!done) h.release(); // the reference taken for a kept descriptor that was not made
+        }
     }
 
     /**
      * Whether a read that opened this unheld entry's file and read it on a loop should keep the descriptor once the
      * budget is three quarters full (below that, every such read keeps it): yes for the first such read since the
-     * translation, and then only when the one before was at most {@link
-     * DescriptorBudget#RELIEF_IDLE_TICKS} ago (about 4 s); this read is recorded for the next. A descriptor idle
-     * longer is what the budget closes when files asked for often need room ({@link DescriptorBudget#relieve}), so
+     * translation, and then only when the one before was less than the budget's relief idle time ago ({@link
+     * DescriptorBudget#RELIEF_IDLE_TICKS}, about 4 s); this read is recorded for the next. A descriptor idle that
+     * long is what the budget closes when files asked for often need room ({@link DescriptorBudget#relieve}), so
      * keeping one for a file asked for less often only churns: on a site of 100,000 files under Zipf access, one
      * request in five kept a new descriptor while as many were closed (docs/performance.md section 43).
      */
-    boolean keepsOnRead() {
+    boolean keepsOnRead(DescriptorBudget budget) {
         long now = DescriptorBudget.nowTick(), last = openedTick;
         openedTick = now;
-        return last == Long.MIN_VALUE || now - last <= DescriptorBudget.RELIEF_IDLE_TICKS;
+        return last == Long.MIN_VALUE || now - last < budget.reliefIdleTicks;
     }
 
     /** The unheld entry this request's entry was read for, or null. */

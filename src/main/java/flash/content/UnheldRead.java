@@ -158,7 +158,7 @@ final class UnheldRead {
             // Kept only after the read, failed or not: once kept, a shed or an eviction on another thread may close it.
             // A loop's read that found the pages keeps it, once the budget is three quarters full, only for a file
             // read again soon; one that did not keeps it for the helper's read that follows.
-            if (budget != null && (wait || e == null || unheld.keepsOnRead() || budget.held() < heldRoom(budget))) {
+            if (budget != null && (wait || e == null || unheld.keepsOnRead(budget) || budget.held() < heldRoom(budget))) {
                 taken = true; // kept, or closed by keep
                 unheld.keep(fd, budget, asHandle);
             }

@@ -657,8 +657,10 @@ public final class Native {
             java.io.FileDescriptor d = (java.io.FileDescriptor) NEW_FD.invokeExact(fd);
             return (FileChannel) FILE_CHANNEL_OPEN.invokeExact(d, path, true, false, false, false,
                     (java.io.Closeable) null);
-        } catch (Throwable t) { // nothing was made that owns fd
+        } catch (RuntimeException | LinkageError e) { // nothing was made that owns fd
             return null;
+        } catch (Throwable t) {
+            throw rethrow(t);
         }
     }
 

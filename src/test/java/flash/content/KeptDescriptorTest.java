@@ -75,6 +75,22 @@ class KeptDescriptorTest {
         assertThat(openOn(real)).isZero();
     }
 
+    /** Reads {@code path} (its first read since the translation: it keeps a descriptor); its cached unheld entry. */
+    private static FileEntry readAndKept(PathCache cache, String path, byte[] expected) {
+        Translation t = cache.lookup(CacheFixture.target(path));
+        FileEntry unheld = ((Translation.Found) t).entry().origin();
+        assertThat(bytesOf(t)).isEqualTo(expected);
+        return unheld;
+    }
+
+    /** Closes {@code unheld}'s kept descriptor, and makes its last open older than the relief's idle time. */
+    private static void dropKeptAndAge(FileEntry unheld) {
+        KeptDescriptor k = unheld.retainKept();
+        assertThat(unheld.dropKept(k)).isTrue();
+        k.release();
+        unheld.openedTick = DescriptorBudget.nowTick() - DescriptorBudget.RELIEF_IDLE_TICKS - 1;
+    }
+
     @Test
     void inAFilledBudgetAFileOpenedAgainOnlyAfterTheReliefIdleTimeDoesNotKeepItsDescriptorOneOpenedAgainSoonDoes() throws Exception {
         byte[] v = write(root.resolve("f"), SIZE, 1);
@@ -83,17 +99,12 @@ class KeptDescriptorTest {
         DescriptorBudget budget = roomFor(4);
         PathCache cache = unheldCache(NEVER, budget);
         for (String name : List.of("f", "a", "b", "c")) translate(translator, cache, "/" + name);
-        Translation t = cache.lookup(CacheFixture.target("/f"));
-        FileEntry unheld = ((Translation.Found) t).entry().origin();
-        assertThat(bytesOf(t)).isEqualTo(v);
+        FileEntry unheld = readAndKept(cache, "/f", v);
         for (String other : List.of("a", "b", "c")) assertThat(served(cache, "/" + other)).isNotNull();
         assertThat(cache.keptDescriptors()).as("the first read since the translation keeps it").isEqualTo(4);
 
-        KeptDescriptor k = unheld.retainKept();
-        assertThat(unheld.dropKept(k)).isTrue();
-        k.release();
+        dropKeptAndAge(unheld);
         assertThat(budget.held()).as("three quarters of the room").isEqualTo(3);
-        unheld.openedTick = DescriptorBudget.nowTick() - DescriptorBudget.RELIEF_IDLE_TICKS - 1;
         assertThat(served(cache, "/f")).isEqualTo(v);
         assertThat(budget.held()).as("its last open longer ago than an idle descriptor is kept: not kept").isEqualTo(3);
         assertThat(openOn(real)).isZero();
@@ -112,13 +123,7 @@ class KeptDescriptorTest {
         DescriptorBudget budget = roomFor(10);
         PathCache cache = unheldCache(NEVER, budget);
         translate(translator, cache, "/f");
-        Translation t = cache.lookup(CacheFixture.target("/f"));
-        FileEntry unheld = ((Translation.Found) t).entry().origin();
-        assertThat(bytesOf(t)).isEqualTo(v);
-        KeptDescriptor k = unheld.retainKept();
-        assertThat(unheld.dropKept(k)).isTrue();
-        k.release();
-        unheld.openedTick = DescriptorBudget.nowTick() - DescriptorBudget.RELIEF_IDLE_TICKS - 1;
+        dropKeptAndAge(readAndKept(cache, "/f", v));
         assertThat(served(cache, "/f")).isEqualTo(v);
         assertThat(cache.keptDescriptors()).as("room to spare: kept however long ago it was opened").isEqualTo(1);
         assertThat(openOn(real)).isEqualTo(1);

@@ -55,7 +55,7 @@ class NativeTest {
     }
 
     @Test
-    void aChannelAdoptingADescriptorReadsItsFileAndClosesItOnce() throws IOException {
+    void aChannelAdoptingADescriptorReadsItsFileAndClosesItOnce() throws Exception {
         assumeTrue(Native.fdAccess(), "needs --add-opens java.base/sun.nio.ch");
         Path f = dir.resolve("adopted");
         byte[] data = writeRandom(f, 10_000);
@@ -73,7 +73,20 @@ class NativeTest {
         ch.close();
         assertThat(Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.readSymbolicLink(link).equals(f.toRealPath()))
                 .as("closing the channel closed the descriptor").isFalse();
-        ch.close(); // a second close closes nothing (the number may be another file's by now)
+        // The number is free now, and the next open usually takes it: neither a second close nor the channel's
+        // cleaner may close it again.
+        Path other = dir.resolve("other");
+        writeRandom(other, 100);
+        int next = Native.openReadOnly(other);
+        try {
+            ch.close();
+            ch = null;
+            System.gc();
+            Thread.sleep(100); // the cleaner's thread, had it anything left to do
+            assertThat(Files.readSymbolicLink(Path.of("/proc/self/fd/" + next))).isEqualTo(other.toRealPath());
+        } finally {
+            Native.close(next);
+        }
         assertThat(Native.adoptReadOnly(-1, null)).isNull();
     }
 
