@@ -250,36 +250,19 @@ public final class FileEntry {
         // A full budget refuses the charge below: found before the handle is made (and, on first use, mapped), which a
         // site of more files than the room otherwise paid on every read of a file it could not keep (section 35).
         FileHandle h = null;
-        boolean keptRaw = false;
+        boolean done = false;
         try {
             if (kept != null || budget.full()) return false;
             h = asHandle ? KeptDescriptor.handle(fd, this) : null; // owns the open file when not null
-            if (h != null) return keep(h, budget);
-            KeptDescriptor k = budget.charge(fd, null, this);
-            if (k != null && KEPT.compareAndSet(this, null, k)) return keptRaw = true;
-            if (k != null) budget.returned(k); // another read kept one first, or the entry was released
-            return false;
-        } finally {
-            if (h != null) h.release(); // ours: a kept descriptor took its own; the last closes the file
-            else if (!keptRaw) Native.close(fd);
-        }
-    }
-
-    /**
-     * Keeps {@code h} (open on this entry's file, found to be it) with this entry, as {@link #keep(int,
-     * DescriptorBudget, boolean)} does; true when it did, with a reference of its own. The caller's reference stays
-     * the caller's.
-     */
-    boolean keep(FileHandle h, DescriptorBudget budget) {
-        if (kept != null || budget.full() || !h.retain()) return false;
-        boolean done = false;
-        try {
-            KeptDescriptor k = budget.charge(h.fd(), h, this);
+            KeptDescriptor k = budget.charge(h == null ? fd : h.fd(), h, this); // its reference to h is h's only one
             if (k != null && KEPT.compareAndSet(this, null, k)) return done = true;
             if (k != null) budget.returned(k); // another read kept one first, or the entry was released
             return false;
         } finally {
-            if (!done) h.release(); // the reference taken for a kept descriptor that was not made
+            if (!done) { // else the kept descriptor owns the file now
+                if (h != null) h.release(); // the only reference: closes the file
+                else Native.close(fd);
+            }
         }
     }
 

@@ -566,14 +566,16 @@ public final class Native {
         }
     }
 
-    // ---- file descriptor numbers of JDK channels -------------------------------------------------------------
-    // No public API exposes them. FileChannelImpl.fd is a private field (needs the package opened); IOUtil.fdVal
-    // and SelChImpl.getFDVal are public members of sun.nio.ch. One flag covers all three.
+    // ---- file descriptor numbers of JDK channels, and a file channel over a descriptor opened here ------------
+    // No public API exposes them, or makes a FileChannel from a number. FileChannelImpl.fd is a private field (needs
+    // the package opened); IOUtil.fdVal, IOUtil.newFD, FileChannelImpl.open and SelChImpl.getFDVal are public members
+    // of sun.nio.ch. One flag covers them all. A channel made by FileChannelImpl.open owns its descriptor: closing the
+    // channel closes it, and so does its cleaner if the channel becomes unreachable unclosed, as for FileChannel.open.
 
-    private static final MethodHandle FILE_CHANNEL_FD, FD_VAL, SEL_CH_FD_VAL;
+    private static final MethodHandle FILE_CHANNEL_FD, FD_VAL, SEL_CH_FD_VAL, NEW_FD, FILE_CHANNEL_OPEN;
 
     static {
-        MethodHandle fcFd = null, fdVal = null, selFd = null;
+        MethodHandle fcFd = null, fdVal = null, selFd = null, newFd = null, open = null;
         try {
             Class<?> fci = Class.forName("sun.nio.ch.FileChannelImpl");
             fcFd = MethodHandles.privateLookupIn(fci, MethodHandles.lookup())
@@ -583,12 +585,23 @@ public final class Native {
                     java.lang.invoke.MethodType.methodType(int.class, java.io.FileDescriptor.class));
             Class<?> selCh = Class.forName("sun.nio.ch.SelChImpl");
             selFd = MethodHandles.lookup().findVirtual(selCh, "getFDVal", java.lang.invoke.MethodType.methodType(int.class));
+            try { // a channel over a descriptor: optional, the number lookups work without it
+                newFd = MethodHandles.lookup().findStatic(ioUtil, "newFD",
+                        java.lang.invoke.MethodType.methodType(java.io.FileDescriptor.class, int.class));
+                open = MethodHandles.lookup().findStatic(fci, "open", java.lang.invoke.MethodType.methodType(
+                        FileChannel.class, java.io.FileDescriptor.class, String.class, boolean.class, boolean.class,
+                        boolean.class, boolean.class, java.io.Closeable.class));
+            } catch (ReflectiveOperationException | RuntimeException e) { // another JDK's signatures
+                newFd = open = null;
+            }
         } catch (ReflectiveOperationException | RuntimeException e) { // IllegalAccessException without --add-opens
             fcFd = fdVal = selFd = null;
         }
         FILE_CHANNEL_FD = fcFd;
         FD_VAL = fdVal;
         SEL_CH_FD_VAL = selFd;
+        NEW_FD = newFd;
+        FILE_CHANNEL_OPEN = open;
     }
 
     /** True when {@link #fd(FileChannel)} and {@link #fd(SocketChannel)} can work (JDK internals opened). */
@@ -617,32 +630,6 @@ public final class Native {
         } catch (Throwable t) {
             throw rethrow(t);
         }
-    }
-
-    // ---- a file channel over a descriptor opened here ----------------------------------------------------------
-    // No public API makes a FileChannel from a descriptor number either. IOUtil.newFD and FileChannelImpl.open are
-    // public members of sun.nio.ch, which the flag above opens. A channel made so owns the descriptor: closing the
-    // channel closes it, and so does its cleaner if the channel becomes unreachable unclosed, as for FileChannel.open.
-
-    private static final MethodHandle NEW_FD, FILE_CHANNEL_OPEN;
-
-    static {
-        MethodHandle newFd = null, open = null;
-        if (FILE_CHANNEL_FD != null) {
-            try {
-                Class<?> ioUtil = Class.forName("sun.nio.ch.IOUtil");
-                newFd = MethodHandles.lookup().findStatic(ioUtil, "newFD",
-                        java.lang.invoke.MethodType.methodType(java.io.FileDescriptor.class, int.class));
-                Class<?> fci = Class.forName("sun.nio.ch.FileChannelImpl");
-                open = MethodHandles.lookup().findStatic(fci, "open", java.lang.invoke.MethodType.methodType(
-                        FileChannel.class, java.io.FileDescriptor.class, String.class, boolean.class, boolean.class,
-                        boolean.class, boolean.class, java.io.Closeable.class));
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                newFd = open = null;
-            }
-        }
-        NEW_FD = newFd;
-        FILE_CHANNEL_OPEN = open;
     }
 
     /**

@@ -132,6 +132,24 @@ class KeptDescriptorTest {
     }
 
     @Test
+    void aReleasedEntryKeepsNoDescriptorAndClosesTheOneItIsGiven() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 1);
+        Path real = translator.root().resolve("f");
+        DescriptorBudget budget = roomFor(10);
+        PathCache cache = unheldCache(NEVER, budget);
+        translate(translator, cache, "/f");
+        FileEntry unheld = readAndKept(cache, "/f", v);
+        cache.clear(); // the entry released: it keeps nothing from now on
+        assertThat(openOn(real)).isZero();
+        for (boolean asHandle : new boolean[] {false, true}) {
+            int fd = Native.openReadOnly(real);
+            assertThat(unheld.keep(fd, budget, asHandle)).as("released: not kept").isFalse();
+            assertThat(openOn(real)).as("closed by keep, asHandle " + asHandle).isZero();
+        }
+        assertThat(budget.held()).isZero();
+    }
+
+    @Test
     void aKeptFileChangedRenamedOverOrDeletedIsAMissAndOneMovedAwayWithinTheBoundIsServedAsHeldBytesWouldBe() throws Exception {
         write(root.resolve("a"), SIZE, 1);
         write(root.resolve("b"), SIZE, 2);

@@ -91,17 +91,11 @@ class MissPathAllocationTest {
         ByteBuffer view = b.asReadOnlyBuffer().slice(10, 100);
         b = null;
         assertThat(BodyMemory.outstanding() - before).isEqualTo(1 << 20);
-        for (int i = 0; i < 10; i++) {
-            System.gc();
-            Thread.sleep(20);
-        }
+        collect(10, () -> false);
         assertThat(BodyMemory.outstanding() - before).as("a view is still reachable: kept").isEqualTo(1 << 20);
         assertThat(view.get(0)).isNotNull(); // keeps the view reachable up to here
         view = null;
-        for (int i = 0; i < 100 && BodyMemory.outstanding() - before > 0; i++) {
-            System.gc();
-            Thread.sleep(20);
-        }
+        collect(100, () -> BodyMemory.outstanding() - before <= 0);
         assertThat(BodyMemory.outstanding() - before).as("freed by the cleaner").isLessThanOrEqualTo(0);
     }
 
@@ -120,10 +114,7 @@ class MissPathAllocationTest {
         assertThat(body.retain()).as("never revived").isFalse();
         assertThat(reachable.capacity()).isEqualTo(1 << 20);
         reachable = null;
-        for (int i = 0; i < 5; i++) {
-            System.gc();
-            Thread.sleep(20);
-        }
+        collect(5, () -> false);
         assertThat(BodyMemory.outstanding() - before).as("the cleaner does not free it twice").isEqualTo(0);
     }
 
@@ -233,6 +224,14 @@ class MissPathAllocationTest {
         assertThat(BodyMemory.outstanding() - before).as("held by the tier only").isEqualTo(cache.bytesHeld());
         cache.clear();
         assertThat(BodyMemory.outstanding() - before).as("nothing left once cleared").isZero();
+    }
+
+    /** Collects (and gives the cleaner 20 ms) up to {@code rounds} times, stopping early once {@code done}. */
+    private static void collect(int rounds, java.util.function.BooleanSupplier done) throws InterruptedException {
+        for (int i = 0; i < rounds && !done.getAsBoolean(); i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
     }
 
     /** Collects until the outstanding native bytes stop changing (three readings in a row). */
