@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Logger;
 
@@ -122,7 +121,18 @@ public final class FileWatch implements AutoCloseable {
         private final FileWatch owner;
         private final List<Sub> subs = new ArrayList<>(4);
         private boolean complete = true; // only the registering thread writes it, before the cache publishes the entry
-        private final AtomicReference<Object> state = new AtomicReference<>(PENDING);
+        // PENDING, the invalidation attached (a Runnable), FIRED or CANCELLED. A field of its own rather than an
+        // AtomicReference: every lookup of a watched entry reads it (watching), and on a site of many files each object
+        // on that path is a cache miss (docs/performance.md, section 44).
+        private volatile Object state = PENDING;
+        private static final java.lang.invoke.VarHandle STATE;
+        static {
+            try {
+                STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Registration.class, "state", Object.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
 
         private Registration(FileWatch owner) { this.owner = owner; }
 
@@ -155,28 +165,28 @@ public final class FileWatch implements AutoCloseable {
          * A loop may look an entry up between the change's firing and the entry's removal; this closes that gap.
          */
         public boolean watching() {
-            Object s = state.get();
-            return complete && (s == PENDING || s instanceof Runnable);
+            Object s = state;
+            return complete && s != FIRED && s != CANCELLED; // compared by identity: no load of the attached Runnable
         }
 
         /** Runs {@code onChange} at the first change; false if one was already seen (the caller drops the entry). */
-        public boolean attach(Runnable onChange) { return state.compareAndSet(PENDING, onChange); }
+        public boolean attach(Runnable onChange) { return STATE.compareAndSet(this, PENDING, onChange); }
 
         void fire() {
-            Object s = state.get();
+            Object s = state;
             while (s == PENDING || s instanceof Runnable) {
-                if (state.compareAndSet(s, FIRED)) {
+                if (STATE.compareAndSet(this, s, FIRED)) {
                     owner.fired.increment();
                     if (s instanceof Runnable r) r.run();
                     return;
                 }
-                s = state.get();
+                s = state;
             }
         }
 
         /** Stops depending on anything: the entry left the cache. Idempotent. */
         public void cancel() {
-            if (state.getAndSet(CANCELLED) == CANCELLED) return;
+            if (STATE.getAndSet(this, CANCELLED) == CANCELLED) return;
             owner.unsubscribe(this);
         }
     }

@@ -145,6 +145,16 @@ public final class PathCache {
     }
 
     private final Cache<String, Node> cache;
+    /**
+     * Whether lookups record their reads in the translation cache's eviction policy (recency order and frequency
+     * sketch): only once the cache is {@link #RECORDING_SHARE} full, set by each put. Below that nothing is evicted, so
+     * what a recorded read updates decides nothing, and on a site of many files each update was another cache miss a
+     * request (the node's neighbours in the recency order, the sketch's counters: docs/performance.md, section 44).
+     * The sketch then learns from the last quarter's reads before the first eviction.
+     */
+    private volatile boolean recordReads;
+    /** The fill (weight against the maximum) from which lookups record their reads. */
+    static final double RECORDING_SHARE = 0.75;
     private final Cache<String, Held> bodies; // null without a byte budget (--no-file-cache)
     private final long maxBytes;
     private final int maxHandles;
@@ -313,7 +323,7 @@ public final class PathCache {
      * by sendfile again from the next second instead of copied for good ({@link UnheldRead#refill}).
      */
     public Translation lookup(RequestTarget.Normalized target, boolean sendfile, Executor refills) {
-        Node n = cache.getIfPresent(target.path());
+        Node n = recordReads ? cache.getIfPresent(target.path()) : cache.policy().getIfPresentQuietly(target.path());
         if (n == null) {
             misses.increment();
             return null;
@@ -613,11 +623,22 @@ public final class PathCache {
             descriptors.handleOpened();
         }
         Node replaced = cache.asMap().put(node.key, node);
+        updateRecording();
         if (replaced != null && now - replaced.checkedNanos > replaced.boundNanos) revalidatedByStat.increment();
         if (holdBody) holdBody(node, withBody);
         // Published: from now on a change runs the invalidation; one seen since the walk means it is stale already.
         if (watch != null && !watch.attach(() -> invalidate(node))) invalidate(node);
     }
+
+    /** Sets {@link #recordReads} from the translation cache's fill; a put's work, not a lookup's. */
+    private void updateRecording() {
+        var eviction = cache.policy().eviction().orElseThrow();
+        boolean record = eviction.weightedSize().orElse(Long.MAX_VALUE) >= (long) (eviction.getMaximum() * RECORDING_SHARE);
+        if (record != recordReads) recordReads = record;
+    }
+
+    /** Whether lookups record their reads in the eviction policy now (tests). */
+    boolean recordsReads() { return recordReads; }
 
     /** Whether {@code t} is a file whose real path is exactly the URL path under the root (see {@link #lookup}). */
     private boolean literal(RequestTarget.Normalized target, Translation t) {

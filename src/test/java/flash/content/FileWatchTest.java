@@ -121,6 +121,26 @@ class FileWatchTest {
     }
 
     @Test
+    void aRegistrationStopsWatchingWhenItFiresOrIsCancelledBeforeAnythingRemovesItsEntry() throws Exception {
+        // A loop may look an entry up between the change's event and the entry's removal: watching() closes that gap,
+        // whatever the attached invalidation does (here nothing).
+        Files.writeString(root.resolve("b.txt"), "one");
+        FileWatch w = startWatch(100);
+        FileWatch.Registration changed = w.register(), cancelled = w.register();
+        assertThat(changed.watch(root.toRealPath(), "b.txt")).isTrue();
+        assertThat(cancelled.watch(root.toRealPath(), "b.txt")).isTrue();
+        assertThat(changed.attach(() -> { })).isTrue();
+        assertThat(changed.watching()).isTrue();
+        assertThat(cancelled.watching()).as("pending, not yet attached").isTrue();
+        cancelled.cancel();
+        assertThat(cancelled.watching()).as("cancelled").isFalse();
+        Files.writeString(root.resolve("b.txt"), "two");
+        assertThat(eventually(() -> !changed.watching())).as("fired by the change").isTrue();
+        assertThat(changed.attach(() -> { })).as("a change was seen").isFalse();
+        changed.cancel();
+    }
+
+    @Test
     void aNegativeEntryGoesWhenTheFileAppears() throws Exception {
         FileWatch w = startWatch(100);
         PathCache cache = new PathCache(100, 1 << 20, HOUR, HOUR);

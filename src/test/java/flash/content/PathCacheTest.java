@@ -192,6 +192,18 @@ class PathCacheTest {
     }
 
     @Test
+    void lookupsRecordTheirReadsInThePolicyOnlyOnceTheCacheIsThreeQuartersFull() {
+        // Below that nothing is evicted: a recorded read only moved nodes and counters, cache misses on a big site.
+        PathCache cache = new PathCache(100, Long.MAX_VALUE, NEVER);
+        for (int i = 0; i < 74; i++) cache.put(target(i), Translation.NOT_FOUND);
+        assertThat(cache.lookup(target(0))).isNotNull();
+        assertThat(cache.recordsReads()).as("74 of 100").isFalse();
+        cache.put(target(74), Translation.NOT_FOUND);
+        assertThat(cache.recordsReads()).as("75 of 100").isTrue();
+        assertThat(cache.lookup(target(0))).isNotNull();
+    }
+
+    @Test
     void anEvictedOrReplacedFileStaysOpenUntilItsLastHolderReleasesIt(@TempDir Path dir) throws Exception {
         Path file = Files.write(dir.resolve("big"), new byte[100]);
         PathCache cache = new PathCache(10, Long.MAX_VALUE, NEVER);
