@@ -38,8 +38,11 @@ final class UnheldRead {
      * Whether {@code unheld}'s real path still opens, without blocking, to the file it was translated from (same
      * device, inode, size, modification and change times). False when that would wait, so the caller translates.
      */
-    static boolean unchanged(FileEntry unheld) {
-        int fd = Native.openCachedNoSymlinks(unheld.pathNul());
+    static boolean unchanged(FileEntry unheld) { return unchanged(unheld, false); }
+
+    /** As {@link #unchanged(FileEntry)}; with {@code wait}, where blocking is allowed: the open may walk the disk. */
+    private static boolean unchanged(FileEntry unheld, boolean wait) {
+        int fd = wait ? Native.openNoSymlinks(unheld.pathNul()) : Native.openCachedNoSymlinks(unheld.pathNul());
         if (fd < 0) {
             if (fd == -Native.ENOSYS || fd == -Native.EINVAL) supported = false;
             return false;
@@ -80,10 +83,13 @@ final class UnheldRead {
      * {@code unheld}'s file read now, as an entry holding a pooled body (one reference, owned by the caller, who
      * must {@link FileEntry#release()} it), or null when that would have to wait or the file is not the one cached.
      *
-     * <p>Unless {@code check} is {@link Check#REOPEN}, a descriptor the entry keeps is read if it has one: the file it
-     * was opened on, which is what a held body would serve within the entry's bound. Otherwise the real path is
-     * opened again, which proves the path still names that file; the descriptor is then kept for the next reads when
-     * {@code budget} allows (null: never). It is kept once the file is found to be the one cached, even when the read
+     * <p>A descriptor the entry keeps is read if it has one: the file it was opened on, which is what a held body would
+     * serve within the entry's bound. Past the bound ({@link Check#REOPEN}) the real path is opened first and found to
+     * be that file, then closed: the kept descriptor is the same inode, so it is still what is read or sent. Before,
+     * such a read used the descriptor just opened, and so copied a file otherwise sent from its kept handle (on the
+     * 100,000-file site, every entry made in one minute came due together a minute later: docs/performance.md,
+     * section 44). Without a kept descriptor the real path is opened again, which proves the path still names that
+     * file; the descriptor is then kept for the next reads when {@code budget} allows (null: never). It is kept once the file is found to be the one cached, even when the read
      * failed because its pages were not in memory, so that the read a helper makes next ({@link #readWaiting}) does
      * not open the path again.
      */
@@ -133,17 +139,16 @@ final class UnheldRead {
     private static FileEntry read(FileEntry unheld, Check check, DescriptorBudget budget, boolean wait,
                                   boolean sendfile) {
         boolean asHandle = sendfile && unheld.size() >= SENDFILE_MIN && unheld.mincoreTruthful();
-        if (check != Check.REOPEN) {
-            KeptDescriptor kept = unheld.retainKept();
-            if (kept != null) {
-                kept.touch();
-                try {
-                    if (check != Check.WATCHED && Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
-                    if (asHandle && !wait && sendable(kept, unheld.size())) return sentFromHandle(unheld, kept);
-                    return readBody(unheld, kept.fd, wait);
-                } finally {
-                    kept.release();
-                }
+        KeptDescriptor kept = unheld.retainKept();
+        if (kept != null) {
+            kept.touch();
+            try {
+                if (check == Check.REOPEN ? !unchanged(unheld, wait)
+                        : check != Check.WATCHED && Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
+                if (asHandle && !wait && sendable(kept, unheld.size())) return sentFromHandle(unheld, kept);
+                return readBody(unheld, kept.fd, wait);
+            } finally {
+                kept.release();
             }
         }
         int fd = wait ? Native.openNoSymlinks(unheld.pathNul()) : Native.openCachedNoSymlinks(unheld.pathNul());

@@ -544,6 +544,37 @@ class UnheldSendfileTest {
     }
 
     @Test
+    void pastItsBoundAnEntryChecksItsPathAndIsStillSentFromItsKeptHandle() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 9);
+        Path real = translator.root().resolve("f");
+        long bound = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
+        cache = new PathCache(1000, 1, bound, bound, 100, translator.root(), new DescriptorBudget(DescriptorBudget.RESERVE + 10));
+        translate(translator, cache, "/f");
+        int mappings = FileHandle.mappings();
+        Thread.sleep(5);
+        assertThat(contentOf(lookup("/f", true))).as("opens the path, keeps it").isEqualTo(v);
+        long rechecks = cache.recheckedInPlace.sum(), sent = cache.unheldSent.sum();
+        for (int i = 0; i < 3; i++) {
+            Thread.sleep(5); // past the bound again: the path is opened and checked, then closed
+            FileEntry e = lookup("/f", true);
+            assertThat(e.inMemory()).as("sent from the kept handle, not copied from the descriptor just opened").isFalse();
+            assertThat(contentOf(e)).isEqualTo(v);
+        }
+        assertThat(cache.recheckedInPlace.sum()).isEqualTo(rechecks + 3);
+        assertThat(cache.unheldSent.sum()).isEqualTo(sent + 3);
+        assertThat(FileHandle.mappings()).as("the kept handle's one mapping, made once").isEqualTo(mappings + 1);
+        assertThat(openOn(real)).as("only the kept descriptor").isEqualTo(1);
+
+        Path next = root.resolve("f.new");
+        write(next, SIZE, 10);
+        Files.move(next, root.resolve("f"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Thread.sleep(5);
+        assertThat(lookup("/f", true)).as("renamed over: the path names another file, the kept one is not sent").isNull();
+        cache.clear();
+    }
+
+    @Test
     void aKeptFileChangedInPlaceIsAMissNotSentFromTheHandle() throws Exception {
         write(root.resolve("f"), SIZE, 6);
         translate(translator, cache, "/f");
