@@ -45,9 +45,8 @@ import java.util.concurrent.atomic.LongAdder;
  * separate count, so that eviction stays the one O(1) policy. An unheld entry keeps the descriptor its first read
  * opened ({@link KeptDescriptor}), so later reads skip the openat2 and the close, as far as the server's {@link
  * DescriptorBudget} has room (what the connections and the handles leave); past it a read opens and closes the file
- * as before. A kept descriptor is
- * read only within the entry's bound, as held bytes would be served: the read past the bound opens the path again.
- * It closes when the entry goes (evicted, invalidated by the watch, or replaced by a new translation).
+ * as before. Past the entry's bound the path is opened again and checked to name the same file, and the kept
+ * descriptor is still what is read. It closes when the entry goes (evicted, invalidated by the watch, or replaced by a new translation).
  *
  * <p>Policy: W-TinyLFU (Caffeine) in both tiers. Chosen by hit rate on the NASA trace and on Zipf workloads against
  * the CLOCK it replaces, LRU and a segmented LRU (docs/performance.md, "Cache policy"; bench's CachePolicySim replays
@@ -57,7 +56,7 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Threads: loops look up, whoever translated inserts; a lookup that offers a file's bytes again inserts them
  * too (at most {@link #OFFERS_PER_SECOND} a second). A lookup never waits for the disk: Caffeine records it in a lossy
- * buffer and drains its buffers under a tryLock (an insert can wait for Caffeine's eviction lock when its write
+ * buffer (only once the cache is three quarters full: {@link #recordReads}) and drains its buffers under a tryLock (an insert can wait for Caffeine's eviction lock when its write
  * buffer is full, a lock held for in-memory work only). Maintenance (eviction) runs on the thread that triggers it (a direct
  * executor): usually the inserting helper, sometimes a loop whose lookup found the read buffer full. The removal
  * listeners only drop the cache's reference (and a translation's bytes with it, or the reverse where the bytes are
@@ -149,7 +148,8 @@ public final class PathCache {
      * Whether lookups record their reads in the translation cache's eviction policy (recency order and frequency
      * sketch): only once the cache is {@link #RECORDING_SHARE} full, set by each put. Below that nothing is evicted, so
      * what a recorded read updates decides nothing, and on a site of many files each update was another cache miss a
-     * request (the node's neighbours in the recency order, the sketch's counters: docs/performance.md, section 44).
+     * request (the node's neighbours in the recency order, and from half full, when Caffeine starts its sketch, the
+     * sketch's counters: docs/performance.md, section 44).
      * The sketch then learns from the last quarter's reads before the first eviction.
      */
     private volatile boolean recordReads;
@@ -571,8 +571,8 @@ public final class PathCache {
 
     /** As {@link #readWaiting(RequestTarget.Normalized)}; {@code sendfile}: a descriptor opened here is kept as a handle. */
     public Translation readWaiting(RequestTarget.Normalized target, boolean sendfile) {
-        // Quietly: the loop's lookup already counted this request in the policy (a held file's use in the byte tier's
-        // too, within recordHeldUse's cap).
+        // Quietly: the loop's lookup already counted this request in the policy where reads are counted (a held
+        // file's use in the byte tier's too, within recordHeldUse's cap).
         Node n = cache.policy().getIfPresentQuietly(target.path());
         if (n == null || !n.readable) return null;
         long now = flash.sys.LoopClock.nanoTime();
@@ -639,6 +639,12 @@ public final class PathCache {
 
     /** Whether lookups record their reads in the eviction policy now (tests). */
     boolean recordsReads() { return recordReads; }
+
+    /** The key the translation cache's policy ranks hottest, after its pending maintenance (tests). */
+    String hottestKey() {
+        cache.cleanUp();
+        return cache.policy().eviction().orElseThrow().hottest(1).keySet().stream().findFirst().orElse(null);
+    }
 
     /** Whether {@code t} is a file whose real path is exactly the URL path under the root (see {@link #lookup}). */
     private boolean literal(RequestTarget.Normalized target, Translation t) {

@@ -85,13 +85,12 @@ final class UnheldRead {
      *
      * <p>A descriptor the entry keeps is read if it has one: the file it was opened on, which is what a held body would
      * serve within the entry's bound. Past the bound ({@link Check#REOPEN}) the real path is opened first and found to
-     * be that file, then closed: the kept descriptor is the same inode, so it is still what is read or sent. Before,
-     * such a read used the descriptor just opened, and so copied a file otherwise sent from its kept handle (on the
-     * 100,000-file site, every entry made in one minute came due together a minute later: docs/performance.md,
-     * section 44). Without a kept descriptor the real path is opened again, which proves the path still names that
-     * file; the descriptor is then kept for the next reads when {@code budget} allows (null: never). It is kept once the file is found to be the one cached, even when the read
-     * failed because its pages were not in memory, so that the read a helper makes next ({@link #readWaiting}) does
-     * not open the path again.
+     * be that file, then closed: the kept descriptor is the same inode (kept only once fstat found the cached file), so
+     * it is still what is read or sent, not copied from the descriptor just opened (docs/performance.md, section 44).
+     * Without a kept descriptor the real path is opened again, which proves the path still names that file; the
+     * descriptor is then kept for the next reads when {@code budget} allows (null: never). It is kept once the file is
+     * found to be the one cached, even when the read failed because its pages were not in memory, so that the read a
+     * helper makes next ({@link #readWaiting}) does not open the path again.
      */
     static FileEntry read(FileEntry unheld, Check check, DescriptorBudget budget) {
         return read(unheld, check, budget, false, false);

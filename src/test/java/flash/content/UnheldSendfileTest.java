@@ -571,7 +571,32 @@ class UnheldSendfileTest {
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         Thread.sleep(5);
         assertThat(lookup("/f", true)).as("renamed over: the path names another file, the kept one is not sent").isNull();
+
+        // Changed in place, same length: the path's fstat sees the new modification time.
+        write(root.resolve("g"), SIZE, 11);
+        translate(translator, cache, "/g");
+        Thread.sleep(5);
+        contentOf(lookup("/g", true));
+        write(root.resolve("g"), SIZE, 12);
+        Thread.sleep(5);
+        assertThat(lookup("/g", true)).as("changed in place past the bound").isNull();
+
+        // A directory on the path swapped for a symlink: the kept file itself is unchanged, only the path's open
+        // (RESOLVE_NO_SYMLINKS) finds it, so a check of the kept descriptor alone would send it.
+        Path sub = Files.createDirectories(root.resolve("d"));
+        byte[] h = write(sub.resolve("h"), SIZE, 13);
+        translate(translator, cache, "/d/h");
+        Thread.sleep(5);
+        assertThat(contentOf(lookup("/d/h", true))).isEqualTo(h);
+        Path moved = dir.resolve("elsewhere");
+        Files.move(sub, moved);
+        Files.createSymbolicLink(root.resolve("d"), moved);
+        Thread.sleep(5);
+        assertThat(lookup("/d/h", true)).as("a symlink on the path past the bound").isNull();
+
         cache.clear();
+        assertThat(openOn(real)).isZero();
+        assertThat(openOn(moved.toRealPath().resolve("h"))).isZero();
     }
 
     @Test
