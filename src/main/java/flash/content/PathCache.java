@@ -46,7 +46,8 @@ import java.util.concurrent.atomic.LongAdder;
  * opened ({@link KeptDescriptor}), so later reads skip the openat2 and the close, as far as the server's {@link
  * DescriptorBudget} has room (what the connections and the handles leave); past it a read opens and closes the file
  * as before. Past the entry's bound the path is opened again and checked to name the same file, and the kept
- * descriptor is still what is read. It closes when the entry goes (evicted, invalidated by the watch, or replaced by a new translation).
+ * descriptor is still what is read. It closes when the entry goes (evicted, invalidated by the watch, or replaced by
+ * a new translation).
  *
  * <p>Policy: W-TinyLFU (Caffeine) in both tiers. Chosen by hit rate on the NASA trace and on Zipf workloads against
  * the CLOCK it replaces, LRU and a segmented LRU (docs/performance.md, "Cache policy"; bench's CachePolicySim replays
@@ -56,8 +57,9 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Threads: loops look up, whoever translated inserts; a lookup that offers a file's bytes again inserts them
  * too (at most {@link #OFFERS_PER_SECOND} a second). A lookup never waits for the disk: Caffeine records it in a lossy
- * buffer (only once the cache is three quarters full: {@link #recordReads}) and drains its buffers under a tryLock (an insert can wait for Caffeine's eviction lock when its write
- * buffer is full, a lock held for in-memory work only). Maintenance (eviction) runs on the thread that triggers it (a direct
+ * buffer (only once the cache is three quarters full: {@link #recordReads}) and drains its buffers under a tryLock
+ * (an insert can wait for Caffeine's eviction lock when its write buffer is full, a lock held for in-memory work
+ * only). Maintenance (eviction) runs on the thread that triggers it (a direct
  * executor): usually the inserting helper, sometimes a loop whose lookup found the read buffer full. The removal
  * listeners only drop the cache's reference (and a translation's bytes with it, or the reverse where the bytes are
  * all there is); when that is the last reference, the file's descriptor is closed and its residency mapping

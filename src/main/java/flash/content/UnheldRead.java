@@ -42,16 +42,24 @@ final class UnheldRead {
 
     /** As {@link #unchanged(FileEntry)}; with {@code wait}, where blocking is allowed: the open may walk the disk. */
     private static boolean unchanged(FileEntry unheld, boolean wait) {
-        int fd = wait ? Native.openNoSymlinks(unheld.pathNul()) : Native.openCachedNoSymlinks(unheld.pathNul());
-        if (fd < 0) {
-            if (fd == -Native.ENOSYS || fd == -Native.EINVAL) supported = false;
-            return false;
-        }
+        int fd = openPath(unheld, wait);
+        if (fd < 0) return false;
         try {
             return Native.sameFile(fd, unheld.identity()) == 1;
         } finally {
             Native.close(fd);
         }
+    }
+
+    /**
+     * {@code unheld}'s real path opened with no symlink on it (openat2 RESOLVE_NO_SYMLINKS), and with {@code wait}
+     * false also RESOLVE_CACHED, which fails rather than walk the disk; or a negative errno. A kernel without openat2
+     * or one of those flags turns these reads off ({@link #supported}).
+     */
+    private static int openPath(FileEntry unheld, boolean wait) {
+        int fd = wait ? Native.openNoSymlinks(unheld.pathNul()) : Native.openCachedNoSymlinks(unheld.pathNul());
+        if (fd == -Native.ENOSYS || fd == -Native.EINVAL) supported = false;
+        return fd;
     }
 
     /** What a read checks before it trusts the file it reads to be the one cached. */
@@ -150,11 +158,8 @@ final class UnheldRead {
                 kept.release();
             }
         }
-        int fd = wait ? Native.openNoSymlinks(unheld.pathNul()) : Native.openCachedNoSymlinks(unheld.pathNul());
-        if (fd < 0) {
-            if (fd == -Native.ENOSYS || fd == -Native.EINVAL) supported = false;
-            return null;
-        }
+        int fd = openPath(unheld, wait);
+        if (fd < 0) return null;
         boolean taken = false;
         try {
             if (Native.sameFile(fd, unheld.identity()) != 1) return null;
