@@ -158,34 +158,65 @@ public final class DescriptorBudget {
             long raised = (long) cap + Math.max(1, limit / 16);
             cap = raised >= limit ? Integer.MAX_VALUE : (int) raised;
         }
-        return dropIdle(nowTick, idleTicks);
+        return dropOldestIdle(nowTick, idleTicks, Integer.MAX_VALUE);
     }
 
-    /** Closes the kept descriptors no read used since {@code idleTicks} before {@code nowTick}. */
-    int dropIdle(long nowTick, long idleTicks) {
-        List<KeptDescriptor> idle = new ArrayList<>();
-        synchronized (this) {
-            for (KeptDescriptor k : kept) if (nowTick - k.lastUsedTick() >= idleTicks) idle.add(k);
-        }
-        return drop(idle);
-    }
-
-    /** Ticks without a read after which {@link #relieve} closes a kept descriptor (about 4 s). */
+    /** Ticks without a read after which {@link #relieve} may close a kept descriptor (about 4 s). */
     static final long RELIEF_IDLE_TICKS = 4;
     /** {@link #RELIEF_IDLE_TICKS}, lowered by tests. */
     long reliefIdleTicks = RELIEF_IDLE_TICKS;
+    /** The most one relief closes: a sixty-fourth of the room, and at least this many. */
+    static final int RELIEF_MIN = 64;
     private final java.util.concurrent.atomic.AtomicLong reliefTick = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+    private final java.util.concurrent.atomic.LongAdder relieved = new java.util.concurrent.atomic.LongAdder();
 
     /**
-     * A file asked for often found no room: closes, on the sweeper's thread, the kept descriptors no read used for
-     * {@link #reliefIdleTicks}, at most once a tick. Without this the budget could stay full of files no longer asked
-     * for until the minute's sweep. Cheap on the caller's thread: a volatile read, and a task once a second at most.
+     * A file asked for often found no room: closes, on the sweeper's thread and at most once a tick, the kept
+     * descriptors no read used for {@link #reliefIdleTicks}, the longest unused first, at most {@link #reliefBatch}
+     * of them. Without this the budget could stay full of files no longer asked for until the minute's sweep; a batch
+     * a tick still makes room for a new set of hot files within seconds. All idle ones went at once before: after any
+     * pause of a few seconds that was nearly every descriptor, the most used among them, and the ones reads then kept
+     * again were each an openat2, an mmap and a close more (docs/performance.md section 45). Cheap on the caller's
+     * thread: a volatile read, and a task once a second at most.
      */
     void relieve() {
         long now = nowTick(), last = reliefTick.get();
         if (last == now || !reliefTick.compareAndSet(last, now)) return;
         long idle = reliefIdleTicks;
-        SWEEPER.execute(() -> dropIdle(now, idle));
+        int most = reliefBatch();
+        SWEEPER.execute(() -> relieved.add(dropOldestIdle(now, idle, most)));
+    }
+
+    /** {@link #RELIEF_MIN}, lowered by tests. */
+    int reliefMin = RELIEF_MIN;
+
+    /** How many descriptors one relief closes at most: a sixty-fourth of the room, at least {@link #reliefMin}. */
+    int reliefBatch() { return Math.max(reliefMin, room() / 64); }
+
+    /** Descriptors the reliefs closed since start. */
+    public long relieved() { return relieved.sum(); }
+
+    /**
+     * Closes at most {@code most} of the kept descriptors no read used since {@code idleTicks} before {@code nowTick},
+     * those unused longest first. Their ticks are read once: reads go on changing them while this sorts.
+     */
+    int dropOldestIdle(long nowTick, long idleTicks, int most) {
+        List<KeptDescriptor> idle = new ArrayList<>();
+        long[] ages = new long[16]; // each idle one's age in ticks (high half) and its index in idle (low half)
+        synchronized (this) {
+            for (KeptDescriptor k : kept) {
+                long age = nowTick - k.lastUsedTick();
+                if (age < idleTicks) continue;
+                if (idle.size() == ages.length) ages = java.util.Arrays.copyOf(ages, ages.length * 2);
+                ages[idle.size()] = Math.min(age, Integer.MAX_VALUE) << 32 | idle.size();
+                idle.add(k);
+            }
+        }
+        if (idle.size() <= most) return drop(idle);
+        java.util.Arrays.sort(ages, 0, idle.size());
+        List<KeptDescriptor> oldest = new ArrayList<>(most);
+        for (int i = idle.size() - 1; i >= idle.size() - most; i--) oldest.add(idle.get((int) ages[i]));
+        return drop(oldest);
     }
 
     private int shed(int n) {

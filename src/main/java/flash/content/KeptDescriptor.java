@@ -87,6 +87,9 @@ final class KeptDescriptor extends RefCount {
 
     long lastUsedTick() { return lastUsedTick; }
 
+    /** Tests age it: its last read {@code ticks} ticks ago. */
+    void lastUsedTicksAgo(long ticks) { lastUsedTick = DescriptorBudget.nowTick() - ticks; }
+
     void release() {
         if (drop()) {
             // A handle closes once the responses still sending from it are done, too (each holds a reference).

@@ -96,6 +96,7 @@ public final class PathCache {
         // Requests for its held bytes in the second heldSecond (plain fields, a racy count: a hint), see sendsHeld.
         long heldSecond;
         int heldInSecond;
+        boolean oftenBefore; // asked for often in the second before heldSecond, see sendsHeld
         // This node's bytes as the byte tier holds them, or null: set where the insert decides (under the key's
         // lock, while this node is the path's), cleared when they are removed. A lookup reads its held bytes here
         // rather than from the byte tier's table (a hash-table miss each on a big site: sections 28 and 41), and
@@ -230,8 +231,9 @@ public final class PathCache {
     /** {@link #HOT_HELD_PER_SECOND}, changed by tests. */
     int hotHeldPerSecond = HOT_HELD_PER_SECOND;
     /**
-     * Requests a second from which a held file sent by sendfile is asked for often: it keeps its kept descriptor when
-     * the budget is full, and if it has none, asks the budget to close idle ones ({@code UnheldRead.sendHeld}). On the
+     * Requests a second from which a held file sent by sendfile is asked for often (in that second and the next): it
+     * keeps its kept descriptor when the budget is full, and if it has none, takes one where the budget has room or
+     * asks it to close a batch of idle ones ({@code UnheldRead.sendHeld}). On the
      * Zipf order after the random one, the budget stayed full of the descriptors the random order had kept, and the
      * most asked-for held files were copied (docs/performance.md section 36).
      */
@@ -379,7 +381,7 @@ public final class PathCache {
     /**
      * Whether a held file asked for by a connection that sends file regions goes by sendfile
      * ({@link FileEntry#sendHeld}) rather than as a copy of its held bytes ({@link #COPY}), and whether it is asked for
-     * often ({@link #SEND_OFTEN}: {@link #oftenHeldPerSecond} times this second). From {@code
+     * often ({@link #SEND_OFTEN}: {@link #oftenHeldPerSecond} times this second or the one before). From {@code
      * UnheldRead.HELD_SENDFILE_MIN} up it always goes by sendfile; from {@code UnheldRead.HELD_SENDFILE_COLD_MIN} up
      * unless the file was already asked for {@link #HOT_HELD_PER_SECOND} times this second (by default never: section
      * 37 of docs/performance.md). Bytes copied that often stay in the CPU's cache, and while every send was tested, one
@@ -397,6 +399,10 @@ public final class PathCache {
         if (e.residencyMissSecond == second) return COPY; // its pages were not in memory this second
         int count;
         if (n.heldSecond != second) {
+            // Often in the second just ended stays often while this one's count starts again: each second's first
+            // asks would otherwise give the descriptor of a file asked for hundreds of times a second back to a full
+            // budget, and its sixteenth ask a relief (docs/performance.md section 45).
+            n.oftenBefore = n.heldSecond == second - 1 && n.heldInSecond >= oftenHeldPerSecond;
             n.heldSecond = second;
             n.heldInSecond = count = 1;
         } else {
@@ -407,7 +413,7 @@ public final class PathCache {
                     ? Math.max(hotHeldPerSecond, oftenHeldPerSecond) : oftenHeldPerSecond;
             if (count < stop) n.heldInSecond = ++count;
         }
-        return count >= oftenHeldPerSecond ? SEND_OFTEN : SEND;
+        return count >= oftenHeldPerSecond || n.oftenBefore ? SEND_OFTEN : SEND;
     }
 
     /**
@@ -714,6 +720,9 @@ public final class PathCache {
 
     /** Descriptors unheld entries keep open between reads, in every cache sharing this one's budget (a moment's count). */
     public int keptDescriptors() { return descriptors.held(); }
+
+    /** Kept descriptors closed by the budget's reliefs since start (process-wide: the budget is the process's). */
+    public long keptDescriptorsRelieved() { return descriptors.relieved(); }
 
     /**
      * A quarter of the process's descriptor limit (RLIMIT_NOFILE as the JVM raised it): the rest is for connections,

@@ -196,8 +196,9 @@ final class UnheldRead {
     static final long HELD_SENDFILE_COLD_MIN = Long.getLong("flash.heldSendfileColdMin", 8 * 1024);
 
     /**
-     * The kept descriptors past which a held file keeps none: three quarters of the room; and a held file asked for
-     * while the budget is full gives its descriptor back. A held file's descriptor only saves a copy of bytes already
+     * The kept descriptors past which a held file keeps none unless it is asked for often (that one may take the rest
+     * of the room): three quarters of the room; and a held file asked for rarely while the budget is full gives its
+     * descriptor back. A held file's descriptor only saves a copy of bytes already
      * in memory; an unheld file's saves an open, an fstat and a close, and a full budget keeps no new one. On the
      * 20,000-file site (18,876 descriptors of room, 17,300 unheld entries) held files that kept descriptors first left
      * unheld ones without: 5% of the random point's requests then opened their file again, 4-11% slower
@@ -213,10 +214,11 @@ final class UnheldRead {
      * copy fresh): an entry that sends it from the descriptor the entry keeps, or null to serve the held bytes. Null
      * also keeps the descriptor for next time, if there is none yet and the budget has room ({@link #heldRoom}): the
      * path opened with openat2 (RESOLVE_CACHED, which cannot wait) and found to be the file cached. A file asked for
-     * rarely gives a kept one back when the budget is full; one asked for {@code often} this second keeps it, and if it
-     * has none and finds no room, the budget closes its idle descriptors ({@link DescriptorBudget#relieve}): after a
-     * spell of other traffic the budget is full of files no longer asked for, and the most asked-for held files were
-     * copied until the minute's sweep (docs/performance.md section 36).
+     * rarely gives a kept one back when the budget is full; one asked for {@code often} (this second or the one before)
+     * keeps it, takes one while the budget is not full, and if the budget is full has it close a batch of idle ones
+     * ({@link DescriptorBudget#relieve}): after a spell of other traffic the budget is full of files no longer asked
+     * for, and the most asked-for held files were copied until the minute's sweep (docs/performance.md sections 36
+     * and 45).
      *
      * <p>{@code check} is {@link Check#FSTAT} or {@link Check#WATCHED}. The kept descriptor of an entry that is not
      * watched is checked by fstat first; a file changed since is then served from the held bytes, which match their
@@ -248,7 +250,7 @@ final class UnheldRead {
             }
         }
         if (budget == null) return null;
-        if (budget.held() >= heldRoom(budget)) {
+        if (often ? budget.full() : budget.held() >= heldRoom(budget)) {
             if (often) budget.relieve();
             return null;
         }

@@ -350,6 +350,48 @@ class KeptDescriptorTest {
         cache.clear();
     }
 
+    /**
+     * A relief closes at most its batch of idle descriptors, those no read used for the longest first, and none that a
+     * read used within its idle time. Fails if it closes every idle one (as before: after a pause, nearly all) or
+     * picks them in any other order.
+     */
+    @Test
+    void aReliefClosesAtMostItsBatchOfIdleDescriptorsTheLongestUnusedFirst() throws Exception {
+        int files = 6;
+        byte[][] data = writeFiles(root, files, i -> SIZE);
+        DescriptorBudget budget = roomFor(6);
+        budget.reliefMin = 2;
+        assertThat(budget.reliefBatch()).isEqualTo(2);
+        PathCache cache = unheldCache(NEVER, budget);
+        for (int i = 0; i < files; i++) translate(translator, cache, "/f" + i);
+        FileEntry[] unheld = new FileEntry[files];
+        for (int i = 0; i < files; i++) unheld[i] = readAndKept(cache, "/f" + i, data[i]);
+        assertThat(budget.held()).isEqualTo(6);
+        // f0 is the most recently used of the idle ones, f3 the longest unused; f4 and f5 were read within the idle time.
+        long[] ticksAgo = {5, 20, 9, 40, 1, 0};
+        for (int i = 0; i < files; i++) {
+            KeptDescriptor k = unheld[i].retainKept();
+            k.lastUsedTicksAgo(ticksAgo[i]);
+            k.release();
+        }
+
+        budget.relieve();
+        long until = System.nanoTime() + 5_000_000_000L;
+        while (budget.relieved() < 2 && System.nanoTime() < until) Thread.sleep(10);
+        Thread.sleep(50); // a relief that closed more would have closed them by now
+        assertThat(budget.relieved()).as("one batch").isEqualTo(2);
+        assertThat(budget.held()).isEqualTo(4);
+        assertThat(openOn(translator.root().resolve("f3"))).as("unused for 40 ticks: closed").isZero();
+        assertThat(openOn(translator.root().resolve("f1"))).as("unused for 20 ticks: closed").isZero();
+        for (int i : new int[] {0, 2, 4, 5}) assertThat(openOn(translator.root().resolve("f" + i))).as("f" + i).isEqualTo(1);
+
+        assertThat(budget.dropOldestIdle(DescriptorBudget.nowTick(), DescriptorBudget.RELIEF_IDLE_TICKS, 10))
+                .as("however large the batch, only the idle ones").isEqualTo(2);
+        assertThat(openOnFiles(files)).as("f4 and f5, read within the idle time").isEqualTo(2);
+        cache.clear();
+        assertThat(openOnFiles(files)).isZero();
+    }
+
     @Test
     void aLargeFilesHandleTakesItsDescriptorFromKeptOnes() throws Exception {
         int files = 6;

@@ -284,6 +284,89 @@ class UnheldSendfileTest {
     }
 
     /**
+     * Past three quarters of the room a held file keeps no new descriptor unless it is asked for often; then it takes
+     * one while the budget is not full, and a relief (which closes one batch) makes room for it. Fails if an often
+     * one is held to three quarters too: the relief, which no longer closes the budget down below them, could then
+     * never make room.
+     */
+    @Test
+    void aHeldFileAskedForOftenTakesADescriptorAboveThreeQuartersOfTheRoom() throws Exception {
+        byte[][] data = new byte[4][];
+        for (int i = 0; i < 4; i++) data[i] = write(root.resolve("f" + i), SIZE, 50 + i);
+        DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 4);
+        assumeTrue(budget.room() == 4, "no connections counted against this budget");
+        cache = cacheOf(1 << 20, budget);
+        cache.hotHeldPerSecond = Integer.MAX_VALUE;
+        for (int i = 0; i < 4; i++) translate(translator, cache, "/f" + i);
+        for (int i = 0; i < 3; i++) assertThat(contentOf(lookup("/f" + i, true))).isEqualTo(data[i]);
+        assertThat(budget.held()).as("three quarters of the room").isEqualTo(3);
+
+        assertThat(contentOf(lookup("/f3", true))).isEqualTo(data[3]);
+        assertThat(budget.held()).as("asked for rarely: no descriptor past three quarters").isEqualTo(3);
+        cache.oftenHeldPerSecond = 1; // every ask is often
+        assertThat(lookup("/f3", true).inMemory()).as("keeps one now (this read still copies)").isTrue();
+        assertThat(budget.held()).as("asked for often: up to the whole room").isEqualTo(4);
+        FileEntry sent = lookup("/f3", true);
+        assertThat(sent.inMemory()).as("sent from the descriptor it kept").isFalse();
+        assertThat(contentOf(sent)).isEqualTo(data[3]);
+        cache.clear();
+        assertThat(budget.held()).isZero();
+    }
+
+    /**
+     * A held file asked for often in the second before is still often at this second's first asks, so a full budget
+     * does not take its descriptor back each time the second turns; once a second passes with few asks it is rare
+     * again and gives it back. Fails if the second's first asks count as rare (the file then copied at the first ask
+     * of every second, and a relief asked for at its sixteenth), or if "often" never wears off.
+     */
+    @Test
+    void aHeldFileAskedForOftenInTheSecondBeforeKeepsItsDescriptorWhenTheSecondTurns() throws Exception {
+        byte[][] data = new byte[3][];
+        for (int i = 0; i < 3; i++) data[i] = write(root.resolve("f" + i), SIZE, 60 + i);
+        boolean checked = false;
+        for (int attempt = 0; attempt < 5 && !checked; attempt++) {
+            DescriptorBudget budget = new DescriptorBudget(DescriptorBudget.RESERVE + 3);
+            assumeTrue(budget.room() == 3, "no connections counted against this budget");
+            cache = cacheOf(1 << 20, budget);
+            cache.hotHeldPerSecond = Integer.MAX_VALUE;
+            cache.oftenHeldPerSecond = 3;
+            try {
+                for (int i = 0; i < 3; i++) translate(translator, cache, "/f" + i);
+                long second = nextSecond();
+                for (int i = 0; i < 3; i++) assertThat(contentOf(lookup("/f0", true))).isEqualTo(data[0]); // often now
+                assertThat(contentOf(lookup("/f1", true))).isEqualTo(data[1]);
+                assertThat(contentOf(lookup("/f2", true))).isEqualTo(data[2]);
+                assertThat(budget.held()).as("full").isEqualTo(3);
+                if (currentSecond() != second) continue; // the second turned during the asks: try again
+                if (nextSecond() != second + 1) continue;
+                FileEntry first = lookup("/f0", true);
+                assertThat(first.inMemory()).as("often the second before: keeps its descriptor, sent by sendfile").isFalse();
+                assertThat(contentOf(first)).isEqualTo(data[0]);
+                assertThat(budget.held()).isEqualTo(3);
+                if (nextSecond() != second + 2) continue;
+                FileEntry rare = lookup("/f0", true);
+                assertThat(rare.inMemory()).as("asked for once the second before: rare, gives it back").isTrue();
+                assertThat(budget.held()).isEqualTo(2);
+                checked = true;
+            } finally {
+                cache.clear();
+            }
+        }
+        assertThat(checked).as("the asks fell into consecutive seconds").isTrue();
+    }
+
+    private static long currentSecond() { return System.nanoTime() / 1_000_000_000L; }
+
+    /** Sleeps until the next second (as PathCache counts them) begins; that second. */
+    private static long nextSecond() throws InterruptedException {
+        long next = currentSecond() + 1;
+        long wait = next * 1_000_000_000L - System.nanoTime();
+        if (wait > 0) Thread.sleep(wait / 1_000_000 + 1);
+        while (currentSecond() < next) Thread.onSpinWait();
+        return currentSecond();
+    }
+
+    /**
      * A held file whose pages are not in memory is copied from its held bytes, and for the rest of that second it is
      * copied without being tested again; once its pages are back and the second has turned, it is sent by sendfile.
      * Fails if each ask tests again (the hint ignored).
