@@ -202,13 +202,13 @@ public final class DescriptorBudget {
      */
     int dropOldestIdle(long nowTick, long idleTicks, int most) {
         List<KeptDescriptor> idle = new ArrayList<>();
-        long[] ages = new long[16]; // each idle one's age in ticks (high half) and its index in idle (low half)
+        long[] ages; // each idle one's age in ticks (high half) and its index in idle (low half); null: all go
         synchronized (this) {
+            ages = most >= kept.size() ? null : new long[kept.size()];
             for (KeptDescriptor k : kept) {
                 long age = nowTick - k.lastUsedTick();
                 if (age < idleTicks) continue;
-                if (idle.size() == ages.length) ages = java.util.Arrays.copyOf(ages, ages.length * 2);
-                ages[idle.size()] = Math.min(age, Integer.MAX_VALUE) << 32 | idle.size();
+                if (ages != null) ages[idle.size()] = Math.min(age, Integer.MAX_VALUE) << 32 | idle.size();
                 idle.add(k);
             }
         }

@@ -271,8 +271,9 @@ public final class FileEntry {
      * budget is three quarters full (below that, every such read keeps it): yes for the first such read since the
      * translation, and then only when the one before was less than the budget's relief idle time ago ({@link
      * DescriptorBudget#RELIEF_IDLE_TICKS}, about 4 s); this read is recorded for the next. A descriptor idle that
-     * long is what the budget closes when files asked for often need room ({@link DescriptorBudget#relieve}), so
-     * keeping one for a file asked for less often only churns: on a site of 100,000 files under Zipf access, one
+     * long is one the budget's relief may close when files asked for often need room ({@link
+     * DescriptorBudget#relieve}, a batch a tick, the longest unused first), so keeping one for a file asked for less
+     * often only churns: on a site of 100,000 files under Zipf access, one
      * request in five kept a new descriptor while as many were closed (docs/performance.md section 43).
      */
     boolean keepsOnRead(DescriptorBudget budget) {

@@ -402,7 +402,9 @@ public final class PathCache {
             // Often in the second just ended stays often while this one's count starts again: each second's first
             // asks would otherwise give the descriptor of a file asked for hundreds of times a second back to a full
             // budget, and its sixteenth ask a relief (docs/performance.md section 45).
-            n.oftenBefore = n.heldSecond == second - 1 && n.heldInSecond >= oftenHeldPerSecond;
+            long before = n.heldSecond;
+            int asks = n.heldInSecond; // read once each: another loop may be starting this second's count too
+            n.oftenBefore = before == second - 1 && asks >= oftenHeldPerSecond;
             n.heldSecond = second;
             n.heldInSecond = count = 1;
         } else {

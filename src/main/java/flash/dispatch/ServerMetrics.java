@@ -152,8 +152,9 @@ public final class ServerMetrics implements Completion.Listener {
                 pc == null ? 0 : pc.handleEntries());
         gauge(sb, "flash_path_cache_kept_descriptors", "Small files' entries keeping their file open between reads (unheld ones, and held ones sent by sendfile), so a read skips the open and the close "
                 + "(within the room the connections and the open large files leave under the descriptor limit; shed when connections need it).", pc == null ? 0 : pc.keptDescriptors());
-        counter(sb, "flash_kept_descriptors_relieved_total", "Kept descriptors closed to make room for held files asked for often that found the budget "
-                + "full: at most a batch a second, those no read used for the longest (and for at least 4 s) first.", pc == null ? 0 : pc.keptDescriptorsRelieved());
+        counter(sb, "flash_path_cache_kept_descriptors_relieved_total", "Kept descriptors closed to make room for held files asked for often that found "
+                + "the budget full: at most a batch a second (a sixty-fourth of the room), of those no read used for about 4 s, the longest unused first.",
+                pc == null ? 0 : pc.keptDescriptorsRelieved());
         counter(sb, "flash_revalidations_total", "Cached translations of the document root found stale and dropped, by what noticed: "
                 + "watch = the file system reported a change (--revalidate watch), stat = the entry outlived its bound and was translated again.");
         sb.append("flash_revalidations_total{by=\"watch\"} ").append(pc == null ? 0 : pc.revalidatedByWatch.sum()).append('\n');

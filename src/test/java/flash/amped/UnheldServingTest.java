@@ -128,8 +128,13 @@ class UnheldServingTest {
         }
         flash.content.DescriptorBudget budget = flash.content.DescriptorBudget.forProcess();
         int keptBefore = budget.held(), mappingsBefore = flash.content.FileHandle.mappings();
-        long fdsBefore = openFds();
+        // Under vt the JDK adds a poller (an epoll instance) for a carrier thread the first time one of its virtual
+        // threads blocks on a socket, and keeps it for the process's life; which carriers did so before differs from
+        // run to run, so there those are not counted (elsewhere an epoll is a loop's selector, and counts).
+        java.util.function.Predicate<String> counted = arch == Architecture.VT
+                ? fd -> !fd.endsWith("anon_inode:[eventpoll]") : fd -> true;
         java.util.Set<String> before = fdTargets();
+        long fdsBefore = before.stream().filter(counted).count();
         boolean inProcess;
         try (TestServer s = start(arch)) {
             inProcess = s.inProcess();
@@ -145,9 +150,10 @@ class UnheldServingTest {
                 budget.held(), keptBefore).isTrue();
         assertThat(Http.eventually(BOUND_MS, () -> flash.content.FileHandle.mappings() <= mappingsBefore))
                 .as("residency mappings after the stop").isTrue();
-        boolean ok = Http.eventually(BOUND_MS, () -> openFds() <= fdsBefore);
+        boolean ok = Http.eventually(BOUND_MS, () -> fdTargets().stream().filter(counted).count() <= fdsBefore);
         java.util.Set<String> after = fdTargets();
         after.removeAll(before);
+        after.removeIf(counted.negate());
         assertThat(ok).as("descriptors after the stop; new: %s", after).isTrue();
     }
 
