@@ -183,8 +183,7 @@ public final class DescriptorBudget {
         long now = nowTick(), last = reliefTick.get();
         if (last == now || !reliefTick.compareAndSet(last, now)) return;
         long idle = reliefIdleTicks;
-        int most = reliefBatch();
-        SWEEPER.execute(() -> relieved.add(dropOldestIdle(now, idle, most)));
+        SWEEPER.execute(() -> relieved.add(dropOldestIdle(now, idle, reliefBatch())));
     }
 
     /** {@link #RELIEF_MIN}, lowered by tests. */

@@ -332,19 +332,19 @@ class UnheldSendfileTest {
             cache.oftenHeldPerSecond = 3;
             try {
                 for (int i = 0; i < 3; i++) translate(translator, cache, "/f" + i);
-                long second = nextSecond();
+                long second = awaitNextSecond();
                 for (int i = 0; i < 3; i++) assertThat(contentOf(lookup("/f0", true))).isEqualTo(data[0]); // often now
                 assertThat(contentOf(lookup("/f1", true))).isEqualTo(data[1]);
                 assertThat(contentOf(lookup("/f2", true))).isEqualTo(data[2]);
                 assertThat(budget.held()).as("full").isEqualTo(3);
                 if (currentSecond() != second) continue; // the second turned during the asks: try again
-                if (nextSecond() != second + 1) continue;
+                if (awaitNextSecond() != second + 1) continue;
                 FileEntry first = lookup("/f0", true);
                 if (currentSecond() != second + 1) continue; // stalled into a later second: try again
                 assertThat(first.inMemory()).as("often the second before: keeps its descriptor, sent by sendfile").isFalse();
                 assertThat(contentOf(first)).isEqualTo(data[0]);
                 assertThat(budget.held()).isEqualTo(3);
-                if (nextSecond() != second + 2) continue;
+                if (awaitNextSecond() != second + 2) continue;
                 FileEntry rare = lookup("/f0", true);
                 if (currentSecond() != second + 2) continue;
                 assertThat(rare.inMemory()).as("asked for once the second before: rare, gives it back").isTrue();
@@ -355,17 +355,6 @@ class UnheldSendfileTest {
             }
         }
         assertThat(checked).as("the asks fell into consecutive seconds").isTrue();
-    }
-
-    private static long currentSecond() { return System.nanoTime() / 1_000_000_000L; }
-
-    /** Sleeps until the next second (as PathCache counts them) begins; that second. */
-    private static long nextSecond() throws InterruptedException {
-        long next = currentSecond() + 1;
-        long wait = next * 1_000_000_000L - System.nanoTime();
-        if (wait > 0) Thread.sleep(wait / 1_000_000 + 1);
-        while (currentSecond() < next) Thread.onSpinWait();
-        return currentSecond();
     }
 
     /**
@@ -385,13 +374,13 @@ class UnheldSendfileTest {
         boolean checked = false;
         for (int attempt = 0; attempt < 5 && !checked; attempt++) {
             ColdFile.evict(real);
-            long second = System.nanoTime() / 1_000_000_000L;
+            long second = currentSecond();
             FileEntry copied = lookup("/f", true);
             assertThat(copied.inMemory()).as("not in memory: its held bytes").isTrue();
             assertThat(contentOf(copied)).isEqualTo(v);
             java.nio.file.Files.readAllBytes(real); // the pages are back
             FileEntry again = lookup("/f", true);
-            if (System.nanoTime() / 1_000_000_000L != second) continue; // the second turned meanwhile: try again
+            if (currentSecond() != second) continue; // the second turned meanwhile: try again
             assertThat(again.inMemory()).as("the same second: copied without a test").isTrue();
             checked = true;
         }
@@ -430,10 +419,10 @@ class UnheldSendfileTest {
             awaitNextSecond(); // a miss recorded in a second the last attempt reached would copy without a test
             refills.clear();
             ColdFile.evict(real);
-            long second = System.nanoTime() / 1_000_000_000L;
+            long second = currentSecond();
             assertThat(contentOf(lookup("/f", true, refills))).hasSize(SIZE);
             contentOf(lookup("/f", true, refills));
-            if (System.nanoTime() / 1_000_000_000L != second) continue; // the second turned meanwhile: try again
+            if (currentSecond() != second) continue; // the second turned meanwhile: try again
             assertThat(refills).as("one refill for the second's miss").hasSize(1);
             checked = true;
         }
@@ -560,10 +549,14 @@ class UnheldSendfileTest {
         assertThat(openOn(translator.root().resolve("f"))).isZero();
     }
 
-    /** Returns once a new second of the clock the cache counts by (System.nanoTime) has begun. */
-    private static void awaitNextSecond() throws InterruptedException {
-        long second = System.nanoTime() / 1_000_000_000L;
-        while (System.nanoTime() / 1_000_000_000L == second) Thread.sleep(1);
+    /** The second of the clock the cache counts by (System.nanoTime). */
+    private static long currentSecond() { return System.nanoTime() / 1_000_000_000L; }
+
+    /** Returns once a new second of that clock has begun: that second. */
+    private static long awaitNextSecond() throws InterruptedException {
+        long second = currentSecond();
+        while (currentSecond() == second) Thread.sleep(1);
+        return currentSecond();
     }
 
     private static boolean sleep(long millis) throws InterruptedException {
