@@ -27,6 +27,10 @@ public final class FileHandle extends RefCount {
     // whichever loop sends: a stale or mismatched pair only makes one more test, or trusts an older success.
     private long residentAt;
     private int residentEpoch;
+    // The watch that drops this file's cached entry at any change of it, when that entry was cached with every name
+    // watched (PathCache.put); null otherwise. While it watches, the entry's size is the file's, so a whole-file test
+    // may stand for the tests of the file's later regions ({@link #hinted}).
+    private volatile FileWatch.Registration vouching;
 
     /**
      * Residency mappings alive in this process, and the most it may hold: half of {@code vm.max_map_count} (65,530 by
@@ -120,6 +124,58 @@ public final class FileHandle extends RefCount {
         int epoch = ResidencyHint.epoch(); // before the test: a failure meanwhile leaves this hint stale
         if (!resident(0, size)) return false;
         if (size == mapLength) {
+            residentEpoch = epoch;
+            residentAt = now;
+        }
+        return true;
+    }
+
+    /**
+     * A file of at most this many bytes whose cached size a watch vouches for is tested whole at the test of a region
+     * that starts it, and that success is remembered ({@link ResidencyHint}) for its later sends and regions. A body up
+     * to 1 MiB is one test window already ({@code flash.pipeline.Outgoing.SENDFILE_CHUNK}, 256 mincore pages, about
+     * 25 us on this machine's loop); a larger one stays tested window by window every time, since one test of a long
+     * video would hold the loop for milliseconds (docs/performance.md section 46).
+     * {@code -Dflash.wholeTestMaxBytes=BYTES} for A/B runs; 0 turns these hints off.
+     */
+    static final long WHOLE_TEST_MAX = Long.getLong("flash.wholeTestMaxBytes", 1 << 20);
+
+    /** The watch that will drop this file's cached entry at any change of it (see {@link #hinted}). */
+    void vouchedFor(FileWatch.Registration watch) { vouching = watch; }
+
+    /**
+     * Whether [offset, offset+length) may be sent without a test: a whole-file test of this file succeeded within
+     * {@link ResidencyHint}'s window with no failed test anywhere since, the range lies within the mapping, and the
+     * watch still vouches for the file's cached size. Without the watch the test must run every time: it is also what
+     * finds a file truncated under a stale cached size before any byte leaves (a 500, not a closed connection).
+     */
+    boolean hinted(long offset, long length) {
+        FileWatch.Registration w = vouching;
+        return w != null && offset + length <= mapLength && mapLength <= WHOLE_TEST_MAX && w.watching()
+                && ResidencyHint.holds(residentAt, residentEpoch, flash.sys.LoopClock.nanoTime());
+    }
+
+    /**
+     * As {@link #resident}, for a region of a body about to be sent; the test of a region at offset 0 of a watched file
+     * of at most {@link #WHOLE_TEST_MAX} bytes covers the whole file, and its success becomes the hint {@link #hinted}
+     * reads. A whole test that fails tests the region alone, so that resident first pages still go out.
+     */
+    boolean residentRegion(long offset, long length) {
+        long size = mapLength;
+        if (offset == 0 && length < size && size <= WHOLE_TEST_MAX && vouching != null) {
+            long now = flash.sys.LoopClock.nanoTime();
+            int epoch = ResidencyHint.epoch(); // before the test: a failure meanwhile leaves this hint stale
+            if (resident(0, size)) {
+                residentEpoch = epoch;
+                residentAt = now;
+                return true;
+            }
+            return resident(0, length);
+        }
+        long now = flash.sys.LoopClock.nanoTime();
+        int epoch = ResidencyHint.epoch();
+        if (!resident(offset, length)) return false;
+        if (offset == 0 && length == size && vouching != null) {
             residentEpoch = epoch;
             residentAt = now;
         }

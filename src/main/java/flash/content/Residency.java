@@ -53,6 +53,8 @@ public final class Residency {
     private final Test test;
     /** Checks answered by mincore on a handle's mapping, and by {@link #test} (the copying probe by default). */
     public final LongAdder mincoreChecks = new LongAdder(), probeChecks = new LongAdder();
+    /** Regions of watched files sent on a whole-file test's hint instead of a test ({@link FileHandle#hinted}). */
+    public final LongAdder hintedChecks = new LongAdder();
 
     private Residency(Test test) { this.test = test; }
 
@@ -85,8 +87,12 @@ public final class Residency {
         if (test == Test.PREADV2_NOWAIT && MAPPED_MINCORE) {
             long mapped = file.mappedLength();
             if (mapped > 0 && offset >= 0 && offset + length <= mapped) {
+                if (file.hinted(offset, length)) {
+                    hintedChecks.increment();
+                    return true;
+                }
                 mincoreChecks.increment();
-                return file.resident(offset, length);
+                return file.residentRegion(offset, length);
             }
         }
         probeChecks.increment();

@@ -3,8 +3,10 @@ package flash.content;
 /**
  * Lets a whole file found in memory be trusted so for a short while instead of being tested again before every send
  * (AMPED's residency test by mincore, {@link FileHandle#residentWhole}): files sent from a descriptor a cache entry
- * keeps ({@link UnheldRead}), whose change an fstat or the watch finds first. Ranges and the turns of large bodies
- * are tested every time. mincore's answer was only ever a hint, as the paper says of it: a page can go between
+ * keeps ({@link UnheldRead}), whose change an fstat or the watch finds first; and bodies of up to 1 MiB sent from a
+ * cached large file's handle, with their ranges, while a watch vouches for the file's cached size
+ * ({@link FileHandle#hinted}). Other regions are tested every time. mincore's answer was only ever a hint, as the
+ * paper says of it: a page can go between
  * the test and the send. The window widens that gap to at most {@link #windowNanos}, and two facts bound the risk.
  * Pages just sent are the last the kernel reclaims (sendfile marks them accessed). And every
  * failed test anywhere in the process, the sign that the page cache no longer holds what is asked for (memory

@@ -78,6 +78,8 @@ public final class ServerMetrics implements Completion.Listener {
                 .append(residency == null ? 0 : residency.mincoreChecks.sum()).append('\n');
         sb.append("flash_residency_checks_total{test=\"probe\"} ")
                 .append(residency == null ? 0 : residency.probeChecks.sum()).append('\n');
+        sb.append("flash_residency_checks_total{test=\"hint\"} ")
+                .append(residency == null ? 0 : residency.hintedChecks.sum()).append('\n');
         counter(sb, "flash_residency_hints_withdrawn_total", "Residency tests that failed in this process (each"
                 + " withdraws every whole-file residency hint: those files are tested again before their next send).",
                 Integer.toUnsignedLong(flash.content.ResidencyHint.epoch()));

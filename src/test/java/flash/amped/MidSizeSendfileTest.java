@@ -160,11 +160,47 @@ class MidSizeSendfileTest {
             assertThat(residency.mincoreChecks.sum()).isPositive();
             assertThat(chunkUses(s)).isZero();
 
-            // hot now: no helper, one residency test per response
-            long tasks = m.diskTasks(), checks = residency.mincoreChecks.sum() + residency.probeChecks.sum();
+            // hot now: no helper, one residency decision per response (a test, or a watched file's hint of one)
+            long tasks = m.diskTasks(), checks = decisions(residency);
             for (int i = 0; i < 5; i++) assertThat(c.send("GET /cold.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(data);
             assertThat(m.diskTasks()).isEqualTo(tasks);
-            assertThat(residency.mincoreChecks.sum() + residency.probeChecks.sum() - checks).isEqualTo(5);
+            assertThat(decisions(residency) - checks).isEqualTo(5);
+        }
+    }
+
+    private static long decisions(Residency r) {
+        return r.mincoreChecks.sum() + r.probeChecks.sum() + r.hintedChecks.sum();
+    }
+
+    /**
+     * AMPED: a mid-size body whose cached size the watch vouches for, found whole in memory, is not tested again before
+     * its next sends within the residency hint's window (docs/performance.md section 46); under revalidation by stat
+     * every send is tested, since that test is what finds a file shrunk under its cached size (the test below).
+     */
+    @Test
+    void ampedTestsAWatchedMidSizeBodyOnceAWindowButEveryOneUnderStat() throws Exception {
+        assumeTrue(TestServer.archs().contains(Architecture.AMPED), "amped not under test");
+        assumeTrue(Native.available() && Native.fdAccess(), "native layer unavailable");
+        byte[] data = Http.write(root.resolve("hot.bin"), MID, 36);
+        for (flash.config.Revalidation how : java.util.List.of(flash.config.Revalidation.STAT, flash.config.Revalidation.WATCH)) {
+            try (TestServer s = TestServer.start(root, Architecture.AMPED, c -> c.withRevalidateAfter(Duration.ofMinutes(5))
+                    .withRevalidation(how));
+                 RawClient c = new RawClient(s.port())) {
+                s.server().context().responder().bodyPath(BodyPath.SENDFILE_TO_1MIB);
+                Residency r = s.server().metrics().residency();
+                for (int i = 0; i < 5; i++) {
+                    assertThat(c.send("GET /hot.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(data);
+                }
+                assertThat(decisions(r)).as(how.toString()).isEqualTo(5);
+                if (how == flash.config.Revalidation.STAT) {
+                    assertThat(r.hintedChecks.sum()).as("stat: every send tested").isZero();
+                } else {
+                    var watch = s.server().context().fileWatchIfStarted();
+                    assumeTrue(watch != null && watch.watchedDirs() > 0, "no inotify watch here");
+                    // The first send tests (two if the entry was published with its watch only after it began)
+                    assertThat(r.mincoreChecks.sum()).as("watched: tested once a window").isBetween(1L, 2L);
+                }
+            }
         }
     }
 

@@ -124,6 +124,96 @@ class HandleResidencyTest {
         }
     }
 
+    /**
+     * A large body's regions (docs/performance.md section 46): a file whose cached size a watch vouches for, found whole
+     * in memory by the test of a region that starts it, is not tested again within the window; without that watch, once
+     * it stops watching, or for a file larger than {@link FileHandle#WHOLE_TEST_MAX}, every region is tested.
+     */
+    @Test
+    void aWatchedFileFoundWholeInMemoryIsTrustedForItsRegionsUntilItsWatchStops() throws Exception {
+        int mid = 600 * 1024, turn = 256 * 1024;
+        Path f = dir.resolve("mid.bin");
+        java.nio.file.Files.write(f, new byte[mid]);
+        FileWatch watch = FileWatch.start(16);
+        assumeTrue(watch.available(), "no inotify here");
+        FileHandle h = open(f, true), large = open(file, true);
+        Residency r = Residency.detect();
+        try {
+            readAll(h);
+            assertThat(r.isResidentFile(h, 0, turn)).isTrue();
+            assertThat(r.isResidentFile(h, turn, turn)).isTrue();
+            assertThat(r.hintedChecks.sum()).as("not vouched for: every region tested").isZero();
+
+            FileWatch.Registration reg = watch.register();
+            assertThat(reg.watch(dir.toRealPath(), "mid.bin")).isTrue();
+            assertThat(reg.attach(() -> { })).isTrue();
+            h.vouchedFor(reg);
+            int epoch = ResidencyHint.epoch();
+            assertThat(r.isResidentFile(h, 0, turn)).isTrue(); // the whole file tested, and remembered
+            dropFromOutside(f);
+            assumeTrue(ResidencyHint.epoch() == epoch, "another thread's residency test failed meanwhile");
+            assertThat(r.isResidentFile(h, turn, turn)).as("the hint's blind spot, by design").isTrue();
+            assertThat(r.isResidentFile(h, 0, mid)).isTrue();
+            assertThat(r.hintedChecks.sum()).isEqualTo(2);
+            reg.cancel(); // the watch no longer vouches (a change fired it, or its entry went)
+            assertThat(r.isResidentFile(h, turn, turn)).as("tested again, truthfully").isFalse();
+            assertThat(r.mincoreChecks.sum()).isEqualTo(4);
+
+            readAll(large); // over the largest file tested whole: its regions are tested every time, watched or not
+            FileWatch.Registration big = watch.register();
+            assertThat(big.watch(dir.toRealPath(), "f.bin")).isTrue();
+            assertThat(big.attach(() -> { })).isTrue();
+            large.vouchedFor(big);
+            assertThat(r.isResidentFile(large, 0, SIZE)).isTrue();
+            dropFromOutside(file);
+            assertThat(r.isResidentFile(large, 0, turn)).isFalse();
+            assertThat(r.hintedChecks.sum()).isEqualTo(2);
+            big.cancel();
+        } finally {
+            h.release();
+            large.release();
+            watch.close();
+        }
+    }
+
+    @Test
+    void aWholeTestThatFailsStillSendsTheResidentFirstRegionAndLeavesNoHint() throws Exception {
+        int mid = 600 * 1024, turn = 256 * 1024;
+        Path f = dir.resolve("tail.bin");
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[mid]));
+            ch.force(true); // dirty pages are not dropped
+        }
+        FileWatch watch = FileWatch.start(16);
+        assumeTrue(watch.available(), "no inotify here");
+        FileHandle h = open(f, true);
+        Residency r = Residency.detect();
+        try {
+            readAll(h);
+            FileWatch.Registration reg = watch.register();
+            assertThat(reg.watch(dir.toRealPath(), "tail.bin")).isTrue();
+            assertThat(reg.attach(() -> { })).isTrue();
+            h.vouchedFor(reg);
+            assertThat(h.mappedLength()).isEqualTo(mid);
+            int fd = Native.openReadOnly(f);
+            try {
+                // The pages past the first two turns out (from a 512 KiB boundary: a large folio partly in the range
+                // stays whole)
+                assertThat(Native.fadviseDontNeed(fd, 2L * turn, 0)).isZero();
+            } finally {
+                Native.close(fd);
+            }
+            assumeTrue(!h.resident(2L * turn, mid - 2L * turn), "the tail's pages could not be dropped here");
+            assertThat(r.isResidentFile(h, 0, turn)).as("the first region is in memory").isTrue();
+            assertThat(r.isResidentFile(h, 2L * turn, mid - 2L * turn)).as("no hint was left: tested").isFalse();
+            assertThat(r.hintedChecks.sum()).isZero();
+            reg.cancel();
+        } finally {
+            h.release();
+            watch.close();
+        }
+    }
+
     @Test
     void onlyAWholeFileTestWithinTheWindowIsRemembered() throws Exception {
         FileHandle h = open(file, true);
