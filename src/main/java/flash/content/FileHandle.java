@@ -133,10 +133,10 @@ public final class FileHandle extends RefCount {
     /**
      * A file of at most this many bytes whose cached size a watch vouches for is tested whole at the test of a region
      * that starts it, and that success is remembered ({@link ResidencyHint}) for its later sends and regions. A body up
-     * to 1 MiB is one test window already ({@code flash.pipeline.Outgoing.SENDFILE_CHUNK}, 256 mincore pages, about
-     * 25 us on this machine's loop); a larger one stays tested window by window every time, since one test of a long
-     * video would hold the loop for milliseconds (docs/performance.md section 46).
-     * {@code -Dflash.wholeTestMaxBytes=BYTES} for A/B runs; 0 turns these hints off.
+     * to 1 MiB is one test window already ({@code flash.pipeline.Outgoing.SENDFILE_CHUNK}, 256 mincore pages); a
+     * larger one stays tested window by window every time, since one test of a long video would hold the loop for
+     * milliseconds (docs/performance.md section 46). {@code -Dflash.wholeTestMaxBytes=BYTES} for A/B runs; 0 turns
+     * these hints off.
      */
     static final long WHOLE_TEST_MAX = Long.getLong("flash.wholeTestMaxBytes", 1 << 20);
 
@@ -144,40 +144,42 @@ public final class FileHandle extends RefCount {
     void vouchedFor(FileWatch.Registration watch) { vouching = watch; }
 
     /**
-     * Whether [offset, offset+length) may be sent without a test: a whole-file test of this file succeeded within
-     * {@link ResidencyHint}'s window with no failed test anywhere since, the range lies within the mapping, and the
-     * watch still vouches for the file's cached size. Without the watch the test must run every time: it is also what
-     * finds a file truncated under a stale cached size before any byte leaves (a 500, not a closed connection).
+     * Whether [offset, offset+length) may be sent without a test: a whole-file test of this file, of at most
+     * {@link #WHOLE_TEST_MAX} bytes, succeeded within {@link ResidencyHint}'s window with no failed test anywhere
+     * since, the range lies within the mapping, and the watch still vouches for the file's cached size. Without the
+     * watch the test must run every time: it is also what finds a file truncated under a stale cached size before any
+     * byte leaves (a 500, not a closed connection). With it, a truncation in place in the moment before the watch
+     * thread handles its event (or one the watch never sees: a write through a hard link in an unwatched directory)
+     * ends such a response short instead, as a send from a watched kept descriptor does ({@code UnheldRead.Check}).
      */
     boolean hinted(long offset, long length) {
-        FileWatch.Registration w = vouching;
-        return w != null && offset + length <= mapLength && mapLength <= WHOLE_TEST_MAX && w.watching()
+        return vouched() && offset + length <= mapLength
                 && ResidencyHint.holds(residentAt, residentEpoch, flash.sys.LoopClock.nanoTime());
     }
 
+    /** Whether a watch still vouches for this file's cached size, and the file is small enough to be tested whole. */
+    private boolean vouched() {
+        FileWatch.Registration w = vouching;
+        return w != null && mapLength <= WHOLE_TEST_MAX && w.watching();
+    }
+
     /**
-     * As {@link #resident}, for a region of a body about to be sent; the test of a region at offset 0 of a watched file
-     * of at most {@link #WHOLE_TEST_MAX} bytes covers the whole file, and its success becomes the hint {@link #hinted}
-     * reads. A whole test that fails tests the region alone, so that resident first pages still go out.
+     * As {@link #resident}, for a region of a body about to be sent; a region at offset 0 of a file {@link #vouched}
+     * for is tested, then the rest of the file, and the success of both becomes the hint {@link #hinted} reads. Only
+     * the region's own test decides the send, and only its failure withdraws other hints: the rest of the file not in
+     * memory (a range of its first bytes, a file read in part) says nothing about the page cache under pressure.
      */
     boolean residentRegion(long offset, long length) {
-        long size = mapLength;
-        if (offset == 0 && length < size && size <= WHOLE_TEST_MAX && vouching != null) {
-            long now = flash.sys.LoopClock.nanoTime();
-            int epoch = ResidencyHint.epoch(); // before the test: a failure meanwhile leaves this hint stale
-            if (resident(0, size)) {
+        long now = flash.sys.LoopClock.nanoTime();
+        int epoch = ResidencyHint.epoch(); // before the test: a failure meanwhile leaves this hint stale
+        if (!resident(offset, length)) return false;
+        if (offset == 0 && vouched()) {
+            long size = mapLength;
+            long address = mapAddress;
+            if (length >= size || (address != 0 && Residency.mincoreAt(address, length, size - length, false))) {
                 residentEpoch = epoch;
                 residentAt = now;
-                return true;
             }
-            return resident(0, length);
-        }
-        long now = flash.sys.LoopClock.nanoTime();
-        int epoch = ResidencyHint.epoch();
-        if (!resident(offset, length)) return false;
-        if (offset == 0 && length == size && vouching != null) {
-            residentEpoch = epoch;
-            residentAt = now;
         }
         return true;
     }

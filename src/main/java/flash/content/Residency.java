@@ -110,6 +110,14 @@ public final class Residency {
      * from offset 0 ({@link FileHandle}'s, which its caller keeps alive).
      */
     static boolean mincoreAt(long mapAddress, long offset, long length) {
+        return mincoreAt(mapAddress, offset, length, true);
+    }
+
+    /**
+     * As {@link #mincoreAt(long, long, long)}; with {@code withdraw} false a page not in memory withdraws no residency
+     * hint: for a test nothing waits on (the rest of a file whose sent region was found in memory, FileHandle).
+     */
+    static boolean mincoreAt(long mapAddress, long offset, long length, boolean withdraw) {
         MemorySegment vec = VEC.get();
         long vecAddress = vec.address();
         for (long p = offset, end = offset + length; p < end; ) {
@@ -118,9 +126,9 @@ public final class Residency {
             if (Native.mincoreAt(mapAddress + start, len, vecAddress) != 0) return false;
             int i = 0;
             for (; i + 8 <= n; i += 8) {
-                if ((vec.get(ValueLayout.JAVA_LONG_UNALIGNED, i) & LOW_BITS) != LOW_BITS) return missed();
+                if ((vec.get(ValueLayout.JAVA_LONG_UNALIGNED, i) & LOW_BITS) != LOW_BITS) return withdraw && missed();
             }
-            for (; i < n; i++) if ((vec.get(ValueLayout.JAVA_BYTE, i) & 1) == 0) return missed();
+            for (; i < n; i++) if ((vec.get(ValueLayout.JAVA_BYTE, i) & 1) == 0) return withdraw && missed();
             p = stop;
         }
         return true;

@@ -6,8 +6,8 @@ package flash.content;
  * keeps ({@link UnheldRead}), whose change an fstat or the watch finds first; and bodies of up to 1 MiB sent from a
  * cached large file's handle, with their ranges, while a watch vouches for the file's cached size
  * ({@link FileHandle#hinted}). Other regions are tested every time. mincore's answer was only ever a hint, as the
- * paper says of it: a page can go between
- * the test and the send. The window widens that gap to at most {@link #windowNanos}, and two facts bound the risk.
+ * paper says of it: a page can go between the test and the send. The window widens that gap to at most
+ * {@link #windowNanos}, and two facts bound the risk.
  * Pages just sent are the last the kernel reclaims (sendfile marks them accessed). And every
  * failed test anywhere in the process, the sign that the page cache no longer holds what is asked for (memory
  * pressure, a dropped cache, a new file), withdraws every hint at once: a hint counts only while no test has failed

@@ -73,7 +73,8 @@ public final class ServerMetrics implements Completion.Listener {
         for (LoopStats s : loops) sample(sb, "flash_disk_tasks_total", s.name, s.diskTasks.sum());
         counter(sb, "flash_residency_misses_total", "File data found not resident before sending, per loop.");
         for (LoopStats s : loops) sample(sb, "flash_residency_misses_total", s.name, s.residencyMisses.sum());
-        counter(sb, "flash_residency_checks_total", "Residency checks of file regions sent by sendfile, by test.");
+        counter(sb, "flash_residency_checks_total", "Residency decisions for file regions sent by sendfile, by test"
+                + " (hint: a watched large file's region sent untested on a whole-file test of the hint's window).");
         sb.append("flash_residency_checks_total{test=\"mincore\"} ")
                 .append(residency == null ? 0 : residency.mincoreChecks.sum()).append('\n');
         sb.append("flash_residency_checks_total{test=\"probe\"} ")

@@ -197,8 +197,10 @@ class MidSizeSendfileTest {
                 } else {
                     var watch = s.server().context().fileWatchIfStarted();
                     assumeTrue(watch != null && watch.watchedDirs() > 0, "no inotify watch here");
-                    // The first send tests (two if the entry was published with its watch only after it began)
-                    assertThat(r.mincoreChecks.sum()).as("watched: tested once a window").isBetween(1L, 2L);
+                    // Tested at the first send, then hinted: a window that lapsed or a test failing elsewhere in the
+                    // process may add a test, never five
+                    assertThat(r.hintedChecks.sum()).as("watched: hinted").isPositive();
+                    assertThat(r.mincoreChecks.sum()).as("watched: not tested every send").isLessThan(5);
                 }
             }
         }

@@ -27,10 +27,34 @@ class HandleResidencyTest {
         file = dir.resolve("f.bin");
         byte[] data = new byte[SIZE];
         new Random(1).nextBytes(data);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        written(file, data);
+    }
+
+    /** {@code f} holding {@code data}, on the disk: dirty pages are not dropped, so a test could not evict them. */
+    private static Path written(Path f, byte[] data) throws Exception {
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(data));
             ch.force(true);
         }
+        return f;
+    }
+
+    /** A file of three sendfile turns and a bit, under the largest tested whole; a turn. */
+    static final int MID = 600 * 1024, TURN = 256 * 1024;
+
+    private static FileWatch watch() {
+        FileWatch w = FileWatch.start(16);
+        assumeTrue(w.available(), "no inotify here");
+        return w;
+    }
+
+    /** A registration watching {@code name} in the test's directory, attached, handed to {@code h} as the cache does. */
+    private FileWatch.Registration vouch(FileWatch watch, FileHandle h, String name) throws Exception {
+        FileWatch.Registration reg = watch.register();
+        assertThat(reg.watch(dir.toRealPath(), name)).isTrue();
+        assertThat(reg.attach(() -> { })).isTrue();
+        h.vouchedFor(reg);
+        return reg;
     }
 
     private static FileHandle open(Path f, boolean truthful) throws Exception {
@@ -131,23 +155,20 @@ class HandleResidencyTest {
      */
     @Test
     void aWatchedFileFoundWholeInMemoryIsTrustedForItsRegionsUntilItsWatchStops() throws Exception {
-        int mid = 600 * 1024, turn = 256 * 1024;
-        Path f = dir.resolve("mid.bin");
-        java.nio.file.Files.write(f, new byte[mid]);
-        FileWatch watch = FileWatch.start(16);
-        assumeTrue(watch.available(), "no inotify here");
+        int mid = MID, turn = TURN;
+        Path f = written(dir.resolve("mid.bin"), new byte[mid]);
+        FileWatch watch = watch();
         FileHandle h = open(f, true), large = open(file, true);
         Residency r = Residency.detect();
+        long window = ResidencyHint.windowNanos;
+        ResidencyHint.windowNanos = 60_000_000_000L; // the drop from outside (an fdatasync) may take a while
         try {
             readAll(h);
             assertThat(r.isResidentFile(h, 0, turn)).isTrue();
             assertThat(r.isResidentFile(h, turn, turn)).isTrue();
             assertThat(r.hintedChecks.sum()).as("not vouched for: every region tested").isZero();
 
-            FileWatch.Registration reg = watch.register();
-            assertThat(reg.watch(dir.toRealPath(), "mid.bin")).isTrue();
-            assertThat(reg.attach(() -> { })).isTrue();
-            h.vouchedFor(reg);
+            FileWatch.Registration reg = vouch(watch, h, "mid.bin");
             int epoch = ResidencyHint.epoch();
             assertThat(r.isResidentFile(h, 0, turn)).isTrue(); // the whole file tested, and remembered
             dropFromOutside(f);
@@ -160,40 +181,35 @@ class HandleResidencyTest {
             assertThat(r.mincoreChecks.sum()).isEqualTo(4);
 
             readAll(large); // over the largest file tested whole: its regions are tested every time, watched or not
-            FileWatch.Registration big = watch.register();
-            assertThat(big.watch(dir.toRealPath(), "f.bin")).isTrue();
-            assertThat(big.attach(() -> { })).isTrue();
-            large.vouchedFor(big);
+            FileWatch.Registration big = vouch(watch, large, "f.bin");
             assertThat(r.isResidentFile(large, 0, SIZE)).isTrue();
             dropFromOutside(file);
             assertThat(r.isResidentFile(large, 0, turn)).isFalse();
             assertThat(r.hintedChecks.sum()).isEqualTo(2);
             big.cancel();
         } finally {
+            ResidencyHint.windowNanos = window;
             h.release();
             large.release();
             watch.close();
         }
     }
 
+    /**
+     * A region at the start of a file whose rest is not in memory (a range of its first bytes, a file read in part): the
+     * region goes out, no hint is left, and the rest's absence withdraws no other hint (it says nothing of the page
+     * cache under pressure).
+     */
     @Test
-    void aWholeTestThatFailsStillSendsTheResidentFirstRegionAndLeavesNoHint() throws Exception {
-        int mid = 600 * 1024, turn = 256 * 1024;
-        Path f = dir.resolve("tail.bin");
-        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.wrap(new byte[mid]));
-            ch.force(true); // dirty pages are not dropped
-        }
-        FileWatch watch = FileWatch.start(16);
-        assumeTrue(watch.available(), "no inotify here");
+    void aFirstRegionInMemoryIsSentWithoutAHintWhenTheRestIsNotAndWithdrawsNone() throws Exception {
+        int mid = MID, turn = TURN;
+        FileWatch watch = watch();
+        Path f = written(dir.resolve("tail.bin"), new byte[mid]);
         FileHandle h = open(f, true);
         Residency r = Residency.detect();
         try {
             readAll(h);
-            FileWatch.Registration reg = watch.register();
-            assertThat(reg.watch(dir.toRealPath(), "tail.bin")).isTrue();
-            assertThat(reg.attach(() -> { })).isTrue();
-            h.vouchedFor(reg);
+            FileWatch.Registration reg = vouch(watch, h, "tail.bin");
             assertThat(h.mappedLength()).isEqualTo(mid);
             int fd = Native.openReadOnly(f);
             try {
@@ -204,7 +220,9 @@ class HandleResidencyTest {
                 Native.close(fd);
             }
             assumeTrue(!h.resident(2L * turn, mid - 2L * turn), "the tail's pages could not be dropped here");
+            int epoch = ResidencyHint.epoch();
             assertThat(r.isResidentFile(h, 0, turn)).as("the first region is in memory").isTrue();
+            assertThat(ResidencyHint.epoch()).as("the rest's test withdrew no hint").isEqualTo(epoch);
             assertThat(r.isResidentFile(h, 2L * turn, mid - 2L * turn)).as("no hint was left: tested").isFalse();
             assertThat(r.hintedChecks.sum()).isZero();
             reg.cancel();
