@@ -106,10 +106,13 @@ public final class FileHandle extends RefCount {
      * Whether every page of [offset, offset+length) is in memory, by mincore on the residency mapping; false when there
      * is none or the range is not inside it. The caller holds a reference (so the mapping stays).
      */
-    boolean resident(long offset, long length) {
+    boolean resident(long offset, long length) { return resident(offset, length, true); }
+
+    /** As {@link #resident(long, long)}; with {@code withdraw} false a "no" withdraws no hint (Residency.mincoreAt). */
+    private boolean resident(long offset, long length, boolean withdraw) {
         long address = mapAddress;
         if (address == 0 || offset < 0 || offset + length > mapLength) return false;
-        return Residency.mincoreAt(address, offset, length);
+        return Residency.mincoreAt(address, offset, length, withdraw);
     }
 
     /**
@@ -173,13 +176,9 @@ public final class FileHandle extends RefCount {
         long now = flash.sys.LoopClock.nanoTime();
         int epoch = ResidencyHint.epoch(); // before the test: a failure meanwhile leaves this hint stale
         if (!resident(offset, length)) return false;
-        if (offset == 0 && vouched()) {
-            long size = mapLength;
-            long address = mapAddress;
-            if (length >= size || (address != 0 && Residency.mincoreAt(address, length, size - length, false))) {
-                residentEpoch = epoch;
-                residentAt = now;
-            }
+        if (offset == 0 && vouched() && (length >= mapLength || resident(length, mapLength - length, false))) {
+            residentEpoch = epoch;
+            residentAt = now;
         }
         return true;
     }

@@ -633,8 +633,7 @@ public final class PathCache {
             descriptors.handleOpened();
             // The watch drops the entry at any change of its file: until then its size is the file's, and a large
             // body found whole in memory need not be tested again for a moment (FileHandle.hinted).
-            if (watch != null && watch.complete() && node.entry != null && node.entry.handle() != null)
-                node.entry.handle().vouchedFor(watch);
+            if (watch != null && watch.complete()) node.entry.handle().vouchedFor(watch);
         }
         Node replaced = cache.asMap().put(node.key, node);
         updateRecording();

@@ -45,6 +45,14 @@ class MidSizeSendfileTest {
         return s;
     }
 
+    /** As {@link #start(Architecture)}, amped, with cached translations revalidated {@code how}. */
+    private TestServer startAmped(flash.config.Revalidation how) {
+        TestServer s = TestServer.start(root, Architecture.AMPED, c -> c.withRevalidateAfter(Duration.ofMinutes(5))
+                .withRevalidation(how));
+        s.server().context().responder().bodyPath(BodyPath.SENDFILE_TO_1MIB);
+        return s;
+    }
+
     /** Whether the sendfile rule applies under {@code arch} (non-blocking sockets). */
     private static boolean sendfileArch(Architecture arch) {
         return arch == Architecture.AMPED || arch == Architecture.SPED;
@@ -183,10 +191,7 @@ class MidSizeSendfileTest {
         assumeTrue(Native.available() && Native.fdAccess(), "native layer unavailable");
         byte[] data = Http.write(root.resolve("hot.bin"), MID, 36);
         for (flash.config.Revalidation how : java.util.List.of(flash.config.Revalidation.STAT, flash.config.Revalidation.WATCH)) {
-            try (TestServer s = TestServer.start(root, Architecture.AMPED, c -> c.withRevalidateAfter(Duration.ofMinutes(5))
-                    .withRevalidation(how));
-                 RawClient c = new RawClient(s.port())) {
-                s.server().context().responder().bodyPath(BodyPath.SENDFILE_TO_1MIB);
+            try (TestServer s = startAmped(how); RawClient c = new RawClient(s.port())) {
                 Residency r = s.server().metrics().residency();
                 for (int i = 0; i < 5; i++) {
                     assertThat(c.send("GET /hot.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().body()).isEqualTo(data);
@@ -219,10 +224,7 @@ class MidSizeSendfileTest {
         byte[] other = Http.write(root.resolve("other.txt"), 100, 35);
         // Revalidation by stat with a long bound: the cached (now stale) size must be what the second request uses.
         // Under the default watch, inotify may drop the entry before the second request (a fresh 200), or not.
-        try (TestServer s = TestServer.start(root, Architecture.AMPED, c -> c.withRevalidateAfter(Duration.ofMinutes(5))
-                .withRevalidation(flash.config.Revalidation.STAT));
-             RawClient c = new RawClient(s.port())) {
-            s.server().context().responder().bodyPath(BodyPath.SENDFILE_TO_1MIB);
+        try (TestServer s = startAmped(flash.config.Revalidation.STAT); RawClient c = new RawClient(s.port())) {
             assertThat(c.send("GET /shrinks.bin HTTP/1.1\r\nHost: t\r\n\r\n").read().status()).isEqualTo(200);
             try (var w = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
                 w.truncate(0);
