@@ -414,7 +414,7 @@ public final class ServeCommand implements Callable<Integer> {
             if (listenerFrom != null) {
                 ListenerHandoff.Received shared = ListenerHandoff.receive(listenerFrom);
                 exitWithParent(shared, stop, started);
-                server = Server.start(cfg, shared.listener());
+                server = Server.startWorker(cfg, shared.listener());
             } else if (activated != null) {
                 server = Server.start(cfg, activated);
             } else {

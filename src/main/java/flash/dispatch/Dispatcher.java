@@ -29,6 +29,13 @@ public interface Dispatcher {
      */
     default int capacity() { return Integer.MAX_VALUE; }
 
+    /**
+     * Called by the acceptor while a connection waits for the capacity: the connection idle longest between
+     * requests, if any, is closed (by the timer that enforces idle timeouts, at once), so that the waiting one gets
+     * its place. Returns whether one was. Only where idle connections hold the capacity (mt's threads).
+     */
+    default boolean shedIdle() { return false; }
+
     /** Helper pool gauges, where the architecture has helpers. */
     default HelperPool helpers() { return null; }
 }

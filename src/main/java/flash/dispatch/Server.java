@@ -29,7 +29,8 @@ import java.util.logging.Logger;
  * A running Flash server: the listening socket, one acceptor thread, and the dispatcher of the chosen
  * architecture. The acceptor enforces the connection limit: past it, a new connection gets a short 503 and
  * is closed at once, and the connections already open never notice. Where the dispatcher's capacity is bounded
- * (a thread pool), it accepts only when there is room, leaving the rest in the listen backlog.
+ * (a thread pool), it accepts only when there is room, leaving the rest in the listen backlog; under mt, the next
+ * connection is taken and a keep-alive connection idle between requests is closed to make room for it.
  */
 public final class Server implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Server.class.getName());
@@ -50,6 +51,14 @@ public final class Server implements AutoCloseable {
     private HttpsRedirect redirect;    // --http-redirect-port, or null
     /** Free places when the dispatcher's capacity is bounded (mt, mp workers); null when it is not. */
     private final Semaphore slots;
+    /**
+     * Whether a connection waiting for a place has an idle one shed for it: mt with a listener of its own. Not an
+     * mp worker: its one thread's place is taken whenever it serves, and a connection it took off the shared
+     * backlog would wait behind its client while sibling workers sit idle; left there, an idle sibling takes it.
+     */
+    private final boolean shedsIdle;
+    /** How often a connection still waiting for mt's thread sheds another idle one (one shed is usually enough). */
+    static final long SHED_EVERY_MS = 1000;
     private volatile boolean stopping;
     private final java.util.List<flash.pipeline.Router.Route> extraRoutes; // flash.embed's, kept across reloads
     /** Upstreams by address, kept across reloads (see Routes#group). */
@@ -59,8 +68,8 @@ public final class Server implements AutoCloseable {
     /** Opens when the drain delay is cut short: a second SIGTERM, or {@link #close}. */
     private final java.util.concurrent.CountDownLatch delayOver = new java.util.concurrent.CountDownLatch(1);
 
-    private Server(ServerConfig config, ServerSocketChannel listener, java.util.List<flash.pipeline.Router.Route> extraRoutes)
-            throws IOException {
+    private Server(ServerConfig config, ServerSocketChannel listener, java.util.List<flash.pipeline.Router.Route> extraRoutes,
+                   boolean sharedListener) throws IOException {
         this.config = config;
         this.listener = listener;
         this.extraRoutes = java.util.List.copyOf(extraRoutes);
@@ -81,6 +90,7 @@ public final class Server implements AutoCloseable {
         };
         int capacity = dispatcher.capacity();
         this.slots = capacity == Integer.MAX_VALUE ? null : new Semaphore(capacity);
+        this.shedsIdle = slots != null && !sharedListener;
         // Once per process, here at start (it reads /proc and opens sockets): the status page only reads the answer.
         this.metrics = new ServerMetrics(this, residency, tls == null ? null : flash.net.TlsEngineProbe.get(),
                 tls == null ? null : tls.engineName());
@@ -149,9 +159,17 @@ public final class Server implements AutoCloseable {
         return start(config, java.util.List.of());
     }
 
-    /** Starts serving on a listening socket bound elsewhere (an MP worker's, shared by its parent). */
+    /** Starts serving on a listening socket bound elsewhere (systemd's socket activation). */
     public static Server start(ServerConfig config, ServerSocketChannel listening) throws IOException {
-        return start(config, listening, java.util.List.of());
+        return start(config, listening, java.util.List.of(), false);
+    }
+
+    /**
+     * An mp worker: serves a listening socket its parent shares with the other workers. A connection waits in that
+     * backlog for any free worker; none sheds an idle connection for it ({@link #shedsIdle}).
+     */
+    public static Server startWorker(ServerConfig config, ServerSocketChannel shared) throws IOException {
+        return start(config, shared, java.util.List.of(), true);
     }
 
     /**
@@ -168,15 +186,15 @@ public final class Server implements AutoCloseable {
             ssc.close();
             throw e;
         }
-        return start(config, ssc, extraRoutes);
+        return start(config, ssc, extraRoutes, false);
     }
 
     private static Server start(ServerConfig config, ServerSocketChannel listening,
-                                java.util.List<flash.pipeline.Router.Route> extraRoutes) throws IOException {
+                                java.util.List<flash.pipeline.Router.Route> extraRoutes, boolean shared) throws IOException {
         Server s;
         try {
             listening.configureBlocking(true);
-            s = new Server(config, listening, extraRoutes);
+            s = new Server(config, listening, extraRoutes, shared);
         } catch (IOException | RuntimeException e) {
             listening.close();
             throw e;
@@ -216,48 +234,85 @@ public final class Server implements AutoCloseable {
     }
 
     private void acceptLoop() {
-        while (!stopping) {
-            if (slots != null) {
-                try {
-                    slots.acquire(); // wait for a free thread before taking the next connection off the backlog
-                } catch (InterruptedException e) {
-                    return; // close()
-                }
+        try {
+            while (!stopping) {
+                SocketChannel ch = slots == null ? accept() : acceptWhenFree();
+                if (ch != null) serve(ch);
             }
-            SocketChannel ch;
-            try {
-                ch = listener.accept();
-            } catch (ClosedChannelException e) {
-                return;
-            } catch (IOException e) {
-                if (slots != null) slots.release();
-                // EMFILE and friends: back off briefly rather than spin; existing connections keep going. Files kept
-                // open only to save an open go first.
-                LOG.log(Level.WARNING, "accept failed: " + e.getMessage());
-                ctx.descriptors().shedAll();
-                sleepQuietly(50);
-                continue;
-            }
-            metrics.accepted.increment();
-            // A connection accepted while the drain begins is served (its request is answered with Connection:
-            // close), not refused: a load balancer has already sent the request on it, and a 503 would reach the
-            // client, where a closed listener makes the balancer retry elsewhere.
-            if (open.incrementAndGet() > config.maxConnections()) {
-                connectionClosed();
-                metrics.refused.increment();
-                if (accessLog != null) logRefused(ch);
-                refuser.refuse(ch);
-                continue;
-            }
-            ctx.descriptors().shedIfShort(); // a kept file never holds a descriptor a connection needs
-            try {
-                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            } catch (IOException ignored) {
-                // only a latency optimisation
-            }
-            footprint.trim(ch); // the JDK's objects were most of an idle connection's heap
-            dispatcher.adopt(ch);
+        } catch (ClosedChannelException | InterruptedException e) {
+            // close(): the listener is closed, or the acceptor was waiting for a free thread
         }
+    }
+
+    /** Bounded capacity (mt, mp workers): a connection once a place is free for it; null after a failed accept. */
+    private SocketChannel acceptWhenFree() throws ClosedChannelException, InterruptedException {
+        if (!slots.tryAcquire()) {
+            if (shedsIdle) return acceptThenShed();
+            slots.acquire(); // wait for a free thread before taking the next connection off the backlog
+        }
+        SocketChannel ch = accept();
+        if (ch == null) slots.release();
+        return ch;
+    }
+
+    /**
+     * mt with every thread taken: the next connection is taken off the backlog (one descriptor held here, never
+     * more), and while it waits, the connection idle longest between requests is shed for it
+     * ({@link Dispatcher#shedIdle}), again each {@link #SHED_EVERY_MS} while none is free: a shed connection is
+     * gone within the watchdog's tick, and the pause keeps one waiting connection from costing more than one idle
+     * one. Without idle ones it waits for a thread, as before. Not in an mp worker (see {@link #startWorker}).
+     */
+    private SocketChannel acceptThenShed() throws ClosedChannelException, InterruptedException {
+        SocketChannel ch = accept();
+        if (ch == null) return null;
+        try {
+            while (!slots.tryAcquire()) {
+                dispatcher.shedIdle();
+                if (slots.tryAcquire(SHED_EVERY_MS, java.util.concurrent.TimeUnit.MILLISECONDS)) break;
+            }
+        } catch (InterruptedException e) {
+            serve(ch); // close() began: a connection accepted before the drain is served by it, as any other
+            throw e;
+        }
+        return ch;
+    }
+
+    /** The next connection from the backlog; null after a failure that was logged and waited out. */
+    private SocketChannel accept() throws ClosedChannelException {
+        try {
+            return listener.accept();
+        } catch (ClosedChannelException e) {
+            throw e;
+        } catch (IOException e) {
+            // EMFILE and friends: back off briefly rather than spin; existing connections keep going. Files kept
+            // open only to save an open go first.
+            LOG.log(Level.WARNING, "accept failed: " + e.getMessage());
+            ctx.descriptors().shedAll();
+            sleepQuietly(50);
+            return null;
+        }
+    }
+
+    private void serve(SocketChannel ch) {
+        metrics.accepted.increment();
+        // A connection accepted while the drain begins is served (its request is answered with Connection:
+        // close), not refused: a load balancer has already sent the request on it, and a 503 would reach the
+        // client, where a closed listener makes the balancer retry elsewhere.
+        if (open.incrementAndGet() > config.maxConnections()) {
+            connectionClosed();
+            metrics.refused.increment();
+            if (accessLog != null) logRefused(ch);
+            refuser.refuse(ch);
+            return;
+        }
+        ctx.descriptors().shedIfShort(); // a kept file never holds a descriptor a connection needs
+        try {
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        } catch (IOException ignored) {
+            // only a latency optimisation
+        }
+        footprint.trim(ch); // the JDK's objects were most of an idle connection's heap
+        dispatcher.adopt(ch);
     }
 
     /** True from the moment a drain begins: the health path ({@code --health-path}) answers 503. */

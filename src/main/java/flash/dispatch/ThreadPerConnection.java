@@ -60,6 +60,35 @@ public final class ThreadPerConnection implements Dispatcher {
      */
     @Override public int capacity() { return capacity; }
 
+    /**
+     * mt: a keep-alive client idle between requests holds a thread, so a pool of idle clients would keep every new
+     * connection in the backlog until one of them times out (60 s by default). The one idle longest goes instead,
+     * as nginx closes idle keep-alive connections when it runs out of connections. Only its deadline moves here:
+     * the watchdog interrupts it at its next tick, and its own thread closes it and frees the place. That tick (up
+     * to 250 ms) is also the grace of a request already on its way: if it arrives first, the connection leaves IDLE
+     * with a deadline of its own and is not closed.
+     */
+    @Override
+    public boolean shedIdle() {
+        for (int attempt = 0; attempt < 3; attempt++) { // a request may arrive on the one picked: pick again
+            IoHandler oldest = null;
+            long oldestDeadline = 0;
+            for (IoHandler h : watchdog.handlers()) {
+                long d = h.idleDeadline();
+                if (d != Long.MAX_VALUE && (oldest == null || d - oldestDeadline < 0)) {
+                    oldest = h;
+                    oldestDeadline = d;
+                }
+            }
+            if (oldest == null) return false;
+            if (oldest.shedIfIdle(oldestDeadline)) {
+                stats.idleSheds.increment();
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public void adopt(SocketChannel ch) {
         try {

@@ -33,6 +33,20 @@ public interface IoHandler {
     /** Shutdown under a blocking driver, from another thread: like {@link #drain}, but only waking the owner. */
     default void requestDrain() { }
 
+    /**
+     * A client connection idle between requests: the deadline at which its idle timeout would close it, for a full
+     * thread pool to pick the connection idle longest. {@link Long#MAX_VALUE} while not idle, and for any other
+     * handler. Read from another thread.
+     */
+    default long idleDeadline() { return Long.MAX_VALUE; }
+
+    /**
+     * From another thread (mt's acceptor, with a connection waiting for a thread): close this connection as if its
+     * idle timeout passed now, provided it is still idle with the deadline {@link #idleDeadline} gave. Only the
+     * deadline moves; the watchdog interrupts at its next tick and the owner releases. Returns whether it moved.
+     */
+    default boolean shedIfIdle(long idleDeadline) { return false; }
+
     /** Hard stop from another thread: close the channel, so the owner's next read or write fails and it releases. */
     default void abort() { }
 

@@ -16,6 +16,8 @@ public final class LoopStats {
     public final LongAdder timeouts = new LongAdder();
     /** Keep-alive connections closed after waiting the idle timeout for a next request. */
     public final LongAdder idleCloses = new LongAdder();
+    /** mt: idle keep-alive connections closed early because a new connection waited for their thread. */
+    public final LongAdder idleSheds = new LongAdder();
 
     /**
      * Gauges of per-connection memory an idle connection must not hold: read buffers lent by the loop, and response

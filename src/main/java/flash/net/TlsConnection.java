@@ -143,6 +143,11 @@ public final class TlsConnection implements IoHandler, Registration {
 
     @Override public void requestDrain() { inner.requestDrain(); }
 
+    /** Not before the handshake is done: that has its own deadline. */
+    @Override public long idleDeadline() { return tls.handshakeDone() ? inner.idleDeadline() : Long.MAX_VALUE; }
+
+    @Override public boolean shedIfIdle(long idleDeadline) { return tls.handshakeDone() && inner.shedIfIdle(idleDeadline); }
+
     @Override public void abort() { inner.abort(); }
 
     @Override public void drain() { inner.drain(); }

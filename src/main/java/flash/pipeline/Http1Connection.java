@@ -86,6 +86,14 @@ public final class Http1Connection implements IoHandler {
      */
     private volatile boolean drainRequested;
     private long interruptedDeadline; // the watchdog's own field: the deadline it last acted on
+    private static final java.lang.invoke.VarHandle DEADLINE;
+    static {
+        try {
+            DEADLINE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Http1Connection.class, "deadline", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private Tunnel tunnel;            // after a 101: the connection is a byte tunnel to a peer
 
     public Http1Connection(Transport transport, Driver driver, Registration reg, PipelineContext ctx) {
@@ -332,6 +340,28 @@ public final class Http1Connection implements IoHandler {
         shortenIdleDeadline();
     }
 
+    /**
+     * Only between requests: a connection that has not yet been answered once may have its first request on the
+     * way, or unread in its socket (its thread just started), and closing it would lose that request.
+     */
+    @Override
+    public long idleDeadline() {
+        long d = deadline; // read before the phase: a deadline read after it could be READING's, seen as idle
+        return phase == Phase.IDLE && served > 0 ? d : Long.MAX_VALUE; // served is written before the phase
+    }
+
+    /**
+     * The deadline moves only if it is still the one {@link #idleDeadline} read: the owner writes a deadline of its
+     * own before it leaves IDLE for a phase that has one (a head being read), so a shed meant for an idle connection
+     * does not cut a request the owner has begun to read. One that arrives just as the watchdog closes the shed
+     * connection meets the race of any keep-alive close, as at the idle timeout (a client retries an idempotent
+     * request on a new connection, RFC 9112 section 9.3.1).
+     */
+    @Override
+    public boolean shedIfIdle(long idleDeadline) {
+        return phase == Phase.IDLE && DEADLINE.compareAndSet(this, idleDeadline, LoopClock.nanoTime());
+    }
+
     /** An idle connection may wait for a request for {@link #DRAIN_QUIET_NANOS} more, not its whole idle timeout. */
     private void shortenIdleDeadline() {
         long quiet = LoopClock.nanoTime() + DRAIN_QUIET_NANOS;
@@ -441,8 +471,10 @@ public final class Http1Connection implements IoHandler {
         long now = LoopClock.nanoTime();
         if (in.position() > 0 || !parserIdle()) {
             if (phase != Phase.READING) {
-                phase = Phase.READING;
+                // The deadline before the phase, as for WRITING: a watchdog that sees READING sees its deadline, not
+                // an idle one (which mt's acceptor may just have moved to the present to shed the connection).
                 deadline = now + ctx.config().headerTimeout().toNanos();
+                phase = Phase.READING;
             }
         } else {
             phase = Phase.IDLE;
@@ -457,7 +489,8 @@ public final class Http1Connection implements IoHandler {
         int cap = ctx.config().limits().maxKeepAliveRequests();
         // The last request a connection may carry is answered with Connection: close, then the connection closes.
         // So is every request that arrives during a drain: the client learns from the response that the connection ends.
-        Request req = (cap > 0 && ++served >= cap) || drainRequested ? parsed.closing() : parsed;
+        served++; // also without a cap: mt sheds only connections answered before (idleDeadline)
+        Request req = (cap > 0 && served >= cap) || drainRequested ? parsed.closing() : parsed;
         driver.stats().requests.increment();
         RequestTarget.Normalized target = RequestTarget.normalize(req.rawPath()) instanceof RequestTarget.Normalized n ? n : null;
         Exchange ex = new Exchange(this, req, target);
@@ -528,8 +561,8 @@ public final class Http1Connection implements IoHandler {
             return;
         }
         if (phase == Phase.BUSY) {
+            deadline = LoopClock.nanoTime() + ctx.config().idleTimeout().toNanos(); // before the phase (see READING)
             phase = Phase.BODY;
-            deadline = LoopClock.nanoTime() + ctx.config().idleTimeout().toNanos();
         }
         updateInterest();
     }

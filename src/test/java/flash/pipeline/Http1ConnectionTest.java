@@ -1,5 +1,6 @@
 package flash.pipeline;
 
+import flash.sys.LoopClock;
 import flash.config.ServerConfig;
 import flash.content.FileHandle;
 import flash.http.Head;
@@ -348,6 +349,43 @@ class Http1ConnectionTest {
         assertThat(done.get(0).request().rawPath()).isEqualTo("/h/a");
         assertThat(h.aborts).isZero();
         assertThat(d.stats().requests.sum()).isEqualTo(2);
+    }
+
+    /**
+     * mt's acceptor sheds an idle connection from another thread with the deadline it read: a connection that has
+     * not been answered yet (its first request may be on the way), that has left IDLE since (a head arriving), or
+     * that served a request and went idle again (a new deadline), is not shed.
+     */
+    @Test
+    void onlyAConnectionStillIdleWithTheDeadlineReadIsShed() throws InterruptedException {
+        open(new Fixed());
+        assertThat(c.phase()).isEqualTo(Phase.IDLE);
+        assertThat(c.idleDeadline()).as("never answered: not yet between requests").isEqualTo(Long.MAX_VALUE);
+        t.deliver(get("/h/first"));
+        c.onReadable();
+        assertThat(takeOut()).isEqualTo(ok11("hello /h/first"));
+        long idle = c.idleDeadline();
+        assertThat(idle).isNotEqualTo(Long.MAX_VALUE);
+        t.deliver("GET /h/a HTTP/1.1\r\n");
+        c.onReadable();
+        assertThat(c.phase()).isEqualTo(Phase.READING);
+        assertThat(c.idleDeadline()).as("reading a head is not idle").isEqualTo(Long.MAX_VALUE);
+        assertThat(c.shedIfIdle(idle)).isFalse();
+        assertThat(c.expired(LoopClock.nanoTime())).as("the head's deadline stands").isFalse();
+
+        Thread.sleep(2); // the next idle deadline is read from a later clock
+        t.deliver("Host: x\r\n\r\n");
+        c.onReadable();
+        assertThat(takeOut()).isEqualTo(ok11("hello /h/a"));
+        long again = c.idleDeadline();
+        assertThat(again).isNotEqualTo(Long.MAX_VALUE).isNotEqualTo(idle);
+        assertThat(c.shedIfIdle(idle)).as("a deadline from before the request").isFalse();
+        assertThat(c.expired(LoopClock.nanoTime())).isFalse();
+        assertThat(c.shedIfIdle(again)).isTrue();
+        assertThat(c.expired(LoopClock.nanoTime() + 1)).as("shed: due at the watchdog's next tick").isTrue();
+        c.expire();
+        assertClosed();
+        assertThat(done).extracting(Completion::status).containsExactly(200, 200);
     }
 
     @Test
