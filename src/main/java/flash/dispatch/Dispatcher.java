@@ -31,10 +31,12 @@ public interface Dispatcher {
 
     /**
      * Called by the acceptor while a connection waits for the capacity: the connection idle longest between
-     * requests, if any, is closed (by the timer that enforces idle timeouts, at once), so that the waiting one gets
-     * its place. Returns whether one was. Only where idle connections hold the capacity (mt's threads).
+     * requests, if any has been idle a while, is marked to be closed by the timer that enforces idle timeouts, so
+     * that the waiting one gets its place. Returns it (null: none), to see whether its close is still to come
+     * ({@link flash.net.IoHandler#shedPending}: a request arriving first cancels it). Only where idle connections
+     * hold the capacity (mt's threads).
      */
-    default boolean shedIdle() { return false; }
+    default flash.net.IoHandler shedIdle() { return null; }
 
     /** Helper pool gauges, where the architecture has helpers. */
     default HelperPool helpers() { return null; }

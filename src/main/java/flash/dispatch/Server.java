@@ -57,8 +57,8 @@ public final class Server implements AutoCloseable {
      * backlog would wait behind its client while sibling workers sit idle; left there, an idle sibling takes it.
      */
     private final boolean shedsIdle;
-    /** How often a connection still waiting for mt's thread sheds another idle one (one shed is usually enough). */
-    static final long SHED_EVERY_MS = 1000;
+    /** How often a connection waiting for mt's thread checks on the idle one shed for it (the watchdog's tick). */
+    static final long SHED_CHECK_MS = 250;
     private volatile boolean stopping;
     private final java.util.List<flash.pipeline.Router.Route> extraRoutes; // flash.embed's, kept across reloads
     /** Upstreams by address, kept across reloads (see Routes#group). */
@@ -257,21 +257,32 @@ public final class Server implements AutoCloseable {
 
     /**
      * mt with every thread taken: the next connection is taken off the backlog (one descriptor held here, never
-     * more), and while it waits, the connection idle longest between requests is shed for it
-     * ({@link Dispatcher#shedIdle}), again each {@link #SHED_EVERY_MS} while none is free: a shed connection is
-     * gone within the watchdog's tick, and the pause keeps one waiting connection from costing more than one idle
-     * one. Without idle ones it waits for a thread, as before. Not in an mp worker (see {@link #startWorker}).
+     * more), and the connection idle longest between requests is shed for it ({@link Dispatcher#shedIdle}). Checked
+     * each {@link #SHED_CHECK_MS}: another is shed only if a request came on that one first, so one waiting
+     * connection costs at most one idle one. Without idle ones it waits for a thread, as before. Not in an mp
+     * worker (see {@link #startWorker}).
      */
     private SocketChannel acceptThenShed() throws ClosedChannelException, InterruptedException {
         SocketChannel ch = accept();
-        if (ch == null) return null;
+        if (ch == null) { // failed and logged: wait for a thread, as without shedding, rather than retry at once
+            slots.acquire();
+            SocketChannel next = accept();
+            if (next == null) slots.release();
+            return next;
+        }
         try {
+            flash.net.IoHandler shed = null;
             while (!slots.tryAcquire()) {
-                dispatcher.shedIdle();
-                if (slots.tryAcquire(SHED_EVERY_MS, java.util.concurrent.TimeUnit.MILLISECONDS)) break;
+                if (shed == null || !shed.shedPending()) shed = dispatcher.shedIdle();
+                if (slots.tryAcquire(SHED_CHECK_MS, java.util.concurrent.TimeUnit.MILLISECONDS)) break;
             }
         } catch (InterruptedException e) {
-            serve(ch); // close() began: a connection accepted before the drain is served by it, as any other
+            // close() began with no thread free for it: closed, as the connections still in the backlog are
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing to do
+            }
             throw e;
         }
         return ch;

@@ -90,8 +90,9 @@ public final class ServerMetrics implements Completion.Listener {
         for (LoopStats s : loops) sample(sb, "flash_timeouts_total", s.name, s.timeouts.sum());
         counter(sb, "flash_idle_closes_total", "Keep-alive connections closed by the idle timeout, per loop.");
         for (LoopStats s : loops) sample(sb, "flash_idle_closes_total", s.name, s.idleCloses.sum());
-        counter(sb, "flash_idle_sheds_total", "Of those, mt's closed before their timeout because a new connection"
-                + " waited for a thread (the one idle longest each time).");
+        counter(sb, "flash_idle_sheds_total", "mt: idle keep-alive connections marked to close before their timeout"
+                + " because a new connection waited for a thread (the one idle longest; a request arriving first"
+                + " cancels it).");
         for (LoopStats s : loops) sample(sb, "flash_idle_sheds_total", s.name, s.idleSheds.sum());
         counter(sb, "flash_exchanges_total", "Exchanges ended (answered, aborted or refused), by status class.");
         for (int i = 1; i <= 5; i++) sb.append("flash_exchanges_total{class=\"").append(i).append("xx\"} ").append(byClass[i].sum()).append('\n');

@@ -63,13 +63,11 @@ public final class ThreadPerConnection implements Dispatcher {
     /**
      * mt: a keep-alive client idle between requests holds a thread, so a pool of idle clients would keep every new
      * connection in the backlog until one of them times out (60 s by default). The one idle longest goes instead,
-     * as nginx closes idle keep-alive connections when it runs out of connections. Only its deadline moves here:
-     * the watchdog interrupts it at its next tick, and its own thread closes it and frees the place. That tick (up
-     * to 250 ms) is also the grace of a request already on its way: if it arrives first, the connection leaves IDLE
-     * with a deadline of its own and is not closed.
+     * as nginx closes idle keep-alive connections when it runs out of connections. Only its deadline moves here;
+     * the watchdog, woken, interrupts it, and its own thread closes it and frees the place.
      */
     @Override
-    public boolean shedIdle() {
+    public IoHandler shedIdle() {
         for (int attempt = 0; attempt < 3; attempt++) { // a request may arrive on the one picked: pick again
             IoHandler oldest = null;
             long oldestDeadline = 0;
@@ -80,13 +78,14 @@ public final class ThreadPerConnection implements Dispatcher {
                     oldestDeadline = d;
                 }
             }
-            if (oldest == null) return false;
+            if (oldest == null) return null;
             if (oldest.shedIfIdle(oldestDeadline)) {
                 stats.idleSheds.increment();
-                return true;
+                watchdog.nudge();
+                return oldest;
             }
         }
-        return false;
+        return null;
     }
 
     @Override

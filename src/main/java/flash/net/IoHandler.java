@@ -34,18 +34,22 @@ public interface IoHandler {
     default void requestDrain() { }
 
     /**
-     * A client connection idle between requests: the deadline at which its idle timeout would close it, for a full
-     * thread pool to pick the connection idle longest. {@link Long#MAX_VALUE} while not idle, and for any other
-     * handler. Read from another thread.
+     * A client connection that may be shed (idle between requests for a while): the deadline at which its idle
+     * timeout would close it, for a full thread pool to pick the connection idle longest. {@link Long#MAX_VALUE}
+     * otherwise (not idle, never answered, idle only just now), and for any other handler. Read from another thread.
      */
     default long idleDeadline() { return Long.MAX_VALUE; }
 
     /**
      * From another thread (mt's acceptor, with a connection waiting for a thread): close this connection as if its
      * idle timeout passed now, provided it is still idle with the deadline {@link #idleDeadline} gave. Only the
-     * deadline moves; the watchdog interrupts at its next tick and the owner releases. Returns whether it moved.
+     * deadline moves; the watchdog interrupts it and the owner releases. Returns whether the deadline moved (a
+     * request arriving before the watchdog acts still cancels the shed: see {@link #shedPending}).
      */
     default boolean shedIfIdle(long idleDeadline) { return false; }
+
+    /** After {@link #shedIfIdle}: whether the close is still to come (no request came first). Another thread. */
+    default boolean shedPending() { return false; }
 
     /** Hard stop from another thread: close the channel, so the owner's next read or write fails and it releases. */
     default void abort() { }

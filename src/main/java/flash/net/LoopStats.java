@@ -16,7 +16,7 @@ public final class LoopStats {
     public final LongAdder timeouts = new LongAdder();
     /** Keep-alive connections closed after waiting the idle timeout for a next request. */
     public final LongAdder idleCloses = new LongAdder();
-    /** mt: idle keep-alive connections closed early because a new connection waited for their thread. */
+    /** mt: idle keep-alive connections marked to close early because a new connection waited for their thread. */
     public final LongAdder idleSheds = new LongAdder();
 
     /**

@@ -143,10 +143,16 @@ public final class TlsConnection implements IoHandler, Registration {
 
     @Override public void requestDrain() { inner.requestDrain(); }
 
-    /** Not before the handshake is done: that has its own deadline. */
+    /**
+     * Not before the handshake is done: that has its own deadline. After it, the inner connection stays IDLE until a
+     * whole record has been decrypted, so a request whose first record is still arriving counts as idle: the race of
+     * any keep-alive close, a little wider than in plain text.
+     */
     @Override public long idleDeadline() { return tls.handshakeDone() ? inner.idleDeadline() : Long.MAX_VALUE; }
 
     @Override public boolean shedIfIdle(long idleDeadline) { return tls.handshakeDone() && inner.shedIfIdle(idleDeadline); }
+
+    @Override public boolean shedPending() { return inner.shedPending(); }
 
     @Override public void abort() { inner.abort(); }
 

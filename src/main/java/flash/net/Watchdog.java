@@ -12,6 +12,8 @@ public final class Watchdog {
     private static final long TICK_MS = 250;
     private final Set<IoHandler> watched = ConcurrentHashMap.newKeySet();
     private final Thread thread;
+    private final Object tick = new Object();
+    private boolean nudged; // under tick's lock
 
     public Watchdog(String name) {
         this.thread = Thread.ofPlatform().name(name).daemon(true).unstarted(this::run);
@@ -25,13 +27,24 @@ public final class Watchdog {
 
     public void forget(IoHandler h) { watched.remove(h); }
 
+    /** Scan now rather than at the next tick: a deadline was just moved to the present (mt's idle shedding). */
+    public void nudge() {
+        synchronized (tick) {
+            nudged = true;
+            tick.notify();
+        }
+    }
+
     /** Every watched handler: client connections and the upstreams they opened. */
     public Set<IoHandler> handlers() { return watched; }
 
     private void run() {
         while (!Thread.currentThread().isInterrupted()) {
             try {
-                Thread.sleep(TICK_MS);
+                synchronized (tick) {
+                    if (!nudged) tick.wait(TICK_MS);
+                    nudged = false;
+                }
             } catch (InterruptedException e) {
                 return;
             }

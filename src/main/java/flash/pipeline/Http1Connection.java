@@ -46,6 +46,8 @@ public final class Http1Connection implements IoHandler {
      * (a balancer reuses its most recent connections, and has seen the health check fail by then).
      */
     static final long DRAIN_QUIET_NANOS = 1_000_000_000L;
+    /** How long a keep-alive connection must have been idle before mt may shed it for a waiting one. */
+    static final long SHED_MIN_IDLE_NANOS = 250_000_000L;
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Transport transport;
@@ -341,13 +343,25 @@ public final class Http1Connection implements IoHandler {
     }
 
     /**
-     * Only between requests: a connection that has not yet been answered once may have its first request on the
-     * way, or unread in its socket (its thread just started), and closing it would lose that request.
+     * Only between requests, and only after {@link #SHED_MIN_IDLE_NANOS} of it: a connection not yet answered once
+     * may have its first request on the way, or unread in its socket (its thread just started); one that has just
+     * answered may be about to parse a pipelined request it has read, or get the next request of a busy client.
+     * How long it has been idle follows from its deadline, which is written before the phase.
      */
     @Override
     public long idleDeadline() {
         long d = deadline; // read before the phase: a deadline read after it could be READING's, seen as idle
-        return phase == Phase.IDLE && served > 0 ? d : Long.MAX_VALUE; // served is written before the phase
+        if (phase != Phase.IDLE || served == 0) return Long.MAX_VALUE; // served is written before the phase
+        long idleSince = d - ctx.config().idleTimeout().toNanos();
+        return LoopClock.nanoTime() - idleSince >= SHED_MIN_IDLE_NANOS ? d : Long.MAX_VALUE;
+    }
+
+    /** Whether a connection shed by {@link #shedIfIdle} is still to be closed (its deadline passed while IDLE). */
+    @Override
+    public boolean shedPending() {
+        long d = deadline;
+        Phase p = phase;
+        return p == Phase.CLOSED || p == Phase.IDLE && LoopClock.nanoTime() - d >= 0;
     }
 
     /**
@@ -477,8 +491,8 @@ public final class Http1Connection implements IoHandler {
                 phase = Phase.READING;
             }
         } else {
-            phase = Phase.IDLE;
             deadline = now + (drainRequested ? DRAIN_QUIET_NANOS : ctx.config().idleTimeout().toNanos());
+            phase = Phase.IDLE; // after its deadline: idleDeadline tells how long it has been idle from it
             releaseBufferIfEmpty();
         }
         updateInterest();
@@ -853,6 +867,9 @@ public final class Http1Connection implements IoHandler {
             linger();
             return;
         }
+        // mt: the idle deadline before the phase. Until a pipelined request already read is parsed below, the
+        // connection looks idle to the acceptor, and only one idle for a while is shed (idleDeadline), not this one.
+        if (driver.blocking()) deadline = LoopClock.nanoTime() + ctx.config().idleTimeout().toNanos();
         phase = Phase.IDLE;
         process();
         if (exchange == null && phase == Phase.IDLE) updateInterest();
@@ -908,8 +925,8 @@ public final class Http1Connection implements IoHandler {
             close();
             return;
         }
+        deadline = LoopClock.nanoTime() + LINGER_NANOS; // before the phase (see READING)
         phase = Phase.LINGERING;
-        deadline = LoopClock.nanoTime() + LINGER_NANOS;
         if (in != null) in.clear();
         bodyViewOut = false;
         updateInterest();

@@ -153,7 +153,7 @@ class FastCgiBackendTest {
                 java.util.Arrays.sort(ms);
                 assertThat(ms[ms.length / 2]).as("median static latency (ms) while scripts wait: %s", java.util.Arrays.toString(ms))
                         .isLessThan(250);
-                assertThat(ms[ms.length - 1]).as("slowest (ms)").isLessThan(1500);
+                assertThat(ms[ms.length - 1]).as("slowest (ms)").isLessThan(800); // under one script's second
                 assertThat(slow.stream().filter(f -> !f.isDone()).count()).as("scripts still queued or running").isPositive();
                 for (CompletableFuture<HttpResponse<byte[]>> f : slow) assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
             }

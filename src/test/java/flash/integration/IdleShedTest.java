@@ -17,8 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * mt serves a connection per thread, so keep-alive clients idle between requests hold the pool. A new connection
  * that finds every thread taken has the connection idle longest closed for it (as nginx does when it runs out of
- * connections) instead of waiting in the backlog for an idle timeout; a connection in the middle of a request is
- * never the one closed. The other architectures have no such bound (mp's workers leave a waiting connection in the
+ * connections, once it has been idle for a quarter of a second) instead of waiting in the backlog for an idle
+ * timeout; a connection in the middle of a request is never the one closed. The other architectures have no such bound (mp's workers leave a waiting connection in the
  * backlog they share, for the first worker freed).
  */
 class IdleShedTest {
@@ -73,6 +73,8 @@ class IdleShedTest {
         try (TestServer s = TestServer.start(Fixtures.root(), arch, c -> POOL_OF_TWO.apply(c).withThreads(1));
              RawClient reading = new RawClient(s.port())) {
             reading.timeout(30_000);
+            assertThat(reading.send(GET).read().status()).isEqualTo(200); // answered once: it could be shed when idle
+            Thread.sleep(500); // idle longer than a connection must be to be shed
             reading.send("GET /hello.txt HTTP/1.1\r\n"); // half a head: the connection is reading a request
             try (RawClient waiting = new RawClient(s.port())) {
                 waiting.send(GET);
@@ -89,6 +91,26 @@ class IdleShedTest {
                 if (arch == Architecture.MT) assertThat(reading.closedByServer()).as("shed once idle").isTrue();
                 else assertThat(reading.send(GET).read().status()).isEqualTo(200);
             }
+        }
+    }
+
+    @AllArchs
+    void aConnectionStillWaitingForAThreadWhenTheServerStopsIsClosed(Architecture arch) throws Exception {
+        TestServer s = TestServer.start(Fixtures.root(), arch, c -> POOL_OF_TWO.apply(c).withThreads(1));
+        try (RawClient reading = new RawClient(s.port()); RawClient waiting = new RawClient(s.port())) {
+            reading.send("GET /hello.txt HTTP/1.1\r\n"); // never finished: under mt the one thread stays taken
+            waiting.send(GET);
+            waiting.timeout(30_000);
+            if (arch != Architecture.MT) {
+                assertThat(waiting.read().status()).isEqualTo(200);
+                return;
+            }
+            assertThat(silentFor(waiting, 1000)).as("answered while the one thread was in a request").isTrue();
+            s.close(); // the acceptor holds the waiting connection: closed, as one left in the backlog is
+            waiting.timeout(30_000);
+            assertThat(waiting.closedByServer()).as("closed when the server stopped, not left open").isTrue();
+        } finally {
+            s.close();
         }
     }
 

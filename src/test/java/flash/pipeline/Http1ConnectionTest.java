@@ -352,18 +352,23 @@ class Http1ConnectionTest {
     }
 
     /**
-     * mt's acceptor sheds an idle connection from another thread with the deadline it read: a connection that has
-     * not been answered yet (its first request may be on the way), that has left IDLE since (a head arriving), or
-     * that served a request and went idle again (a new deadline), is not shed.
+     * mt's acceptor sheds an idle connection from another thread with the deadline it read: a connection not yet
+     * answered (its first request may be on the way), idle only just now, that has left IDLE since (a head
+     * arriving), or that served a request and went idle again (a new deadline), is not shed; a request arriving
+     * before the watchdog acts cancels a shed.
      */
     @Test
     void onlyAConnectionStillIdleWithTheDeadlineReadIsShed() throws InterruptedException {
+        long pause = Http1Connection.SHED_MIN_IDLE_NANOS / 1_000_000 + 50; // idle long enough to be shed
         open(new Fixed());
+        Thread.sleep(pause);
         assertThat(c.phase()).isEqualTo(Phase.IDLE);
         assertThat(c.idleDeadline()).as("never answered: not yet between requests").isEqualTo(Long.MAX_VALUE);
         t.deliver(get("/h/first"));
         c.onReadable();
         assertThat(takeOut()).isEqualTo(ok11("hello /h/first"));
+        assertThat(c.idleDeadline()).as("idle only just now").isEqualTo(Long.MAX_VALUE);
+        Thread.sleep(pause);
         long idle = c.idleDeadline();
         assertThat(idle).isNotEqualTo(Long.MAX_VALUE);
         t.deliver("GET /h/a HTTP/1.1\r\n");
@@ -373,19 +378,30 @@ class Http1ConnectionTest {
         assertThat(c.shedIfIdle(idle)).isFalse();
         assertThat(c.expired(LoopClock.nanoTime())).as("the head's deadline stands").isFalse();
 
-        Thread.sleep(2); // the next idle deadline is read from a later clock
         t.deliver("Host: x\r\n\r\n");
         c.onReadable();
         assertThat(takeOut()).isEqualTo(ok11("hello /h/a"));
+        Thread.sleep(pause);
         long again = c.idleDeadline();
         assertThat(again).isNotEqualTo(Long.MAX_VALUE).isNotEqualTo(idle);
         assertThat(c.shedIfIdle(idle)).as("a deadline from before the request").isFalse();
         assertThat(c.expired(LoopClock.nanoTime())).isFalse();
         assertThat(c.shedIfIdle(again)).isTrue();
-        assertThat(c.expired(LoopClock.nanoTime() + 1)).as("shed: due at the watchdog's next tick").isTrue();
+        assertThat(c.shedPending()).isTrue();
+        assertThat(c.expired(LoopClock.nanoTime() + 1)).as("shed: due when the watchdog looks").isTrue();
+
+        t.deliver(get("/h/b")); // before the watchdog acted: the request is answered and the shed is off
+        c.onReadable();
+        assertThat(takeOut()).isEqualTo(ok11("hello /h/b"));
+        assertThat(c.shedPending()).isFalse();
+        assertThat(c.expired(LoopClock.nanoTime())).isFalse();
+
+        Thread.sleep(pause);
+        assertThat(c.shedIfIdle(c.idleDeadline())).isTrue();
         c.expire();
         assertClosed();
-        assertThat(done).extracting(Completion::status).containsExactly(200, 200);
+        assertThat(c.shedPending()).as("closed: its place is being given back").isTrue();
+        assertThat(done).extracting(Completion::status).containsExactly(200, 200, 200);
     }
 
     @Test
