@@ -264,7 +264,8 @@ public final class Server implements AutoCloseable {
      */
     private SocketChannel acceptThenShed() throws ClosedChannelException, InterruptedException {
         SocketChannel ch = accept();
-        if (ch == null) { // failed and logged: wait for a thread, as without shedding, rather than retry at once
+        if (ch == null) { // failed and logged: wait for a thread (one shed for it), rather than retry at once
+            dispatcher.shedIdle();
             slots.acquire();
             SocketChannel next = accept();
             if (next == null) slots.release();

@@ -305,6 +305,9 @@ public final class Http1Connection implements IoHandler {
         Phase p = phase;
         long d = deadline;
         if (p == Phase.BUSY || p == Phase.CLOSED || d == interruptedDeadline) return; // once per deadline
+        // The owner moved on since expired() was read (a request came on a shed idle connection): its new deadline,
+        // written before its phase, has not passed.
+        if (p != Phase.TUNNEL && LoopClock.nanoTime() - d <= 0) return;
         interruptedDeadline = d;
         timerFired = true;
         if (p == Phase.TUNNEL) { // both directions are blocked in reads: closing both ends wakes them
@@ -352,8 +355,9 @@ public final class Http1Connection implements IoHandler {
     public long idleDeadline() {
         long d = deadline; // read before the phase: a deadline read after it could be READING's, seen as idle
         if (phase != Phase.IDLE || served == 0) return Long.MAX_VALUE; // served is written before the phase
-        long idleSince = d - ctx.config().idleTimeout().toNanos();
-        return LoopClock.nanoTime() - idleSince >= SHED_MIN_IDLE_NANOS ? d : Long.MAX_VALUE;
+        // Negative when a reload has lowered the idle timeout since: idle from before the reload, so long enough.
+        long idleFor = LoopClock.nanoTime() - (d - ctx.config().idleTimeout().toNanos());
+        return idleFor >= SHED_MIN_IDLE_NANOS || idleFor < 0 ? d : Long.MAX_VALUE;
     }
 
     /** Whether a connection shed by {@link #shedIfIdle} is still to be closed (its deadline passed while IDLE). */

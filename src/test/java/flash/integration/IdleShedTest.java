@@ -74,8 +74,8 @@ class IdleShedTest {
              RawClient reading = new RawClient(s.port())) {
             reading.timeout(30_000);
             assertThat(reading.send(GET).read().status()).isEqualTo(200); // answered once: it could be shed when idle
-            Thread.sleep(500); // idle longer than a connection must be to be shed
             reading.send("GET /hello.txt HTTP/1.1\r\n"); // half a head: the connection is reading a request
+            Thread.sleep(500); // longer than a connection must be idle to be shed: only its phase keeps it
             try (RawClient waiting = new RawClient(s.port())) {
                 waiting.send(GET);
                 if (arch == Architecture.MT) {
