@@ -61,6 +61,12 @@ public final class SummaryWriter {
         // is what tells servers apart there.
         table(sb, t, "server CPU per request (us, all the server's threads; lower is better)",
                 Measurement::serverUsPerRequest);
+        if (exp.equals("filesize") || exp.equals("traces")) {
+            // Where wrk is generator-bound, its cost per response is what sets req/s: servers whose responses cost
+            // the client differently (how the bytes arrive) differ in req/s by that much, whatever their own CPU.
+            table(sb, t, "wrk's CPU per request (us; in generator-bound runs this, not the server, sets req/s)",
+                    Measurement::generatorUsPerRequest);
+        }
         if (exp.equals("concurrency") || exp.equals("dataset") || exp.equals("bigsite")) {
             // where clients wait on the disk or on each other, the tail says more than the mean
             table(sb, t, "p99 latency (ms)", m -> m.wrk().p99Ms());

@@ -15,7 +15,8 @@ class SummaryWriterTest {
                 "## A site larger than the caches", "| random-cold |", "| zipf-warm |", "a note", "CPU: test");
         // flash-amped is 1.2x nginx in every run of the fixture
         assertThat(md).contains("1.20 (1.20–1.20)");
-        assertThat(md).contains("**server CPU per request (us", "**CPU per request, nginx's over the server's**");
+        assertThat(md).contains("**server CPU per request (us", "**CPU per request, nginx's over the server's**",
+                "**wrk's CPU per request (us");
     }
 
     /** Where wrk sets the pace both serve the same req/s; the server that spends less CPU per response is ahead. */
@@ -27,6 +28,7 @@ class SummaryWriterTest {
                 run("flash-amped", 3, 0.40), run("nginx", 3, 0.90));
         ResultTable t = new ResultTable(ms, "filesize");
         assertThat(ms.getFirst().serverUsPerRequest()).isCloseTo(500.0, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(ms.getFirst().generatorUsPerRequest()).isCloseTo(990.0, org.assertj.core.data.Offset.offset(1e-9));
         assertThat(t.ratio("flash-amped", "nginx", "50KiB")).isEqualTo(new Stats(1.0, 1.0, 1.0, 3));
         assertThat(t.cpuRatio("flash-amped", "nginx", "50KiB")).isEqualTo(new Stats(1.6, 1.0, 2.25, 3));
         assertThat(SummaryWriter.render(ms, new SummaryWriter.Context("x", "t", 1, List.of(), List.of(), 3, 10)))
