@@ -250,6 +250,11 @@ public final class Server implements AutoCloseable {
             if (shedsIdle) return acceptThenShed();
             slots.acquire(); // wait for a free thread before taking the next connection off the backlog
         }
+        return acceptInPlace();
+    }
+
+    /** With a place taken: the next connection, or null with the place given back after a failed accept. */
+    private SocketChannel acceptInPlace() throws ClosedChannelException {
         SocketChannel ch = accept();
         if (ch == null) slots.release();
         return ch;
@@ -267,9 +272,7 @@ public final class Server implements AutoCloseable {
         if (ch == null) { // failed and logged: wait for a thread (one shed for it), rather than retry at once
             dispatcher.shedIdle();
             slots.acquire();
-            SocketChannel next = accept();
-            if (next == null) slots.release();
-            return next;
+            return acceptInPlace();
         }
         try {
             flash.net.IoHandler shed = null;
