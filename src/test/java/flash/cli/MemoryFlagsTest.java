@@ -14,8 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The launcher's JVM memory flags follow the machine: up to 2 GiB the footprint set (small young generation, native
- * heap trimmed, C1 alone, two malloc arenas), above it the throughput set (docs/performance.md, sections 25 and
- * 29). The launcher's own shell functions are run here, extracted from it, so the test reads what users run.
+ * heap trimmed, C1 alone, two malloc arenas), above it the throughput set (16 MiB young generation, C2 alone, native
+ * heap trimmed, an arena a core; docs/performance.md, sections 25, 29 and 48). The launcher's own shell functions are run here, extracted from it, so the test reads what users run.
  */
 class MemoryFlagsTest {
     /** The launcher's function {@code name}, as its text. */
@@ -73,8 +73,9 @@ class MemoryFlagsTest {
     void largerMachinesKeepTheThroughputSet() throws Exception {
         for (int mib : new int[] {2049, 24105}) {
             String flags = flagsFor(mib);
-            assertThat(flags).contains("-XX:+UseSerialGC", "-Xmn16m", "-XX:MaxDirectMemorySize=" + mib + "m")
-                    .doesNotContain("Tiered", "Xmn4m", "CompileCommand");
+            assertThat(flags).contains("-XX:+UseSerialGC", "-Xmn16m", "-XX:MaxDirectMemorySize=" + mib + "m",
+                            "-XX:TrimNativeHeapInterval=1000", "-XX:-TieredCompilation")
+                    .doesNotContain("TieredStopAtLevel", "Xmn4m", "CompileCommand");
         }
     }
 
@@ -103,13 +104,18 @@ class MemoryFlagsTest {
                 .contains("/sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes");
     }
 
-    /** The arena cap is exported on a small machine only, and never over the caller's own choice. */
+    /**
+     * The arena cap: two on a small machine, one a core (at least two) on a bigger one, never over the caller's own
+     * choice, and not for Maven's tests or a caller's own memory flags.
+     */
     @Test
-    void mallocArenasAreCappedOnSmallMachinesOnly() throws Exception {
+    void mallocArenasAreCappedByTheMachine() throws Exception {
         String defaults = block("MACHINE_MIB=\"$(machine_mib)\"", "fi");
         String run = function("memory_flags") + "\n" + defaults + "\necho \"${MALLOC_ARENA_MAX:-unset}\"";
-        assertThat(bash("machine_mib() { echo 2048; }\n" + run)).isEqualTo("2");
-        assertThat(bash("machine_mib() { echo 2049; }\n" + run)).isEqualTo("unset");
+        assertThat(bash("machine_mib() { echo 2048; }\nnproc() { echo 16; }\n" + run)).isEqualTo("2");
+        assertThat(bash("machine_mib() { echo 2049; }\nnproc() { echo 16; }\n" + run)).isEqualTo("16");
+        assertThat(bash("machine_mib() { echo 24105; }\nnproc() { echo 1; }\n" + run)).as("one core").isEqualTo("2");
+        assertThat(bash("machine_mib() { echo 24105; }\nnproc() { return 1; }\n" + run)).as("no nproc").isEqualTo("2");
         assertThat(bash("set -- test\nmachine_mib() { echo 1024; }\n" + run)).as("./flash test").isEqualTo("unset");
         assertThat(bash("export MALLOC_ARENA_MAX=4\nmachine_mib() { echo 1024; }\n" + run)).isEqualTo("4");
         assertThat(bash("export FLASH_MEMORY_FLAGS=-Xmx64m\nmachine_mib() { echo 1024; }\n" + run)).isEqualTo("unset");
