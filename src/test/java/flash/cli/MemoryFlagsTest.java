@@ -14,8 +14,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The launcher's JVM memory flags follow the machine: up to 2 GiB the footprint set (small young generation, native
- * heap trimmed, C1 alone, two malloc arenas), above it the throughput set (16 MiB young generation, C2 alone, native
- * heap trimmed, an arena a core; docs/performance.md, sections 25, 29 and 48). The launcher's own shell functions are run here, extracted from it, so the test reads what users run.
+ * heap trimmed, C1 alone, two malloc arenas), above it the throughput set (16 MiB young generation, C2 alone,
+ * native heap trimmed, an arena a core; docs/performance.md, sections 25, 29 and 48). The launcher's own shell
+ * functions are run here, extracted from it, so the test reads what users run.
  */
 class MemoryFlagsTest {
     /** The launcher's function {@code name}, as its text. */
@@ -116,6 +117,16 @@ class MemoryFlagsTest {
         assertThat(bash("machine_mib() { echo 2049; }\nnproc() { echo 16; }\n" + run)).isEqualTo("16");
         assertThat(bash("machine_mib() { echo 24105; }\nnproc() { echo 1; }\n" + run)).as("one core").isEqualTo("2");
         assertThat(bash("machine_mib() { echo 24105; }\nnproc() { return 1; }\n" + run)).as("no nproc").isEqualTo("2");
+        assertThat(bash("machine_mib() { echo 24105; }\nnproc() { :; }\n" + run)).as("nproc silent").isEqualTo("2");
+        assertThat(bash("machine_mib() { echo 24105; }\nnproc() { echo '4 cores'; }\n" + run)).as("not a number")
+                .isEqualTo("2");
+        assertThat(bash("export MALLOC_ARENA_MAX=4\nmachine_mib() { echo 24105; }\nnproc() { echo 16; }\n" + run))
+                .as("the caller's, big machine").isEqualTo("4");
+        assertThat(bash("export FLASH_MEMORY_FLAGS=-Xmx64m\nmachine_mib() { echo 24105; }\nnproc() { echo 16; }\n"
+                + run))
+                .as("the caller's flags, big machine").isEqualTo("unset");
+        assertThat(bash("set -- test\nmachine_mib() { echo 24105; }\nnproc() { echo 16; }\n" + run))
+                .as("./flash test, big machine").isEqualTo("unset");
         assertThat(bash("set -- test\nmachine_mib() { echo 1024; }\n" + run)).as("./flash test").isEqualTo("unset");
         assertThat(bash("export MALLOC_ARENA_MAX=4\nmachine_mib() { echo 1024; }\n" + run)).isEqualTo("4");
         assertThat(bash("export FLASH_MEMORY_FLAGS=-Xmx64m\nmachine_mib() { echo 1024; }\n" + run)).isEqualTo("unset");
