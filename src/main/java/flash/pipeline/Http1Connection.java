@@ -481,6 +481,14 @@ public final class Http1Connection implements IoHandler {
         }
     }
 
+    /**
+     * The deadline of a wait for the next request begun at {@code now}: the idle timeout, or the drain's shorter
+     * quiet time. {@link #idleDeadline} counts how long a connection has been idle back from it.
+     */
+    private long idleUntil(long now) {
+        return now + (drainRequested ? DRAIN_QUIET_NANOS : ctx.config().idleTimeout().toNanos());
+    }
+
     private void waitForInput() {
         if (inputClosed) {
             close();
@@ -495,7 +503,7 @@ public final class Http1Connection implements IoHandler {
                 phase = Phase.READING;
             }
         } else {
-            deadline = now + (drainRequested ? DRAIN_QUIET_NANOS : ctx.config().idleTimeout().toNanos());
+            deadline = idleUntil(now);
             phase = Phase.IDLE; // after its deadline: idleDeadline tells how long it has been idle from it
             releaseBufferIfEmpty();
         }
@@ -873,7 +881,7 @@ public final class Http1Connection implements IoHandler {
         }
         // mt: the idle deadline before the phase. Until a pipelined request already read is parsed below, the
         // connection looks idle to the acceptor, and only one idle for a while is shed (idleDeadline), not this one.
-        if (driver.blocking()) deadline = LoopClock.nanoTime() + ctx.config().idleTimeout().toNanos();
+        if (driver.blocking()) deadline = idleUntil(LoopClock.nanoTime());
         phase = Phase.IDLE;
         process();
         if (exchange == null && phase == Phase.IDLE) updateInterest();

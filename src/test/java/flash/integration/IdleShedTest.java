@@ -18,8 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * mt serves a connection per thread, so keep-alive clients idle between requests hold the pool. A new connection
  * that finds every thread taken has the connection idle longest closed for it (as nginx does when it runs out of
  * connections, once it has been idle for a quarter of a second) instead of waiting in the backlog for an idle
- * timeout; a connection in the middle of a request is never the one closed. The other architectures have no such bound (mp's workers leave a waiting connection in the
- * backlog they share, for the first worker freed).
+ * timeout; a connection in the middle of a request is never the one closed. The other architectures have no such
+ * bound (mp's workers leave a waiting connection in the backlog they share, for the first worker freed).
  */
 class IdleShedTest {
     private static final String GET = "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
