@@ -643,6 +643,12 @@ public final class PathCache {
         if (watch != null && !watch.attach(() -> invalidate(node))) invalidate(node);
     }
 
+    /**
+     * Whether small files' translations can be cached without their bytes here (Linux 5.12+ on x86-64, native access
+     * enabled): they are then read from the file by each request ({@link UnheldRead}).
+     */
+    public static boolean unheldReadsSupported() { return UnheldRead.supported(); }
+
     /** Sets {@link #recordReads} from the translation cache's fill; a put's work, not a lookup's. */
     private void updateRecording() {
         var eviction = cache.policy().eviction().orElseThrow();

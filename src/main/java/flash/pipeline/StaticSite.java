@@ -33,8 +33,14 @@ public final class StaticSite {
         this.root = root;
         // Measurement knobs (docs/amped.md): move the small/mapped/sendfile boundaries without new CLI flags.
         int smallFileMax = Integer.getInteger("flash.smallFileMax", server.smallFileMax());
+        // Without the file-data cache a small file's translation is still cached, as an unheld entry: its bytes are
+        // read once by the translation and from the file for every later request (UnheldRead), never held. As an
+        // open handle instead, each entry took a descriptor of the cache's bounded share (PathCache.defaultMaxHandles),
+        // and a site of more small files than that was translated again on most requests (docs/performance.md,
+        // section 49). Where unheld reads cannot work, or nothing caches translations, small files stay handles.
+        boolean readSmall = server.fileCache() || (server.pathCacheEntries() > 0 && PathCache.unheldReadsSupported());
         this.translator = new PathTranslator(root, site.followSymlinks(), site.dotfiles(), site.listDirs(),
-                server.fileCache() ? smallFileMax : -1, PipelineContext.staticIndexNames(site),
+                readSmall ? smallFileMax : -1, PipelineContext.staticIndexNames(site),
                 new flash.content.DotfilePolicy(site.dotfiles(), site.site().dotfilesAllow()), PipelineContext.mimeRules(site));
         // One --cache-mb budget: a quarter for small files held in memory by the path cache, the rest for mappings.
         long memoryBudget = server.cacheBytes() / 4;

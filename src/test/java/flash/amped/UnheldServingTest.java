@@ -116,6 +116,36 @@ class UnheldServingTest {
     }
 
     /**
+     * --no-file-cache: no bytes held, yet every small file's translation stays cached, unheld, and each request reads
+     * the file. Before, each such entry kept the file open and mapped, so a site of more small files than the
+     * handles' share of the descriptors (a quarter of the limit) was translated again on most requests.
+     */
+    @AllArchs
+    void withoutTheFileCacheSmallFilesAreCachedUnheldAndReadFromTheFile(Architecture arch) throws Exception {
+        byte[][] data = site();
+        try (TestServer s = TestServer.start(root, arch, c -> c.withFileCache(false)
+                .withRevalidateAfter(Duration.ofMillis(200)).withStatusPath("/status"))) {
+            int p = s.port();
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < FILES; i++) {
+                    assertThat(serves(p, "/f" + i + ".bin", data[i])).as("round %d f%d", round, i).isTrue();
+                }
+            }
+            // one process's page: mp's workers each have their own cache, and each served some of these files
+            String status = s.inProcess() ? s.server().metrics().render() : Http.get(p, "/status").bodyText();
+            long unheld = Http.metric(status, "flash_path_cache_unheld_entries");
+            if (s.inProcess()) assertThat(unheld).isEqualTo(FILES);
+            else assertThat(unheld).isPositive();
+            assertThat(Http.metric(status, "flash_unheld_reads_total{outcome=\"hit\"}")).isPositive();
+            assertThat(Http.metric(status, "flash_file_cache_bytes")).isZero();
+            // Read from the file: new bytes (another size, same path) are what the next requests get.
+            byte[] changed = Http.write(root.resolve("f7.bin"), 20_000, 99);
+            assertThat(Http.eventually(BOUND_MS, () -> serves(p, "/f7.bin", changed))).as("f7 changed").isTrue();
+            for (int i = 0; i < 4; i++) assertThat(serves(p, "/f7.bin", changed)).isTrue();
+        }
+    }
+
+    /**
      * The kept descriptors are the process's (one budget for every server in it): a server that stops must close the
      * ones its entries kept, sendfile handles and residency mappings included, and give them back to the budget.
      */
