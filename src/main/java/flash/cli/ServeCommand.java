@@ -94,7 +94,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--no-header-cache", description = "Disable the response-header cache.")
     boolean noHeaderCache;
 
-    @Option(names = "--no-file-cache", description = "Disable the file-data cache: no bytes kept in memory, every body read or sent from the file (translations stay cached).")
+    @Option(names = "--no-file-cache", description = "Disable the file-data cache: no file's bytes cached, every body read or sent from the file.")
     boolean noFileCache;
 
     @Option(names = "--cache-mb", paramLabel = "MB", description = "File-data cache budget in MiB (default: ${DEFAULT-VALUE}: 256, or a sixteenth of the machine's memory when that is less, at least 16).")

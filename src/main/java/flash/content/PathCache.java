@@ -645,9 +645,9 @@ public final class PathCache {
 
     /**
      * Whether small files' translations can be cached without their bytes here (Linux 5.12+ on x86-64, native access
-     * enabled): they are then read from the file by each request ({@link UnheldRead}).
+     * enabled, asked of the kernel once): they are then read from the file by each request ({@link UnheldRead}).
      */
-    public static boolean unheldReadsSupported() { return UnheldRead.supported(); }
+    public static boolean unheldReadsSupported() { return UnheldRead.probeSupported(); }
 
     /** Sets {@link #recordReads} from the translation cache's fill; a put's work, not a lookup's. */
     private void updateRecording() {

@@ -34,6 +34,31 @@ final class UnheldRead {
     /** Whether unheld entries can be served at all here (Linux 5.12+ on x86-64, native access enabled). */
     static boolean supported() { return supported; }
 
+    private static volatile boolean probed;
+
+    /**
+     * As {@link #supported}, once the kernel was asked: an openat2 of "/" with the flags every unheld read uses. The
+     * flag is otherwise cleared by the first read that fails, which is too late for a choice made at start
+     * ({@code StaticSite}, without the file cache: small files kept unheld or as handles). Any failure but EAGAIN
+     * (a kernel before 5.12 answers EINVAL or ENOSYS, a seccomp filter EPERM) clears it; reading a file's identity
+     * also needs the descriptor of a channel ({@link Native#fdAccess}).
+     */
+    static boolean probeSupported() {
+        if (!probed) {
+            synchronized (UnheldRead.class) {
+                if (!probed) {
+                    if (supported) {
+                        int fd = Native.openCachedNoSymlinks(new byte[] {'/', 0});
+                        if (fd >= 0) Native.close(fd);
+                        else if (fd != -Native.EAGAIN) supported = false;
+                    }
+                    probed = true;
+                }
+            }
+        }
+        return supported && Native.fdAccess();
+    }
+
     /**
      * Whether {@code unheld}'s real path still opens, without blocking, to the file it was translated from (same
      * device, inode, size, modification and change times). False when that would wait, so the caller translates.

@@ -131,13 +131,19 @@ class UnheldServingTest {
                     assertThat(serves(p, "/f" + i + ".bin", data[i])).as("round %d f%d", round, i).isTrue();
                 }
             }
-            // one process's page: mp's workers each have their own cache, and each served some of these files
-            String status = s.inProcess() ? s.server().metrics().render() : Http.get(p, "/status").bodyText();
-            long unheld = Http.metric(status, "flash_path_cache_unheld_entries");
-            if (s.inProcess()) assertThat(unheld).isEqualTo(FILES);
-            else assertThat(unheld).isPositive();
-            assertThat(Http.metric(status, "flash_unheld_reads_total{outcome=\"hit\"}")).isPositive();
-            assertThat(Http.metric(status, "flash_file_cache_bytes")).isZero();
+            if (s.inProcess()) {
+                String status = s.server().metrics().render();
+                assertThat(Http.metric(status, "flash_path_cache_unheld_entries")).isEqualTo(FILES);
+                assertThat(Http.metric(status, "flash_unheld_reads_total{outcome=\"hit\"}")).isGreaterThan(FILES / 2);
+            } else {
+                // One worker's page: mp's workers each translate what they serve, and connections go round them, so
+                // a worker's second request for a file may be its first. What each keeps is the translations alone:
+                // its bodies' memory goes back to zero once the responses are done (the translations' reads included).
+                assertThat(Http.metric(Http.get(p, "/status").bodyText(), "flash_path_cache_unheld_entries")).isPositive();
+                assertThat(Http.eventually(BOUND_MS, () ->
+                        Http.metric(Http.get(p, "/status").bodyText(), "flash_body_memory_bytes") == 0))
+                        .as("an mp worker's body memory").isTrue();
+            }
             // Read from the file: new bytes (another size, same path) are what the next requests get.
             byte[] changed = Http.write(root.resolve("f7.bin"), 20_000, 99);
             assertThat(Http.eventually(BOUND_MS, () -> serves(p, "/f7.bin", changed))).as("f7 changed").isTrue();
