@@ -16,7 +16,9 @@ import java.util.ArrayDeque;
  * from 4 KiB, each keeping at most {@link #KEEP} free buffers: a loop serving small files from the page cache then
  * allocates no buffer per request. A loan taken by a helper ({@link UnheldRead#readWaiting}) is released by the loop
  * that sent the response, and goes back to the helper's pool: so the pool is locked (once per take and per release,
- * uncontended but for that hand-back).
+ * uncontended but for that hand-back). A virtual thread (the vt architecture's, one a connection) takes from one of
+ * a few pools shared by all of them instead: a pool of its own would have allocated a buffer for each connection's
+ * first unheld body and kept it for as long as the connection lived.
  */
 public final class PooledBody extends BodyRef {
     /** Free buffers kept per size class and thread; more in flight at once are allocated and dropped after. */
@@ -24,6 +26,13 @@ public final class PooledBody extends BodyRef {
     private static final int MIN_CLASS = 12; // 4 KiB
 
     private static final ThreadLocal<Pool> POOLS = ThreadLocal.withInitial(Pool::new);
+    /** Pools for virtual threads, chosen by thread id: a few a core, so that their locks are seldom contended. */
+    private static final Pool[] SHARED = new Pool[2 * Runtime.getRuntime().availableProcessors()];
+    static {
+        for (int i = 0; i < SHARED.length; i++) SHARED[i] = new Pool();
+    }
+    /** Buffers allocated so far, pooled or not (tests). */
+    static final java.util.concurrent.atomic.LongAdder allocated = new java.util.concurrent.atomic.LongAdder();
 
     private final Slab slab;
 
@@ -42,7 +51,7 @@ public final class PooledBody extends BodyRef {
     /** A buffer of at least {@code size} bytes from this thread's pool, with one reference owned by the caller. */
     static PooledBody take(int size) {
         int c = Math.max(MIN_CLASS, 32 - Integer.numberOfLeadingZeros(Math.max(1, size) + HEADROOM - 1));
-        Pool pool = POOLS.get();
+        Pool pool = pool();
         Slab s = pool.poll(c);
         return new PooledBody(s != null ? s : new Slab(pool, c));
     }
@@ -70,8 +79,13 @@ public final class PooledBody extends BodyRef {
         if (drop()) slab.home.offer(slab);
     }
 
-    /** Free buffers in this thread's pool (tests). */
-    static int pooledOnThisThread() { return POOLS.get().size(); }
+    private static Pool pool() {
+        Thread t = Thread.currentThread();
+        return t.isVirtual() ? SHARED[(int) (t.threadId() % SHARED.length)] : POOLS.get();
+    }
+
+    /** Free buffers in the pool this thread takes from (tests). */
+    static int pooledOnThisThread() { return pool().size(); }
 
     /** A pooled direct buffer of 2^sizeClass bytes and the pool it returns to. */
     private static final class Slab {
@@ -85,6 +99,7 @@ public final class PooledBody extends BodyRef {
             this.home = home;
             this.sizeClass = sizeClass;
             this.buffer = ByteBuffer.allocateDirect(1 << sizeClass);
+            allocated.increment();
             this.bodyView = buffer.slice(HEADROOM, buffer.capacity() - HEADROOM).asReadOnlyBuffer();
             this.body = MemorySegment.ofBuffer(buffer).asSlice(HEADROOM);
         }

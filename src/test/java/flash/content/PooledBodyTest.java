@@ -1,0 +1,41 @@
+package flash.content;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** The pools an unheld read's body is lent from: per platform thread, shared among virtual threads. */
+class PooledBodyTest {
+    private static final int CONNECTIONS = 200;
+
+    @Test
+    void virtualThreadsShareAFewPoolsInsteadOfAllocatingABufferEach() throws Exception {
+        long before = PooledBody.allocated.sum();
+        // One after another, as the vt architecture's connections (a virtual thread each) serving one small file each.
+        for (int i = 0; i < CONNECTIONS; i++) {
+            Thread.ofVirtual().start(() -> PooledBody.take(3000).release()).join();
+        }
+        // At most one buffer for each shared pool; a pool per virtual thread allocated one for every connection.
+        assertThat(PooledBody.allocated.sum() - before)
+                .isLessThanOrEqualTo(2L * Runtime.getRuntime().availableProcessors());
+    }
+
+    @Test
+    void aPlatformThreadTakesFromItsOwnPool() throws Exception {
+        PooledBody.take(3000).release(); // this thread's pool has a buffer of that class from here on
+        int mine = PooledBody.pooledOnThisThread();
+        AtomicInteger other = new AtomicInteger(-1);
+        Thread t = Thread.ofPlatform().start(() -> {
+            PooledBody b = PooledBody.take(3000);
+            other.set(PooledBody.pooledOnThisThread()); // a new thread's pool: nothing free while its loan is out
+            b.release();
+        });
+        t.join();
+        assertThat(other.get()).isZero();
+        assertThat(PooledBody.pooledOnThisThread()).isEqualTo(mine);
+        PooledBody b = PooledBody.take(3000);
+        assertThat(PooledBody.pooledOnThisThread()).as("this thread's buffer lent again").isEqualTo(mine - 1);
+        b.release();
+    }
+}
