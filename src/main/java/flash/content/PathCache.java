@@ -645,7 +645,8 @@ public final class PathCache {
 
     /**
      * Whether small files' translations can be cached without their bytes here (Linux 5.12+ on x86-64, native access
-     * enabled, asked of the kernel once): they are then read from the file by each request ({@link UnheldRead}).
+     * enabled, a channel's descriptor readable; asked of the kernel once, {@link UnheldRead#probeSupported}): they
+     * are then read from the file by each request ({@link UnheldRead}).
      */
     public static boolean unheldReadsSupported() { return UnheldRead.probeSupported(); }
 

@@ -21,7 +21,7 @@ import java.util.ArrayDeque;
  * first unheld body and kept it for as long as the connection lived.
  */
 public final class PooledBody extends BodyRef {
-    /** Free buffers kept per size class and thread; more in flight at once are allocated and dropped after. */
+    /** Free buffers kept per size class and pool; more in flight at once are allocated and dropped after. */
     static final int KEEP = 16;
     private static final int MIN_CLASS = 12; // 4 KiB
 
@@ -83,6 +83,9 @@ public final class PooledBody extends BodyRef {
         Thread t = Thread.currentThread();
         return t.isVirtual() ? SHARED[(int) (t.threadId() % SHARED.length)] : POOLS.get();
     }
+
+    /** How many pools virtual threads share (tests). */
+    static int sharedPools() { return SHARED.length; }
 
     /** Free buffers in the pool this thread takes from (tests). */
     static int pooledOnThisThread() { return pool().size(); }

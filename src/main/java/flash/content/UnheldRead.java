@@ -26,7 +26,7 @@ import java.nio.ByteBuffer;
  * {@link #readWaiting} waits, and does: the invariant still fails every call that can block.
  */
 final class UnheldRead {
-    /** Cleared for good when the kernel lacks openat2's RESOLVE_CACHED: every such read would fail. */
+    /** Cleared for good when openat2's RESOLVE_CACHED cannot work here (see {@link #probeSupported}): every such read would fail. */
     private static volatile boolean supported = Native.available();
 
     private UnheldRead() {}
@@ -39,9 +39,11 @@ final class UnheldRead {
     /**
      * As {@link #supported}, once the kernel was asked: an openat2 of "/" with the flags every unheld read uses. The
      * flag is otherwise cleared by the first read that fails, which is too late for a choice made at start
-     * ({@code StaticSite}, without the file cache: small files kept unheld or as handles). Any failure but EAGAIN
-     * (a kernel before 5.12 answers EINVAL or ENOSYS, a seccomp filter EPERM) clears it; reading a file's identity
-     * also needs the descriptor of a channel ({@link Native#fdAccess}).
+     * ({@code StaticSite}, without the file cache: small files kept unheld or as handles). What says the call itself
+     * cannot work clears it: EINVAL or ENOSYS (a kernel before 5.12), EPERM (a seccomp filter). Any other failure
+     * (EACCES where "/" may be searched but not read, no descriptor left for a moment) says nothing of the reads,
+     * which open files under the site's root: the flag stays. Reading a file's identity also needs the descriptor of
+     * a channel ({@link Native#fdAccess}).
      */
     static boolean probeSupported() {
         if (!probed) {
@@ -50,7 +52,7 @@ final class UnheldRead {
                     if (supported) {
                         int fd = Native.openCachedNoSymlinks(new byte[] {'/', 0});
                         if (fd >= 0) Native.close(fd);
-                        else if (fd != -Native.EAGAIN) supported = false;
+                        else if (fd == -Native.EINVAL || fd == -Native.ENOSYS || fd == -Native.EPERM) supported = false;
                     }
                     probed = true;
                 }

@@ -7,7 +7,8 @@ import org.junit.jupiter.api.Test;
 
 /** The pools an unheld read's body is lent from: per platform thread, shared among virtual threads. */
 class PooledBodyTest {
-    private static final int CONNECTIONS = 200;
+    /** Many more than the shared pools, so that a pool per virtual thread cannot pass. */
+    private static final int CONNECTIONS = Math.max(200, 10 * PooledBody.sharedPools());
 
     @Test
     void virtualThreadsShareAFewPoolsInsteadOfAllocatingABufferEach() throws Exception {
@@ -17,8 +18,29 @@ class PooledBodyTest {
             Thread.ofVirtual().start(() -> PooledBody.take(3000).release()).join();
         }
         // At most one buffer for each shared pool; a pool per virtual thread allocated one for every connection.
-        assertThat(PooledBody.allocated.sum() - before)
-                .isLessThanOrEqualTo(2L * Runtime.getRuntime().availableProcessors());
+        assertThat(PooledBody.allocated.sum() - before).isLessThanOrEqualTo(PooledBody.sharedPools());
+    }
+
+    @Test
+    void aBufferReleasedOnAnotherThreadGoesBackToTheSharedPoolItCameFrom() throws Exception {
+        // A loop's or a helper's release of a virtual thread's loan, as when a response is sent by another thread.
+        PooledBody[] lent = new PooledBody[1];
+        int[] free = new int[2];
+        Thread vt = Thread.ofVirtual().unstarted(() -> {
+            lent[0] = PooledBody.take(3000);
+            free[0] = PooledBody.pooledOnThisThread();
+        });
+        vt.start();
+        vt.join();
+        lent[0].release(); // on this platform thread
+        Thread same = Thread.ofVirtual().unstarted(() -> free[1] = PooledBody.pooledOnThisThread());
+        // a virtual thread of the same pool: ids are a sequence, so the next one of the same residue
+        while (same.threadId() % PooledBody.sharedPools() != vt.threadId() % PooledBody.sharedPools()) {
+            same = Thread.ofVirtual().unstarted(() -> free[1] = PooledBody.pooledOnThisThread());
+        }
+        same.start();
+        same.join();
+        assertThat(free[1]).isEqualTo(free[0] + 1);
     }
 
     @Test
