@@ -48,7 +48,10 @@ public final class PooledBody extends BodyRef {
 
     private PooledBody(Slab slab) { this.slab = slab; }
 
-    /** A buffer of at least {@code size} bytes from this thread's pool, with one reference owned by the caller. */
+    /**
+     * A buffer of at least {@code size} bytes from the pool this thread takes from, with one reference owned by the
+     * caller.
+     */
     static PooledBody take(int size) {
         int c = Math.max(MIN_CLASS, 32 - Integer.numberOfLeadingZeros(Math.max(1, size) + HEADROOM - 1));
         Pool pool = pool();

@@ -33,11 +33,11 @@ class PooledBodyTest {
         vt.start();
         vt.join();
         lent[0].release(); // on this platform thread
-        Thread same = Thread.ofVirtual().unstarted(() -> free[1] = PooledBody.pooledOnThisThread());
         // a virtual thread of the same pool: ids are a sequence, so the next one of the same residue
-        while (same.threadId() % PooledBody.sharedPools() != vt.threadId() % PooledBody.sharedPools()) {
+        Thread same;
+        do {
             same = Thread.ofVirtual().unstarted(() -> free[1] = PooledBody.pooledOnThisThread());
-        }
+        } while (same.threadId() % PooledBody.sharedPools() != vt.threadId() % PooledBody.sharedPools());
         same.start();
         same.join();
         assertThat(free[1]).isEqualTo(free[0] + 1);
