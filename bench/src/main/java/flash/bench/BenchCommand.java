@@ -126,6 +126,9 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
         System.exit(cl.execute(args));
     }
 
+    /** Where the harness's own threads run ({@link HarnessAffinity#keepOffServerCore}), for the summary. */
+    private String harnessPlacement = "the harness not pinned";
+
     @Override
     public Integer call() throws Exception {
         BenchConfig cfg;
@@ -141,6 +144,8 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
             System.err.println("bench: " + missing);
             return 2;
         }
+        harnessPlacement = HarnessAffinity.keepOffServerCore();
+        log.info("bench: " + harnessPlacement);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> List.copyOf(ServerProcess.RUNNING).forEach(ServerProcess::close)));
         boolean tempWork = workdir == null;
         Files.createDirectories(cfg.workDir());
@@ -176,7 +181,7 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
             throws IOException {
         ResultsCsv.write(cfg.outDir().resolve("results.csv"), results);
         SummaryWriter.write(cfg.outDir().resolve("summary.md"), results, new SummaryWriter.Context(commandLine(),
-                started, (System.nanoTime() - t0) / 1e9, MachineInfo.lines(), log.notes(), cfg.repeats(),
+                started, (System.nanoTime() - t0) / 1e9, MachineInfo.lines(harnessPlacement), log.notes(), cfg.repeats(),
                 cfg.durationS()));
         Plots.writeAll(results, cfg.outDir());
     }

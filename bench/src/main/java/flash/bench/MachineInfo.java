@@ -12,7 +12,8 @@ final class MachineInfo {
     private MachineInfo() {
     }
 
-    static List<String> lines() {
+    /** @param harnessPlacement where the harness's own threads run ({@link HarnessAffinity#keepOffServerCore}) */
+    static List<String> lines(String harnessPlacement) {
         List<String> out = new ArrayList<>();
         out.add("CPU: " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores online to the harness");
         out.add("Memory: " + memTotal());
@@ -22,7 +23,7 @@ final class MachineInfo {
         out.add("lighttpd: " + firstLine("lighttpd", "-v"));
         out.add("wrk: " + firstLine("wrk", "-v"));
         out.add("Pinning: servers on CPU " + ServerProcess.SERVER_CPU + ", wrk on CPU " + WrkRunner.GENERATOR_CPU
-                + " (taskset)");
+                + " (taskset), " + harnessPlacement);
         return out;
     }
 
