@@ -37,6 +37,7 @@ final class FieldLines {
      * in the reason ("request head", "response head").
      */
     static String parse(byte[] h, int from, int end, Headers headers, int maxFields, String head) {
+        RecentFieldValues recent = RecentFieldValues.forThisThread();
         int p = from;
         while (p < end) {
             int eol = p;
@@ -63,8 +64,9 @@ final class FieldLines {
                 if ((b < 0x20 && b != '\t') || b == 0x7f) return "control character in header value";
             }
             if (headers.size() >= maxFields) return TOO_MANY;
-            headers.add(KnownTokens.fieldName(h, p, colon - p),
-                    new String(h, vs, ve - vs, StandardCharsets.ISO_8859_1));
+            headers.add(KnownTokens.fieldName(h, p, colon - p), recent != null
+                    ? recent.value(h, vs, ve - vs)
+                    : new String(h, vs, ve - vs, StandardCharsets.ISO_8859_1));
             p = eol + 2;
         }
         return null;
