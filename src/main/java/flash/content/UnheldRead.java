@@ -81,7 +81,9 @@ final class UnheldRead {
     /**
      * {@code unheld}'s real path opened with no symlink on it (openat2 RESOLVE_NO_SYMLINKS), and with {@code wait}
      * false also RESOLVE_CACHED, which fails rather than walk the disk; or a negative errno. A kernel without openat2
-     * or one of those flags turns these reads off ({@link #supported}).
+     * or one of those flags turns these reads off ({@link #supported}). EPERM does not, unlike in {@link
+     * #probeSupported}: there it answers an open of "/", here one file's, which a security module may refuse alone,
+     * and the flag is the whole process's.
      */
     private static int openPath(FileEntry unheld, boolean wait) {
         int fd = wait ? Native.openNoSymlinks(unheld.pathNul()) : Native.openCachedNoSymlinks(unheld.pathNul());
