@@ -34,10 +34,11 @@ final class FieldLines {
     /**
      * Parses the lines in {@code h[from, end)} ({@code end} excludes the head's final CRLF) into {@code headers}.
      * Returns null, or why the head is malformed ({@link #TOO_MANY} past {@code maxFields}); {@code head} names it
-     * in the reason ("request head", "response head").
+     * in the reason ("request head", "response head"). Values come from {@code recent} where it has them (null: none
+     * does; a response's Date, ETag and lengths change with every response and would only push out requests' values).
      */
-    static String parse(byte[] h, int from, int end, Headers headers, int maxFields, String head) {
-        RecentFieldValues recent = RecentFieldValues.forThisThread();
+    static String parse(byte[] h, int from, int end, Headers headers, int maxFields, String head,
+                        RecentFieldValues recent) {
         int p = from;
         while (p < end) {
             int eol = p;
@@ -64,7 +65,8 @@ final class FieldLines {
                 if ((b < 0x20 && b != '\t') || b == 0x7f) return "control character in header value";
             }
             if (headers.size() >= maxFields) return TOO_MANY;
-            headers.add(KnownTokens.fieldName(h, p, colon - p), recent != null
+            String name = KnownTokens.fieldName(h, p, colon - p);
+            headers.add(name, recent != null && !RecentFieldValues.neverKept(name)
                     ? recent.value(h, vs, ve - vs)
                     : new String(h, vs, ve - vs, StandardCharsets.ISO_8859_1));
             p = eol + 2;

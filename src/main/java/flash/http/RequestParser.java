@@ -171,7 +171,8 @@ public final class RequestParser {
 
             // ---- header fields
             Headers headers = new Headers();
-            String bad = FieldLines.parse(h, lineEnd + 2, len - 2, headers, limits.maxHeaderCount(), "request head");
+            String bad = FieldLines.parse(h, lineEnd + 2, len - 2, headers, limits.maxHeaderCount(), "request head",
+                    RecentFieldValues.forThisThread());
             if (bad == FieldLines.TOO_MANY) {
                 return BadRequest.of(Status.HEADER_FIELDS_TOO_LARGE, "more than " + limits.maxHeaderCount() + " header fields");
             }

@@ -91,7 +91,7 @@ public final class ResponseParser {
 
         // ---- header fields, exactly as strict as a request's
         Headers headers = new Headers();
-        String bad = FieldLines.parse(h, lineEnd + 2, len - 2, headers, maxFields, "response head");
+        String bad = FieldLines.parse(h, lineEnd + 2, len - 2, headers, maxFields, "response head", null);
         if (bad == FieldLines.TOO_MANY) return new UpstreamParse.Invalid("more than " + maxFields + " header fields");
         if (bad != null) return new UpstreamParse.Invalid(bad);
         return new UpstreamHead(status, reason, minor, headers, keepAlive(minor, headers));

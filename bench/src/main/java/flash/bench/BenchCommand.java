@@ -128,6 +128,8 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
 
     /** Where the harness's own threads run ({@link HarnessAffinity#keepOffServerCore}), for the summary. */
     private String harnessPlacement = "the harness not pinned";
+    /** CPUs this process could use at start, for the summary. */
+    private int cores = Runtime.getRuntime().availableProcessors();
 
     @Override
     public Integer call() throws Exception {
@@ -144,6 +146,7 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
             System.err.println("bench: " + missing);
             return 2;
         }
+        cores = Runtime.getRuntime().availableProcessors(); // before the harness leaves the server's core
         harnessPlacement = HarnessAffinity.keepOffServerCore();
         log.info("bench: " + harnessPlacement);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> List.copyOf(ServerProcess.RUNNING).forEach(ServerProcess::close)));
@@ -181,7 +184,7 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
             throws IOException {
         ResultsCsv.write(cfg.outDir().resolve("results.csv"), results);
         SummaryWriter.write(cfg.outDir().resolve("summary.md"), results, new SummaryWriter.Context(commandLine(),
-                started, (System.nanoTime() - t0) / 1e9, MachineInfo.lines(harnessPlacement), log.notes(), cfg.repeats(),
+                started, (System.nanoTime() - t0) / 1e9, MachineInfo.lines(cores, harnessPlacement), log.notes(), cfg.repeats(),
                 cfg.durationS()));
         Plots.writeAll(results, cfg.outDir());
     }

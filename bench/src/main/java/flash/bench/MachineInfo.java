@@ -12,10 +12,13 @@ final class MachineInfo {
     private MachineInfo() {
     }
 
-    /** @param harnessPlacement where the harness's own threads run ({@link HarnessAffinity#keepOffServerCore}) */
-    static List<String> lines(String harnessPlacement) {
+    /**
+     * @param cores            the CPUs the harness could use at start (afterwards it leaves the server's)
+     * @param harnessPlacement where the harness's own threads run ({@link HarnessAffinity#keepOffServerCore})
+     */
+    static List<String> lines(int cores, String harnessPlacement) {
         List<String> out = new ArrayList<>();
-        out.add("CPU: " + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores online to the harness");
+        out.add("CPU: " + cpuModel() + ", " + cores + " cores online to the harness");
         out.add("Memory: " + memTotal());
         out.add("Kernel: " + firstLine("uname", "-sr"));
         out.add("Java: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));

@@ -1,62 +1,69 @@
 package flash.bench;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class HarnessAffinityTest {
     @Test
-    void theServersCpuIsTakenOutOfTheAllowedList() {
-        assertThat(HarnessAffinity.without("0-1", 0)).isEqualTo("1");
-        assertThat(HarnessAffinity.without("0-3,6,8-9", 0)).isEqualTo("1,2,3,6,8,9");
-        assertThat(HarnessAffinity.without("2-3", 0)).as("the server's CPU not allowed anyway").isEqualTo("2,3");
-        assertThat(HarnessAffinity.without("4,1-2", 2)).isEqualTo("1,4");
-        assertThat(HarnessAffinity.without("0", 0)).as("one CPU: nothing left").isNull();
-        assertThat(HarnessAffinity.without("0\n", 0)).isNull();
+    void theHarnessTakesTheCpusNeitherServerNorGeneratorUsesAndSharesTheGeneratorsOnlyOnTwo() {
+        assertThat(HarnessAffinity.placement("0-1", 0, 1)).as("two CPUs: the generator's").isEqualTo("1");
+        assertThat(HarnessAffinity.placement("0-3,6,8-9", 0, 1)).isEqualTo("2-3,6,8-9");
+        assertThat(HarnessAffinity.placement("2-3", 0, 1)).as("neither allowed anyway").isEqualTo("2-3");
+        assertThat(HarnessAffinity.placement("4,1-2", 2, 1)).isEqualTo("4");
+        assertThat(HarnessAffinity.placement("0", 0, 1)).as("one CPU: nothing left").isNull();
+        assertThat(HarnessAffinity.placement("0\n", 0, 1)).isNull();
+        assertThatThrownBy(() -> HarnessAffinity.placement("0-7:2", 0, 1)).isInstanceOf(NumberFormatException.class);
     }
 
     @Test
-    void everyThreadOfTheProcessIsMovedOffTheServersCpu(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
-            throws Exception {
-        String before = HarnessAffinity.allowed(ProcessHandle.current().pid());
-        assumeTrue(before != null && HarnessAffinity.without(before, ServerProcess.SERVER_CPU) != null,
-                "needs a CPU besides the server's");
-        String cpus = HarnessAffinity.without(before, ServerProcess.SERVER_CPU);
+    void cpuListsAreWrittenAsRanges() {
+        assertThat(HarnessAffinity.format(HarnessAffinity.parse("1,2,3,5,7-9,11"))).isEqualTo("1-3,5,7-9,11");
+        assertThat(HarnessAffinity.format(HarnessAffinity.parse("4"))).isEqualTo("4");
+        assertThat(HarnessAffinity.format(HarnessAffinity.parse(""))).isNull();
+    }
+
+    @Test
+    @Timeout(60)
+    void everyThreadOfTheProcessIsMovedOffTheServersCpu(@TempDir Path dir) throws Exception {
+        String before = HarnessAffinity.allowed(Path.of("/proc/self/status"));
+        assumeTrue(before != null && HarnessAffinity.parse(before).contains(ServerProcess.SERVER_CPU)
+                && HarnessAffinity.parse(before).size() > 1, "needs the server's CPU and another");
+        assumeTrue(new ProcessBuilder("bash", "-c", "command -v taskset").start().waitFor() == 0, "needs taskset");
+        String cpus = HarnessAffinity.placement(before, ServerProcess.SERVER_CPU, WrkRunner.GENERATOR_CPU);
         // A JVM of its own (many threads), not this test's: pinning this one would slow the tests after it.
-        java.nio.file.Path source = dir.resolve("Wait.java");
-        java.nio.file.Files.writeString(source,
+        Path source = dir.resolve("Wait.java");
+        Files.writeString(source,
                 "class Wait { public static void main(String[] a) throws Exception { System.out.println(\"up\"); Thread.sleep(60_000); } }");
         Process jvm = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), source.toString())
                 .redirectErrorStream(true).start();
         try {
-            assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(jvm.getInputStream())).readLine())
-                    .isEqualTo("up");
-            java.nio.file.Path tasks = java.nio.file.Path.of("/proc/" + jvm.pid() + "/task");
-            java.util.List<String> threads;
-            try (var s = java.nio.file.Files.list(tasks)) {
-                threads = s.map(t -> t.getFileName().toString()).toList();
-            }
+            assertThat(new BufferedReader(new InputStreamReader(jvm.getInputStream())).readLine()).isEqualTo("up");
+            List<Path> threads = HarnessAffinity.threadStatuses(jvm.pid());
             assertThat(threads).hasSizeGreaterThan(5);
-            for (String t : threads) assertThat(set(allowedOf(tasks, t))).as("before, thread %s", t).isEqualTo(set(before));
+            for (Path t : threads) {
+                assertThat(HarnessAffinity.parse(HarnessAffinity.allowed(t))).as("before, %s", t)
+                        .contains(ServerProcess.SERVER_CPU);
+            }
             assertThat(HarnessAffinity.pin(jvm.pid(), cpus)).isNull();
-            for (String t : threads) {
-                assertThat(set(allowedOf(tasks, t))).as("thread %s", t).isEqualTo(cpus);
+            for (Path t : threads) {
+                assertThat(HarnessAffinity.parse(HarnessAffinity.allowed(t))).as("%s", t)
+                        .isEqualTo(HarnessAffinity.parse(cpus)).doesNotContain(ServerProcess.SERVER_CPU);
             }
         } finally {
             jvm.destroyForcibly();
         }
-        assertThat(HarnessAffinity.pin(Integer.MAX_VALUE, cpus)).as("no such process").startsWith("no process");
-    }
-
-    /** A CPU list in {@link HarnessAffinity#without}'s comma form. */
-    private static String set(String list) { return HarnessAffinity.without(list, -1); }
-
-    private static String allowedOf(java.nio.file.Path tasks, String tid) throws java.io.IOException {
-        for (String line : java.nio.file.Files.readAllLines(tasks.resolve(tid).resolve("status"))) {
-            if (line.startsWith("Cpus_allowed_list:")) return line.substring(line.indexOf(':') + 1).trim();
-        }
-        throw new AssertionError("no Cpus_allowed_list for thread " + tid);
+        // taskset -a itself succeeds for a pid that does not exist; pin must not.
+        assertThat(HarnessAffinity.pin(Integer.MAX_VALUE, cpus)).as("no such process").isNotNull();
     }
 }
