@@ -25,15 +25,16 @@ final class RecentFieldValues {
     /** Longer values are not kept: a cookie or a token, which rarely repeats and would hold memory in every place. */
     static final int MAX_LENGTH = 256;
 
-    private final byte[][] bytes = new byte[SLOTS][];
-    private final String[] values = new String[SLOTS];
-    private final boolean[] foundAgain = new boolean[SLOTS];
     static final int SETS = SLOTS / 2;
     /** Hashes a set remembers of values it did not keep: three newcomers taking turns (two kept) need three. */
     static final int SEEN = 4;
+
+    private final byte[][] bytes = new byte[SLOTS][];
+    private final String[] values = new String[SLOTS];
+    private final boolean[] foundAgain = new boolean[SLOTS];
     private final int[] seenHashes = new int[SEEN * SETS]; // by set: hashes of the last values seen there, not kept
     private final byte[] seenTurn = new byte[SETS];         // which of a set's the next one replaces
-    private final byte[] recent = new byte[SETS];     // the place of a set last found or filled (0 or 1)
+    private final byte[] recent = new byte[SETS];           // the place of a set last found or filled (0 or 1)
 
     private static final ThreadLocal<RecentFieldValues> PER_THREAD = ThreadLocal.withInitial(RecentFieldValues::new);
 
@@ -84,7 +85,8 @@ final class RecentFieldValues {
         String v = new String(h, from, length, StandardCharsets.ISO_8859_1);
         if (length > MAX_LENGTH) return v;
         int victim = place(set);
-        if (victim >= 0 && (bytes[victim] == null || seen(set, hash))) {
+        boolean seen = seen(set, hash);
+        if (victim >= 0 && (bytes[victim] == null || seen)) {
             bytes[victim] = Arrays.copyOfRange(h, from, from + length); // a free place, or the second sighting
             values[victim] = v;
             foundAgain[victim] = true; // a newcomer's grace: not taken by the next one before it is asked for again
@@ -92,7 +94,7 @@ final class RecentFieldValues {
             return v;
         }
         if (victim < 0) foundAgain[w0] = foundAgain[w0 + 1] = false; // both kept this time
-        if (!seen(set, hash)) {
+        if (!seen) {
             seenHashes[SEEN * set + seenTurn[set]] = hash;
             seenTurn[set] = (byte) ((seenTurn[set] + 1) % SEEN);
         }

@@ -127,9 +127,9 @@ public final class BenchCommand implements Callable<Integer>, Subcommand {
     }
 
     /** Where the harness's own threads run ({@link HarnessAffinity#keepOffServerCore}), for the summary. */
-    private String harnessPlacement = "the harness not pinned";
+    private String harnessPlacement;
     /** CPUs this process could use at start, for the summary. */
-    private int cores = Runtime.getRuntime().availableProcessors();
+    private int cores;
 
     @Override
     public Integer call() throws Exception {

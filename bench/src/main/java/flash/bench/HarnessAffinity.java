@@ -65,16 +65,7 @@ final class HarnessAffinity {
     }
 
     /** The CPUs thread or process {@code status} (a /proc status file) may run on, or null if unreadable. */
-    static String allowed(Path status) {
-        try {
-            for (String line : Files.readAllLines(status)) {
-                if (line.startsWith("Cpus_allowed_list:")) return line.substring(line.indexOf(':') + 1).trim();
-            }
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-        return null;
-    }
+    static String allowed(Path status) { return ProcTree.value(status, "Cpus_allowed_list:"); }
 
     /** The status files of every thread of {@code pid} now. */
     static List<Path> threadStatuses(long pid) throws IOException {

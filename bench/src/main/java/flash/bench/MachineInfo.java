@@ -1,7 +1,6 @@
 package flash.bench;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,30 +30,17 @@ final class MachineInfo {
     }
 
     private static String cpuModel() {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (l.startsWith("model name")) {
-                    return l.substring(l.indexOf(':') + 1).trim();
-                }
-            }
-        } catch (IOException e) {
-            // fall through
-        }
-        return "unknown";
+        String model = ProcTree.value(Path.of("/proc/cpuinfo"), "model name");
+        return model == null ? "unknown" : model;
     }
 
     private static String memTotal() {
+        String total = ProcTree.value(Path.of("/proc/meminfo"), "MemTotal:");
         try {
-            for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (l.startsWith("MemTotal:")) {
-                    long kb = Long.parseLong(l.replaceAll("\\D", ""));
-                    return String.format("%.1f GiB", kb / 1048576.0);
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // fall through
+            return total == null ? "unknown" : String.format("%.1f GiB", Long.parseLong(total.replaceAll("\\D", "")) / 1048576.0);
+        } catch (NumberFormatException e) {
+            return "unknown";
         }
-        return "unknown";
     }
 
     static String firstLine(String... cmd) {

@@ -110,16 +110,27 @@ public final class ProcTree {
     }
 
     static long vmRssKb(Path status) {
+        String rss = value(status, "VmRSS:"); // null: the process is gone
         try {
-            for (String line : Files.readAllLines(status)) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
-                }
+            return rss == null ? 0 : Long.parseLong(rss.split("\\s+")[0]);
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * The text after the colon of the first line of {@code file} (a /proc file of "key: value" lines) that starts
+     * with {@code key}, trimmed; null when there is none or the file cannot be read (a process gone).
+     */
+    static String value(Path file, String key) {
+        try {
+            for (String line : Files.readAllLines(file)) {
+                if (line.startsWith(key)) return line.substring(line.indexOf(':') + 1).trim();
             }
         } catch (IOException | RuntimeException e) {
-            // process gone
+            return null;
         }
-        return 0;
+        return null;
     }
 
     /** Busy and total jiffies of one CPU from /proc/stat, to tell whether someone else ran on the server's core. */
