@@ -102,8 +102,13 @@ public final class ProcTree {
 
     /** VmRSS in KiB summed over the tree (shared pages count once per process, as ps would). */
     public static long rssKb(long pid) {
+        return rssKb(withDescendants(pid));
+    }
+
+    /** VmRSS in KiB summed over {@code tree}, a list {@link #withDescendants} made ({@link RssSampler}). */
+    public static long rssKb(List<Long> tree) {
         long sum = 0;
-        for (long p : withDescendants(pid)) {
+        for (long p : tree) {
             sum += vmRssKb(Path.of("/proc", Long.toString(p), "status"));
         }
         return sum;

@@ -48,7 +48,7 @@ public final class WrkRunner {
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         AtomicLong rssPeak = new AtomicLong(rssIdle);
-        Thread sampler = Thread.ofPlatform().daemon().start(() -> sampleRss(pid, p, rssPeak));
+        Thread sampler = Thread.ofPlatform().daemon().start(() -> new RssSampler(pid).sampleWhileAlive(p, rssPeak));
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int rc = p.waitFor();
         long elapsedNs = System.nanoTime() - t0;
@@ -65,17 +65,6 @@ public final class WrkRunner {
         long totalDelta = core0After[1] - core0Before[1];
         double busy = totalDelta > 0 ? (double) (core0After[0] - core0Before[0]) / totalDelta : Double.NaN;
         return new Outcome(out, WrkResult.parse(out), serverCpu, genCpu, rssPeak.get(), rssIdle, busy);
-    }
-
-    private static void sampleRss(long pid, Process wrk, AtomicLong peak) {
-        while (wrk.isAlive()) {
-            peak.accumulateAndGet(ProcTree.rssKb(pid), Math::max);
-            try {
-                Thread.sleep(250);
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
     }
 
     /** Children's user+sys seconds from the second line after the "#times" marker. */

@@ -1,0 +1,55 @@
+package flash.bench;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
+import java.util.function.ToLongFunction;
+
+/**
+ * The peak resident set of a server's process tree while wrk runs, sampled every {@link #SAMPLE_MS}.
+ *
+ * <p>The tree (mp's workers; CGI children come and go) is found again only every {@link #TREE_EVERY}th sample.
+ * Finding it reads every process's /proc stat, about 2 ms of the harness's time; done for each sample, 4 times a
+ * second on wrk's core, it held up the requests wrk had in flight and doubled every server's p99 at 10 connections
+ * (docs/performance.md, section 51). Reading VmRSS of the few processes already found costs tens of microseconds.
+ */
+final class RssSampler {
+    static final int SAMPLE_MS = 250;
+    static final int TREE_EVERY = 8; // the tree found again every 2 s
+
+    private final long pid;
+    private final LongFunction<List<Long>> findTree;
+    private final ToLongFunction<List<Long>> rssKb;
+    private List<Long> tree;
+    private int samples;
+    private long peakKb;
+
+    RssSampler(long pid) {
+        this(pid, ProcTree::withDescendants, ProcTree::rssKb);
+    }
+
+    RssSampler(long pid, LongFunction<List<Long>> findTree, ToLongFunction<List<Long>> rssKb) {
+        this.pid = pid;
+        this.findTree = findTree;
+        this.rssKb = rssKb;
+    }
+
+    /** Takes one sample; returns the peak so far in KiB. */
+    long sample() {
+        if (samples++ % TREE_EVERY == 0) tree = findTree.apply(pid);
+        peakKb = Math.max(peakKb, rssKb.applyAsLong(tree));
+        return peakKb;
+    }
+
+    /** Samples until {@code wrk} exits or the thread is interrupted, raising {@code peak} as it goes. */
+    void sampleWhileAlive(Process wrk, AtomicLong peak) {
+        while (wrk.isAlive()) {
+            peak.accumulateAndGet(sample(), Math::max);
+            try {
+                Thread.sleep(SAMPLE_MS);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+}
