@@ -105,7 +105,10 @@ public final class ProcTree {
         return rssKb(withDescendants(pid));
     }
 
-    /** VmRSS in KiB summed over {@code tree}, a list {@link #withDescendants} made ({@link RssSampler}). */
+    /**
+     * VmRSS in KiB summed over {@code tree}, as {@link #withDescendants} found it, perhaps a while ago ({@link
+     * RssSampler} keeps one between finds): a process gone since counts 0.
+     */
     public static long rssKb(List<Long> tree) {
         long sum = 0;
         for (long p : tree) {

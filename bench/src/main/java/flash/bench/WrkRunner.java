@@ -42,13 +42,14 @@ public final class WrkRunner {
         cmd.addAll(wrk);
 
         long pid = server.pid();
-        long rssIdle = ProcTree.rssKb(pid);
+        List<Long> tree = ProcTree.withDescendants(pid);
+        long rssIdle = ProcTree.rssKb(tree);
         long cpuBefore = ProcTree.cpuTicks(pid);
         long[] core0Before = ProcTree.cpuBusyTotal(ServerProcess.SERVER_CPU);
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         AtomicLong rssPeak = new AtomicLong(rssIdle);
-        Thread sampler = Thread.ofPlatform().daemon().start(() -> new RssSampler(pid).sampleWhileAlive(p, rssPeak));
+        Thread sampler = Thread.ofPlatform().daemon().start(() -> new RssSampler(pid, tree).sampleWhileAlive(p, rssPeak));
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         int rc = p.waitFor();
         long elapsedNs = System.nanoTime() - t0;

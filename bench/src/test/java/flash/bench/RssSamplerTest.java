@@ -13,21 +13,22 @@ class RssSamplerTest {
 
     @Test
     void theTreeIsFoundAgainOnlyEveryFewSamplesAndThePeakIsKept() {
-        List<Long> finds = new ArrayList<>();
-        long[] rss = {100, 300, 200};
+        List<Integer> findsAt = new ArrayList<>();
+        long[] rss = {300, 100, 200};
         int[] n = {0};
-        RssSampler sampler = new RssSampler(42, pid -> {
-            finds.add(pid);
+        RssSampler sampler = new RssSampler(42, List.of(42L, 43L), pid -> {
+            findsAt.add(n[0]);
             return List.of(pid, pid + 1);
         }, tree -> {
             assertThat(tree).containsExactly(42L, 43L);
             return rss[n[0]++ % rss.length];
         });
         long peak = 0;
-        int samples = 2 * RssSampler.TREE_EVERY + 1;
-        for (int i = 0; i < samples; i++) peak = sampler.sample();
-        assertThat(finds).as("tree walks for %d samples", samples).hasSize(3);
-        assertThat(peak).isEqualTo(300);
+        for (int i = 0; i < 17; i++) peak = sampler.sample();
+        // the caller's tree serves the first samples; /proc is walked at most once in two seconds of samples
+        assertThat(RssSampler.TREE_EVERY * RssSampler.SAMPLE_MS).isGreaterThanOrEqualTo(2000);
+        assertThat(findsAt).as("samples at which the tree was found again").containsExactly(7, 15);
+        assertThat(peak).as("the peak, not the last reading (100)").isEqualTo(300);
     }
 
     @Test
@@ -35,12 +36,12 @@ class RssSamplerTest {
         Process parent = new ProcessBuilder("bash", "-c", "sleep 30 & wait").start();
         try {
             List<Long> tree = List.of();
-            for (int i = 0; i < 50 && tree.size() < 2; i++) {
+            for (int i = 0; i < 250 && tree.size() < 2; i++) {
                 Thread.sleep(20);
                 tree = ProcTree.withDescendants(parent.pid());
             }
             assertThat(tree).as("bash and its sleep").hasSize(2);
-            long kb = new RssSampler(parent.pid()).sample();
+            long kb = new RssSampler(parent.pid(), tree).sample();
             assertThat(kb).as("bash's VmRSS and its sleep's").isGreaterThan(ProcTree.rssKb(List.of(parent.pid())));
         } finally {
             parent.descendants().forEach(ProcessHandle::destroyForcibly);
