@@ -35,12 +35,8 @@ final class MachineInfo {
     }
 
     private static String memTotal() {
-        String total = ProcTree.value(Path.of("/proc/meminfo"), "MemTotal:");
-        try {
-            return total == null ? "unknown" : String.format("%.1f GiB", Long.parseLong(total.replaceAll("\\D", "")) / 1048576.0);
-        } catch (NumberFormatException e) {
-            return "unknown";
-        }
+        long kib = ProcTree.kib(Path.of("/proc/meminfo"), "MemTotal:");
+        return kib < 0 ? "unknown" : String.format("%.1f GiB", kib / 1048576.0);
     }
 
     static String firstLine(String... cmd) {

@@ -63,8 +63,13 @@ public final class ProcTree {
 
     /** utime+stime ticks summed over the tree. */
     public static long cpuTicks(long pid) {
+        return cpuTicks(withDescendants(pid));
+    }
+
+    /** utime+stime ticks summed over {@code tree}, as {@link #withDescendants} found it: a process gone counts 0. */
+    public static long cpuTicks(List<Long> tree) {
         long sum = 0;
-        for (long p : withDescendants(pid)) {
+        for (long p : tree) {
             String[] f = statFields(Path.of("/proc", Long.toString(p), "stat"));
             if (f != null) {
                 sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);
@@ -100,14 +105,10 @@ public final class ProcTree {
         return sum;
     }
 
-    /** VmRSS in KiB summed over the tree (shared pages count once per process, as ps would). */
-    public static long rssKb(long pid) {
-        return rssKb(withDescendants(pid));
-    }
-
     /**
      * VmRSS in KiB summed over {@code tree}, as {@link #withDescendants} found it, perhaps a while ago ({@link
-     * RssSampler} keeps one between finds): a process gone since counts 0.
+     * RssSampler} keeps one between finds): a process gone since counts 0. Shared pages count once per process, as
+     * ps would.
      */
     public static long rssKb(List<Long> tree) {
         long sum = 0;
@@ -118,11 +119,16 @@ public final class ProcTree {
     }
 
     static long vmRssKb(Path status) {
-        String rss = value(status, "VmRSS:"); // null: the process is gone
+        return Math.max(0, kib(status, "VmRSS:")); // -1: the process is gone
+    }
+
+    /** The number of a "key: N kB" line of {@code file} ({@link #value}), or -1 when there is none or it is not one. */
+    static long kib(Path file, String key) {
+        String v = value(file, key);
         try {
-            return rss == null ? 0 : Long.parseLong(rss.split("\\s+")[0]);
-        } catch (RuntimeException e) {
-            return 0;
+            return v == null ? -1 : Long.parseLong(v.split("\\s+")[0]);
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 

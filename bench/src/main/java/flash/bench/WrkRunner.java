@@ -44,7 +44,7 @@ public final class WrkRunner {
         long pid = server.pid();
         List<Long> tree = ProcTree.withDescendants(pid);
         long rssIdle = ProcTree.rssKb(tree);
-        long cpuBefore = ProcTree.cpuTicks(pid);
+        long cpuBefore = ProcTree.cpuTicks(tree);
         long[] core0Before = ProcTree.cpuBusyTotal(ServerProcess.SERVER_CPU);
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
