@@ -11,34 +11,38 @@ import org.junit.jupiter.api.io.TempDir;
 
 class TraceDocRootTest {
     private static final ClfTrace.Request PAGE = new ClfTrace.Request("/software/winvn/winvn.html", 9867);
-    private static final ClfTrace.Request IMAGE = new ClfTrace.Request("/software/winvn/winvn.html/bluemarb.gif", 4441);
+    /** The whole trace's log line 99,555; the --quick prefix (60,000 requests) ends before it. */
+    private static final ClfTrace.Request DIRECTORY = new ClfTrace.Request("/software/winvn/winvn.html/", 9867);
+    private static final ClfTrace.Request IMAGE = new ClfTrace.Request("/software/winvn/wvsmall.gif", 13372);
 
     @Test
     void aPathThatIsAlsoADirectoryIsServedAsItsIndex(@TempDir Path root) throws IOException {
-        TraceDocRoot.Built built = TraceDocRoot.build(List.of(PAGE, IMAGE, PAGE), root, Long.MAX_VALUE);
+        TraceDocRoot.Built built = TraceDocRoot.build(List.of(PAGE, DIRECTORY, IMAGE, PAGE), root, Long.MAX_VALUE);
 
         assertThat(built.paths()).containsExactly("/software/winvn/winvn.html/index.html",
-                "/software/winvn/winvn.html/bluemarb.gif", "/software/winvn/winvn.html/index.html");
+                "/software/winvn/winvn.html/index.html", "/software/winvn/wvsmall.gif",
+                "/software/winvn/winvn.html/index.html");
         assertThat(Files.size(root.resolve("software/winvn/winvn.html/index.html"))).isEqualTo(9867);
-        assertThat(Files.size(root.resolve("software/winvn/winvn.html/bluemarb.gif"))).isEqualTo(4441);
+        assertThat(Files.size(root.resolve("software/winvn/wvsmall.gif"))).isEqualTo(13372);
     }
 
     /** A --quick run's shorter trace left winvn.html a file; the full trace needs it as a directory (the harness stopped). */
     @Test
     void aLongerTraceRebuildsARootWhereAShorterOneLeftAFileInTheWay(@TempDir Path root) throws IOException {
-        TraceDocRoot.build(List.of(PAGE), root, Long.MAX_VALUE);
+        TraceDocRoot.build(List.of(PAGE, IMAGE), root, Long.MAX_VALUE);
         assertThat(root.resolve("software/winvn/winvn.html")).isRegularFile();
 
-        TraceDocRoot.Built built = TraceDocRoot.build(List.of(PAGE, IMAGE), root, Long.MAX_VALUE);
+        TraceDocRoot.Built built = TraceDocRoot.build(List.of(PAGE, IMAGE, DIRECTORY), root, Long.MAX_VALUE);
 
-        assertThat(built.files()).isEqualTo(2);
+        assertThat(built.paths()).contains("/software/winvn/winvn.html/index.html");
         assertThat(Files.size(root.resolve("software/winvn/winvn.html/index.html"))).isEqualTo(9867);
-        assertThat(Files.size(root.resolve("software/winvn/winvn.html/bluemarb.gif"))).isEqualTo(4441);
+        assertThat(Files.size(root.resolve("software/winvn/wvsmall.gif"))).isEqualTo(13372);
     }
 
     @Test
     void aShorterTraceRebuildsARootWhereALongerOneLeftADirectoryInTheWay(@TempDir Path root) throws IOException {
-        TraceDocRoot.build(List.of(PAGE, IMAGE), root, Long.MAX_VALUE);
+        TraceDocRoot.build(List.of(PAGE, DIRECTORY), root, Long.MAX_VALUE);
+        assertThat(root.resolve("software/winvn/winvn.html")).isDirectory();
 
         TraceDocRoot.Built built = TraceDocRoot.build(List.of(PAGE), root, Long.MAX_VALUE);
 
