@@ -745,7 +745,11 @@ public final class Http1Connection implements IoHandler {
             // Client gone, the origin of a streamed body failed, or the file changed under us: truncated under
             // sendfile, or under a mapping (the kernel answers writev with EFAULT; Java code touching such memory
             // gets SIGBUS as an InternalError). This response cannot complete, so the connection ends; other
-            // connections are untouched.
+            // connections are untouched. What was not the client's doing leaves a line in the error log.
+            if (CutResponseLog.serverSide(e)) {
+                Exchange ex = exchange;
+                ctx.cutResponses().cut(e, ex == null ? null : ex.request(), remoteHost(), out.bytesWritten());
+            }
             close();
             return;
         }

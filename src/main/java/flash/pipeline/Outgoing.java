@@ -211,18 +211,25 @@ public final class Outgoing {
                 boolean more = regionNext && t.supportsSendfile();
                 boolean cork = more && ((Segment.FileRegion) segment(run)).length() > SENDFILE_TURN;
                 long w;
-                if (t.isBlocking()) {
-                    w = writeSlice(t);
-                } else if (run == index + 1 && !more) {
-                    w = t.write(first);
-                } else {
-                    int n = 0;
-                    for (int i = index; i < run; i++) {
-                        if (n == gather.length) gather = Arrays.copyOf(gather, n * 2);
-                        gather[n++] = bytes(i);
+                try {
+                    if (t.isBlocking()) {
+                        w = writeSlice(t);
+                    } else if (run == index + 1 && !more) {
+                        w = t.write(first);
+                    } else {
+                        int n = 0;
+                        for (int i = index; i < run; i++) {
+                            if (n == gather.length) gather = Arrays.copyOf(gather, n * 2);
+                            gather[n++] = bytes(i);
+                        }
+                        try {
+                            w = cork ? t.writeCorked(gather, 0, n) : more ? t.writeMore(gather, 0, n) : t.write(gather, 0, n);
+                        } finally {
+                            Arrays.fill(gather, 0, n, null); // do not pin the response's buffers past its life
+                        }
                     }
-                    w = cork ? t.writeCorked(gather, 0, n) : more ? t.writeMore(gather, 0, n) : t.write(gather, 0, n);
-                    Arrays.fill(gather, 0, n, null); // do not pin the response's buffers past its life
+                } catch (IOException e) {
+                    throw mappedTruncation(e, run);
                 }
                 bytesWritten += w;
                 while (index < count && bytes(index) instanceof ByteBuffer b && !b.hasRemaining()) index++;
@@ -435,10 +442,28 @@ public final class Outgoing {
         boolean resident(FileHandle file, long offset, long length);
     }
 
+    /**
+     * A write of segments [{@link #index}, {@code run}) failed with {@code e}: a {@link TruncatedFileException} when one
+     * of them views a mapped chunk and the kernel answered EFAULT, which is what a write from a mapping past its
+     * file's end gets (the file shrank under it); {@code e} itself otherwise (the client went away, most often). The
+     * JDK reports the errno only by its text, strerror's ("Bad address").
+     */
+    private IOException mappedTruncation(IOException e, int run) {
+        if (!"Bad address".equals(e.getMessage())) return e;
+        for (int i = Math.max(index, 1); i < run; i++) {
+            if (segment(i) instanceof Segment.Bytes b && b.chunk() != null) {
+                return new TruncatedFileException("file truncated under its mapping while sending", e);
+            }
+        }
+        return e;
+    }
+
     /** The file is now shorter than the Content-Length we promised: the only honest move is to close. */
     public static final class TruncatedFileException extends IOException {
         public TruncatedFileException(FileHandle file, long pos) {
             super("file truncated while sending (at offset " + pos + ")");
         }
+
+        TruncatedFileException(String message, IOException cause) { super(message, cause); }
     }
 }

@@ -28,6 +28,8 @@ public final class PipelineContext {
     private final flash.compress.CompressedCache compressedCache; // null unless --compress
     // Descriptors the sites' unheld entries may keep open, one room for them all (made before the first site).
     private final flash.content.DescriptorBudget descriptors = flash.content.DescriptorBudget.forProcess();
+    /** This server's: its rate limit is per server, as the 5xx lines' is. */
+    private final CutResponseLog cutResponses = new CutResponseLog();
     private volatile StaticSite site;      // the document root's files
     private volatile Routing routing;
     private Completion.Listener listener = Completion.Listener.NONE;
@@ -124,6 +126,7 @@ public final class PipelineContext {
     }
 
     public Completion.Listener listener() { return listener; }
+    CutResponseLog cutResponses() { return cutResponses; }
     public void listener(Completion.Listener l) { this.listener = l; }
 
     /** Non-blocking: a fresh cached translation (one reference owned by the caller), or null. */

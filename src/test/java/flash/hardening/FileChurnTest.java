@@ -1,10 +1,12 @@
 package flash.hardening;
 
 import flash.config.Architecture;
+import flash.testing.Http;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
@@ -25,6 +27,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -116,10 +119,23 @@ class FileChurnTest {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    @ParameterizedTest
-    @MethodSource("flash.hardening.Archs#inProcess")
-    void aFileTruncatedMidTransferEndsWithACloseNotADesync(Architecture arch) throws Exception {
-        int size = 32 << 20;
+    /**
+     * Each in-process architecture with a file of 32 MiB, above the mapped bound (24 MiB by default: sent by sendfile
+     * everywhere), and one of 16 MiB (mapped on the blocking architectures' sockets, where the kernel answers the write
+     * from a mapping past the file's new end with EFAULT).
+     */
+    static Stream<Arguments> archsAndSizes() {
+        return Archs.inProcess().stream().flatMap(a -> Stream.of(Arguments.of(a, 32), Arguments.of(a, 16)));
+    }
+
+    /**
+     * The connection ends short of its Content-Length, the next request on a new connection gets the file as it is now,
+     * and the error log has one line for the cut response, naming it and the truncation (nothing is lost silently).
+     */
+    @ParameterizedTest(name = "{0}, {1} MiB")
+    @MethodSource("archsAndSizes")
+    void aFileTruncatedMidTransferEndsWithACloseNotADesync(Architecture arch, int mib) throws Exception {
+        int size = mib << 20;
         Path big = root.resolve("big.bin");
         Files.write(big, new byte[size]);
         try (TestServer server = TestServer.start(root, arch); LogCapture log = new LogCapture();
@@ -149,7 +165,11 @@ class FileChurnTest {
                 assertThat(r.status()).isEqualTo(200);
                 assertThat(r.body()).hasSize(2 << 20);
             }
-            assertThat(log.problems()).isEmpty();
+            // the cut is logged by the thread that owns the connection, maybe just after the client saw the close
+            Http.await(() -> !log.problems().isEmpty(), 5000);
+            assertThat(log.problems()).singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                    .startsWith("WARNING flash.response: response cut by a failure on the server's side, after ")
+                    .contains("GET /big.bin from 127.0.0.1: flash.pipeline.Outgoing$TruncatedFileException: file truncated");
         }
     }
 

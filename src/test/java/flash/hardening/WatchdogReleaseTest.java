@@ -108,7 +108,15 @@ class WatchdogReleaseTest {
                         churn.add(pool.submit(() -> fetch(port, "/" + name)));
                     }
                     for (int i = 0; i < CHURN_FETCHES; i++) {
-                        byte[] got = churn.get(i).get();
+                        byte[] got;
+                        try {
+                            got = churn.get(i).get();
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            // Rare (once in several full suites, "connection closed before a response"): say what the
+                            // server said, which names a response it cut and why (flash.response).
+                            Thread.sleep(500);
+                            throw new AssertionError("churn fetch " + i + " failed; the server's stderr:\n" + server.stderr(), e);
+                        }
                         assertThat(Content.verify(got)).as("churn fetch %d (%d bytes)", i, got.length)
                                 .isEqualTo("churn-" + (i % CHURN_FILES));
                     }
