@@ -202,6 +202,8 @@ public final class PathCache {
     public final LongAdder unheldFallbacks = new LongAdder();
     /** Of those, the ones read where blocking is allowed ({@link #readWaiting}) instead of being translated again. */
     public final LongAdder unheldWaited = new LongAdder();
+    /** Of those, the ones whose pages were waited for without a copy and that are sent by sendfile (UnheldRead). */
+    public final LongAdder unheldWaitedSent = new LongAdder();
     /** Small files' bytes offered to the byte tier again because their unheld reads were frequent (admitted or not). */
     public final LongAdder bodiesOffered = new LongAdder();
     /** Uses of held bytes recorded in the byte tier's policy ({@link #recordHeldUse}; tests). */
@@ -600,6 +602,7 @@ public final class PathCache {
                 .readUnheldWaiting(due ? UnheldRead.Check.REOPEN : UnheldRead.Check.FSTAT, descriptors, sendfile);
         if (read == null) return null;
         unheldWaited.increment();
+        if (read.handle() != null) unheldWaitedSent.increment();
         return served(n, read, due, now);
     }
 

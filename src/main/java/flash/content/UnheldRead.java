@@ -182,6 +182,10 @@ final class UnheldRead {
                 if (check == Check.REOPEN ? !unchanged(unheld, wait)
                         : check != Check.WATCHED && Native.sameFile(kept.fd, unheld.identity()) != 1) return null;
                 if (asHandle && !wait && sendable(kept, unheld.size())) return sentFromHandle(unheld, kept);
+                if (asHandle && wait && kept.handle != null) {
+                    FileEntry sent = waitedFromHandle(unheld, kept.handle);
+                    if (sent != null) return sent;
+                }
                 return readBody(unheld, kept.fd, wait);
             } finally {
                 kept.release();
@@ -192,6 +196,10 @@ final class UnheldRead {
         boolean taken = false;
         try {
             if (Native.sameFile(fd, unheld.identity()) != 1) return null;
+            if (asHandle && wait) {
+                taken = true; // kept, owned by the entry's handle, or closed
+                return waitedUnkept(unheld, fd, budget);
+            }
             FileEntry e = readBody(unheld, fd, wait);
             // Kept only after the read, failed or not: once kept, a shed or an eviction on another thread may close it.
             // A loop's read that found the pages keeps it, once the budget is three quarters full, only for a file
@@ -315,6 +323,80 @@ final class UnheldRead {
 
     /** {@link #sentFromHandle}'s answer when a page of the file is not in memory. */
     private static final FileEntry NOT_RESIDENT = null;
+
+    /**
+     * Where blocking is allowed, on a connection that sends file regions: {@code unheld}'s pages waited for without
+     * copying them ({@link #awaitPages}), and an entry that sends the file from {@code h} (one more reference, the
+     * entry's), or null when the file no longer has its size (the caller reads it, and finds out).
+     *
+     * <p>This is what nginx's aio threads do with sendfile, and what the paper's helpers did: the helper brings the
+     * pages in, the loop sends them. A copying read here (into pooled memory, then from it into the socket) cost
+     * two copies of every file the disk served: on the 100,000-file site evicted, 3.3 us of the helper's and 3.1 us of the
+     * loop's a request (docs/performance.md section 53). The region is marked as tested, as a lookup's region is, so the
+     * loop sends it without a test of its own: the helper's wait is that test, made a hand-off earlier. Pages evicted
+     * in between (a page cache under pressure, within that moment) would make the loop's sendfile read them back.
+     */
+    private static FileEntry waitedFromHandle(FileEntry unheld, FileHandle h) {
+        if (!awaitPages(h.fd(), unheld.size()) || !h.retain()) return null;
+        return unheld.withKeptHandle(h);
+    }
+
+    /**
+     * As {@link #waitedFromHandle} for a descriptor just opened (and found to be the file cached): kept with the entry
+     * if {@code budget} has room, as the copying read keeps it, else made a handle that only this request's entry owns,
+     * closed when its response ends. Takes {@code fd}. Null when the file is now shorter, or no handle could be made:
+     * the caller translates again.
+     */
+    private static FileEntry waitedUnkept(FileEntry unheld, int fd, DescriptorBudget budget) {
+        if (!awaitPages(fd, unheld.size())) {
+            Native.close(fd);
+            return null;
+        }
+        if (budget == null || budget.full()) {
+            FileHandle own = KeptDescriptor.handle(fd, unheld); // owns fd, or closed it, when not null
+            if (own == null) Native.close(fd);
+            return own == null ? null : unheld.withKeptHandle(own);
+        }
+        unheld.keep(fd, budget, true); // takes fd: kept, or closed if another read kept one first (or the budget filled)
+        KeptDescriptor kept = unheld.retainKept();
+        if (kept == null) return null; // not kept after all, or shed at once: the caller translates again
+        try {
+            return kept.handle == null || !kept.handle.retain() ? null : unheld.withKeptHandle(kept.handle);
+        } finally {
+            kept.release();
+        }
+    }
+
+    /**
+     * Blocking: waits until the {@code size} bytes at {@code fd} are in the page cache, reading them from the disk if
+     * need be, without copying them to user space: sendfile into /dev/null, whose splice consumes the pages. False if
+     * the file is now shorter (or the sink is missing).
+     */
+    private static boolean awaitPages(int fd, long size) {
+        DiskGuard.check("wait for an unheld file's pages");
+        int sink = DevNull.FD;
+        if (sink < 0) return false;
+        for (long done = 0; done < size; ) {
+            long n = Native.sendfile(sink, fd, done, size - done);
+            if (n <= 0) return false;
+            done += n;
+        }
+        return true;
+    }
+
+    /** /dev/null, open for the process's life, as the sink of {@link #awaitPages}; -1 without it. */
+    private static final class DevNull {
+        private static final java.nio.channels.FileChannel CHANNEL = open();
+        static final int FD = CHANNEL == null ? -1 : Native.fd(CHANNEL);
+
+        private static java.nio.channels.FileChannel open() {
+            try {
+                return java.nio.channels.FileChannel.open(java.nio.file.Path.of("/dev/null"), java.nio.file.StandardOpenOption.WRITE);
+            } catch (java.io.IOException | RuntimeException e) {
+                return null;
+            }
+        }
+    }
 
     /**
      * Whether {@link #sentFromHandle} can answer for {@code kept}: it keeps a handle whose residency mapping covers

@@ -152,6 +152,10 @@ public final class ServerMetrics implements Completion.Listener {
         counter(sb, "flash_unheld_waited_reads_total", "Unheld entries read where blocking is allowed (a helper under amped) from their cached "
                 + "translation, not translated again: the fallbacks whose file was still the one cached.",
                 pc == null ? 0 : pc.unheldWaited.sum());
+        counter(sb, "flash_unheld_waited_sendfile_total", "Of the waited reads, the ones sent by sendfile from the file's descriptor (a connection "
+                + "that sends file regions, a file of at least 8 KiB that this process owns or may write): the helper waited for the pages "
+                + "without copying them, as nginx's aio threads do.",
+                pc == null ? 0 : pc.unheldWaitedSent.sum());
         counter(sb, "flash_path_cache_bodies_offered_total", "Small files whose bytes were copied and offered to the byte budget again because "
                 + "they were read unheld four times within a second (at most 256 a second); its policy admitted them or not.",
                 pc == null ? 0 : pc.bodiesOffered.sum());

@@ -621,6 +621,39 @@ class UnheldSendfileTest {
         assertThat(contentOf(again)).isEqualTo(v);
     }
 
+    /**
+     * A helper's read of an evicted unheld file, for a connection that sends file regions, waits for the pages without
+     * copying them and answers an entry that sends the file from a handle, marked as tested (section 53): the descriptor
+     * is kept when the budget has room; with a full budget the handle is the request's own, closed with its response.
+     * Without sendfile the read still copies.
+     */
+    @Test
+    void aHelpersReadOfAnEvictedFileWaitsForItsPagesAndSendsItFromAHandle() throws Exception {
+        byte[] v = write(root.resolve("f"), SIZE, 21);
+        for (DescriptorBudget budget : java.util.List.of(new DescriptorBudget(DescriptorBudget.RESERVE + 10),
+                new DescriptorBudget(DescriptorBudget.RESERVE))) {
+            cache = cacheOf(1, budget);
+            translate(translator, cache, "/f");
+            String which = budget.full() ? "full budget" : "budget with room";
+            ColdFile.evict(translator.root().resolve("f"));
+            assertThat(lookup("/f", true)).as("%s: a loop would wait for the disk", which).isNull();
+            FileEntry read = ((Translation.Found) cache.readWaiting(target("/f"), true)).entry();
+            assertThat(read.inMemory()).as("%s: not copied", which).isFalse();
+            assertThat(read.residentChecked()).as("%s: the helper's wait is the region's test", which).isTrue();
+            FileHandle h = read.handle();
+            assertThat(contentOf(read)).as(which).isEqualTo(v); // releases the entry
+            assertThat(h.isOpen()).as("%s: the handle after the response", which).isEqualTo(!budget.full());
+            assertThat(cache.unheldWaitedSent.sum()).isEqualTo(1);
+
+            ColdFile.evict(translator.root().resolve("f"));
+            FileEntry copied = ((Translation.Found) cache.readWaiting(target("/f"), false)).entry();
+            assertThat(copied.inMemory()).as("%s: without sendfile, copied", which).isTrue();
+            assertThat(contentOf(copied)).isEqualTo(v);
+            assertThat(cache.unheldWaitedSent.sum()).isEqualTo(1);
+            cache.clear();
+        }
+    }
+
     @Test
     void pastItsBoundAnEntryChecksItsPathAndIsStillSentFromItsKeptHandle() throws Exception {
         byte[] v = write(root.resolve("f"), SIZE, 9);
