@@ -598,8 +598,9 @@ public final class PathCache {
         }
         if (Thread.currentThread().isVirtual()) return null; // a native read would pin the carrier (see above)
         // By fstat even when watched: on a helper that costs the loop nothing, so the read stays as strict as it was.
-        FileEntry read = n.entry
-                .readUnheldWaiting(due ? UnheldRead.Check.REOPEN : UnheldRead.Check.FSTAT, descriptors, sendfile);
+        // As on the loop: the read that will offer the file's bytes to the byte tier copies them, the others may send.
+        FileEntry read = n.entry.readUnheldWaiting(due ? UnheldRead.Check.REOPEN : UnheldRead.Check.FSTAT, descriptors,
+                sendfile && !offersNext(n, now));
         if (read == null) return null;
         unheldWaited.increment();
         if (read.handle() != null) unheldWaitedSent.increment();

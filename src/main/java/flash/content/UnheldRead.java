@@ -196,9 +196,11 @@ final class UnheldRead {
         boolean taken = false;
         try {
             if (Native.sameFile(fd, unheld.identity()) != 1) return null;
-            if (asHandle && wait) {
+            // A wait that fails (a file now shorter, no /dev/null, a file system without splice) leaves the copying
+            // read below to find out what it can.
+            if (asHandle && wait && awaitPages(fd, unheld.size())) {
                 taken = true; // kept, owned by the entry's handle, or closed
-                return waitedUnkept(unheld, fd, budget);
+                return sentAfterWait(unheld, fd, budget);
             }
             FileEntry e = readBody(unheld, fd, wait);
             // Kept only after the read, failed or not: once kept, a shed or an eviction on another thread may close it.
@@ -331,8 +333,8 @@ final class UnheldRead {
      *
      * <p>This is what nginx's aio threads do with sendfile, and what the paper's helpers did: the helper brings the
      * pages in, the loop sends them. A copying read here (into pooled memory, then from it into the socket) cost
-     * two copies of every file the disk served: on the 100,000-file site evicted, 3.3 us of the helper's and 3.1 us of the
-     * loop's a request (docs/performance.md section 53). The region is marked as tested, as a lookup's region is, so the
+     * two copies of every file the disk served: on the 100,000-file site evicted, about 3 us of the helper's and 3 us of
+     * the loop's a request (docs/performance.md section 53). The region is marked as tested, as a lookup's region is, so the
      * loop sends it without a test of its own: the helper's wait is that test, made a hand-off earlier. Pages evicted
      * in between (a page cache under pressure, within that moment) would make the loop's sendfile read them back.
      */
@@ -342,16 +344,13 @@ final class UnheldRead {
     }
 
     /**
-     * As {@link #waitedFromHandle} for a descriptor just opened (and found to be the file cached): kept with the entry
-     * if {@code budget} has room, as the copying read keeps it, else made a handle that only this request's entry owns,
-     * closed when its response ends. Takes {@code fd}. Null when the file is now shorter, or no handle could be made:
-     * the caller translates again.
+     * As {@link #waitedFromHandle} for a descriptor just opened (found to be the file cached) whose pages
+     * {@link #awaitPages} has just waited for: kept with the entry if {@code budget} has room, as the copying read
+     * keeps it, else made a handle that only this request's entry owns, closed when its response ends. Takes
+     * {@code fd}. When another read kept a raw descriptor first, that one is read (the pages are in memory now); null
+     * only when no handle could be made over the file (the caller translates again).
      */
-    private static FileEntry waitedUnkept(FileEntry unheld, int fd, DescriptorBudget budget) {
-        if (!awaitPages(fd, unheld.size())) {
-            Native.close(fd);
-            return null;
-        }
+    private static FileEntry sentAfterWait(FileEntry unheld, int fd, DescriptorBudget budget) {
         if (budget == null || budget.full()) {
             FileHandle own = KeptDescriptor.handle(fd, unheld); // owns fd, or closed it, when not null
             if (own == null) Native.close(fd);
@@ -359,9 +358,10 @@ final class UnheldRead {
         }
         unheld.keep(fd, budget, true); // takes fd: kept, or closed if another read kept one first (or the budget filled)
         KeptDescriptor kept = unheld.retainKept();
-        if (kept == null) return null; // not kept after all, or shed at once: the caller translates again
+        if (kept == null) return null; // not kept after all, or shed at once
         try {
-            return kept.handle == null || !kept.handle.retain() ? null : unheld.withKeptHandle(kept.handle);
+            if (kept.handle != null && kept.handle.retain()) return unheld.withKeptHandle(kept.handle);
+            return readBody(unheld, kept.fd, true);
         } finally {
             kept.release();
         }
@@ -378,6 +378,7 @@ final class UnheldRead {
         if (sink < 0) return false;
         for (long done = 0; done < size; ) {
             long n = Native.sendfile(sink, fd, done, size - done);
+            if (n == -Native.EINTR) continue;
             if (n <= 0) return false;
             done += n;
         }

@@ -805,7 +805,7 @@ public final class Http1Connection implements IoHandler {
                 if (outgoing.bytesWritten() == 0) {
                     failBeforeBody("reading a file body into memory: " + ErrorCause.describe(outcome.failure()));
                 } else {
-                    close();
+                    cutAfterHelperFailed(outcome.failure());
                 }
                 return;
             }
@@ -850,7 +850,7 @@ public final class Http1Connection implements IoHandler {
             if (phase == Phase.CLOSED) return;
             if (!outcome.ok()) {
                 if (outgoing.bytesWritten() > 0) {
-                    close();
+                    cutAfterHelperFailed(outcome.failure());
                     return;
                 }
                 failBeforeBody("reading a mapped body into memory: " + ErrorCause.describe(outcome.failure()));
@@ -859,6 +859,13 @@ public final class Http1Connection implements IoHandler {
                 write();
             }
         });
+    }
+
+    /** A helper could not bring the rest of a body in (the file shrank): the response is cut, and the log says so. */
+    private void cutAfterHelperFailed(Throwable failure) {
+        Exchange ex = exchange;
+        ctx.cutResponses().cut(failure, ex == null ? null : ex.request(), remoteHost(), outgoing.bytesWritten());
+        close();
     }
 
     /** A helper could not bring the body in before any byte of the response left: a 500 replaces it. */
