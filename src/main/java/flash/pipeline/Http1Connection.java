@@ -746,11 +746,8 @@ public final class Http1Connection implements IoHandler {
             // sendfile, or under a mapping (the kernel answers writev with EFAULT; Java code touching such memory
             // gets SIGBUS as an InternalError). This response cannot complete, so the connection ends; other
             // connections are untouched. What was not the client's doing leaves a line in the error log.
-            if (CutResponseLog.serverSide(e)) {
-                Exchange ex = exchange;
-                ctx.cutResponses().cut(e, ex == null ? null : ex.request(), remoteHost(), out.bytesWritten());
-            }
-            close();
+            if (CutResponseLog.serverSide(e)) cutByServer(e);
+            else close();
             return;
         }
         if (phase == Phase.CLOSED) return;
@@ -805,7 +802,7 @@ public final class Http1Connection implements IoHandler {
                 if (outgoing.bytesWritten() == 0) {
                     failBeforeBody("reading a file body into memory: " + ErrorCause.describe(outcome.failure()));
                 } else {
-                    cutAfterHelperFailed(outcome.failure());
+                    cutByServer(outcome.failure());
                 }
                 return;
             }
@@ -850,7 +847,7 @@ public final class Http1Connection implements IoHandler {
             if (phase == Phase.CLOSED) return;
             if (!outcome.ok()) {
                 if (outgoing.bytesWritten() > 0) {
-                    cutAfterHelperFailed(outcome.failure());
+                    cutByServer(outcome.failure());
                     return;
                 }
                 failBeforeBody("reading a mapped body into memory: " + ErrorCause.describe(outcome.failure()));
@@ -861,8 +858,11 @@ public final class Http1Connection implements IoHandler {
         });
     }
 
-    /** A helper could not bring the rest of a body in (the file shrank): the response is cut, and the log says so. */
-    private void cutAfterHelperFailed(Throwable failure) {
+    /**
+     * The response cannot complete for a reason on the server's side (the file shrank under it, found by a write or by
+     * the helper paging in the rest of the body): the connection ends, and the error log says which response and why.
+     */
+    private void cutByServer(Throwable failure) {
         Exchange ex = exchange;
         ctx.cutResponses().cut(failure, ex == null ? null : ex.request(), remoteHost(), outgoing.bytesWritten());
         close();

@@ -212,22 +212,9 @@ public final class Outgoing {
                 boolean cork = more && ((Segment.FileRegion) segment(run)).length() > SENDFILE_TURN;
                 long w;
                 try {
-                    if (t.isBlocking()) {
-                        w = writeSlice(t);
-                    } else if (run == index + 1 && !more) {
-                        w = t.write(first);
-                    } else {
-                        int n = 0;
-                        for (int i = index; i < run; i++) {
-                            if (n == gather.length) gather = Arrays.copyOf(gather, n * 2);
-                            gather[n++] = bytes(i);
-                        }
-                        try {
-                            w = cork ? t.writeCorked(gather, 0, n) : more ? t.writeMore(gather, 0, n) : t.write(gather, 0, n);
-                        } finally {
-                            Arrays.fill(gather, 0, n, null); // do not pin the response's buffers past its life
-                        }
-                    }
+                    if (t.isBlocking()) w = writeSlice(t);
+                    else if (run == index + 1 && !more) w = t.write(first);
+                    else w = writeGathered(t, run, more, cork);
                 } catch (IOException e) {
                     throw mappedTruncation(e, run);
                 }
@@ -354,6 +341,20 @@ public final class Outgoing {
      * only when all it was given is sent, so without a bound one call would carry a whole mapped body, and the
      * driver could not move the write deadline forward as a slow client makes progress.
      */
+    /** The in-memory segments [{@link #index}, {@code run}) in one gathering write, with MSG_MORE or corked as asked. */
+    private long writeGathered(Transport t, int run, boolean more, boolean cork) throws IOException {
+        int n = 0;
+        for (int i = index; i < run; i++) {
+            if (n == gather.length) gather = Arrays.copyOf(gather, n * 2);
+            gather[n++] = bytes(i);
+        }
+        try {
+            return cork ? t.writeCorked(gather, 0, n) : more ? t.writeMore(gather, 0, n) : t.write(gather, 0, n);
+        } finally {
+            Arrays.fill(gather, 0, n, null); // do not pin the response's buffers past its life
+        }
+    }
+
     private long writeSlice(Transport t) throws IOException {
         int n = 0;
         long budget = BLOCKING_SLICE;
