@@ -13,8 +13,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
 
 /**
@@ -37,7 +39,11 @@ import java.util.logging.Logger;
  *
  * <p>Threads: registrations are made where translations run (helpers under amped; they may block, on the JDK's
  * poller round trip); the watch thread fires them; firing calls the cache's invalidation, which the loops' lock-free
- * lookups tolerate as they tolerate an eviction. One lock guards the tables; nothing is fired while it is held.
+ * lookups tolerate as they tolerate an eviction. One lock guards the tables; nothing is fired while it is held. It can
+ * be held across a blocking round trip (a new watch, a cancelled one), so an event loop never waits for it: a loop's
+ * translation watches only in directories already watched, and only if the lock is free ({@link
+ * Registration#watchIfWatched}); a cancellation that finds it taken (the path cache's eviction, which may run on a
+ * loop) is queued for the next holder, at the latest the watch thread's sweep a second later.
  */
 public final class FileWatch implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(FileWatch.class.getName());
@@ -48,7 +54,9 @@ public final class FileWatch implements AutoCloseable {
 
     private final WatchService service; // null: watching is unavailable (no inotify instance), everything falls back
     private final int maxDirs;
-    private final Object lock = new Object();
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Cancelled registrations still in the tables: their cancel found the lock taken. Fired, they do nothing. */
+    private final ConcurrentLinkedQueue<Registration> cancelled = new ConcurrentLinkedQueue<>();
     private final Map<Path, Dir> byPath = new HashMap<>();
     private final Map<WatchKey, Dir> byKey = new HashMap<>();
     private final Thread thread;
@@ -139,6 +147,13 @@ public final class FileWatch implements AutoCloseable {
         /** Depends on {@code name} in directory {@code dir} (a real path): its creation, deletion, change or rename. */
         public boolean watch(Path dir, String name) { return add(dir, name); }
 
+        /**
+         * As {@link #watch}, without waiting, for an event loop: only in a directory watched already, and only when no
+         * other thread holds the tables. False otherwise, with nothing recorded and the registration still complete:
+         * the caller cancels it and translates where blocking is allowed.
+         */
+        public boolean watchIfWatched(Path dir, String name) { return complete && owner.subscribeWatched(this, dir, name); }
+
         /** Depends on every name in {@code dir} (a listing). */
         public boolean watchAll(Path dir) { return add(dir, null); }
 
@@ -193,7 +208,9 @@ public final class FileWatch implements AutoCloseable {
 
     private boolean subscribe(Registration r, Path dir, String name) {
         if (service == null || closed) return false;
-        synchronized (lock) {
+        lock.lock();
+        try {
+            drainCancelled();
             if (closed) return false;
             Dir d = byPath.get(dir);
             if (d == null) {
@@ -214,12 +231,33 @@ public final class FileWatch implements AutoCloseable {
                 byKey.put(key, d);
                 watchedDirs = byPath.size();
             }
-            if (name == null) d.anyName.add(r);
-            else d.byName.computeIfAbsent(name, k -> new HashSet<>(2)).add(r);
-            d.users++;
-            r.subs.add(new Sub(d, name));
+            add(d, r, name);
             return true;
+        } finally {
+            lock.unlock();
         }
+    }
+
+    /** {@link Registration#watchIfWatched}: never waits (no new watch, no lock held by another thread). */
+    private boolean subscribeWatched(Registration r, Path dir, String name) {
+        if (service == null || closed || !lock.tryLock()) return false;
+        try {
+            drainCancelled();
+            Dir d = closed ? null : byPath.get(dir);
+            if (d == null || d.retired) return false;
+            add(d, r, name);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Records that {@code r} depends on {@code name} in {@code d} (null: every name). Holds the lock. */
+    private static void add(Dir d, Registration r, String name) {
+        if (name == null) d.anyName.add(r);
+        else d.byName.computeIfAbsent(name, k -> new HashSet<>(2)).add(r);
+        d.users++;
+        r.subs.add(new Sub(d, name));
     }
 
     private boolean limit(String why) {
@@ -232,19 +270,37 @@ public final class FileWatch implements AutoCloseable {
     }
 
     private void unsubscribe(Registration r) {
-        synchronized (lock) {
-            for (Sub s : r.subs) {
-                Dir d = s.dir();
-                if (s.name() == null) {
-                    d.anyName.remove(r);
-                } else {
-                    Set<Registration> set = d.byName.get(s.name());
-                    if (set != null && set.remove(r) && set.isEmpty()) d.byName.remove(s.name());
-                }
-                if (--d.users == 0) d.idleSince = System.nanoTime();
-            }
-            r.subs.clear();
+        // The path cache's eviction runs where it is triggered, an event loop among them: never wait for the tables.
+        if (!lock.tryLock()) {
+            cancelled.add(r);
+            return;
         }
+        try {
+            drainCancelled();
+            remove(r);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Removes what cancellations queued while the lock was taken. Holds the lock. */
+    private void drainCancelled() {
+        for (Registration r; (r = cancelled.poll()) != null; ) remove(r);
+    }
+
+    /** Forgets what {@code r} depends on. Holds the lock. */
+    private static void remove(Registration r) {
+        for (Sub s : r.subs) {
+            Dir d = s.dir();
+            if (s.name() == null) {
+                d.anyName.remove(r);
+            } else {
+                Set<Registration> set = d.byName.get(s.name());
+                if (set != null && set.remove(r) && set.isEmpty()) d.byName.remove(s.name());
+            }
+            if (--d.users == 0) d.idleSince = System.nanoTime();
+        }
+        r.subs.clear();
     }
 
     // --- the watch thread ---------------------------------------------------------------------------------------
@@ -262,7 +318,9 @@ public final class FileWatch implements AutoCloseable {
             if (key != null) {
                 List<WatchEvent<?>> events = key.pollEvents();
                 boolean valid = key.reset();
-                synchronized (lock) {
+                lock.lock();
+                try {
+                    drainCancelled();
                     Dir d = byKey.get(key);
                     if (d != null) {
                         for (WatchEvent<?> e : events) {
@@ -284,6 +342,8 @@ public final class FileWatch implements AutoCloseable {
                         }
                         if (!valid && !d.retired) retire(d, toFire); // deleted or unmounted (IN_IGNORED)
                     }
+                } finally {
+                    lock.unlock();
                 }
             }
             for (Registration r : toFire) r.fire();
@@ -320,7 +380,9 @@ public final class FileWatch implements AutoCloseable {
 
     /** Unwatches directories no cached entry has needed for a while. */
     private void sweep(long now) {
-        synchronized (lock) {
+        lock.lock();
+        try {
+            drainCancelled();
             List<Dir> idle = new ArrayList<>();
             for (Dir d : byPath.values()) if (d.users == 0 && now - d.idleSince >= IDLE_NANOS) idle.add(d);
             for (Dir d : idle) {
@@ -330,6 +392,8 @@ public final class FileWatch implements AutoCloseable {
                 d.key.cancel();
             }
             watchedDirs = byPath.size();
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -342,10 +406,14 @@ public final class FileWatch implements AutoCloseable {
         } catch (IOException ignored) {
             // closing the inotify descriptor cannot lose anything
         }
-        synchronized (lock) {
+        lock.lock();
+        try {
+            cancelled.clear();
             byPath.clear();
             byKey.clear();
             watchedDirs = 0;
+        } finally {
+            lock.unlock();
         }
         if (thread != null) thread.interrupt();
     }

@@ -206,6 +206,8 @@ public final class PathCache {
     public final LongAdder unheldWaitedSent = new LongAdder();
     /** Small files' bytes offered to the byte tier again because their unheld reads were frequent (admitted or not). */
     public final LongAdder bodiesOffered = new LongAdder();
+    /** Misses translated on an event loop, without waiting ({@code StaticSite#translateWithoutWaiting}). */
+    public final LongAdder translatedWithoutWaiting = new LongAdder();
     /** Uses of held bytes recorded in the byte tier's policy ({@link #recordHeldUse}; tests). */
     final LongAdder heldUsesRecorded = new LongAdder();
 
@@ -606,6 +608,12 @@ public final class PathCache {
         if (read.handle() != null) unheldWaitedSent.increment();
         return served(n, read, due, now);
     }
+
+    /**
+     * Whether an entry for {@code target} is cached, fresh or past its bound; records no use. A miss of {@link #lookup}
+     * for a path held is a read that would wait, or a translation due, which are a helper's ({@link #readWaiting}).
+     */
+    public boolean holds(RequestTarget.Normalized target) { return cache.asMap().containsKey(target.path()); }
 
     /**
      * Stores a translation just made. The caller keeps its own reference; the cache takes one more.

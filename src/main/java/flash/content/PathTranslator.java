@@ -109,6 +109,71 @@ public final class PathTranslator {
         }
     }
 
+    /**
+     * {@link #translate} without waiting, for an event loop, or null where it would have to wait or is not the simple
+     * case (translate it where blocking is allowed). The simple case is most misses of a site larger than the path
+     * cache: a small regular file named by the URL path under the root, with no symlink on the way, every name of which
+     * is in the kernel's dentry cache (openat2 with RESOLVE_CACHED fails rather than read a directory from the disk)
+     * and every byte of which is in the page cache (preadv2 with RWF_NOWAIT fails rather than wait). The paper's
+     * helpers translated every path because nothing could tell whether a lookup would block; RESOLVE_CACHED does, as
+     * mincore did for file data. With no symlink on it, the path opened is the real path {@link #translate} would
+     * find, and the entry carries the same validators. A directory, a symlink, a missing name, a large file, a file
+     * changed while it was read, or a reproducible timestamp (whose ETag digests the bytes) gives null.
+     */
+    public Translation translateCached(RequestTarget.Normalized target) {
+        if (smallFileMax < 0 || target.trailingSlash() || target.path().length() <= 1 || !dotPolicy.allows(target)) return null;
+        Path real = realRoot.resolve(target.path().substring(1));
+        byte[] utf8 = real.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int fd = Native.openCachedNoSymlinks(java.util.Arrays.copyOf(utf8, utf8.length + 1));
+        if (fd < 0) return null;
+        try {
+            flash.sys.FileStat st = Native.stat(fd);
+            if (st == null) return null; // not a regular file: a helper says what it is
+            flash.sys.FileIdentity id = st.identity();
+            long mtime = id.mtimeMillis();
+            if (id.size() > smallFileMax || FileEntry.reproducible(mtime)) return null;
+            OwnedBody owned = BodyMemory.allocate((int) id.size());
+            try {
+                ByteBuffer body = owned.buffer();
+                java.lang.foreign.MemorySegment memory = java.lang.foreign.MemorySegment.ofBuffer(body);
+                long done = 0;
+                while (done < id.size()) {
+                    long n = Native.preadv2Nowait(fd, memory, done, id.size() - done, done);
+                    if (n == -Native.EAGAIN) ResidencyHint.notResident();
+                    if (n <= 0) return null; // not in memory, or shorter than fstat said: changed
+                    done += n;
+                }
+                if (Native.sameFile(fd, id) != 1) return null; // changed while it was read
+                String type = MimeTypes.forFileName(real.getFileName().toString(), mime);
+                // Owner only: the writable case of mincoreTruthful needs access(2) on the path, which may walk the disk.
+                boolean truthful = st.uid() == Native.geteuid();
+                FileEntry entry = new FileEntry(real, id.size(), mtime, new FileKey(id.dev(), id.ino()), type, body, null,
+                        truthful, null, id, owned);
+                owned = null; // the entry's now
+                return new Translation.Found(entry);
+            } finally {
+                if (owned != null) owned.release();
+            }
+        } finally {
+            Native.close(fd);
+        }
+    }
+
+    /**
+     * For {@link #translateCached} under {@code --revalidate watch}, before it: watches each name on {@code target}'s
+     * path in its directory, which is what {@link #watchDependencies} records for a path with no symlink, but only in
+     * directories watched already (a new watch is a blocking round trip to the JDK's poller). False when one is not,
+     * or the watch's tables are busy: the caller cancels {@code watch} and translates where blocking is allowed.
+     */
+    public boolean watchCached(RequestTarget.Normalized target, FileWatch.Registration watch) {
+        Path dir = realRoot;
+        for (String name : target.segments()) {
+            if (!watch.watchIfWatched(dir, name)) return false;
+            dir = dir.resolve(name);
+        }
+        return true;
+    }
+
     /** Symlinks followed in one walk before it gives up, as the kernel's ELOOP (40). */
     private static final int MAX_LINKS = 40;
 

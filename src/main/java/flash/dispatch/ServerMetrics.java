@@ -156,6 +156,10 @@ public final class ServerMetrics implements Completion.Listener {
                 + "that sends file regions, a file of at least 8 KiB that this process owns or may write): the helper waited for the pages "
                 + "without copying them, as nginx's aio threads do.",
                 pc == null ? 0 : pc.unheldWaitedSent.sum());
+        counter(sb, "flash_translations_without_waiting_total", "Path-cache misses translated on the event loop itself, not by a helper: "
+                + "a small regular file with no symlink on its path, every name of which was in the kernel's dentry cache (openat2 "
+                + "RESOLVE_CACHED) and every byte in the page cache (preadv2 RWF_NOWAIT); under --revalidate watch, in directories "
+                + "already watched.", pc == null ? 0 : pc.translatedWithoutWaiting.sum());
         counter(sb, "flash_path_cache_bodies_offered_total", "Small files whose bytes were copied and offered to the byte budget again because "
                 + "they were read unheld four times within a second (at most 256 a second); its policy admitted them or not.",
                 pc == null ? 0 : pc.bodiesOffered.sum());

@@ -53,6 +53,7 @@ public final class StaticHandler implements Handler {
         // A file region is what this connection sends best; the negotiator, which may compress, gets bytes as before.
         boolean sendfile = negotiator == null && ex.sendfile();
         Translation cached = site.lookup(target, sendfile, ex.driver().seam().detached());
+        if (cached == null) cached = site.translateWithoutWaiting(target); // a miss that need not wait for a helper
         if (cached != null) {
             translated(ex, target, cached);
             return;

@@ -151,6 +151,9 @@ public final class PipelineContext {
      */
     public void translationFault(java.util.function.Consumer<RequestTarget.Normalized> fault) { this.translationFault = fault; }
 
+    /** Whether a test's fault is set: translations then all run where {@link #beforeTranslation} can fail them. */
+    boolean translationFaultSet() { return translationFault != null; }
+
     /**
      * Blocking: bring a file range into the page cache by reading it (the paper's helpers did the same with mmap).
      * Throws {@link Outgoing.TruncatedFileException} when the file ends inside the range.

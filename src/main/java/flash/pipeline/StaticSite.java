@@ -15,12 +15,19 @@ import java.nio.file.Path;
  * replaced whole on a reload, never changed.
  */
 public final class StaticSite {
+    /**
+     * Misses translated on the event loop when nothing would wait ({@link #translateWithoutWaiting}); false
+     * ({@code -Dflash.loopTranslation=false}) sends every miss where blocking is allowed, as before: a measurement knob.
+     */
+    private static final boolean LOOP_TRANSLATION = !"false".equals(System.getProperty("flash.loopTranslation"));
+
     private final PipelineContext ctx;
     private final ServerConfig config;
     private final Path root;
     private final PathTranslator translator;
     private final PathCache pathCache; // null when disabled
     private final flash.content.FileWatch watch; // null unless --revalidate watch (and a path cache)
+    private final boolean translatesWithoutWaiting; // misses may be translated on the loop (translateWithoutWaiting)
 
     /**
      * {@code site}: the per-site settings (list-dirs, symlinks, dotfiles, index names, the cgi directories that
@@ -50,6 +57,8 @@ public final class StaticSite {
                         ctx.descriptors())
                 : null;
         this.watch = pathCache != null && site.revalidation() == flash.config.Revalidation.WATCH ? ctx.fileWatch() : null;
+        // Asked of the kernel once (openat2 RESOLVE_CACHED): without it every miss would make one failing call first.
+        this.translatesWithoutWaiting = LOOP_TRANSLATION && pathCache != null && PathCache.unheldReadsSupported();
     }
 
     public ServerConfig config() { return config; }
@@ -102,6 +111,35 @@ public final class StaticSite {
             throw e;
         }
         if (pathCache != null) pathCache.put(target, t, reg);
+        return t;
+    }
+
+    /**
+     * Non-blocking: a translation made here and now, and remembered, or null (translate where blocking is allowed).
+     * Only for a path the cache does not hold (one it holds whose read would wait, or whose bound passed, is read or
+     * checked from its entry by {@link #translate}), and only in the simple case {@link PathTranslator#translateCached}
+     * describes: every name in the kernel's dentry cache and every byte in the page cache. Under {@code --revalidate
+     * watch} every name read must lie in a directory already watched ({@link PathTranslator#watchCached}), watched
+     * before the file is read, as a helper's translation does. On a site larger than the path cache this is what
+     * most misses are, and each would otherwise cost a round trip to a helper (docs/performance.md, section 54).
+     */
+    public Translation translateWithoutWaiting(RequestTarget.Normalized target) {
+        if (!translatesWithoutWaiting || ctx.translationFaultSet() || pathCache.holds(target)) return null;
+        flash.content.FileWatch.Registration reg = null;
+        if (watch != null && watch.available()) {
+            reg = watch.register();
+            if (!translator.watchCached(target, reg)) {
+                reg.cancel();
+                return null;
+            }
+        }
+        Translation t = translator.translateCached(target);
+        if (t == null) {
+            if (reg != null) reg.cancel();
+            return null;
+        }
+        pathCache.translatedWithoutWaiting.increment();
+        pathCache.put(target, t, reg);
         return t;
     }
 

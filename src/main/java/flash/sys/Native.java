@@ -42,7 +42,7 @@ public final class Native {
     /** openat2 resolve flags (linux/openat2.h); RESOLVE_CACHED needs Linux 5.12. */
     static final long RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_CACHED = 0x20;
     /** struct stat on x86-64 (asm/stat.h): its size and the offsets of the fields {@link FileIdentity} keeps. */
-    static final int STAT_SIZE = 144, ST_DEV = 0, ST_INO = 8, ST_MODE = 24, ST_SIZE = 48, ST_MTIME = 88, ST_CTIME = 104;
+    static final int STAT_SIZE = 144, ST_DEV = 0, ST_INO = 8, ST_MODE = 24, ST_UID = 28, ST_SIZE = 48, ST_MTIME = 88, ST_CTIME = 104;
     static final int S_IFMT = 0xf000, S_IFREG = 0x8000;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -391,6 +391,15 @@ public final class Native {
         if ((st.get(JAVA_INT, ST_MODE) & S_IFMT) != S_IFREG) return null;
         return new FileIdentity(st.get(JAVA_LONG, ST_DEV), st.get(JAVA_LONG, ST_INO), st.get(JAVA_LONG, ST_SIZE),
                 nanos(st, ST_MTIME), nanos(st, ST_CTIME));
+    }
+
+    /**
+     * fstat(2) of {@code fd} as a {@link FileIdentity} and its owner, or null when it fails or is not a regular file
+     * (allocates). Never the disk: the inode of an open descriptor is in memory.
+     */
+    public static FileStat stat(int fd) {
+        FileIdentity id = identity(fd);
+        return id == null ? null : new FileStat(id, SCRATCH.get().stat.get(JAVA_INT, ST_UID));
     }
 
     /**

@@ -1,0 +1,102 @@
+package flash.amped;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import flash.config.Architecture;
+import flash.config.Revalidation;
+import flash.content.PathCache;
+import flash.testing.AllArchs;
+import flash.testing.RawClient;
+import flash.testing.TestServer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Path-cache misses translated on the event loop (issue #11, a site larger than the path cache): a small file whose
+ * names are all in the dentry cache is served with no helper's round trip, under both revalidation modes, and a change
+ * to it is still seen, since its names were watched before it was read. The rest (a directory, a symlink, a file not
+ * yet in a watched directory) still goes to a helper. Polled with a generous bound, never timed.
+ */
+class LoopTranslationServingTest {
+    static final long BOUND_MS = 10_000;
+
+    @TempDir Path root;
+
+    private static boolean serves(int port, String path, byte[] expected) throws Exception {
+        RawClient.Response r = Http.get(port, path);
+        return r.status() == 200 && Arrays.equals(r.body(), expected);
+    }
+
+    @AllArchs
+    void aFileTranslatedOnTheLoopIsServedAndItsChangeSeen(Architecture arch) throws Exception {
+        Files.createDirectories(root.resolve("d/sub"));
+        byte[] a = Http.write(root.resolve("d/a.txt"), 3000, 1);
+        byte[] b1 = Http.write(root.resolve("d/b.txt"), 5000, 2);
+        Files.writeString(root.resolve("d/sub/index.html"), "index");
+        Files.createSymbolicLink(root.resolve("d/link.txt"), root.resolve("d/a.txt"));
+        try (TestServer s = TestServer.start(root, arch, c -> c.withRevalidation(Revalidation.WATCH)
+                .withRevalidateAfter(Duration.ofHours(1)).withRevalidateWatched(Duration.ofHours(1)))) {
+            int p = s.port();
+            assertThat(serves(p, "/d/a.txt", a)).as("a helper's: its directory is watched from here on").isTrue();
+            assertThat(serves(p, "/d/b.txt", b1)).isTrue();
+            assertThat(serves(p, "/d/link.txt", a)).as("through a symlink").isTrue();
+            RawClient.Response index = Http.get(p, "/d/sub/");
+            assertThat(index.status()).isEqualTo(200);
+            assertThat(new String(index.body())).isEqualTo("index");
+            assertThat(Http.get(p, "/d/sub").status()).as("a directory without its slash").isEqualTo(301);
+            assertThat(Http.get(p, "/d/none.txt").status()).isEqualTo(404);
+
+            byte[] b2 = Http.write(root.resolve("d/b.txt"), 5000, 3); // in place, same size
+            assertThat(Http.eventually(BOUND_MS, () -> serves(p, "/d/b.txt", b2))).as("changed").isTrue();
+            Files.delete(root.resolve("d/b.txt"));
+            assertThat(Http.eventually(BOUND_MS, () -> Http.get(p, "/d/b.txt").status() == 404)).as("deleted").isTrue();
+        }
+    }
+
+    static Stream<Architecture> inProcess() {
+        return TestServer.archs().stream().filter(Architecture::eventDriven);
+    }
+
+    /**
+     * Where the work went: a plain small file costs no disk task under stat, nor under watch once its directory is
+     * watched; a directory's index, a symlink and a first file in an unwatched directory each cost one.
+     */
+    @ParameterizedTest
+    @MethodSource("inProcess")
+    void missesOfPlainFilesCostNoDiskTask(Architecture arch) throws Exception {
+        Assumptions.assumeTrue(PathCache.unheldReadsSupported(), "no openat2 RESOLVE_CACHED or native access here");
+        Files.createDirectories(root.resolve("d/sub"));
+        byte[] a = Http.write(root.resolve("d/a.txt"), 3000, 1);
+        byte[] b = Http.write(root.resolve("d/b.txt"), 3000, 2);
+        Files.writeString(root.resolve("d/sub/index.html"), "index");
+        Files.createSymbolicLink(root.resolve("link.txt"), root.resolve("d/a.txt"));
+        try (TestServer st = TestServer.start(root, arch, c -> c.withRevalidation(Revalidation.STAT))) {
+            int p = st.port();
+            assertThat(serves(p, "/d/a.txt", a)).isTrue();
+            assertThat(serves(p, "/d/b.txt", b)).isTrue();
+            assertThat(st.server().metrics().diskTasks()).as("stat: plain files").isZero();
+            assertThat(Http.get(p, "/d/sub/").status()).isEqualTo(200);
+            assertThat(serves(p, "/link.txt", a)).isTrue();
+            assertThat(st.server().metrics().diskTasks()).as("stat: an index and a symlink").isEqualTo(2);
+            assertThat(Http.metric(st.server().metrics().render(), "flash_translations_without_waiting_total")).isEqualTo(2);
+        }
+        try (TestServer w = TestServer.start(root, arch, c -> c.withRevalidation(Revalidation.WATCH)
+                .withRevalidateAfter(Duration.ofHours(1)).withRevalidateWatched(Duration.ofHours(1)))) {
+            Assumptions.assumeTrue(w.server().context().fileWatch().available(), "no inotify here");
+            int p = w.port();
+            assertThat(serves(p, "/d/a.txt", a)).isTrue();
+            assertThat(w.server().metrics().diskTasks()).as("watch: the first file, its directories watched").isEqualTo(1);
+            assertThat(serves(p, "/d/b.txt", b)).isTrue();
+            assertThat(w.server().metrics().diskTasks()).as("watch: the next, in a watched directory").isEqualTo(1);
+            assertThat(w.server().context().pathCache().translatedWithoutWaiting.sum()).isEqualTo(1);
+        }
+    }
+}
