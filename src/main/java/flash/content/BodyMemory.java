@@ -61,6 +61,31 @@ public final class BodyMemory {
         return new OwnedBody(ByteBuffer.allocateDirect(size), null);
     }
 
+    /**
+     * As {@link #allocate} for an event loop, or null: never a direct buffer (past {@link #LIMIT} the JDK's
+     * reservation can run the collector and sleep), and no cleaner, whose registration takes a lock that every thread
+     * making a file channel or an arena shares (a loop waited 10 ms and more for it, docs/performance.md section 54).
+     * So a body leaked by a defect is never freed; {@link #LIMIT} still bounds all the bytes outstanding.
+     */
+    static OwnedBody allocateWithoutWaiting(int size) {
+        if (size == 0) return new OwnedBody(EMPTY.duplicate(), null);
+        if (!Native.available()) return null;
+        if (OUTSTANDING.addAndGet(size) <= LIMIT) {
+            MemorySegment raw = Native.malloc(size);
+            if (raw.address() != 0) {
+                try {
+                    ByteBuffer b = raw.reinterpret(size).asByteBuffer();
+                    ALLOCATED.add(size);
+                    return new OwnedBody(b, new Block(raw.address(), size));
+                } catch (RuntimeException e) { // IllegalCallerException: native access was denied after all
+                    Native.free(raw);
+                }
+            }
+        }
+        OUTSTANDING.addAndGet(-size);
+        return null;
+    }
+
     /** One malloc'd block, freed once: by the last release of its body, or by the cleaner if that never came. */
     static final class Block extends AtomicBoolean { // true once freed
         private final long address;

@@ -149,8 +149,9 @@ public final class FileWatch implements AutoCloseable {
 
         /**
          * As {@link #watch}, without waiting, for an event loop: only in a directory watched already, and only when no
-         * other thread holds the tables. False otherwise, with nothing recorded and the registration still complete:
-         * the caller cancels it and translates where blocking is allowed.
+         * other thread holds the tables. False otherwise: this name is not recorded (the names before it are, until
+         * the caller cancels the registration, which it must, and then translates where blocking is allowed); the
+         * registration stays complete.
          */
         public boolean watchIfWatched(Path dir, String name) { return complete && owner.subscribeWatched(this, dir, name); }
 

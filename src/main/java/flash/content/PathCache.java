@@ -60,7 +60,8 @@ import java.util.concurrent.atomic.LongAdder;
  * buffer (only once the cache is three quarters full: {@link #recordReads}) and drains its buffers under a tryLock
  * (an insert can wait for Caffeine's eviction lock when its write buffer is full, a lock held for in-memory work
  * only). Maintenance (eviction) runs on the thread that triggers it (a direct
- * executor): usually the inserting helper, sometimes a loop whose lookup found the read buffer full. The removal
+ * executor): the inserting thread (a helper, or a loop that translated a miss without waiting:
+ * {@code StaticSite#translateWithoutWaiting}), or a loop whose lookup found the read buffer full. The removal
  * listeners only drop the cache's reference (and a translation's bytes with it, or the reverse where the bytes are
  * all there is); when that is the last reference, the file's descriptor is closed and its residency mapping
  * unmapped, or its bytes freed ({@link OwnedBody}): calls that never wait for the disk (the file is read-only,

@@ -132,7 +132,8 @@ public final class PathTranslator {
             flash.sys.FileIdentity id = st.identity();
             long mtime = id.mtimeMillis();
             if (id.size() > smallFileMax || FileEntry.reproducible(mtime)) return null;
-            OwnedBody owned = BodyMemory.allocate((int) id.size());
+            OwnedBody owned = BodyMemory.allocateWithoutWaiting((int) id.size());
+            if (owned == null) return null;
             try {
                 ByteBuffer body = owned.buffer();
                 java.lang.foreign.MemorySegment memory = java.lang.foreign.MemorySegment.ofBuffer(body);

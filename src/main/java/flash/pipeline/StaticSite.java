@@ -58,7 +58,9 @@ public final class StaticSite {
                 : null;
         this.watch = pathCache != null && site.revalidation() == flash.config.Revalidation.WATCH ? ctx.fileWatch() : null;
         // Asked of the kernel once (openat2 RESOLVE_CACHED): without it every miss would make one failing call first.
-        this.translatesWithoutWaiting = LOOP_TRANSLATION && pathCache != null && PathCache.unheldReadsSupported();
+        // The loop opens a path's UTF-8 bytes; where the JDK encodes file names otherwise, a name could differ.
+        this.translatesWithoutWaiting = LOOP_TRANSLATION && pathCache != null && PathCache.unheldReadsSupported()
+                && "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"));
     }
 
     public ServerConfig config() { return config; }
@@ -126,18 +128,20 @@ public final class StaticSite {
     public Translation translateWithoutWaiting(RequestTarget.Normalized target) {
         if (!translatesWithoutWaiting || ctx.translationFaultSet() || pathCache.holds(target)) return null;
         flash.content.FileWatch.Registration reg = null;
-        if (watch != null && watch.available()) {
-            reg = watch.register();
-            if (!translator.watchCached(target, reg)) {
-                reg.cancel();
-                return null;
+        Translation t = null;
+        try {
+            if (watch != null && watch.available()) {
+                reg = watch.register();
+                if (!translator.watchCached(target, reg)) return null;
             }
+            t = translator.translateCached(target);
+        } catch (RuntimeException e) {
+            // A name the file system's encoding cannot hold, say: the helper's translation answers it as it would.
+            t = null;
+        } finally {
+            if (t == null && reg != null) reg.cancel();
         }
-        Translation t = translator.translateCached(target);
-        if (t == null) {
-            if (reg != null) reg.cancel();
-            return null;
-        }
+        if (t == null) return null;
         pathCache.translatedWithoutWaiting.increment();
         pathCache.put(target, t, reg);
         return t;

@@ -138,6 +138,18 @@ class LoopTranslationTest {
         early.cancel();
         assertThat(watch.watchedDirs()).isZero();
 
+        // The root watched but not sub: the loop's walk records (root, "sub"), then stops; the cancel takes it back, so
+        // once the root's own registration goes too, nothing is left to keep the root watched.
+        Files.writeString(root.resolve("top.txt"), "t");
+        FileWatch.Registration rootOnly = watch.register();
+        tr.watchDependencies(target("/top.txt"), rootOnly);
+        assertThat(watch.watchedDirs()).isEqualTo(1);
+        FileWatch.Registration partial = watch.register();
+        assertThat(tr.watchCached(target("/sub/b.txt"), partial)).as("sub is not watched").isFalse();
+        partial.cancel();
+        rootOnly.cancel();
+        assertThat(eventually(() -> watch.watchedDirs() == 0)).as("no user left: the partial walk was taken back").isTrue();
+
         FileWatch.Registration helpers = watch.register(); // what a helper's translation of a file in sub records
         tr.watchDependencies(target("/sub/a.txt"), helpers);
         assertThat(watch.watchedDirs()).isEqualTo(2);
