@@ -87,7 +87,8 @@ class FileWatchTest {
         assertThat(eventually(() -> cached(cache, "/" + name) == null)).as("the sentinel's IN_CREATE").isTrue();
     }
 
-    private static boolean eventually(BooleanSupplier c) throws InterruptedException {
+    /** Polls {@code c} until it holds or {@link #WAIT_MS} pass (also LoopTranslationTest's). */
+    static boolean eventually(BooleanSupplier c) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
         while (!c.getAsBoolean()) {
             if (System.nanoTime() > end) return false;

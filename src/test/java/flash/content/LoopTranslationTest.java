@@ -14,7 +14,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -148,7 +147,7 @@ class LoopTranslationTest {
         assertThat(tr.watchCached(target("/sub/b.txt"), partial)).as("sub is not watched").isFalse();
         partial.cancel();
         rootOnly.cancel();
-        assertThat(eventually(() -> watch.watchedDirs() == 0)).as("no user left: the partial walk was taken back").isTrue();
+        assertThat(FileWatchTest.eventually(() -> watch.watchedDirs() == 0)).as("no user left: the partial walk was taken back").isTrue();
 
         FileWatch.Registration helpers = watch.register(); // what a helper's translation of a file in sub records
         tr.watchDependencies(target("/sub/a.txt"), helpers);
@@ -159,7 +158,7 @@ class LoopTranslationTest {
         AtomicBoolean fired = new AtomicBoolean();
         assertThat(loops.attach(() -> fired.set(true))).isTrue();
         Files.writeString(root.resolve("sub/b.txt"), "b2");
-        assertThat(eventually(fired::get)).as("the change of the file a loop translated").isTrue();
+        assertThat(FileWatchTest.eventually(fired::get)).as("the change of the file a loop translated").isTrue();
         assertThat(loops.watching()).isFalse();
         helpers.cancel();
     }
@@ -190,15 +189,6 @@ class LoopTranslationTest {
         }
         // The queued cancellation is applied by the next holder (here the watch thread's sweep): the directory then has
         // no user and is unwatched.
-        assertThat(eventually(() -> watch.watchedDirs() == 0)).as("the cancel queued, then applied").isTrue();
-    }
-
-    private static boolean eventually(BooleanSupplier c) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
-        while (!c.getAsBoolean()) {
-            if (System.nanoTime() > end) return false;
-            Thread.sleep(10);
-        }
-        return true;
+        assertThat(FileWatchTest.eventually(() -> watch.watchedDirs() == 0)).as("the cancel queued, then applied").isTrue();
     }
 }
