@@ -328,11 +328,14 @@ public final class FileEntry {
 
     byte[] pathNul() {
         byte[] p = pathNul;
-        if (p == null) {
-            byte[] utf8 = path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            pathNul = p = java.util.Arrays.copyOf(utf8, utf8.length + 1);
-        }
+        if (p == null) pathNul = p = pathNul(path);
         return p;
+    }
+
+    /** {@code path} as the native calls take it: UTF-8, ending in one NUL byte. */
+    static byte[] pathNul(Path path) {
+        byte[] utf8 = path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return java.util.Arrays.copyOf(utf8, utf8.length + 1);
     }
 
     /**

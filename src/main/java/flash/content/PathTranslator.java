@@ -123,8 +123,7 @@ public final class PathTranslator {
     public Translation translateCached(RequestTarget.Normalized target) {
         if (smallFileMax < 0 || target.trailingSlash() || target.path().length() <= 1 || !dotPolicy.allows(target)) return null;
         Path real = realRoot.resolve(target.path().substring(1));
-        byte[] utf8 = real.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        int fd = Native.openCachedNoSymlinks(java.util.Arrays.copyOf(utf8, utf8.length + 1));
+        int fd = Native.openCachedNoSymlinks(FileEntry.pathNul(real));
         if (fd < 0) return null;
         try {
             flash.sys.FileStat st = Native.stat(fd);
@@ -136,14 +135,9 @@ public final class PathTranslator {
             if (owned == null) return null;
             try {
                 ByteBuffer body = owned.buffer();
-                java.lang.foreign.MemorySegment memory = java.lang.foreign.MemorySegment.ofBuffer(body);
-                long done = 0;
-                while (done < id.size()) {
-                    long n = Native.preadv2Nowait(fd, memory, done, id.size() - done, done);
-                    if (n == -Native.EAGAIN) ResidencyHint.notResident();
-                    if (n <= 0) return null; // not in memory, or shorter than fstat said: changed
-                    done += n;
-                }
+                // Not in memory, or shorter than fstat said (changed): null.
+                if (UnheldRead.readWhole(fd, java.lang.foreign.MemorySegment.ofBuffer(body), id.size(), id.size(), false)
+                        != id.size()) return null;
                 if (Native.sameFile(fd, id) != 1) return null; // changed while it was read
                 String type = MimeTypes.forFileName(real.getFileName().toString(), mime);
                 // Owner only: the writable case of mincoreTruthful needs access(2) on the path, which may walk the disk.

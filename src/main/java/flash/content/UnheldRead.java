@@ -430,20 +430,9 @@ final class UnheldRead {
         int size = (int) unheld.size();
         PooledBody body = PooledBody.take(size + 1);
         try {
-            long done = 0;
-            do { // at least once: an empty file grown since is found too
-                long n = wait ? Native.pread(fd, body.memory(), done, size + 1 - done, done)
-                        : Native.preadv2Nowait(fd, body.memory(), done, size + 1 - done, done);
-                if (n < 0) { // -EAGAIN: a page is not in memory
-                    if (n == -Native.EAGAIN) ResidencyHint.notResident();
-                    return null;
-                }
-                if (n == 0) break;      // the end of the file
-                done += n;
-            } while (done < size);
             // Shorter or longer than cached: changed since. A read that stops exactly at the size could also be one
             // whose next page is not in memory, not the end; but a grown file's new page was just written there.
-            if (done != size) return null;
+            if (readWhole(fd, body.memory(), size, size + 1, wait) != size) return null;
             ByteBuffer view = body.view(size);
             FileEntry e = unheld.withPooledBody(view, body);
             body = null; // the entry owns the reference now
@@ -451,5 +440,26 @@ final class UnheldRead {
         } finally {
             if (body != null) body.release();
         }
+    }
+
+    /**
+     * Reads {@code fd} from its start into {@code dst} until {@code size} bytes are in or the file ends, asking each call
+     * for up to {@code capacity} bytes (one past the size finds a file grown since without another call; at least one
+     * call, so an empty file grown since is found too): the bytes read, or -1 when a page was not in memory (with
+     * {@code wait} false: preadv2 RWF_NOWAIT, the residency hint withdrawn) or the read failed.
+     */
+    static long readWhole(int fd, java.lang.foreign.MemorySegment dst, long size, long capacity, boolean wait) {
+        long done = 0;
+        do {
+            long n = wait ? Native.pread(fd, dst, done, capacity - done, done)
+                    : Native.preadv2Nowait(fd, dst, done, capacity - done, done);
+            if (n < 0) { // -EAGAIN: a page is not in memory
+                if (n == -Native.EAGAIN) ResidencyHint.notResident();
+                return -1;
+            }
+            if (n == 0) break; // the end of the file
+            done += n;
+        } while (done < size);
+        return done;
     }
 }

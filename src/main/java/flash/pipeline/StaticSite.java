@@ -136,8 +136,7 @@ public final class StaticSite {
             }
             t = translator.translateCached(target);
         } catch (RuntimeException e) {
-            // A name the file system's encoding cannot hold, say: the helper's translation answers it as it would.
-            t = null;
+            return null; // a name the file system's encoding cannot hold, say: the helper's translation answers it
         } finally {
             if (t == null && reg != null) reg.cancel();
         }

@@ -35,11 +35,6 @@ class FreshnessTest {
         return TestServer.archs().stream().filter(a -> a == Architecture.AMPED || a == Architecture.SPED);
     }
 
-    private static boolean serves(int port, String path, byte[] expected) throws Exception {
-        RawClient.Response r = Http.get(port, path);
-        return r.status() == 200 && Arrays.equals(r.body(), expected);
-    }
-
     @ParameterizedTest
     @MethodSource("archs")
     void changedReplacedSwappedDeletedOrTruncatedFilesAreSeenWithinTheBound(Architecture arch) throws Exception {
@@ -52,20 +47,20 @@ class FreshnessTest {
             for (int size : sizes) {
                 String n = "f" + size;
                 byte[] v1 = Http.write(root.resolve(n), size, 1);
-                assertThat(serves(p, "/" + n, v1)).isTrue();
+                assertThat(Http.serves(p, "/" + n, v1)).isTrue();
 
                 byte[] v2 = Http.write(root.resolve(n), size, 2); // same size, in place
-                assertThat(Http.eventually(BOUND_MS, () -> serves(p, "/" + n, v2))).as("in place %s", n).isTrue();
+                assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, "/" + n, v2))).as("in place %s", n).isTrue();
 
                 byte[] v3 = Http.write(root.resolve(n + ".tmp"), size / 2, 3);
                 Files.move(root.resolve(n + ".tmp"), root.resolve(n), StandardCopyOption.ATOMIC_MOVE);
-                assertThat(Http.eventually(BOUND_MS, () -> serves(p, "/" + n, v3))).as("renamed %s", n).isTrue();
+                assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, "/" + n, v3))).as("renamed %s", n).isTrue();
 
                 try (FileChannel w = FileChannel.open(root.resolve(n), StandardOpenOption.WRITE)) {
                     w.truncate(size / 4);
                 }
                 byte[] v4 = Arrays.copyOf(v3, size / 4);
-                assertThat(Http.eventually(BOUND_MS, () -> serves(p, "/" + n, v4))).as("truncated %s", n).isTrue();
+                assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, "/" + n, v4))).as("truncated %s", n).isTrue();
 
                 Files.delete(root.resolve(n));
                 assertThat(Http.eventually(BOUND_MS, () -> Http.get(p, "/" + n).status() == 404)).as("deleted %s", n).isTrue();
@@ -74,10 +69,10 @@ class FreshnessTest {
             byte[] a = Http.write(root.resolve("a.bin"), 100 * 1024, 7);
             byte[] b = Http.write(root.resolve("b.bin"), 100 * 1024, 8);
             Files.createSymbolicLink(root.resolve("link"), root.resolve("a.bin"));
-            assertThat(serves(p, "/link", a)).isTrue();
+            assertThat(Http.serves(p, "/link", a)).isTrue();
             Files.createSymbolicLink(root.resolve("link.new"), root.resolve("b.bin"));
             Files.move(root.resolve("link.new"), root.resolve("link"), StandardCopyOption.ATOMIC_MOVE);
-            assertThat(Http.eventually(BOUND_MS, () -> serves(p, "/link", b))).as("symlink swap").isTrue();
+            assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, "/link", b))).as("symlink swap").isTrue();
         }
     }
 

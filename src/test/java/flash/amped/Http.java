@@ -20,6 +20,17 @@ final class Http {
         }
     }
 
+    /** Whether {@code path} answers 200 with exactly {@code expected}. */
+    static boolean serves(int port, String path, byte[] expected) throws IOException {
+        RawClient.Response r = get(port, path);
+        return r.status() == 200 && java.util.Arrays.equals(r.body(), expected);
+    }
+
+    /** The architectures whose server runs in the test's process (its counters readable): the event-driven ones. */
+    static java.util.stream.Stream<flash.config.Architecture> inProcess() {
+        return flash.testing.TestServer.archs().stream().filter(flash.config.Architecture::eventDriven);
+    }
+
     /** The value of the unlabelled or fully labelled {@code sample} on a status page, or -1 when it is missing. */
     static long metric(String status, String sample) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(sample)

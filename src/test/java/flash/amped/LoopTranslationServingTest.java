@@ -12,8 +12,6 @@ import flash.testing.TestServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,11 +28,6 @@ class LoopTranslationServingTest {
 
     @TempDir Path root;
 
-    private static boolean serves(int port, String path, byte[] expected) throws Exception {
-        RawClient.Response r = Http.get(port, path);
-        return r.status() == 200 && Arrays.equals(r.body(), expected);
-    }
-
     @AllArchs
     void aFileTranslatedOnTheLoopIsServedAndItsChangeSeen(Architecture arch) throws Exception {
         Files.createDirectories(root.resolve("d/sub"));
@@ -45,12 +38,12 @@ class LoopTranslationServingTest {
         try (TestServer s = TestServer.start(root, arch, c -> c.withRevalidation(Revalidation.WATCH)
                 .withRevalidateAfter(Duration.ofHours(1)).withRevalidateWatched(Duration.ofHours(1)))) {
             int p = s.port();
-            assertThat(serves(p, "/d/a.txt", a)).as("a helper's: its directory is watched from here on").isTrue();
-            assertThat(serves(p, "/d/b.txt", b1)).isTrue();
+            assertThat(Http.serves(p, "/d/a.txt", a)).as("a helper's: its directory is watched from here on").isTrue();
+            assertThat(Http.serves(p, "/d/b.txt", b1)).isTrue();
             if (arch != Architecture.MP && PathCache.unheldReadsSupported()) { // mp's workers count for themselves
                 assertThat(s.server().context().pathCache().translatedWithoutWaiting.sum()).as("b.txt on the loop").isEqualTo(1);
             }
-            assertThat(serves(p, "/d/link.txt", a)).as("through a symlink").isTrue();
+            assertThat(Http.serves(p, "/d/link.txt", a)).as("through a symlink").isTrue();
             RawClient.Response index = Http.get(p, "/d/sub/");
             assertThat(index.status()).isEqualTo(200);
             assertThat(new String(index.body())).isEqualTo("index");
@@ -58,14 +51,10 @@ class LoopTranslationServingTest {
             assertThat(Http.get(p, "/d/none.txt").status()).isEqualTo(404);
 
             byte[] b2 = Http.write(root.resolve("d/b.txt"), 5000, 3); // in place, same size
-            assertThat(Http.eventually(BOUND_MS, () -> serves(p, "/d/b.txt", b2))).as("changed").isTrue();
+            assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, "/d/b.txt", b2))).as("changed").isTrue();
             Files.delete(root.resolve("d/b.txt"));
             assertThat(Http.eventually(BOUND_MS, () -> Http.get(p, "/d/b.txt").status() == 404)).as("deleted").isTrue();
         }
-    }
-
-    static Stream<Architecture> inProcess() {
-        return TestServer.archs().stream().filter(Architecture::eventDriven);
     }
 
     /**
@@ -73,7 +62,7 @@ class LoopTranslationServingTest {
      * watched; a directory's index, a symlink and a first file in an unwatched directory each cost one.
      */
     @ParameterizedTest
-    @MethodSource("inProcess")
+    @MethodSource("flash.amped.Http#inProcess")
     void missesOfPlainFilesCostNoDiskTask(Architecture arch) throws Exception {
         Assumptions.assumeTrue(PathCache.unheldReadsSupported(), "no openat2 RESOLVE_CACHED or native access here");
         Files.createDirectories(root.resolve("d/sub"));
@@ -83,11 +72,11 @@ class LoopTranslationServingTest {
         Files.createSymbolicLink(root.resolve("link.txt"), root.resolve("d/a.txt"));
         try (TestServer st = TestServer.start(root, arch, c -> c.withRevalidation(Revalidation.STAT))) {
             int p = st.port();
-            assertThat(serves(p, "/d/a.txt", a)).isTrue();
-            assertThat(serves(p, "/d/b.txt", b)).isTrue();
+            assertThat(Http.serves(p, "/d/a.txt", a)).isTrue();
+            assertThat(Http.serves(p, "/d/b.txt", b)).isTrue();
             assertThat(st.server().metrics().diskTasks()).as("stat: plain files").isZero();
             assertThat(Http.get(p, "/d/sub/").status()).isEqualTo(200);
-            assertThat(serves(p, "/link.txt", a)).isTrue();
+            assertThat(Http.serves(p, "/link.txt", a)).isTrue();
             assertThat(st.server().metrics().diskTasks()).as("stat: an index and a symlink").isEqualTo(2);
             assertThat(Http.metric(st.server().metrics().render(), "flash_translations_without_waiting_total")).isEqualTo(2);
         }
@@ -95,9 +84,9 @@ class LoopTranslationServingTest {
                 .withRevalidateAfter(Duration.ofHours(1)).withRevalidateWatched(Duration.ofHours(1)))) {
             Assumptions.assumeTrue(w.server().context().fileWatch().available(), "no inotify here");
             int p = w.port();
-            assertThat(serves(p, "/d/a.txt", a)).isTrue();
+            assertThat(Http.serves(p, "/d/a.txt", a)).isTrue();
             assertThat(w.server().metrics().diskTasks()).as("watch: the first file, its directories watched").isEqualTo(1);
-            assertThat(serves(p, "/d/b.txt", b)).isTrue();
+            assertThat(Http.serves(p, "/d/b.txt", b)).isTrue();
             assertThat(w.server().metrics().diskTasks()).as("watch: the next, in a watched directory").isEqualTo(1);
             assertThat(w.server().context().pathCache().translatedWithoutWaiting.sum()).isEqualTo(1);
         }

@@ -40,11 +40,6 @@ class UnheldServingTest {
         return data;
     }
 
-    private static boolean serves(int port, String path, byte[] expected) throws Exception {
-        RawClient.Response r = Http.get(port, path);
-        return r.status() == 200 && Arrays.equals(r.body(), expected);
-    }
-
     @AllArchs
     void everyFileOfASiteLargerThanTheByteBudgetIsServedWhole(Architecture arch) throws Exception {
         byte[][] data = site();
@@ -128,7 +123,7 @@ class UnheldServingTest {
             int p = s.port();
             for (int round = 0; round < 2; round++) {
                 for (int i = 0; i < FILES; i++) {
-                    assertThat(serves(p, "/f" + i + ".bin", data[i])).as("round %d f%d", round, i).isTrue();
+                    assertThat(Http.serves(p, "/f" + i + ".bin", data[i])).as("round %d f%d", round, i).isTrue();
                 }
             }
             if (s.inProcess()) {
@@ -146,8 +141,8 @@ class UnheldServingTest {
             }
             // Read from the file: new bytes (another size, same path) are what the next requests get.
             byte[] changed = Http.write(root.resolve("f7.bin"), 20_000, 99);
-            assertThat(Http.eventually(BOUND_MS, () -> serves(p, "/f7.bin", changed))).as("f7 changed").isTrue();
-            for (int i = 0; i < 4; i++) assertThat(serves(p, "/f7.bin", changed)).isTrue();
+            assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, "/f7.bin", changed))).as("f7 changed").isTrue();
+            for (int i = 0; i < 4; i++) assertThat(Http.serves(p, "/f7.bin", changed)).isTrue();
         }
     }
 
@@ -160,7 +155,7 @@ class UnheldServingTest {
         byte[][] data = site();
         // First what the JDK opens once per process and keeps (a socket under amped, virtual threads' four epolls).
         try (TestServer s = start(arch)) {
-            assertThat(serves(s.port(), "/f0.bin", data[0])).isTrue();
+            assertThat(Http.serves(s.port(), "/f0.bin", data[0])).isTrue();
         }
         flash.content.DescriptorBudget budget = flash.content.DescriptorBudget.forProcess();
         int keptBefore = budget.held(), mappingsBefore = flash.content.FileHandle.mappings();
@@ -175,7 +170,7 @@ class UnheldServingTest {
         try (TestServer s = start(arch)) {
             inProcess = s.inProcess();
             for (int round = 0; round < 3; round++) {
-                for (int i = 0; i < FILES; i++) assertThat(serves(s.port(), "/f" + i + ".bin", data[i])).isTrue();
+                for (int i = 0; i < FILES; i++) assertThat(Http.serves(s.port(), "/f" + i + ".bin", data[i])).isTrue();
             }
             if (inProcess && budget.room() > FILES) {
                 assertThat(budget.held()).as("kept while serving").isGreaterThan(keptBefore);
@@ -207,10 +202,10 @@ class UnheldServingTest {
                 .withRevalidateAfter(Duration.ofSeconds(60)).withStatusPath("/status"))) {
             int p = s.port();
             for (int round = 0; round < 2; round++) {
-                for (int i = 0; i < FILES; i++) assertThat(serves(p, "/f" + i + ".bin", data[i])).as("f%d", i).isTrue();
+                for (int i = 0; i < FILES; i++) assertThat(Http.serves(p, "/f" + i + ".bin", data[i])).as("f%d", i).isTrue();
             }
             for (int i = 0; i < FILES; i++) flash.testing.ColdFile.evict(root.resolve("f" + i + ".bin"));
-            for (int i = 0; i < FILES; i++) assertThat(serves(p, "/f" + i + ".bin", data[i])).as("evicted f%d", i).isTrue();
+            for (int i = 0; i < FILES; i++) assertThat(Http.serves(p, "/f" + i + ".bin", data[i])).as("evicted f%d", i).isTrue();
             if (s.inProcess()) {
                 String status = s.server().metrics().render();
                 long fallbacks = Http.metric(status, "flash_unheld_reads_total{outcome=\"fallback\"}");
@@ -243,12 +238,12 @@ class UnheldServingTest {
         try (TestServer s = TestServer.start(root, arch, c -> c.withCacheBytes(2 << 20).withSmallFileMax(4 << 20)
                 .withRevalidateAfter(Duration.ofMillis(200)))) {
             int p = s.port();
-            for (int i = 0; i < n; i++) assertThat(serves(p, "/big" + i + ".bin", data[i])).isTrue(); // cached unheld
+            for (int i = 0; i < n; i++) assertThat(Http.serves(p, "/big" + i + ".bin", data[i])).isTrue(); // cached unheld
             try (RawClient slow = new RawClient(p, 4096)) {
                 slow.send("GET /big0.bin HTTP/1.1\r\nHost: t\r\n\r\n");
                 Thread.sleep(300); // the server wrote what the socket takes and holds the rest
                 for (int round = 0; round < 2; round++) {
-                    for (int i = 1; i < n; i++) assertThat(serves(p, "/big" + i + ".bin", data[i])).isTrue();
+                    for (int i = 1; i < n; i++) assertThat(Http.serves(p, "/big" + i + ".bin", data[i])).isTrue();
                 }
                 RawClient.Response r = slow.read();
                 assertThat(r.status()).isEqualTo(200);
@@ -264,18 +259,18 @@ class UnheldServingTest {
         try (TestServer s = start(arch)) {
             int p = s.port();
             for (int round = 0; round < 2; round++) {
-                for (int i = 0; i < FILES; i++) assertThat(serves(p, "/f" + i + ".bin", data[i])).isTrue();
+                for (int i = 0; i < FILES; i++) assertThat(Http.serves(p, "/f" + i + ".bin", data[i])).isTrue();
             }
             // the last files translated are the ones past the budget: unheld
             String a = "/f" + (FILES - 1) + ".bin", b = "/f" + (FILES - 2) + ".bin", c = "/f" + (FILES - 3) + ".bin",
                     d = "/f" + (FILES - 4) + ".bin", e = "/f" + (FILES - 5) + ".bin";
 
             byte[] changed = Http.write(root.resolve(a.substring(1)), data[FILES - 1].length, 1001); // in place
-            assertThat(Http.eventually(BOUND_MS, () -> serves(p, a, changed))).as("changed in place").isTrue();
+            assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, a, changed))).as("changed in place").isTrue();
 
             byte[] renamed = Http.write(root.resolve("tmp.bin"), 18 * 1024, 1002);
             Files.move(root.resolve("tmp.bin"), root.resolve(b.substring(1)), StandardCopyOption.ATOMIC_MOVE);
-            assertThat(Http.eventually(BOUND_MS, () -> serves(p, b, renamed))).as("renamed over").isTrue();
+            assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, b, renamed))).as("renamed over").isTrue();
 
             Files.delete(root.resolve(c.substring(1)));
             assertThat(Http.eventually(BOUND_MS, () -> Http.get(p, c).status() == 404)).as("deleted").isTrue();
@@ -284,7 +279,7 @@ class UnheldServingTest {
             Path dTarget = root.resolve("f0.bin");
             Files.createSymbolicLink(root.resolve("link.tmp"), dTarget);
             Files.move(root.resolve("link.tmp"), root.resolve(d.substring(1)), StandardCopyOption.ATOMIC_MOVE);
-            assertThat(Http.eventually(BOUND_MS, () -> serves(p, d, data[0]))).as("symlink swapped in").isTrue();
+            assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, d, data[0]))).as("symlink swapped in").isTrue();
 
             // a symlink out of the root: 404 (symlinks are not followed out of it), and never the outside bytes
             Files.createSymbolicLink(root.resolve("evil.tmp"), outside.resolve("secret.bin"));
