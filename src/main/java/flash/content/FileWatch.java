@@ -97,6 +97,18 @@ public final class FileWatch implements AutoCloseable {
     /** Directories watched now. */
     public int watchedDirs() { return watchedDirs; }
 
+    /** Names in the watched directory {@code dir} that some registration depends on (tests: nothing is left behind). */
+    int namesDependedOn(Path dir) {
+        lock.lock();
+        try {
+            drainCancelled();
+            Dir d = byPath.get(dir);
+            return d == null ? 0 : d.byName.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** A new, empty record of what one translation reads; fill it before translating (see {@link Registration}). */
     public Registration register() { return new Registration(this); }
 
@@ -106,13 +118,51 @@ public final class FileWatch implements AutoCloseable {
     private static final class Dir {
         final Path path;
         final WatchKey key;
-        final Map<String, Set<Registration>> byName = new HashMap<>();
+        // A name's registrations: one Registration (most names: the file that one cached entry read), or a Set of
+        // them (a directory on many entries' paths). A set for every name was four objects a cached file, promoted
+        // with its entry on a site larger than the path cache (docs/performance.md section 55).
+        final Map<String, Object> byName = new HashMap<>();
         final Set<Registration> anyName = new HashSet<>();
         int users;
         long idleSince;
         boolean retired;
 
         Dir(Path path, WatchKey key) { this.path = path; this.key = key; }
+
+        void addName(String name, Registration r) {
+            Object v = byName.putIfAbsent(name, r);
+            if (v == null || v == r) return;
+            if (v instanceof Registration other) {
+                Set<Registration> set = new HashSet<>(4);
+                set.add(other);
+                set.add(r);
+                byName.put(name, set);
+            } else {
+                registrations(v).add(r);
+            }
+        }
+
+        void removeName(String name, Registration r) {
+            Object v = byName.get(name);
+            if (v == r || v instanceof Set<?> set && set.remove(r) && set.isEmpty()) byName.remove(name);
+        }
+
+        /** Adds the registrations that depend on {@code name} to {@code out}. */
+        void collectName(String name, List<Registration> out) { collect(byName.get(name), out); }
+
+        /** Adds every registration that depends on a name here, or on the whole directory, to {@code out}. */
+        void collectAll(List<Registration> out) {
+            for (Object v : byName.values()) collect(v, out);
+            out.addAll(anyName);
+        }
+
+        private static void collect(Object v, List<Registration> out) {
+            if (v instanceof Registration r) out.add(r);
+            else if (v != null) out.addAll(registrations(v));
+        }
+
+        @SuppressWarnings("unchecked") // byName holds only Registrations and sets of them
+        private static Set<Registration> registrations(Object v) { return (Set<Registration>) v; }
     }
 
     /** A (directory, name) a registration depends on; name null: the whole directory. */
@@ -256,7 +306,7 @@ public final class FileWatch implements AutoCloseable {
     /** Records that {@code r} depends on {@code name} in {@code d} (null: every name). Holds the lock. */
     private static void add(Dir d, Registration r, String name) {
         if (name == null) d.anyName.add(r);
-        else d.byName.computeIfAbsent(name, k -> new HashSet<>(2)).add(r);
+        else d.addName(name, r);
         d.users++;
         r.subs.add(new Sub(d, name));
     }
@@ -296,8 +346,7 @@ public final class FileWatch implements AutoCloseable {
             if (s.name() == null) {
                 d.anyName.remove(r);
             } else {
-                Set<Registration> set = d.byName.get(s.name());
-                if (set != null && set.remove(r) && set.isEmpty()) d.byName.remove(s.name());
+                d.removeName(s.name(), r);
             }
             if (--d.users == 0) d.idleSince = System.nanoTime();
         }
@@ -331,8 +380,7 @@ public final class FileWatch implements AutoCloseable {
                                 break;
                             }
                             String name = e.context().toString();
-                            Set<Registration> set = d.byName.get(name);
-                            if (set != null) toFire.addAll(set);
+                            d.collectName(name, toFire);
                             toFire.addAll(d.anyName);
                             if (e.kind() != StandardWatchEventKinds.ENTRY_MODIFY) {
                                 // A watched directory renamed away or replaced: its watch, and those of the directories
@@ -359,8 +407,7 @@ public final class FileWatch implements AutoCloseable {
     /** Fires everything that depends on {@code d} and forgets its watch. Holds the lock. */
     private void retire(Dir d, List<Registration> toFire) {
         d.retired = true;
-        for (Set<Registration> set : d.byName.values()) toFire.addAll(set);
-        toFire.addAll(d.anyName);
+        d.collectAll(toFire);
         byPath.remove(d.path, d);
         byKey.remove(d.key, d);
         d.key.cancel(); // under the lock: a new watch of the same inode must not get this key back and lose it

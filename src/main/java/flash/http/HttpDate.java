@@ -29,7 +29,53 @@ public final class HttpDate {
 
     private HttpDate() {}
 
-    public static String format(long epochMillis) { return IMF.format(Instant.ofEpochMilli(epochMillis)); }
+    private static final String[] DAYS = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+    private static final String[] MONTHS = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+    /**
+     * The IMF-fixdate of {@code epochMillis} (truncated to the second). Written out by hand for years 1 to 9999, as
+     * {@code IMF} would format them: a miss translated on an event loop formats its file's Last-Modified, and the
+     * DateTimeFormatter's field-by-field printing was a visible part of that loop's profile (docs/performance.md
+     * section 55). Other years (no file has them) go through the formatter.
+     */
+    public static String format(long epochMillis) {
+        long seconds = Math.floorDiv(epochMillis, 1000L);
+        long day = Math.floorDiv(seconds, 86_400L);
+        if (day < MIN_DAY || day > MAX_DAY) return IMF.format(Instant.ofEpochMilli(epochMillis));
+        int secondOfDay = (int) Math.floorMod(seconds, 86_400L);
+        java.time.LocalDate date = java.time.LocalDate.ofEpochDay(day);
+        byte[] b = new byte[LENGTH];
+        put(b, 0, DAYS[date.getDayOfWeek().ordinal()]);
+        b[3] = ',';
+        b[4] = ' ';
+        two(b, 5, date.getDayOfMonth());
+        b[7] = ' ';
+        put(b, 8, MONTHS[date.getMonthValue() - 1]);
+        b[11] = ' ';
+        two(b, 12, date.getYear() / 100);
+        two(b, 14, date.getYear() % 100);
+        b[16] = ' ';
+        two(b, 17, secondOfDay / 3600);
+        b[19] = ':';
+        two(b, 20, secondOfDay / 60 % 60);
+        b[22] = ':';
+        two(b, 23, secondOfDay % 60);
+        put(b, 25, " GMT");
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    /** Days since the epoch of 0001-01-01 and 9999-12-31: the years that print as four digits (the pattern's year is of the era: year 0 is 1 BC). */
+    private static final long MIN_DAY = java.time.LocalDate.of(1, 1, 1).toEpochDay();
+    private static final long MAX_DAY = java.time.LocalDate.of(9999, 12, 31).toEpochDay();
+
+    private static void put(byte[] b, int at, String ascii) {
+        for (int i = 0; i < ascii.length(); i++) b[at + i] = (byte) ascii.charAt(i);
+    }
+
+    private static void two(byte[] b, int at, int value) {
+        b[at] = (byte) ('0' + value / 10);
+        b[at + 1] = (byte) ('0' + value % 10);
+    }
 
     /** The current date as 29 ASCII bytes; the array is shared and must not be modified. */
     public static byte[] nowBytes() {

@@ -565,13 +565,22 @@ public final class Native {
         }
     }
 
-    /** Effective user id, or -1 when unavailable. */
-    public static int geteuid() {
-        if (!AVAILABLE) return -1;
-        try {
-            return (int) GETEUID.invokeExact();
-        } catch (Throwable t) {
-            throw rethrow(t);
+    /**
+     * Effective user id, or -1 when unavailable. Asked of the kernel once: only the setuid family changes it, which
+     * neither Flash nor the JDK calls, and a loop's translation asks on every miss (a system call each: docs/performance.md section 55).
+     */
+    public static int geteuid() { return Euid.VALUE; }
+
+    private static final class Euid {
+        static final int VALUE = ask();
+
+        private static int ask() {
+            if (!AVAILABLE) return -1;
+            try {
+                return (int) GETEUID.invokeExact();
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
         }
     }
 

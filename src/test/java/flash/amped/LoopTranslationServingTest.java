@@ -3,15 +3,21 @@ package flash.amped;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import flash.config.Architecture;
+import flash.config.CompressionConfig;
 import flash.config.Revalidation;
+import flash.config.StaticRoute;
+import flash.config.VirtualHost;
 import flash.content.PathCache;
 import flash.testing.AllArchs;
 import flash.testing.RawClient;
 import flash.testing.TestServer;
 
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,6 +60,83 @@ class LoopTranslationServingTest {
             assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, "/d/b.txt", b2))).as("changed").isTrue();
             Files.delete(root.resolve("d/b.txt"));
             assertThat(Http.eventually(BOUND_MS, () -> Http.get(p, "/d/b.txt").status() == 404)).as("deleted").isTrue();
+        }
+    }
+
+    /** A directory renamed after the loop translated a file in it: the old path is not served, the new one is. */
+    @AllArchs
+    void aFileTheLoopTranslatedGoesWithItsRenamedDirectory(Architecture arch) throws Exception {
+        Files.createDirectories(root.resolve("d"));
+        byte[] a = Http.write(root.resolve("d/a.txt"), 3000, 1);
+        byte[] b = Http.write(root.resolve("d/b.txt"), 4000, 2);
+        try (TestServer s = TestServer.start(root, arch, c -> c.withRevalidation(Revalidation.WATCH)
+                .withRevalidateAfter(Duration.ofHours(1)).withRevalidateWatched(Duration.ofHours(1)))) {
+            int p = s.port();
+            assertThat(Http.serves(p, "/d/a.txt", a)).as("a helper's: d is watched from here on").isTrue();
+            assertThat(Http.serves(p, "/d/b.txt", b)).isTrue();
+            assertLoopTranslated(s, arch, 1);
+            Files.move(root.resolve("d"), root.resolve("e"));
+            assertThat(Http.eventually(BOUND_MS, () -> Http.get(p, "/d/b.txt").status() == 404)).as("renamed away").isTrue();
+            assertThat(Http.serves(p, "/e/b.txt", b)).isTrue();
+            Files.createDirectories(root.resolve("d"));
+            byte[] b2 = Http.write(root.resolve("d/b.txt"), 4000, 3);
+            assertThat(Http.eventually(BOUND_MS, () -> Http.serves(p, "/d/b.txt", b2))).as("a new d").isTrue();
+        }
+    }
+
+    /**
+     * Entries the loop made serve every way a helper's do: compressed by the negotiator (and identical once decoded),
+     * under a static route's directory, and per virtual host when two sites have the same path.
+     */
+    @AllArchs
+    void aFileTheLoopTranslatedIsCompressedAndServedPerRouteAndHost(Architecture arch) throws Exception {
+        Path docs = Files.createDirectories(root.resolve("docs-dir/d"));
+        Path other = Files.createDirectories(root.resolve("other-site/d"));
+        Files.createDirectories(root.resolve("d"));
+        byte[] text = "a line of text the negotiator compresses well\n".repeat(120).getBytes(StandardCharsets.US_ASCII);
+        for (Path dir : List.of(root.resolve("d"), docs, other)) Files.writeString(dir.resolve("a.txt"), "warm");
+        Files.write(root.resolve("d/t.txt"), text);
+        Files.writeString(docs.resolve("b.txt"), "from the static route");
+        Files.writeString(root.resolve("d/b.txt"), "from the main site");
+        Files.writeString(other.resolve("b.txt"), "from the other host");
+        try (TestServer s = TestServer.start(root, arch, c -> c.withRevalidation(Revalidation.WATCH)
+                .withRevalidateAfter(Duration.ofHours(1)).withRevalidateWatched(Duration.ofHours(1))
+                .withCompression(CompressionConfig.DEFAULTS.withCompress(true))
+                .withStatics(List.of(new StaticRoute("/docs", root.resolve("docs-dir"))))
+                .withVhosts(List.of(new VirtualHost(List.of("other.example"), c.withRoot(root.resolve("other-site"))))))) {
+            int p = s.port();
+            // Helpers translate a first file in each directory, which watches it; the next files are the loop's.
+            assertThat(Http.get(p, "/d/a.txt").status()).isEqualTo(200);
+            assertThat(Http.get(p, "/docs/d/a.txt").status()).isEqualTo(200);
+            assertThat(get(p, "other.example", "/d/a.txt").status()).isEqualTo(200); // the main site's under mp
+
+            HttpResponse<byte[]> gz = flash.testing.Http.get(s.uri("/d/t.txt"), "Accept-Encoding", "gzip");
+            assertThat(gz.statusCode()).isEqualTo(200);
+            assertThat(gz.headers().firstValue("Content-Encoding")).hasValue("gzip");
+            assertThat(gz.headers().firstValue("Vary")).hasValueSatisfying(v -> assertThat(v).containsIgnoringCase("Accept-Encoding"));
+            try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gz.body()))) {
+                assertThat(in.readAllBytes()).isEqualTo(text);
+            }
+            assertThat(Http.serves(p, "/d/t.txt", text)).as("identity, without Accept-Encoding").isTrue();
+            assertThat(Http.get(p, "/docs/d/b.txt").bodyText()).isEqualTo("from the static route");
+            assertThat(Http.get(p, "/d/b.txt").bodyText()).isEqualTo("from the main site");
+            if (arch != Architecture.MP) { // mp's workers get virtual hosts from a config file only (ConfigFileServeTest)
+                assertThat(get(p, "other.example", "/d/b.txt").bodyText()).isEqualTo("from the other host");
+            }
+            assertLoopTranslated(s, arch, 2); // t.txt and the main site's b.txt (routes and hosts have caches of their own)
+        }
+    }
+
+    private static RawClient.Response get(int port, String host, String path) throws java.io.IOException {
+        try (RawClient c = new RawClient(port)) {
+            return c.send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read();
+        }
+    }
+
+    /** The main site's loop translations, where the server's counters are in this process and the loop can translate. */
+    private static void assertLoopTranslated(TestServer s, Architecture arch, int expected) {
+        if (arch != Architecture.MP && PathCache.unheldReadsSupported()) { // mp's workers count for themselves
+            assertThat(s.server().context().pathCache().translatedWithoutWaiting.sum()).isEqualTo(expected);
         }
     }
 

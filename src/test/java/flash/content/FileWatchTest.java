@@ -142,6 +142,37 @@ class FileWatchTest {
     }
 
     @Test
+    void everyRegistrationOnANameFiresWhetherItIsTheNamesOnlyOneOrOneOfMany() throws Exception {
+        // A name's registrations are held as one registration until a second comes, then as a set: each shape must
+        // forget a cancelled registration and fire all the others.
+        Files.writeString(root.resolve("one.txt"), "1");
+        Files.writeString(root.resolve("many.txt"), "1");
+        FileWatch w = startWatch(100);
+        Path dir = root.toRealPath();
+        FileWatch.Registration gone = w.register(), alone = w.register();
+        assertThat(gone.watch(dir, "one.txt")).isTrue();
+        assertThat(w.namesDependedOn(dir)).isEqualTo(1);
+        gone.cancel(); // the name's only registration, forgotten
+        assertThat(w.namesDependedOn(dir)).isZero();
+        assertThat(alone.watch(dir, "one.txt")).isTrue();
+        assertThat(alone.attach(() -> { })).isTrue();
+        FileWatch.Registration first = w.register(), second = w.register(), third = w.register();
+        for (FileWatch.Registration r : List.of(first, second, third)) {
+            assertThat(r.watch(dir, "many.txt")).isTrue();
+            assertThat(r.attach(() -> { })).isTrue();
+        }
+        second.cancel(); // one of a set, forgotten
+        Files.writeString(root.resolve("many.txt"), "2");
+        assertThat(eventually(() -> !first.watching() && !third.watching())).as("the set's others fired").isTrue();
+        assertThat(alone.watching()).as("another name's registration is untouched").isTrue();
+        Files.writeString(root.resolve("one.txt"), "2");
+        assertThat(eventually(() -> !alone.watching())).as("the name's only registration fired").isTrue();
+        assertThat(gone.watching()).isFalse();
+        for (FileWatch.Registration r : List.of(alone, first, second, third)) r.cancel();
+        assertThat(w.namesDependedOn(dir)).as("fired and cancelled registrations leave no name behind").isZero();
+    }
+
+    @Test
     void aNegativeEntryGoesWhenTheFileAppears() throws Exception {
         FileWatch w = startWatch(100);
         PathCache cache = new PathCache(100, 1 << 20, HOUR, HOUR);

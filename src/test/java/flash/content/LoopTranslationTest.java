@@ -160,6 +160,22 @@ class LoopTranslationTest {
         Files.writeString(root.resolve("sub/b.txt"), "b2");
         assertThat(FileWatchTest.eventually(fired::get)).as("the change of the file a loop translated").isTrue();
         assertThat(loops.watching()).isFalse();
+        loops.cancel();
+
+        // A change between the loop's watch and its read: the read finds the new bytes, and the registration, made
+        // before it, has recorded the change, so the entry is never kept (the cache attaches, is told, and drops it).
+        FileWatch.Registration raced = watch.register();
+        assertThat(tr.watchCached(target("/sub/b.txt"), raced)).isTrue();
+        Files.writeString(root.resolve("sub/b.txt"), "b3");
+        assertThat(FileWatchTest.eventually(() -> !raced.watching())).as("the change reported").isTrue();
+        FileEntry read = found(tr.translateCached(target("/sub/b.txt")));
+        try {
+            assertThat(read.body()).isEqualTo(java.nio.ByteBuffer.wrap("b3".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        } finally {
+            read.release();
+        }
+        assertThat(raced.attach(() -> { })).as("a change was seen before the entry could be kept").isFalse();
+        raced.cancel();
         helpers.cancel();
     }
 

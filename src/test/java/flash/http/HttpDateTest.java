@@ -16,6 +16,24 @@ class HttpDateTest {
         assertThat(HttpDate.format(T * 1000)).hasSize(HttpDate.LENGTH);
     }
 
+    /** The hand-written format against the JDK's formatter of the same pattern, over every era it covers and past it. */
+    @Test
+    void formatsAsTheJdkFormatterWould() {
+        java.time.format.DateTimeFormatter jdk = java.time.format.DateTimeFormatter
+                .ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", java.util.Locale.US).withZone(java.time.ZoneOffset.UTC);
+        long first = java.time.LocalDate.of(1, 1, 1).toEpochDay() * 86_400_000L;
+        long last = java.time.LocalDate.of(9999, 12, 31).toEpochDay() * 86_400_000L + 86_399_999L;
+        java.util.List<Long> instants = new java.util.ArrayList<>(java.util.List.of(0L, -1L, 999L, 1000L, -1000L, -1001L,
+                first, first - 1, last, last + 1, 951_782_400_000L /* 2000-02-29 */, 4_107_542_399_999L /* 2100-02-28 */,
+                -62_135_596_800_001L, 253_402_300_800_000L));
+        java.util.SplittableRandom random = new java.util.SplittableRandom(11);
+        for (int i = 0; i < 200_000; i++) instants.add(random.nextLong(first - 86_400_000L * 800, last + 86_400_000L * 800));
+        for (int i = 0; i < 50_000; i++) instants.add(random.nextLong(0, 4_102_444_800_000L)); // 1970-2099: files' mtimes
+        for (long t : instants) {
+            assertThat(HttpDate.format(t)).as("instant %d", t).isEqualTo(jdk.format(java.time.Instant.ofEpochMilli(t)));
+        }
+    }
+
     @Test
     void parsesTheThreeFormats() {
         assertThat(HttpDate.parse("Sun, 06 Nov 1994 08:49:37 GMT")).isEqualTo(T);
