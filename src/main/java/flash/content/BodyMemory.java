@@ -42,21 +42,8 @@ public final class BodyMemory {
      */
     static OwnedBody allocate(int size) {
         if (size == 0) return new OwnedBody(EMPTY.duplicate(), null);
-        if (Native.available() && OUTSTANDING.addAndGet(size) <= LIMIT) {
-            MemorySegment raw = Native.malloc(size);
-            if (raw.address() != 0) {
-                try {
-                    Block block = new Block(raw.address(), size);
-                    // The cleanup holds the block, not the buffer: the arena stays collectable once no view is reachable.
-                    ByteBuffer b = raw.reinterpret(size, Arena.ofAuto(), s -> block.free()).asByteBuffer();
-                    ALLOCATED.add(size);
-                    return new OwnedBody(b, block);
-                } catch (RuntimeException e) { // IllegalCallerException: native access was denied after all
-                    Native.free(raw);
-                }
-            }
-        }
-        if (Native.available()) OUTSTANDING.addAndGet(-size);
+        OwnedBody body = Native.available() ? malloced(size, true) : null;
+        if (body != null) return body;
         FALLBACK.add(size);
         return new OwnedBody(ByteBuffer.allocateDirect(size), null);
     }
@@ -69,14 +56,24 @@ public final class BodyMemory {
      */
     static OwnedBody allocateWithoutWaiting(int size) {
         if (size == 0) return new OwnedBody(EMPTY.duplicate(), null);
-        if (!Native.available()) return null;
+        return Native.available() ? malloced(size, false) : null;
+    }
+
+    /**
+     * {@code size} bytes from malloc, counted against {@link #LIMIT}, with a cleaner that frees them if no release
+     * ever comes ({@code cleaner}) or without one; null past the limit or when malloc or native access fails.
+     */
+    private static OwnedBody malloced(int size, boolean cleaner) {
         if (OUTSTANDING.addAndGet(size) <= LIMIT) {
             MemorySegment raw = Native.malloc(size);
             if (raw.address() != 0) {
                 try {
-                    ByteBuffer b = raw.reinterpret(size).asByteBuffer();
+                    Block block = new Block(raw.address(), size);
+                    // The cleanup holds the block, not the buffer: the arena stays collectable once no view is reachable.
+                    ByteBuffer b = (cleaner ? raw.reinterpret(size, Arena.ofAuto(), s -> block.free()) : raw.reinterpret(size))
+                            .asByteBuffer();
                     ALLOCATED.add(size);
-                    return new OwnedBody(b, new Block(raw.address(), size));
+                    return new OwnedBody(b, block);
                 } catch (RuntimeException e) { // IllegalCallerException: native access was denied after all
                     Native.free(raw);
                 }

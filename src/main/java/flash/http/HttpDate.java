@@ -31,6 +31,10 @@ public final class HttpDate {
 
     private static final String[] DAYS = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
     private static final String[] MONTHS = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    /** Days since the epoch of 0001-01-01 and 9999-12-31: the years that print as four digits (the pattern's year is
+     *  of the era: year 0 is 1 BC). */
+    private static final long MIN_DAY = java.time.LocalDate.of(1, 1, 1).toEpochDay();
+    private static final long MAX_DAY = java.time.LocalDate.of(9999, 12, 31).toEpochDay();
 
     /**
      * The IMF-fixdate of {@code epochMillis} (truncated to the second). Written out by hand for years 1 to 9999, as
@@ -63,10 +67,6 @@ public final class HttpDate {
         put(b, 25, " GMT");
         return new String(b, StandardCharsets.ISO_8859_1);
     }
-
-    /** Days since the epoch of 0001-01-01 and 9999-12-31: the years that print as four digits (the pattern's year is of the era: year 0 is 1 BC). */
-    private static final long MIN_DAY = java.time.LocalDate.of(1, 1, 1).toEpochDay();
-    private static final long MAX_DAY = java.time.LocalDate.of(9999, 12, 31).toEpochDay();
 
     private static void put(byte[] b, int at, String ascii) {
         for (int i = 0; i < ascii.length(); i++) b[at + i] = (byte) ascii.charAt(i);

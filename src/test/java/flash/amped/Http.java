@@ -14,9 +14,11 @@ import java.util.function.BooleanSupplier;
 final class Http {
     private Http() {}
 
-    static RawClient.Response get(int port, String path) throws IOException {
+    static RawClient.Response get(int port, String path) throws IOException { return get(port, "t", path); }
+
+    static RawClient.Response get(int port, String host, String path) throws IOException {
         try (RawClient c = new RawClient(port)) {
-            return c.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n").read();
+            return c.send("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read();
         }
     }
 
